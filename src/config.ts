@@ -1,0 +1,97 @@
+import path from "node:path";
+import { z } from "zod";
+
+/**
+ * The one place that reads process.env. Everything else takes options.
+ */
+const optional = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+
+const number = (fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return fallback;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0) {
+        ctx.addIssue({ code: "custom", message: `expected a non-negative number, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const EnvSchema = z.object({
+  CREDIT_OPTIMIZER_HOME: optional,
+  DATABASE_URL: optional,
+  OPENAI_API_KEY: optional,
+  OPENAI_BASE_URL: optional,
+  CREDIT_OPTIMIZER_MODEL: optional,
+  CREDIT_OPTIMIZER_MCP_CONFIG: optional,
+  CREDIT_OPTIMIZER_WORKSPACE: optional,
+  CREDIT_OPTIMIZER_DAILY_CAP_USD: number(10),
+  CREDIT_OPTIMIZER_MONTHLY_CAP_USD: number(200),
+  CREDIT_OPTIMIZER_APPROVAL_USD: number(0.5),
+  LOCAL_POSTGRES_URL: optional,
+  LOCAL_REDIS_URL: optional,
+  LANGSMITH_TRACING: optional,
+  LANGSMITH_API_KEY: optional,
+  LANGSMITH_ENDPOINT: optional,
+  LANGSMITH_PROJECT: optional,
+  NEON_API_KEY: optional,
+  NEON_API_URL: optional,
+  UPSTASH_EMAIL: optional,
+  UPSTASH_API_KEY: optional,
+  UPSTASH_API_URL: optional,
+  VERCEL_TOKEN: optional,
+  VERCEL_TEAM_ID: optional,
+  VERCEL_API_URL: optional,
+  FLY_API_TOKEN: optional,
+  FLY_ORG: optional,
+  FLY_API_URL: optional,
+  GITHUB_TOKEN: optional,
+  GITHUB_OWNER: optional,
+  GITHUB_API_URL: optional,
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface AppConfig {
+  /** State directory: checkpoints, ledger, process registry, keys. */
+  home: string;
+  databaseUrl?: string;
+  model?: { apiKey?: string; baseUrl?: string; name: string };
+  mcpConfigPath?: string;
+  workspaceRoot: string;
+  budgets: { dailyUsd: number; monthlyUsd: number; approvalUsd: number };
+  env: Env;
+}
+
+/** Parses the environment once; a bad value names the variable. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): AppConfig {
+  const parsed = EnvSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new Error(`invalid environment:\n${lines.join("\n")}`);
+  }
+  const env = parsed.data;
+  const home = path.resolve(cwd, env.CREDIT_OPTIMIZER_HOME ?? ".credit-optimizer");
+  const hasModel = env.OPENAI_API_KEY !== undefined || env.OPENAI_BASE_URL !== undefined;
+  return {
+    home,
+    databaseUrl: env.DATABASE_URL,
+    model: hasModel
+      ? { apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL, name: env.CREDIT_OPTIMIZER_MODEL ?? "gpt-4o-mini" }
+      : undefined,
+    mcpConfigPath: env.CREDIT_OPTIMIZER_MCP_CONFIG,
+    workspaceRoot: path.resolve(cwd, env.CREDIT_OPTIMIZER_WORKSPACE ?? path.join(home, "workspace")),
+    budgets: {
+      dailyUsd: env.CREDIT_OPTIMIZER_DAILY_CAP_USD,
+      monthlyUsd: env.CREDIT_OPTIMIZER_MONTHLY_CAP_USD,
+      approvalUsd: env.CREDIT_OPTIMIZER_APPROVAL_USD,
+    },
+    env,
+  };
+}

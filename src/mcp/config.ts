@@ -1,0 +1,99 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+
+/** The `bin/credit-optimizer.js` of this installation: built-in servers are started through it. */
+export const BIN_PATH = fileURLToPath(new URL("../../bin/credit-optimizer.js", import.meta.url));
+
+const SHELL_META = /[;&|`$<>\n\r]|\$\(/;
+
+export const StdioServer = z.object({
+  transport: z.literal("stdio").optional(),
+  command: z.string().min(1),
+  args: z.array(z.string()).default([]),
+  env: z.record(z.string(), z.string()).optional(),
+  cwd: z.string().optional(),
+});
+
+export const HttpServer = z.object({
+  transport: z.enum(["http", "streamable-http"]).optional(),
+  url: z.url(),
+  headers: z.record(z.string(), z.string()).optional(),
+});
+
+export const ServerConfig = z.union([StdioServer, HttpServer]);
+export const McpConfig = z.object({ mcpServers: z.record(z.string(), ServerConfig) });
+
+export type ServerConfig = z.infer<typeof ServerConfig>;
+export type McpConfig = z.infer<typeof McpConfig>;
+
+export class McpConfigError extends Error {
+  readonly code = "MCP_CONFIG_INVALID";
+  constructor(message: string) {
+    super(message);
+    this.name = "McpConfigError";
+  }
+}
+
+export function isMcpConfigError(error: unknown): error is McpConfigError {
+  return error instanceof McpConfigError;
+}
+
+/** Parses an `mcpServers` config; every problem names the server and field. */
+export function parseMcpConfig(data: unknown, source = "mcp config"): McpConfig {
+  const parsed = McpConfig.safeParse(data);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".") || "(root)"}: ${i.message}`);
+    throw new McpConfigError(`${source} is invalid:\n${lines.join("\n")}`);
+  }
+  for (const [name, server] of Object.entries(parsed.data.mcpServers)) {
+    if ("command" in server) {
+      for (const [i, part] of [server.command, ...server.args].entries()) {
+        if (SHELL_META.test(part)) {
+          const field = i === 0 ? "command" : `args[${i - 1}]`;
+          throw new McpConfigError(
+            `${source}: mcpServers.${name}.${field} contains a shell metacharacter (${JSON.stringify(part)}); servers run without a shell`,
+          );
+        }
+      }
+    }
+  }
+  return parsed.data;
+}
+
+export async function loadMcpConfig(file: string): Promise<McpConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    throw new McpConfigError(`cannot read MCP config ${file}: ${(error as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new McpConfigError(`MCP config ${file} is not JSON: ${(error as Error).message}`);
+  }
+  return parseMcpConfig(data, file);
+}
+
+/** A stdio entry that starts one of this installation's built-in servers. */
+export function builtinServer(name: "thinking" | "toolkit" | "workspace", env: Record<string, string> = {}): ServerConfig {
+  return { command: process.execPath, args: [BIN_PATH, "serve", name], env };
+}
+
+/** The embedded default: the three built-in servers over stdio. */
+export function defaultMcpConfig(env: Record<string, string> = {}): McpConfig {
+  return {
+    mcpServers: {
+      thinking: builtinServer("thinking", env),
+      toolkit: builtinServer("toolkit", env),
+      workspace: builtinServer("workspace", env),
+    },
+  };
+}
+
+export function resolveConfigPath(file: string, cwd = process.cwd()): string {
+  return path.resolve(cwd, file);
+}
