@@ -31,6 +31,8 @@ const EnvSchema = z.object({
   CREDIT_OPTIMIZER_MODEL: optional,
   CREDIT_OPTIMIZER_MCP_CONFIG: optional,
   CREDIT_OPTIMIZER_WORKSPACE: optional,
+  // Default session of a thinking-tools instance (one instance per agent).
+  AGENT_ID: optional,
   CREDIT_OPTIMIZER_DAILY_CAP_USD: number(10),
   CREDIT_OPTIMIZER_MONTHLY_CAP_USD: number(200),
   CREDIT_OPTIMIZER_APPROVAL_USD: number(0.5),
