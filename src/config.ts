@@ -31,6 +31,7 @@ const EnvSchema = z.object({
   CREDIT_OPTIMIZER_MODEL: optional,
   CREDIT_OPTIMIZER_MCP_CONFIG: optional,
   CREDIT_OPTIMIZER_WORKSPACE: optional,
+  CREDIT_OPTIMIZER_SECRET_KEY: optional,
   // Default session of a thinking-tools instance (one instance per agent).
   AGENT_ID: optional,
   CREDIT_OPTIMIZER_DAILY_CAP_USD: number(10),

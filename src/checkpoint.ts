@@ -1,0 +1,31 @@
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import type { BaseCheckpointSaver } from "@langchain/langgraph";
+
+export interface Checkpointer {
+  saver: BaseCheckpointSaver;
+  /** `sqlite:<file>` or `postgres://…` with the password masked. */
+  description: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The saver for every graph: a SQLite file under the state dir by default, Postgres when given a
+ * `postgres://` URL (from `--checkpointer` or DATABASE_URL).
+ */
+export async function openCheckpointer(options: { home: string; url?: string }): Promise<Checkpointer> {
+  const url = options.url?.replace(/^postgres:(?!\/\/)/, "");
+  if (url && /^postgres(ql)?:\/\//.test(url)) {
+    const { PostgresSaver } = await import("@langchain/langgraph-checkpoint-postgres");
+    const saver = PostgresSaver.fromConnString(url);
+    await saver.setup();
+    return { saver, description: url.replace(/(:\/\/[^:/@]*:)[^@]*@/, "$1***@"), close: () => saver.end() };
+  }
+  const file = url?.replace(/^sqlite:/, "") || path.join(options.home, "checkpoints.sqlite");
+  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const { SqliteSaver } = await import("@langchain/langgraph-checkpoint-sqlite");
+  const saver = SqliteSaver.fromConnString(file);
+  return { saver, description: `sqlite:${file}`, close: async () => {
+      saver.db.close();
+    } };
+}

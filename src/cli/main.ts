@@ -1,0 +1,87 @@
+import { loadConfig } from "../config.ts";
+import { isUsageError } from "./args.ts";
+
+const HELP = `credit-optimizer — plan, forecast and run infrastructure workflows as parallel DAGs of MCP tool calls
+
+Usage:
+  credit-optimizer run "<request>" [--yes] [--dry-run] [--json] [--budget USD]
+  credit-optimizer run --plan <plan.json> [--param k=v] [--scheduler asap|waves] [--thread ID] [--json]
+                       [--mcp-config mcp.json] [--checkpointer sqlite:FILE|postgres://…] [--concurrency N]
+  credit-optimizer run --workflow <id> [--param k=v] …
+  credit-optimizer resume <thread> [--json]
+  credit-optimizer validate <plan.json> [--mcp-config mcp.json] [--param k=v]
+  credit-optimizer plan "<request>"
+  credit-optimizer chat [--session NAME]
+  credit-optimizer workflows [show <id>]
+  credit-optimizer costs [--since 7d] [--by agent|tool|model|run] [--json]
+  credit-optimizer serve thinking|toolkit|workspace [--http PORT]
+  credit-optimizer mcp-config --agents coding,db,deploy,redis [--out mcp.json]
+
+Exit codes: 0 succeeded, 1 run failed (rolled back or not), 2 invalid input, 3 waiting for approval.
+State (checkpoints, ledger, secrets) lives in .credit-optimizer/ (CREDIT_OPTIMIZER_HOME).`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+const commands: Record<string, Command> = {
+  validate: async (argv) => (await import("./run.ts")).validateCommand(argv, loadConfig(), (await import("./run.ts")).consoleIo),
+  run: async (argv) => {
+    const run = await import("./run.ts");
+    if (argv.includes("--plan")) return run.runPlanCommand(argv, loadConfig(), run.consoleIo);
+    const { requestCommand } = await import("./request.ts");
+    return requestCommand("run", argv, loadConfig(), run.consoleIo);
+  },
+  plan: async (argv) => {
+    const run = await import("./run.ts");
+    const { requestCommand } = await import("./request.ts");
+    return requestCommand("plan", argv, loadConfig(), run.consoleIo);
+  },
+  resume: async (argv) => {
+    const run = await import("./run.ts");
+    return run.resumeCommand(argv, loadConfig(), run.consoleIo);
+  },
+  serve: async (argv) => {
+    const [name, ...rest] = argv;
+    if (name !== "thinking" && name !== "toolkit" && name !== "workspace") {
+      process.stderr.write(`serve needs a server name: thinking, toolkit or workspace (got ${name ?? "nothing"})\n`);
+      return 2;
+    }
+    const mod = (await import(`../servers/${name}/index.ts`)) as {
+      serveFromArgs(argv: string[], config: ReturnType<typeof loadConfig>): Promise<{ url?: string; close(): Promise<void> }>;
+    };
+    const server = await mod.serveFromArgs(rest, loadConfig());
+    if (server.url) process.stderr.write(`${name} MCP server listening on ${server.url}\n`);
+    await new Promise<void>((resolve) => {
+      process.once("SIGINT", resolve);
+      process.once("SIGTERM", resolve);
+      if (!server.url) process.stdin.once("close", resolve);
+    });
+    await server.close();
+    return 0;
+  },
+  "mcp-config": async (argv) => (await import("./mcp-config.ts")).mcpConfigCommand(argv),
+};
+
+/** Runs one command; returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(`${HELP}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`unknown command "${name}"\n\n${HELP}\n`);
+    return 2;
+  }
+  try {
+    return await command(rest);
+  } catch (error) {
+    if (isUsageError(error)) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
+    const code = (error as { code?: unknown }).code;
+    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return code === "PLAN_INVALID" || code === "MCP_CONFIG_INVALID" ? 2 : 1;
+  }
+}

@@ -1,0 +1,178 @@
+import { randomUUID } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { compileExecutor } from "../../graphs/executor.ts";
+import { openCheckpointer } from "../checkpoint.ts";
+import type { AppConfig } from "../config.ts";
+import { buildRunReport, exitCodeOf, type RunReport } from "../engine/report.ts";
+import { openRuntime, type Runtime } from "../engine/runtime.ts";
+import type { ExecState, Scheduler } from "../engine/schedule.ts";
+import { formatProblem, validatePlan } from "../plan/validate.ts";
+import { parse, parseParams, UsageError } from "./args.ts";
+import { renderEvent, renderRunReport } from "./render.ts";
+
+export interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+export const consoleIo: Io = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+};
+
+const RUN_FLAGS = {
+  plan: { type: "string" },
+  "mcp-config": { type: "string" },
+  scheduler: { type: "string" },
+  thread: { type: "string" },
+  param: { type: "string", multiple: true },
+  json: { type: "boolean" },
+  checkpointer: { type: "string" },
+  concurrency: { type: "string" },
+} as const;
+
+/** `validate <plan.json> [--mcp-config f] [--param k=v]`: 0 valid, 2 invalid. */
+export async function validateCommand(argv: string[], config: AppConfig, io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, { "mcp-config": { type: "string" }, param: { type: "string", multiple: true } });
+  const file = positionals[0];
+  if (!file) throw new UsageError("validate needs a plan file: credit-optimizer validate <plan.json>");
+  const plan = await readPlanFile(file);
+  const runtime = await openRuntime({ config, mcpConfigPath: values["mcp-config"] ?? config.mcpConfigPath });
+  try {
+    const result = validatePlan(plan, { tools: runtime.context.caller.tools, params: parseParams(values.param) });
+    for (const note of result.ok ? result.prepared.notes : result.notes) io.out(`note: ${note}`);
+    if (!result.ok) {
+      io.err(`${file}: ${result.problems.length} problem(s):`);
+      for (const p of result.problems) io.err(`  - ${formatProblem(p)}`);
+      return 2;
+    }
+    io.out(`${file}: valid — ${result.prepared.order.length} steps`);
+    return 0;
+  } finally {
+    await runtime.close();
+  }
+}
+
+/** `run --plan <file>`: runs a plan on the executor graph. */
+export async function runPlanCommand(argv: string[], config: AppConfig, io: Io): Promise<number> {
+  const { values } = parse(argv, RUN_FLAGS);
+  if (!values.plan) throw new UsageError("run needs --plan <plan.json> (or a request in quotes)");
+  const scheduler = parseScheduler(values.scheduler);
+  const plan = await readPlanFile(values.plan);
+  return executeOnThread(
+    { plan, params: parseParams(values.param), scheduler, mcpConfigPath: values["mcp-config"] ?? config.mcpConfigPath },
+    { threadId: values.thread ?? `run-${randomUUID()}`, json: values.json ?? false, checkpointer: values.checkpointer, concurrency: values.concurrency },
+    config,
+    io,
+  );
+}
+
+/** `resume <thread>`: continues a run that was killed, or re-runs one that was stopped. */
+export async function resumeCommand(argv: string[], config: AppConfig, io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, { json: { type: "boolean" }, checkpointer: { type: "string" }, "mcp-config": { type: "string" } });
+  const threadId = positionals[0];
+  if (!threadId) throw new UsageError("resume needs a thread id: credit-optimizer resume <thread>");
+  return executeOnThread(undefined, { threadId, json: values.json ?? false, checkpointer: values.checkpointer, mcpConfig: values["mcp-config"] }, config, io);
+}
+
+interface RunInput {
+  plan: unknown;
+  params: Record<string, unknown>;
+  scheduler: Scheduler;
+  mcpConfigPath?: string;
+}
+
+interface ThreadOptions {
+  threadId: string;
+  json: boolean;
+  checkpointer?: string;
+  concurrency?: string;
+  mcpConfig?: string;
+}
+
+async function executeOnThread(input: RunInput | undefined, options: ThreadOptions, config: AppConfig, io: Io): Promise<number> {
+  const checkpointer = await openCheckpointer({ home: config.home, url: options.checkpointer ?? config.databaseUrl });
+  const stop = new AbortController();
+  let runtime: Runtime | undefined;
+  const onSigint = (): void => {
+    if (stop.signal.aborted) process.exit(130);
+    io.err("stopping: no new steps start; finished steps will be rolled back (Ctrl-C again to quit now)");
+    stop.abort();
+  };
+  try {
+    const threadConfig = { configurable: { thread_id: options.threadId }, recursionLimit: 10_000 };
+    let mcpConfigPath = input?.mcpConfigPath;
+    let graphInput: RunInput | null = input ?? null;
+    if (!input) {
+      const resumed = await resumeInput(checkpointer, options.threadId, config);
+      if (typeof resumed === "number") return resumed;
+      graphInput = resumed.input;
+      mcpConfigPath = options.mcpConfig ?? resumed.mcpConfigPath;
+      if (!resumed.pending && resumed.finished) {
+        const report = buildRunReport(options.threadId, resumed.finished);
+        printReport(report, options.json, io);
+        return exitCodeOf(report.status);
+      }
+    }
+    runtime = await openRuntime({ config, mcpConfigPath, concurrency: options.concurrency ? Number(options.concurrency) : undefined });
+    const ctx = runtime.context;
+    const graph = compileExecutor(
+      { context: async () => ctx, stopSignal: stop.signal, onEvent: options.json ? undefined : (e) => io.err(renderEvent(e)) },
+      checkpointer.saver,
+    );
+    process.on("SIGINT", onSigint);
+    process.on("SIGTERM", onSigint);
+    if (!options.json) io.err(`thread ${options.threadId} (resume with: credit-optimizer resume ${options.threadId})`);
+    const final = (await graph.invoke(graphInput === null ? null : { ...graphInput, mcpConfigPath }, threadConfig)) as ExecState;
+    const report = buildRunReport(options.threadId, final);
+    printReport(report, options.json, io);
+    return exitCodeOf(report.status);
+  } finally {
+    process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigint);
+    await runtime?.close();
+    await checkpointer.close();
+  }
+}
+
+type Resumed = { input: RunInput | null; mcpConfigPath?: string; pending: boolean; finished?: ExecState };
+
+/** Reads a thread back: an interrupted superstep continues (null input); a stopped run starts again. */
+async function resumeInput(checkpointer: Awaited<ReturnType<typeof openCheckpointer>>, threadId: string, config: AppConfig): Promise<Resumed | number> {
+  const probe = compileExecutor({ context: () => Promise.reject(new Error("not connected")) }, checkpointer.saver);
+  const snapshot = await probe.getState({ configurable: { thread_id: threadId } });
+  const values = snapshot.values as Partial<ExecState> & { mcpConfigPath?: string };
+  if (!values.plan) {
+    process.stderr.write(`no run found on thread "${threadId}" in ${checkpointer.description}\n`);
+    return 2;
+  }
+  const mcpConfigPath = values.mcpConfigPath ?? config.mcpConfigPath;
+  if (snapshot.next.length > 0) return { input: null, mcpConfigPath, pending: true };
+  if (values.status === "cancelled") {
+    return { input: { plan: values.plan, params: values.params ?? {}, scheduler: values.scheduler ?? "asap" }, mcpConfigPath, pending: true };
+  }
+  return { input: null, mcpConfigPath, pending: false, finished: values as ExecState };
+}
+
+function printReport(report: RunReport, json: boolean, io: Io): void {
+  io.out(json ? JSON.stringify(report, null, 2) : renderRunReport(report));
+}
+
+export function parseScheduler(value: string | undefined): Scheduler {
+  if (value === undefined || value === "asap" || value === "waves") return value ?? "asap";
+  throw new UsageError(`--scheduler must be asap or waves, got "${value}"`);
+}
+
+export async function readPlanFile(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    throw new UsageError(`cannot read plan ${file}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`plan ${file} is not JSON: ${(error as Error).message}`);
+  }
+}

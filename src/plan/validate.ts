@@ -1,0 +1,235 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import { findTool, resolveTool, type ResolvedTool, type ToolInfo } from "../mcp/catalog.ts";
+import { findCycle, topologicalOrder } from "./dag.ts";
+import { findReferences, type Reference } from "./interpolate.ts";
+import { Plan } from "./schema.ts";
+
+/** One thing wrong with a plan: the step (when there is one), the field, and what is wrong. */
+export interface Problem {
+  step?: string;
+  field: string;
+  message: string;
+}
+
+/** A valid plan with everything the executor needs resolved. */
+export interface PreparedPlan {
+  plan: Plan;
+  /** Plan parameters: declared defaults overridden by `--param`. */
+  params: Record<string, unknown>;
+  /** Step ids in a fixed topological order (plan order among independent steps). */
+  order: string[];
+  /** Declared plus implied dependencies. */
+  deps: Record<string, string[]>;
+  /** Step id → the server and tool it calls. */
+  tools: Record<string, ResolvedTool>;
+  /** Step id → the server and tool of its declared rollback. */
+  rollbackTools: Record<string, ResolvedTool>;
+  notes: string[];
+}
+
+export type Validation = { ok: true; prepared: PreparedPlan } | { ok: false; problems: Problem[]; notes: string[] };
+
+export class PlanValidationError extends Error {
+  readonly code = "PLAN_INVALID";
+  constructor(readonly problems: Problem[]) {
+    super(`the plan is invalid:\n${problems.map((p) => `  - ${formatProblem(p)}`).join("\n")}`);
+    this.name = "PlanValidationError";
+  }
+}
+
+export function isPlanValidationError(error: unknown): error is PlanValidationError {
+  return error instanceof PlanValidationError;
+}
+
+export function formatProblem(p: Problem): string {
+  return p.step === undefined ? `${p.field}: ${p.message}` : `step "${p.step}", ${p.field}: ${p.message}`;
+}
+
+export interface ValidateOptions {
+  /** The loaded tools; without them tool names and params are not checked. */
+  tools?: readonly ToolInfo[];
+  /** `--param key=value` overrides. */
+  params?: Record<string, unknown>;
+}
+
+/** Checks everything that can be checked before anything runs; never throws. */
+export function validatePlan(input: unknown, options: ValidateOptions = {}): Validation {
+  const parsed = Plan.safeParse(input);
+  if (!parsed.success) return { ok: false, problems: schemaProblems(input, parsed.error.issues), notes: [] };
+  const plan = parsed.data;
+  const problems: Problem[] = [];
+  const notes: string[] = [];
+
+  const params = resolveParams(plan, options.params ?? {}, problems);
+  const idSet = new Set<string>();
+  for (const [i, step] of plan.steps.entries()) {
+    if (idSet.has(step.id)) problems.push({ step: step.id, field: `steps[${i}].id`, message: `duplicate step id "${step.id}"` });
+    idSet.add(step.id);
+  }
+
+  const deps: Record<string, string[]> = {};
+  for (const step of plan.steps) {
+    const own = (deps[step.id] ??= []);
+    for (const dep of step.dependencies) {
+      if (dep === step.id) problems.push({ step: step.id, field: "dependencies", message: "a step cannot depend on itself" });
+      else if (!idSet.has(dep)) problems.push({ step: step.id, field: "dependencies", message: `unknown step "${dep}"` });
+      else if (!own.includes(dep)) own.push(dep);
+    }
+    for (const ref of findReferences(step.params)) {
+      checkReference(step.id, ref, idSet, params, problems, () => {
+        if (ref.root !== step.id && !own.includes(ref.root)) {
+          own.push(ref.root);
+          notes.push(`step "${step.id}" reads ${ref.text} in ${ref.field}: added the implied dependency on "${ref.root}"`);
+        }
+      }, false);
+    }
+    if (step.rollback) {
+      for (const ref of findReferences(step.rollback.params, "rollback.params")) {
+        checkReference(step.id, ref, idSet, params, problems, () => {}, true);
+      }
+    }
+  }
+
+  const uniqueIds = [...idSet];
+  const order = topologicalOrder(uniqueIds, deps);
+  if (!order) {
+    const cycle = findCycle(uniqueIds, deps) ?? [];
+    problems.push({ step: cycle[0], field: "dependencies", message: `dependency cycle: ${cycle.join(" → ")}` });
+  }
+
+  const tools: Record<string, ResolvedTool> = {};
+  const rollbackTools: Record<string, ResolvedTool> = {};
+  if (options.tools) {
+    const schemas = new SchemaCache();
+    for (const step of plan.steps) {
+      const resolution = resolveTool(step.tool, options.tools, step.agent);
+      if (!resolution.ok) {
+        problems.push({ step: step.id, field: "tool", message: resolution.message });
+        continue;
+      }
+      tools[step.id] = resolution.resolved;
+      const info = findTool(options.tools, resolution.resolved);
+      if (info) problems.push(...schemas.check(info, step.id, step.params, "params"));
+      if (step.rollback) {
+        const rb = resolveTool(step.rollback.tool, options.tools, step.agent);
+        if (!rb.ok) problems.push({ step: step.id, field: "rollback.tool", message: rb.message });
+        else {
+          rollbackTools[step.id] = rb.resolved;
+          const rbInfo = findTool(options.tools, rb.resolved);
+          if (rbInfo) problems.push(...schemas.check(rbInfo, step.id, step.rollback.params, "rollback.params"));
+        }
+      }
+    }
+  }
+
+  if (problems.length > 0 || !order) return { ok: false, problems, notes };
+  return { ok: true, prepared: { plan, params, order, deps, tools, rollbackTools, notes } };
+}
+
+/** Like validatePlan, but throws PlanValidationError listing every problem. */
+export function preparePlan(input: unknown, options: ValidateOptions = {}): PreparedPlan {
+  const result = validatePlan(input, options);
+  if (!result.ok) throw new PlanValidationError(result.problems);
+  return result.prepared;
+}
+
+function resolveParams(plan: Plan, overrides: Record<string, unknown>, problems: Problem[]): Record<string, unknown> {
+  const declared = plan.params ?? {};
+  const params: Record<string, unknown> = { ...declared };
+  for (const [name, value] of Object.entries(overrides)) {
+    if (!Object.hasOwn(declared, name)) {
+      const known = Object.keys(declared);
+      problems.push({
+        field: `--param ${name}`,
+        message: `the plan declares no parameter "${name}" (${known.length ? `declared: ${known.join(", ")}` : "it declares none"})`,
+      });
+    } else params[name] = value;
+  }
+  for (const [name, value] of Object.entries(params)) {
+    if (value === null) problems.push({ field: `params.${name}`, message: `parameter "${name}" has no default: pass --param ${name}=…` });
+  }
+  return params;
+}
+
+function checkReference(
+  stepId: string,
+  ref: Reference,
+  ids: Set<string>,
+  params: Record<string, unknown>,
+  problems: Problem[],
+  onStepRef: () => void,
+  inRollback: boolean,
+): void {
+  if (ids.has(ref.root)) {
+    if (ref.root === stepId && !inRollback) {
+      problems.push({ step: stepId, field: ref.field, message: `${ref.text} reads the step's own output, which does not exist yet` });
+    } else if (ref.path.length === 0) {
+      problems.push({ step: stepId, field: ref.field, message: `${ref.text} names a step but no output field (write \${${ref.root}.field})` });
+    } else onStepRef();
+    return;
+  }
+  if (Object.hasOwn(params, ref.root)) {
+    if (ref.path.length > 0) problems.push({ step: stepId, field: ref.field, message: `${ref.text}: plan parameter "${ref.root}" has no fields` });
+    return;
+  }
+  problems.push({ step: stepId, field: ref.field, message: `${ref.text} names no step or plan parameter` });
+}
+
+function schemaProblems(input: unknown, issues: readonly { path: PropertyKey[]; message: string }[]): Problem[] {
+  const steps = typeof input === "object" && input !== null && Array.isArray((input as { steps?: unknown }).steps)
+    ? ((input as { steps: unknown[] }).steps)
+    : [];
+  return issues.map((issue) => {
+    const path = issue.path.map(String);
+    if (path[0] === "steps" && path[1] !== undefined && /^\d+$/.test(path[1])) {
+      const raw = steps[Number(path[1])] as { id?: unknown } | undefined;
+      const id = typeof raw?.id === "string" ? raw.id : `#${path[1]}`;
+      return { step: id, field: path.slice(2).join(".") || "(step)", message: issue.message };
+    }
+    return { field: path.join(".") || "(plan)", message: issue.message };
+  });
+}
+
+/** Checks step params against a tool's JSON input schema, ignoring fields that hold references. */
+class SchemaCache {
+  private readonly ajv = new Ajv({ allErrors: true, strict: false });
+  private readonly compiled = new Map<string, ValidateFunction | undefined>();
+
+  check(info: ToolInfo, step: string, params: Record<string, unknown>, field: string): Problem[] {
+    const key = `${info.server}.${info.name}`;
+    if (!this.compiled.has(key)) {
+      let fn: ValidateFunction | undefined;
+      try {
+        fn = this.ajv.compile(info.inputSchema);
+      } catch {
+        fn = undefined;
+      }
+      this.compiled.set(key, fn);
+    }
+    const validate = this.compiled.get(key);
+    if (!validate || validate(params)) return [];
+    const refFields = findReferences(params, "").map((r) => r.field);
+    return (validate.errors ?? [])
+      .filter((e) => !holdsReference(e, refFields))
+      .map((e) => ({ step, field: fieldOf(field, e), message: messageOf(e) }));
+  }
+}
+
+function holdsReference(error: ErrorObject, refFields: string[]): boolean {
+  if (error.keyword === "required" || error.keyword === "additionalProperties") return false;
+  const at = error.instancePath.split("/").slice(1).map((p) => `.${p}`).join("");
+  return refFields.some((f) => f === at || f.startsWith(`${at}.`) || f.startsWith(`${at}[`));
+}
+
+function fieldOf(base: string, error: ErrorObject): string {
+  const parts = error.instancePath.split("/").slice(1);
+  if (error.keyword === "additionalProperties") parts.push(String(error.params["additionalProperty"]));
+  return [base, ...parts].join(".");
+}
+
+function messageOf(error: ErrorObject): string {
+  if (error.keyword === "required") return `missing required field "${String(error.params["missingProperty"])}"`;
+  if (error.keyword === "additionalProperties") return "unknown field";
+  if (error.keyword === "enum") return `${error.message} (${(error.params["allowedValues"] as unknown[]).join(", ")})`;
+  return error.message ?? "invalid value";
+}
