@@ -27,6 +27,7 @@ const commands: Record<string, Command> = {
   run: async (argv) => {
     const run = await import("./run.ts");
     if (argv.includes("--plan")) return run.runPlanCommand(argv, loadConfig(), run.consoleIo);
+    if (argv.includes("--workflow")) return (await import("./workflows.ts")).runWorkflowCommand(argv, loadConfig(), run.consoleIo);
     const { requestCommand } = await import("./request.ts");
     return requestCommand("run", argv, loadConfig(), run.consoleIo);
   },
@@ -59,6 +60,9 @@ const commands: Record<string, Command> = {
     return 0;
   },
   "mcp-config": async (argv) => (await import("./mcp-config.ts")).mcpConfigCommand(argv),
+  chat: async (argv) => (await import("./chat.ts")).chatCommand(argv, loadConfig(), (await import("./run.ts")).consoleIo),
+  workflows: async (argv) => (await import("./workflows.ts")).workflowsCommand(argv, loadConfig(), (await import("./run.ts")).consoleIo),
+  costs: async (argv) => (await import("./costs.ts")).costsCommand(argv, loadConfig(), (await import("./run.ts")).consoleIo),
 };
 
 /** Runs one command; returns the process exit code. */

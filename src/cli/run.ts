@@ -75,14 +75,14 @@ export async function resumeCommand(argv: string[], config: AppConfig, io: Io): 
   return executeOnThread(undefined, { threadId, json: values.json ?? false, checkpointer: values.checkpointer, mcpConfig: values["mcp-config"] }, config, io);
 }
 
-interface RunInput {
+export interface RunInput {
   plan: unknown;
   params: Record<string, unknown>;
   scheduler: Scheduler;
   mcpConfigPath?: string;
 }
 
-interface ThreadOptions {
+export interface ThreadOptions {
   threadId: string;
   json: boolean;
   checkpointer?: string;
@@ -90,7 +90,8 @@ interface ThreadOptions {
   mcpConfig?: string;
 }
 
-async function executeOnThread(input: RunInput | undefined, options: ThreadOptions, config: AppConfig, io: Io): Promise<number> {
+/** Runs (or, with no input, resumes) a plan on a thread of the executor graph; returns the exit code. */
+export async function executeOnThread(input: RunInput | undefined, options: ThreadOptions, config: AppConfig, io: Io): Promise<number> {
   const checkpointer = await openCheckpointer({ home: config.home, url: options.checkpointer ?? config.databaseUrl });
   const stop = new AbortController();
   let runtime: Runtime | undefined;
