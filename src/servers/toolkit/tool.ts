@@ -1,4 +1,5 @@
-import type { z } from "zod";
+import { z } from "zod";
+import type { RetryOptions } from "./http.ts";
 
 /** Where a provider's backend comes from: its cloud REST API (token set) or the local services. */
 export interface ToolkitEnv {
@@ -8,11 +9,30 @@ export interface ToolkitEnv {
   localPostgresUrl: string;
   /** URL of the local Redis server, e.g. redis://127.0.0.1:6379. */
   localRedisUrl: string;
-  neon?: { apiKey: string; baseUrl: string };
-  upstash?: { email: string; apiKey: string; baseUrl: string };
-  vercel?: { token: string; baseUrl: string; teamId?: string };
-  fly?: { token: string; baseUrl: string; orgSlug: string };
-  github?: { token: string; baseUrl: string; owner?: string };
+  /** Where generated apps live: local deploys run `<workspaceRoot>/<name>` (default `<home>/workspace`). */
+  workspaceRoot?: string;
+  /** Local deploys: how long a started app gets to answer `GET /health` with 200 (default 30 s). */
+  localDeployTimeoutMs?: number;
+  /** `retry`: HTTP retry timings; `pollIntervalMs`/`pollTimeoutMs`: operation polling (defaults 1 s / 5 min). */
+  neon?: { apiKey: string; baseUrl: string; retry?: RetryOptions; pollIntervalMs?: number; pollTimeoutMs?: number };
+  /** `retry`: HTTP retry timings. */
+  upstash?: { email: string; apiKey: string; baseUrl: string; retry?: RetryOptions };
+  /** `retry`: HTTP retry timings; `pollIntervalMs`/`deployTimeoutMs`: deployment polling (defaults 2 s / 10 min). */
+  vercel?: {
+    token: string;
+    baseUrl: string;
+    teamId?: string;
+    retry?: RetryOptions;
+    pollIntervalMs?: number;
+    deployTimeoutMs?: number;
+  };
+  /** `retry`: HTTP retry timings. */
+  fly?: { token: string; baseUrl: string; orgSlug: string; retry?: RetryOptions };
+  /**
+   * `retry`: HTTP retry timings; `maxRateLimitWaitMs`: a rate-limit wait (retry-after or until
+   * x-ratelimit-reset) longer than this fails the call instead (default 60 s).
+   */
+  github?: { token: string; baseUrl: string; owner?: string; retry?: RetryOptions; maxRateLimitWaitMs?: number };
 }
 
 /** The call that undoes what a create tool made, with concrete arguments. */
@@ -31,7 +51,32 @@ export interface ToolkitTool<I extends z.ZodObject = z.ZodObject> {
   destructive?: boolean;
   /** Output fields that hold secrets (passwords, tokens, connection strings with credentials). */
   secretFields?: string[];
-  /** For create tools: the delete call that undoes this output. */
-  rollback?: (input: z.infer<I>, output: Record<string, unknown>) => RollbackCall;
+  /**
+   * For create tools: the delete call that undoes this output; undefined when the call made
+   * nothing (an idempotent create that found the resource already there).
+   */
+  rollback?: (input: z.infer<I>, output: Record<string, unknown>) => RollbackCall | undefined;
   run(input: z.infer<I>, env: ToolkitEnv, signal?: AbortSignal): Promise<Record<string, unknown>>;
+}
+
+/** A tool input that fails its schema; the message names the tool and each bad field. */
+export class ToolInputError extends Error {
+  readonly code = "TOOL_INPUT_INVALID";
+
+  constructor(tool: string, issues: readonly z.core.$ZodIssue[]) {
+    const fields = issues.map((i) => `${i.path.length > 0 ? i.path.join(".") : "(input)"}: ${i.message}`);
+    super(`${tool}: invalid input: ${fields.join("; ")}`);
+    this.name = "ToolInputError";
+  }
+}
+
+export function isToolInputError(error: unknown): error is ToolInputError {
+  return error instanceof ToolInputError;
+}
+
+/** Parses a tool's input with its schema; throws a ToolInputError naming the fields. */
+export function parseToolInput<I extends z.ZodObject>(tool: string, schema: I, input: unknown): z.infer<I> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw new ToolInputError(tool, parsed.error.issues);
+  return parsed.data;
 }

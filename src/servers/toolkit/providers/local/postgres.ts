@@ -1,0 +1,328 @@
+import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import pg from "pg";
+import { scrubSecrets } from "../../http.ts";
+import { LocalBackendError, localPassword } from "../../local.ts";
+import type { ToolkitEnv } from "../../tool.ts";
+import type { NeonBackend, NeonConnection } from "../neon.ts";
+import { NEON_DATABASE_NAME } from "../neon.ts";
+
+/*
+ * Neon on the local Postgres server. All state lives in the server itself:
+ * - a project is a login role `co_<project_id>`; its COMMENT holds the project's name and branches;
+ * - each database of each branch is a database `co_<project_id>_<branch_id>_<name>` owned by that
+ *   role, with CONNECT revoked from PUBLIC; its COMMENT names its project, branch and database;
+ * - a branch copies every database of its parent with `CREATE DATABASE … TEMPLATE`.
+ * Mutations of one project hold a session advisory lock on it; identifiers are validated
+ * against strict patterns and quoted.
+ */
+
+const PROJECT_ID = /^[a-z0-9]{8}$/;
+const DEFAULT_DATABASE = "neondb";
+const DEFAULT_BRANCH = "main";
+const OBJECT_IN_USE = "55006";
+
+interface ProjectMeta {
+  kind: "credit-optimizer/neon-project";
+  name: string;
+  default_branch_id: string;
+  branches: Record<string, { name: string; parent_id: string | null }>;
+}
+
+interface DatabaseMeta {
+  kind: "credit-optimizer/neon-database";
+  project_id: string;
+  branch_id: string;
+  database_name: string;
+}
+
+function randomId(length: number): string {
+  const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+  return [...randomBytes(length)].map((b) => alphabet[b % alphabet.length]).join("");
+}
+
+const roleOf = (projectId: string): string => `co_${projectId}`;
+const physicalName = (projectId: string, branchId: string, database: string): string => `co_${projectId}_${branchId}_${database}`;
+
+/** Quotes an identifier after checking it against the patterns this backend generates. */
+function ident(name: string): string {
+  if (!/^co_[a-z0-9]{8}(_br[a-z0-9]{6}_[A-Za-z_][A-Za-z0-9_-]{0,39})?$/.test(name)) {
+    throw new LocalBackendError(`refusing unexpected identifier "${name}"`);
+  }
+  return pg.escapeIdentifier(name);
+}
+
+function checkDatabaseName(name: string): string {
+  if (!NEON_DATABASE_NAME.test(name)) throw new LocalBackendError(`database_name: invalid database name "${name}"`);
+  return name;
+}
+
+async function withAdmin<T>(env: ToolkitEnv, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: env.localPostgresUrl, connectionTimeoutMillis: 5000 });
+  client.on("error", () => {});
+  try {
+    await client.connect();
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new LocalBackendError(`local Postgres at ${scrubSecrets(env.localPostgresUrl)} is not reachable: ${reason}`);
+  }
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function lock(client: pg.Client, key: string): Promise<void> {
+  await client.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [`credit-optimizer:${key}`]);
+}
+
+async function readProject(client: pg.Client, projectId: string): Promise<ProjectMeta | undefined> {
+  if (!PROJECT_ID.test(projectId)) return undefined;
+  const res = await client.query<{ comment: string | null }>(
+    "SELECT shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = $1",
+    [roleOf(projectId)],
+  );
+  return parseMeta<ProjectMeta>(res.rows[0]?.comment ?? null, "credit-optimizer/neon-project");
+}
+
+async function requireProject(client: pg.Client, projectId: string): Promise<ProjectMeta> {
+  const meta = await readProject(client, projectId);
+  if (!meta) throw new LocalBackendError(`project_id: no local project "${projectId}"`);
+  return meta;
+}
+
+async function writeProject(client: pg.Client, projectId: string, meta: ProjectMeta): Promise<void> {
+  await client.query(`COMMENT ON ROLE ${ident(roleOf(projectId))} IS ${pg.escapeLiteral(JSON.stringify(meta))}`);
+}
+
+function parseMeta<T extends { kind: string }>(comment: string | null, kind: T["kind"]): T | undefined {
+  if (comment === null) return undefined;
+  try {
+    const value = JSON.parse(comment) as T;
+    return value.kind === kind ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The project's databases with their physical names, from the server's catalog. */
+async function listDatabases(client: pg.Client, projectId: string): Promise<(DatabaseMeta & { physical: string })[]> {
+  const res = await client.query<{ datname: string; comment: string | null }>(
+    "SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE starts_with(datname, $1) ORDER BY datname",
+    [`${roleOf(projectId)}_`],
+  );
+  return res.rows.flatMap((row) => {
+    const meta = parseMeta<DatabaseMeta>(row.comment, "credit-optimizer/neon-database");
+    return meta && meta.project_id === projectId ? [{ ...meta, physical: row.datname }] : [];
+  });
+}
+
+function resolveBranch(projectId: string, meta: ProjectMeta, branchId: string | undefined, field = "branch_id"): string {
+  const id = branchId ?? meta.default_branch_id;
+  if (!meta.branches[id]) throw new LocalBackendError(`${field}: no branch "${id}" in project ${projectId}`);
+  return id;
+}
+
+/** The database a connection goes to by default: `neondb` when present, else the first. */
+function defaultDatabase<T extends { database_name: string }>(databases: T[]): T | undefined {
+  return databases.find((d) => d.database_name === DEFAULT_DATABASE) ?? databases[0];
+}
+
+/** Creates one physical database (optionally copying a template), comments it, and closes it to other roles. */
+async function createDatabase(client: pg.Client, meta: DatabaseMeta, template?: string): Promise<void> {
+  const name = ident(physicalName(meta.project_id, meta.branch_id, checkDatabaseName(meta.database_name)));
+  const owner = ident(roleOf(meta.project_id));
+  const sql = `CREATE DATABASE ${name} OWNER ${owner}${template ? ` TEMPLATE ${ident(template)}` : ""}`;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.query(sql);
+      break;
+    } catch (error) {
+      if (!template || (error as { code?: string }).code !== OBJECT_IN_USE || attempt >= 5) throw error;
+      // "source database is being accessed by other users": end those sessions, then retry.
+      await client.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [template]);
+      await sleep(100 * attempt);
+    }
+  }
+  await client.query(`COMMENT ON DATABASE ${name} IS ${pg.escapeLiteral(JSON.stringify(meta))}`);
+  await client.query(`REVOKE ALL ON DATABASE ${name} FROM PUBLIC`);
+}
+
+async function dropDatabase(client: pg.Client, physical: string): Promise<void> {
+  await client.query(`DROP DATABASE IF EXISTS ${ident(physical)} WITH (FORCE)`);
+}
+
+/** Local Neon: projects, branches and databases on the local Postgres server. */
+export function localNeonBackend(env: ToolkitEnv): NeonBackend {
+  const admin = new URL(env.localPostgresUrl);
+  const host = admin.hostname;
+  const port = admin.port || "5432";
+
+  async function connectionString(client: pg.Client, projectId: string, physical: string): Promise<string> {
+    const role = roleOf(projectId);
+    const password = await localPassword(env.dataDir, `postgres:${role}`);
+    // Keeps the role's password equal to the derived one (it changes only with the data dir's key).
+    await client.query(`ALTER ROLE ${ident(role)} PASSWORD ${pg.escapeLiteral(password)}`);
+    return `postgresql://${role}:${encodeURIComponent(password)}@${host}:${port}/${encodeURIComponent(physical)}`;
+  }
+
+  async function connection(client: pg.Client, projectId: string, db: DatabaseMeta & { physical: string }): Promise<NeonConnection> {
+    return {
+      project_id: projectId,
+      branch_id: db.branch_id,
+      database_name: db.database_name,
+      role_name: roleOf(projectId),
+      host,
+      connection_string: await connectionString(client, projectId, db.physical),
+    };
+  }
+
+  return {
+    createProject: (input) =>
+      withAdmin(env, async (client) => {
+        await lock(client, `neon-project-name:${input.name}`);
+        const roles = await client.query<{ rolname: string; comment: string | null }>(
+          "SELECT rolname, shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE starts_with(rolname, 'co_')",
+        );
+        for (const row of roles.rows) {
+          const meta = parseMeta<ProjectMeta>(row.comment, "credit-optimizer/neon-project");
+          if (meta?.name !== input.name) continue;
+          const projectId = row.rolname.slice(3);
+          const db = defaultDatabase((await listDatabases(client, projectId)).filter((d) => d.branch_id === meta.default_branch_id));
+          if (!db) throw new LocalBackendError(`project ${projectId} ("${input.name}") has no database on its default branch`);
+          return { ...(await connection(client, projectId, db)), name: input.name, created: false };
+        }
+        const projectId = randomId(8);
+        const branchId = `br${randomId(6)}`;
+        const role = ident(roleOf(projectId));
+        await client.query(`CREATE ROLE ${role} LOGIN`);
+        try {
+          await writeProject(client, projectId, {
+            kind: "credit-optimizer/neon-project",
+            name: input.name,
+            default_branch_id: branchId,
+            branches: { [branchId]: { name: DEFAULT_BRANCH, parent_id: null } },
+          });
+          const db: DatabaseMeta = { kind: "credit-optimizer/neon-database", project_id: projectId, branch_id: branchId, database_name: DEFAULT_DATABASE };
+          await createDatabase(client, db);
+          const physical = physicalName(projectId, branchId, DEFAULT_DATABASE);
+          return { ...(await connection(client, projectId, { ...db, physical })), name: input.name, created: true };
+        } catch (error) {
+          await dropDatabase(client, physicalName(projectId, branchId, DEFAULT_DATABASE)).catch(() => {});
+          await client.query(`DROP ROLE IF EXISTS ${role}`).catch(() => {});
+          throw error;
+        }
+      }),
+
+    createDatabase: (input) =>
+      withAdmin(env, async (client) => {
+        await lock(client, `neon-project:${input.project_id}`);
+        const project = await requireProject(client, input.project_id);
+        const branchId = resolveBranch(input.project_id, project, input.branch_id);
+        if (input.owner_name !== undefined && input.owner_name !== roleOf(input.project_id)) {
+          throw new LocalBackendError(`owner_name: the local project's only role is ${roleOf(input.project_id)}`);
+        }
+        const existing = (await listDatabases(client, input.project_id)).find(
+          (d) => d.branch_id === branchId && d.database_name === input.database_name,
+        );
+        const meta: DatabaseMeta = { kind: "credit-optimizer/neon-database", project_id: input.project_id, branch_id: branchId, database_name: checkDatabaseName(input.database_name) };
+        if (!existing) await createDatabase(client, meta);
+        const conn = await connection(client, input.project_id, { ...meta, physical: physicalName(input.project_id, branchId, input.database_name) });
+        return { ...conn, owner_name: conn.role_name, created: existing === undefined };
+      }),
+
+    createBranch: (input) =>
+      withAdmin(env, async (client) => {
+        await lock(client, `neon-project:${input.project_id}`);
+        const project = await requireProject(client, input.project_id);
+        const found = Object.entries(project.branches).find(([, b]) => input.name !== undefined && b.name === input.name);
+        const branchId = found?.[0] ?? `br${randomId(6)}`;
+        const parentId = found ? found[1].parent_id : resolveBranch(input.project_id, project, input.parent_id, "parent_id");
+        if (!found) {
+          const parentDatabases = (await listDatabases(client, input.project_id)).filter((d) => d.branch_id === parentId);
+          const made: string[] = [];
+          try {
+            for (const source of parentDatabases) {
+              const meta: DatabaseMeta = { kind: source.kind, project_id: input.project_id, branch_id: branchId, database_name: source.database_name };
+              await createDatabase(client, meta, source.physical);
+              made.push(physicalName(input.project_id, branchId, source.database_name));
+            }
+            project.branches[branchId] = { name: input.name ?? branchId, parent_id: parentId };
+            await writeProject(client, input.project_id, project);
+          } catch (error) {
+            for (const physical of made) await dropDatabase(client, physical).catch(() => {});
+            throw error;
+          }
+        }
+        const db = defaultDatabase((await listDatabases(client, input.project_id)).filter((d) => d.branch_id === branchId));
+        if (!db) throw new LocalBackendError(`branch ${branchId} of project ${input.project_id} has no databases`);
+        const conn = await connection(client, input.project_id, db);
+        return {
+          project_id: input.project_id,
+          branch_id: branchId,
+          name: project.branches[branchId]?.name ?? branchId,
+          parent_id: parentId,
+          database_name: db.database_name,
+          connection_string: conn.connection_string,
+          created: found === undefined,
+        };
+      }),
+
+    getConnectionString: (input) =>
+      withAdmin(env, async (client) => {
+        const project = await requireProject(client, input.project_id);
+        const branchId = resolveBranch(input.project_id, project, input.branch_id);
+        if (input.role_name !== undefined && input.role_name !== roleOf(input.project_id)) {
+          throw new LocalBackendError(`role_name: the local project's only role is ${roleOf(input.project_id)}`);
+        }
+        const databases = (await listDatabases(client, input.project_id)).filter((d) => d.branch_id === branchId);
+        const db = input.database_name === undefined ? defaultDatabase(databases) : databases.find((d) => d.database_name === input.database_name);
+        if (!db) {
+          const what = input.database_name === undefined ? "no databases" : `no database "${input.database_name}"`;
+          throw new LocalBackendError(`database_name: ${what} in branch ${branchId} of project ${input.project_id}`);
+        }
+        return connection(client, input.project_id, db);
+      }),
+
+    deleteProject: (input) =>
+      withAdmin(env, async (client) => {
+        await lock(client, `neon-project:${input.project_id}`);
+        if (!(await readProject(client, input.project_id))) return { deleted: false };
+        for (const db of await listDatabases(client, input.project_id)) await dropDatabase(client, db.physical);
+        await client.query(`DROP ROLE IF EXISTS ${ident(roleOf(input.project_id))}`);
+        return { deleted: true };
+      }),
+
+    deleteDatabase: (input) =>
+      withAdmin(env, async (client) => {
+        await lock(client, `neon-project:${input.project_id}`);
+        const project = await readProject(client, input.project_id);
+        if (!project) return { deleted: false, branch_id: input.branch_id ?? null };
+        const branchId = input.branch_id ?? project.default_branch_id;
+        const db = (await listDatabases(client, input.project_id)).find(
+          (d) => d.branch_id === branchId && d.database_name === input.database_name,
+        );
+        if (db) await dropDatabase(client, db.physical);
+        return { deleted: db !== undefined, branch_id: branchId };
+      }),
+
+    deleteBranch: (input) =>
+      withAdmin(env, async (client) => {
+        await lock(client, `neon-project:${input.project_id}`);
+        const project = await readProject(client, input.project_id);
+        if (!project?.branches[input.branch_id]) return { deleted: false };
+        if (input.branch_id === project.default_branch_id) {
+          throw new LocalBackendError(`branch_id: ${input.branch_id} is the default branch of project ${input.project_id} and cannot be deleted`);
+        }
+        const child = Object.entries(project.branches).find(([, b]) => b.parent_id === input.branch_id);
+        if (child) throw new LocalBackendError(`branch_id: ${input.branch_id} has a child branch ${child[0]}; delete that first`);
+        for (const db of await listDatabases(client, input.project_id)) {
+          if (db.branch_id === input.branch_id) await dropDatabase(client, db.physical);
+        }
+        delete project.branches[input.branch_id];
+        await writeProject(client, input.project_id, project);
+        return { deleted: true };
+      }),
+  };
+}

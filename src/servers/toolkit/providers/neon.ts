@@ -1,0 +1,454 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { z } from "zod";
+import { createHttpClient, isProviderError, type HttpClient } from "../http.ts";
+import type { ToolkitEnv, ToolkitTool } from "../tool.ts";
+import { localNeonBackend } from "./local/postgres.ts";
+
+/** Database names: a strict identifier pattern both backends accept. */
+export const NEON_DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,39}$/;
+const ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+const projectId = z.string().regex(ID, "expected a project id (lowercase letters, digits, '-')").describe("Project id");
+const branchId = z.string().regex(ID, "expected a branch id (lowercase letters, digits, '-')");
+const databaseName = z
+  .string()
+  .regex(NEON_DATABASE_NAME, "expected a database name: a letter or '_', then letters, digits, '_' or '-' (at most 40)");
+
+export interface NeonProject {
+  project_id: string;
+  name: string;
+  branch_id: string;
+  database_name: string;
+  role_name: string;
+  connection_string: string;
+  host: string;
+  /** False when a project of that name already existed and was returned instead. */
+  created: boolean;
+}
+
+export interface NeonDatabase {
+  project_id: string;
+  branch_id: string;
+  database_name: string;
+  owner_name: string;
+  connection_string: string;
+  created: boolean;
+}
+
+export interface NeonBranch {
+  project_id: string;
+  branch_id: string;
+  name: string;
+  parent_id: string | null;
+  database_name: string;
+  connection_string: string;
+  created: boolean;
+}
+
+export interface NeonConnection {
+  project_id: string;
+  branch_id: string;
+  database_name: string;
+  role_name: string;
+  host: string;
+  connection_string: string;
+}
+
+export interface NeonDeleted {
+  /** False when there was nothing to delete. */
+  deleted: boolean;
+}
+
+/** What each Neon backend (cloud REST API or local Postgres) implements; ids and names already validated. */
+export interface NeonBackend {
+  createProject(input: { name: string; region_id?: string; pg_version?: number }, signal?: AbortSignal): Promise<NeonProject>;
+  createDatabase(
+    input: { project_id: string; branch_id?: string; database_name: string; owner_name?: string },
+    signal?: AbortSignal,
+  ): Promise<NeonDatabase>;
+  createBranch(input: { project_id: string; name?: string; parent_id?: string }, signal?: AbortSignal): Promise<NeonBranch>;
+  getConnectionString(
+    input: { project_id: string; branch_id?: string; database_name?: string; role_name?: string; pooled?: boolean },
+    signal?: AbortSignal,
+  ): Promise<NeonConnection>;
+  deleteProject(input: { project_id: string }, signal?: AbortSignal): Promise<NeonDeleted>;
+  deleteDatabase(input: { project_id: string; branch_id?: string; database_name: string }, signal?: AbortSignal): Promise<NeonDeleted & { branch_id: string | null }>;
+  deleteBranch(input: { project_id: string; branch_id: string }, signal?: AbortSignal): Promise<NeonDeleted>;
+}
+
+function backend(env: ToolkitEnv): NeonBackend {
+  return env.neon ? cloudNeonBackend(env.neon) : localNeonBackend(env);
+}
+
+/** `name` (the seed's spelling) or `database_name`; a refinement requires one of them. */
+const databaseNameFields = {
+  name: databaseName.optional().describe("Database name"),
+  database_name: databaseName.optional().describe("Database name (alias of name)"),
+};
+const hasDatabaseName = (v: { name?: string; database_name?: string }): boolean => v.name !== undefined || v.database_name !== undefined;
+const databaseNameRequired = { message: "name or database_name is required", path: ["name"] };
+
+function nameOf(input: { name?: string; database_name?: string }): string {
+  return (input.database_name ?? input.name) as string;
+}
+
+const CreateProject = z.object({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "expected a project name: letters, digits, '_', '.', '-' (at most 63)").describe("Project name; an existing project of that name is returned"),
+  region_id: z.string().min(1).optional().describe("Neon region, e.g. aws-us-east-2 (cloud only)"),
+  pg_version: z.number().int().min(14).max(18).optional().describe("Postgres major version (cloud only)"),
+});
+
+const CreateDatabase = z
+  .object({
+    project_id: projectId,
+    ...databaseNameFields,
+    branch_id: branchId.optional().describe("Branch; the project's default branch when absent"),
+    owner_name: z.string().min(1).max(63).optional().describe("Owning role; the project's owner role when absent"),
+  })
+  .refine(hasDatabaseName, databaseNameRequired);
+
+const CreateBranch = z.object({
+  project_id: projectId,
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_./-]{0,62}$/, "expected a branch name: letters, digits, '_', '.', '/', '-'").optional().describe("Branch name; an existing branch of that name is returned"),
+  parent_id: branchId.optional().describe("Parent branch; the default branch when absent"),
+});
+
+const GetConnectionString = z.object({
+  project_id: projectId,
+  branch_id: branchId.optional().describe("Branch; the default branch when absent"),
+  database_name: databaseName.optional().describe("Database; the branch's first database when absent"),
+  role_name: z.string().min(1).max(63).optional().describe("Role; the database owner when absent"),
+  pooled: z.boolean().optional().describe("Pooled (pgbouncer) connection string (cloud only)"),
+});
+
+const DeleteProject = z.object({ project_id: projectId });
+const DeleteDatabase = z
+  .object({ project_id: projectId, ...databaseNameFields, branch_id: branchId.optional().describe("Branch; the default branch when absent") })
+  .refine(hasDatabaseName, databaseNameRequired);
+const DeleteBranch = z.object({ project_id: projectId, branch_id: branchId.describe("Branch to delete (not the default branch)") });
+
+export const neonCreateProject: ToolkitTool<typeof CreateProject> = {
+  name: "neon_create_project",
+  category: "neon",
+  description: "Create a Neon Postgres project (default branch, database and owner role) or return the existing one of that name.",
+  input: CreateProject,
+  secretFields: ["connection_string"],
+  rollback: (_input, output) =>
+    output.created === true ? { tool: "neon_delete_project", arguments: { project_id: output.project_id } } : undefined,
+  run: async (input, env, signal) => ({ ...(await backend(env).createProject(input, signal)) }),
+};
+
+export const neonCreateDatabase: ToolkitTool<typeof CreateDatabase> = {
+  name: "neon_create_database",
+  category: "neon",
+  description: "Create a database in a Neon project's branch (default branch when none is given), or return it if it exists.",
+  input: CreateDatabase,
+  secretFields: ["connection_string"],
+  rollback: (_input, output) =>
+    output.created === true
+      ? {
+          tool: "neon_delete_database",
+          arguments: { project_id: output.project_id, branch_id: output.branch_id, database_name: output.database_name },
+        }
+      : undefined,
+  run: async (input, env, signal) => {
+    const { project_id, branch_id, owner_name } = input;
+    return { ...(await backend(env).createDatabase({ project_id, branch_id, owner_name, database_name: nameOf(input) }, signal)) };
+  },
+};
+
+export const neonCreateBranch: ToolkitTool<typeof CreateBranch> = {
+  name: "neon_create_branch",
+  category: "neon",
+  description: "Create a branch of a Neon project (a copy of its parent's data), or return the existing branch of that name.",
+  input: CreateBranch,
+  secretFields: ["connection_string"],
+  rollback: (_input, output) =>
+    output.created === true
+      ? { tool: "neon_delete_branch", arguments: { project_id: output.project_id, branch_id: output.branch_id } }
+      : undefined,
+  run: async (input, env, signal) => ({ ...(await backend(env).createBranch(input, signal)) }),
+};
+
+export const neonGetConnectionString: ToolkitTool<typeof GetConnectionString> = {
+  name: "neon_get_connection_string",
+  category: "neon",
+  description: "Get a working Postgres connection string for a Neon project's branch, database and role.",
+  input: GetConnectionString,
+  secretFields: ["connection_string"],
+  run: async (input, env, signal) => ({ ...(await backend(env).getConnectionString(input, signal)) }),
+};
+
+export const neonDeleteProject: ToolkitTool<typeof DeleteProject> = {
+  name: "neon_delete_project",
+  category: "neon",
+  description: "Delete a Neon project with all its branches, databases and roles.",
+  input: DeleteProject,
+  destructive: true,
+  run: async (input, env, signal) => ({ project_id: input.project_id, ...(await backend(env).deleteProject(input, signal)) }),
+};
+
+export const neonDeleteDatabase: ToolkitTool<typeof DeleteDatabase> = {
+  name: "neon_delete_database",
+  category: "neon",
+  description: "Delete a database from a Neon project's branch (default branch when none is given).",
+  input: DeleteDatabase,
+  destructive: true,
+  run: async (input, env, signal) => {
+    const database_name = nameOf(input);
+    const result = await backend(env).deleteDatabase({ project_id: input.project_id, branch_id: input.branch_id, database_name }, signal);
+    return { project_id: input.project_id, database_name, ...result };
+  },
+};
+
+export const neonDeleteBranch: ToolkitTool<typeof DeleteBranch> = {
+  name: "neon_delete_branch",
+  category: "neon",
+  description: "Delete a branch of a Neon project with its databases (not the default branch, nor a branch with children).",
+  input: DeleteBranch,
+  destructive: true,
+  run: async (input, env, signal) => ({ ...input, ...(await backend(env).deleteBranch(input, signal)) }),
+};
+
+export const neonTools: ToolkitTool[] = [
+  neonCreateProject,
+  neonCreateDatabase,
+  neonCreateBranch,
+  neonGetConnectionString,
+  neonDeleteProject,
+  neonDeleteDatabase,
+  neonDeleteBranch,
+] as ToolkitTool[];
+
+// ---------------------------------------------------------------------------------------------
+// Cloud backend: https://console.neon.tech/api/v2
+
+interface Operation {
+  id: string;
+  action?: string;
+  status: string;
+  error?: string;
+}
+interface Branch {
+  id: string;
+  name: string;
+  parent_id?: string;
+  default?: boolean;
+  primary?: boolean;
+}
+interface Database {
+  name: string;
+  owner_name: string;
+}
+
+const OPERATION_DONE = new Set(["finished", "skipped"]);
+const OPERATION_FAILED = new Set(["failed", "cancelling", "cancelled"]);
+
+/** The Neon REST backend. Every mutation waits for its operations to finish before returning. */
+export function cloudNeonBackend(config: NonNullable<ToolkitEnv["neon"]>): NeonBackend {
+  const http = createHttpClient({
+    provider: "neon",
+    baseUrl: config.baseUrl,
+    auth: { type: "bearer", token: config.apiKey },
+    retry: config.retry,
+  });
+  const pollIntervalMs = config.pollIntervalMs ?? 1000;
+  const pollTimeoutMs = config.pollTimeoutMs ?? 300_000;
+  const p = (projectId: string): string => `/projects/${encodeURIComponent(projectId)}`;
+
+  async function waitForOperations(projectId: string, operations: Operation[] | undefined, signal?: AbortSignal): Promise<void> {
+    const deadline = Date.now() + pollTimeoutMs;
+    for (const first of operations ?? []) {
+      let op = first;
+      while (!OPERATION_DONE.has(op.status)) {
+        if (OPERATION_FAILED.has(op.status)) {
+          throw new Error(`neon: operation ${op.id} (${op.action ?? "unknown"}) ended ${op.status}${op.error ? `: ${op.error}` : ""}`);
+        }
+        if (Date.now() > deadline) throw new Error(`neon: operation ${op.id} (${op.action ?? "unknown"}) still ${op.status} after ${pollTimeoutMs} ms`);
+        await sleep(pollIntervalMs, undefined, { signal });
+        const res = await http.request<{ operation: Operation }>(`${p(projectId)}/operations/${encodeURIComponent(op.id)}`, { signal });
+        op = res.data.operation;
+      }
+    }
+  }
+
+  async function branches(projectId: string, signal?: AbortSignal): Promise<Branch[]> {
+    return (await http.request<{ branches: Branch[] }>(`${p(projectId)}/branches`, { signal })).data.branches;
+  }
+
+  async function defaultBranchId(projectId: string, signal?: AbortSignal): Promise<string> {
+    const all = await branches(projectId, signal);
+    const found = all.find((b) => b.default === true) ?? all.find((b) => b.primary === true) ?? all[0];
+    if (!found) throw new Error(`neon: project ${projectId} has no branches`);
+    return found.id;
+  }
+
+  async function databases(projectId: string, branchId: string, signal?: AbortSignal): Promise<Database[]> {
+    const path = `${p(projectId)}/branches/${encodeURIComponent(branchId)}/databases`;
+    return (await http.request<{ databases: Database[] }>(path, { signal })).data.databases;
+  }
+
+  async function connectionUri(
+    projectId: string,
+    q: { branch_id: string; database_name: string; role_name: string; pooled?: boolean },
+    signal?: AbortSignal,
+  ): Promise<string> {
+    return (await http.request<{ uri: string }>(`${p(projectId)}/connection_uri`, { query: q, signal })).data.uri;
+  }
+
+  /** Branch, first database and its owner, and a connection string for a branch. */
+  async function describeBranch(projectId: string, branchId: string, signal?: AbortSignal): Promise<NeonConnection> {
+    const [db] = await databases(projectId, branchId, signal);
+    if (!db) throw new Error(`neon: branch ${branchId} of project ${projectId} has no databases`);
+    const uri = await connectionUri(projectId, { branch_id: branchId, database_name: db.name, role_name: db.owner_name }, signal);
+    return { project_id: projectId, branch_id: branchId, database_name: db.name, role_name: db.owner_name, host: new URL(uri).hostname, connection_string: uri };
+  }
+
+  async function deleted(call: () => Promise<void>): Promise<boolean> {
+    try {
+      await call();
+      return true;
+    } catch (error) {
+      if (isProviderError(error) && error.status === 404) return false;
+      throw error;
+    }
+  }
+
+  return {
+    async createProject(input, signal) {
+      const list = await http.request<{ projects: { id: string; name: string }[] }>("/projects", {
+        query: { search: input.name, limit: 400 },
+        signal,
+      });
+      const existing = list.data.projects.find((proj) => proj.name === input.name);
+      if (existing) {
+        const conn = await describeBranch(existing.id, await defaultBranchId(existing.id, signal), signal);
+        return { ...conn, name: existing.name, created: false };
+      }
+      const project: Record<string, unknown> = { name: input.name };
+      if (input.region_id) project.region_id = input.region_id;
+      if (input.pg_version) project.pg_version = input.pg_version;
+      const res = await http.request<{
+        project: { id: string; name: string };
+        branch: { id: string };
+        databases: Database[];
+        roles: { name: string }[];
+        connection_uris: { connection_uri: string }[];
+        endpoints: { host: string }[];
+        operations: Operation[];
+      }>("/projects", { method: "POST", body: { project }, signal });
+      const d = res.data;
+      await waitForOperations(d.project.id, d.operations, signal);
+      const uri = d.connection_uris[0]?.connection_uri;
+      const db = d.databases[0];
+      if (!uri || !db) throw new Error(`neon: project ${d.project.id} was created without a database or connection URI`);
+      return {
+        project_id: d.project.id,
+        name: d.project.name,
+        branch_id: d.branch.id,
+        database_name: db.name,
+        role_name: db.owner_name,
+        connection_string: uri,
+        host: d.endpoints[0]?.host ?? new URL(uri).hostname,
+        created: true,
+      };
+    },
+
+    async createDatabase(input, signal) {
+      const branchId = input.branch_id ?? (await defaultBranchId(input.project_id, signal));
+      const existing = await databases(input.project_id, branchId, signal);
+      let db = existing.find((d) => d.name === input.database_name);
+      const created = db === undefined;
+      if (!db) {
+        const owner = input.owner_name ?? existing[0]?.owner_name ?? (await firstRole(input.project_id, branchId, signal));
+        const path = `${p(input.project_id)}/branches/${encodeURIComponent(branchId)}/databases`;
+        const res = await http.request<{ database: Database; operations: Operation[] }>(path, {
+          method: "POST",
+          body: { database: { name: input.database_name, owner_name: owner } },
+          signal,
+        });
+        await waitForOperations(input.project_id, res.data.operations, signal);
+        db = res.data.database;
+      }
+      const uri = await connectionUri(input.project_id, { branch_id: branchId, database_name: db.name, role_name: db.owner_name }, signal);
+      return { project_id: input.project_id, branch_id: branchId, database_name: db.name, owner_name: db.owner_name, connection_string: uri, created };
+    },
+
+    async createBranch(input, signal) {
+      const existing = input.name === undefined ? undefined : (await branches(input.project_id, signal)).find((b) => b.name === input.name);
+      let branch = existing;
+      if (!branch) {
+        const body: Record<string, unknown> = { branch: { name: input.name, parent_id: input.parent_id }, endpoints: [{ type: "read_write" }] };
+        const res = await http.request<{ branch: Branch; operations: Operation[] }>(`${p(input.project_id)}/branches`, {
+          method: "POST",
+          body,
+          signal,
+        });
+        await waitForOperations(input.project_id, res.data.operations, signal);
+        branch = res.data.branch;
+      }
+      const conn = await describeBranch(input.project_id, branch.id, signal);
+      return {
+        project_id: input.project_id,
+        branch_id: branch.id,
+        name: branch.name,
+        parent_id: branch.parent_id ?? null,
+        database_name: conn.database_name,
+        connection_string: conn.connection_string,
+        created: existing === undefined,
+      };
+    },
+
+    async getConnectionString(input, signal) {
+      const branchId = input.branch_id ?? (await defaultBranchId(input.project_id, signal));
+      const dbs = await databases(input.project_id, branchId, signal);
+      const db = input.database_name === undefined ? dbs[0] : dbs.find((d) => d.name === input.database_name);
+      if (!db) {
+        const what = input.database_name === undefined ? "no databases" : `no database "${input.database_name}"`;
+        throw new Error(`database_name: ${what} in branch ${branchId} of project ${input.project_id}`);
+      }
+      const role = input.role_name ?? db.owner_name;
+      const uri = await connectionUri(input.project_id, { branch_id: branchId, database_name: db.name, role_name: role, pooled: input.pooled }, signal);
+      return { project_id: input.project_id, branch_id: branchId, database_name: db.name, role_name: role, host: new URL(uri).hostname, connection_string: uri };
+    },
+
+    async deleteProject(input, signal) {
+      return { deleted: await deleted(async () => void (await http.request(p(input.project_id), { method: "DELETE", signal }))) };
+    },
+
+    async deleteDatabase(input, signal) {
+      let branchId: string;
+      try {
+        branchId = input.branch_id ?? (await defaultBranchId(input.project_id, signal));
+      } catch (error) {
+        if (isProviderError(error) && error.status === 404) return { deleted: false, branch_id: input.branch_id ?? null };
+        throw error;
+      }
+      const path = `${p(input.project_id)}/branches/${encodeURIComponent(branchId)}/databases/${encodeURIComponent(input.database_name)}`;
+      const ok = await deleted(async () => {
+        const res = await http.request<{ operations?: Operation[] }>(path, { method: "DELETE", signal });
+        await waitForOperations(input.project_id, res.data?.operations, signal);
+      });
+      return { deleted: ok, branch_id: branchId };
+    },
+
+    async deleteBranch(input, signal) {
+      const path = `${p(input.project_id)}/branches/${encodeURIComponent(input.branch_id)}`;
+      const ok = await deleted(async () => {
+        const res = await http.request<{ operations?: Operation[] }>(path, { method: "DELETE", signal });
+        await waitForOperations(input.project_id, res.data?.operations, signal);
+      });
+      return { deleted: ok };
+    },
+  };
+
+  async function firstRole(projectId: string, branchId: string, signal?: AbortSignal): Promise<string> {
+    const res = await http.request<{ roles: { name: string; protected?: boolean }[] }>(
+      `${p(projectId)}/branches/${encodeURIComponent(branchId)}/roles`,
+      { signal },
+    );
+    const role = res.data.roles.find((r) => r.protected !== true);
+    if (!role) throw new Error(`owner_name: branch ${branchId} of project ${projectId} has no role to own the database`);
+    return role.name;
+  }
+}

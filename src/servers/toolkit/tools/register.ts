@@ -1,0 +1,61 @@
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { z } from "zod";
+import { scrubSecrets } from "../http.ts";
+import type { ToolkitEnv, ToolkitTool } from "../tool.ts";
+
+/** `_meta` key listing a tool's output fields that hold secrets. */
+export const SECRET_FIELDS_META_KEY = "credit-optimizer/secretFields";
+
+/** A tool failure as an MCP result. */
+export function errorResult(message: string): CallToolResult {
+  return { content: [{ type: "text", text: scrubSecrets(message) }], isError: true };
+}
+
+/** A JSON object as an MCP result: structured content plus the same JSON as text. */
+export function jsonResult(value: Record<string, unknown>): CallToolResult {
+  return { content: [{ type: "text", text: JSON.stringify(value) }], structuredContent: value };
+}
+
+/** "field: message; other.field: message" from zod issues, each path under `prefix`. */
+export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix = ""): string {
+  return issues
+    .map((issue) => {
+      const path = [prefix, ...issue.path.map(String)].filter((part) => part !== "").join(".");
+      return `${path === "" ? "(input)" : path}: ${issue.message}`;
+    })
+    .join("; ");
+}
+
+/**
+ * Runs a tool on input that already passed its schema. The output gains `rollback` (the delete
+ * call that undoes it) when the tool declares one and the call created something. Never throws.
+ */
+export async function runParsed(
+  tool: ToolkitTool,
+  input: Record<string, unknown>,
+  env: ToolkitEnv,
+  signal?: AbortSignal,
+): Promise<CallToolResult> {
+  try {
+    const output = await tool.run(input, env, signal);
+    const rollback = tool.rollback?.(input, output);
+    return jsonResult(rollback ? { ...output, rollback } : output);
+  } catch (error) {
+    return errorResult(`${tool.name} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** Registers a toolkit tool as an MCP tool with its schema, annotations and secret-field metadata. */
+export function registerToolkitTool(server: McpServer, tool: ToolkitTool, env: ToolkitEnv): void {
+  server.registerTool(
+    tool.name,
+    {
+      description: tool.description,
+      inputSchema: tool.input,
+      annotations: { destructiveHint: tool.destructive ?? false, openWorldHint: true },
+      ...(tool.secretFields?.length ? { _meta: { [SECRET_FIELDS_META_KEY]: tool.secretFields } } : {}),
+    },
+    (args: Record<string, unknown>, extra) => runParsed(tool, args, env, extra.signal),
+  );
+}
