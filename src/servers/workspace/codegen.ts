@@ -1,0 +1,65 @@
+import { AIMessage } from "@langchain/core/messages";
+import { ChatOpenAI } from "@langchain/openai";
+import { z } from "zod";
+import { CODE_GENERATION_SYSTEM_PROMPT, CODE_GENERATION_USER_PROMPT, COMPLEXITY_GUIDANCE } from "../../../prompts/workspace.ts";
+import { WorkspaceError } from "./errors.ts";
+import type { GeneratedFile } from "./templates/types.ts";
+import type { WorkspaceModel } from "./tool.ts";
+
+export type Complexity = keyof typeof COMPLEXITY_GUIDANCE;
+
+const GeneratedFilesSchema = z.object({
+  files: z
+    .array(
+      z.object({
+        path: z.string().describe("File path relative to the project folder"),
+        content: z.string().describe("Full file content"),
+      }),
+    )
+    .describe("Every file of the project"),
+});
+
+export interface CodeRequest {
+  task: string;
+  context: string;
+  complexity: Complexity;
+  project: string;
+}
+
+export interface GeneratedCode {
+  files: GeneratedFile[];
+  usage?: { inputTokens: number; outputTokens: number; totalTokens: number };
+}
+
+/** Asks the configured OpenAI-compatible model for the project's files (structured output). */
+export async function generateWithModel(model: WorkspaceModel, request: CodeRequest): Promise<GeneratedCode> {
+  const chat = new ChatOpenAI({
+    model: model.name,
+    apiKey: model.apiKey ?? "not-needed",
+    configuration: model.baseUrl === undefined ? undefined : { baseURL: model.baseUrl },
+    maxRetries: model.maxRetries,
+  });
+  const structured = chat.withStructuredOutput(GeneratedFilesSchema, { name: "project_files", includeRaw: true });
+  const values = { ...request, complexity_guidance: COMPLEXITY_GUIDANCE[request.complexity] };
+  const answer = await structured
+    .invoke([
+      { role: "system", content: CODE_GENERATION_SYSTEM_PROMPT },
+      { role: "user", content: fillPrompt(CODE_GENERATION_USER_PROMPT, values) },
+    ])
+    .catch((error: unknown) => {
+      throw new WorkspaceError("MODEL_OUTPUT", `model "${model.name}": ${(error as Error).message}`, "model");
+    });
+  const usage = AIMessage.isInstance(answer.raw) ? answer.raw.usage_metadata : undefined;
+  return {
+    files: answer.parsed.files,
+    usage:
+      usage === undefined
+        ? undefined
+        : { inputTokens: usage.input_tokens, outputTokens: usage.output_tokens, totalTokens: usage.total_tokens },
+  };
+}
+
+/** Replaces `{name}` placeholders with values; unknown placeholders are left as they are. */
+export function fillPrompt(template: string, values: Record<string, string>): string {
+  return template.replace(/\{([a-z_]+)\}/g, (whole, key: string) => values[key] ?? whole);
+}

@@ -1,0 +1,62 @@
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { isWorkspaceError } from "./errors.ts";
+import type { WorkspaceContext, WorkspaceModel, WorkspaceTool } from "./tool.ts";
+import { auditDependencies } from "./tools/audit-dependencies.ts";
+import { countLinesTool } from "./tools/count-lines.ts";
+import { delegateCodeGeneration } from "./tools/delegate-code-generation.ts";
+import { findTodos } from "./tools/find-todos.ts";
+import { gitBranch } from "./tools/git-branch.ts";
+import { gitCommit } from "./tools/git-commit.ts";
+import { gitDiff } from "./tools/git-diff.ts";
+import { gitInit } from "./tools/git-init.ts";
+import { gitStatus } from "./tools/git-status.ts";
+import { runLint } from "./tools/run-lint.ts";
+import { runTests } from "./tools/run-tests.ts";
+import { runTypecheck } from "./tools/run-typecheck.ts";
+
+export interface WorkspaceServerOptions {
+  /** Workspace root; it must exist. Every tool is confined to it. */
+  root: string;
+  /** Model for `delegate_code_generation`; templates are scaffolded without one. */
+  model?: WorkspaceModel;
+}
+
+export const WORKSPACE_TOOLS: readonly WorkspaceTool[] = [
+  delegateCodeGeneration,
+  runLint,
+  runTypecheck,
+  runTests,
+  auditDependencies,
+  findTodos,
+  countLinesTool,
+  gitInit,
+  gitCommit,
+  gitBranch,
+  gitDiff,
+  gitStatus,
+];
+
+/** The workspace MCP server: code generation, project runners and git, confined to `root`. */
+export function createWorkspaceServer(options: WorkspaceServerOptions): McpServer {
+  const server = new McpServer({ name: "workspace", version: "0.1.0" });
+  const context: WorkspaceContext = { root: options.root, model: options.model };
+  for (const tool of WORKSPACE_TOOLS) {
+    server.registerTool(
+      tool.name,
+      { description: tool.description, inputSchema: tool.input, annotations: tool.annotations },
+      async (args: unknown) => callTool(tool, args, context),
+    );
+  }
+  return server;
+}
+
+async function callTool(tool: WorkspaceTool, args: unknown, context: WorkspaceContext): Promise<CallToolResult> {
+  try {
+    const output = await tool.run(args as Record<string, unknown>, context);
+    return { content: [{ type: "text", text: JSON.stringify(output) }], structuredContent: output };
+  } catch (error) {
+    const message = isWorkspaceError(error) ? error.message : `${tool.name} failed: ${(error as Error).message}`;
+    return { content: [{ type: "text", text: message }], isError: true };
+  }
+}

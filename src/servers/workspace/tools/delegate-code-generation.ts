@@ -1,0 +1,68 @@
+import { z } from "zod";
+import { generateWithModel } from "../codegen.ts";
+import { writeProjectFiles } from "../generated-files.ts";
+import { TEMPLATE_IDS, chooseTemplate, getTemplate } from "../templates/index.ts";
+import type { WorkspaceTool } from "../tool.ts";
+
+const input = z.object({
+  task: z.string().min(1).describe("What to build, in plain language."),
+  context: z.string().default("").describe("Stack and constraints (languages, databases, hosting)."),
+  complexity: z.enum(["simple", "medium", "complex"]).default("medium").describe("How much to build."),
+  project: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "a folder name: letters, digits, '.', '_', '-'")
+    .max(100)
+    .optional()
+    .describe("Folder inside the workspace root; derived from the task when absent."),
+  template: z
+    .enum(TEMPLATE_IDS)
+    .optional()
+    .describe("Scaffold this built-in template even when a model is configured."),
+  overwrite: z.boolean().default(false).describe("Replace existing files with different content."),
+});
+
+const LEADING_VERBS = /^(please\s+)?(create|build|make|generate|write|scaffold|set\s+up|setup|implement)\s+(an?\s+|the\s+)?/i;
+
+/** Folder name from the task: "Create RAD Crawler with Playwright, …" → "rad-crawler". */
+export function projectNameFromTask(task: string): string {
+  const head = task.replace(LEADING_VERBS, "").split(/\s+(?:with|using|that|which|for|on)\s+|[,.;:(]/i)[0] ?? "";
+  const slug = head
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 50)
+    .replace(/-+$/, "");
+  return slug === "" ? "project" : slug;
+}
+
+export const delegateCodeGeneration: WorkspaceTool<typeof input> = {
+  name: "delegate_code_generation",
+  description:
+    "Generates a project into a folder of the workspace. With a model configured the model writes the files for " +
+    "task/context/complexity; without one (or with `template`) a built-in template is scaffolded: 'crawler' " +
+    "(TypeScript crawler service on Postgres DATABASE_URL + Redis REDIS_URL, GET /health) or 'node-http' " +
+    "(plain Node HTTP service). Returns { mode, template, project, project_dir, files }.",
+  input,
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  async run(args, context) {
+    const project = args.project ?? projectNameFromTask(args.task);
+    if (context.model !== undefined && args.template === undefined) {
+      const generated = await generateWithModel(context.model, { task: args.task, context: args.context, complexity: args.complexity, project });
+      const { projectDir, written } = await writeProjectFiles(generated.files, { root: context.root, project, overwrite: args.overwrite, field: "files" });
+      return {
+        mode: "model",
+        template: null,
+        model: context.model.name,
+        project,
+        project_dir: projectDir,
+        complexity: args.complexity,
+        files: written,
+        ...(generated.usage === undefined ? {} : { usage: generated.usage }),
+      };
+    }
+    const templateId = args.template ?? chooseTemplate(args.task, args.context);
+    const files = await getTemplate(templateId).render({ name: project, task: args.task, context: args.context });
+    const { projectDir, written } = await writeProjectFiles(files, { root: context.root, project, overwrite: args.overwrite, field: "files" });
+    return { mode: "template", template: templateId, project, project_dir: projectDir, complexity: args.complexity, files: written };
+  },
+};
