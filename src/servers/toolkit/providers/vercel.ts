@@ -1,0 +1,292 @@
+import { randomBytes } from "node:crypto";
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { z } from "zod";
+import { createHttpClient, isProviderError, scrubSecrets, type HttpClient } from "../http.ts";
+import { parseToolInput, type ToolkitEnv, type ToolkitTool } from "../tool.ts";
+import { LocalDeployments, workspaceRoot, type LocalDeployment, type LocalProject } from "./local/processes.ts";
+
+type VercelConfig = NonNullable<ToolkitEnv["vercel"]>;
+
+export type VercelErrorCode = "ENV_FAILED" | "DEPLOY_FAILED" | "DEPLOY_TIMEOUT" | "NO_SOURCE";
+
+/** A Vercel operation that the API accepted but that did not succeed (failed env upserts, a failed build). */
+export class VercelError extends Error {
+  readonly code: VercelErrorCode;
+
+  constructor(code: VercelErrorCode, message: string) {
+    super(`vercel: ${message}`);
+    this.name = "VercelError";
+    this.code = code;
+  }
+}
+
+export function isVercelError(error: unknown): error is VercelError {
+  return error instanceof VercelError;
+}
+
+const projectName = z
+  .string()
+  .regex(
+    /^[a-z0-9](?:[a-z0-9._-]{0,98}[a-z0-9])?$/,
+    "use at most 100 lowercase letters, digits, '.', '_' or '-', starting and ending with a letter or digit",
+  );
+const projectId = z.string().min(1).describe("Project id or name");
+const envVars = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "not an environment variable name"), z.string());
+const targets = z.array(z.enum(["production", "preview", "development"])).min(1);
+const ALL_TARGETS: Target[] = ["production", "preview", "development"];
+type Target = z.infer<typeof targets>[number];
+
+const createProjectInput = z.object({ name: projectName.describe("Project name") });
+const setEnvInput = z.object({
+  project_id: projectId,
+  env: envVars.describe("Variables to set (upserted)"),
+  target: targets.optional().describe("Environments (default: all three)"),
+});
+const deployInput = z.object({
+  project_id: projectId,
+  env: envVars.optional().describe("Variables set on the project before deploying"),
+  source_dir: z.string().min(1).optional().describe("App directory (default: <workspace>/<project name>)"),
+  target: z.enum(["production", "preview"]).default("production"),
+});
+const deploymentInput = z.object({ deployment_id: z.string().min(1) });
+const deleteInput = z.object({ project_id: projectId });
+
+interface VercelProject {
+  id: string;
+  name: string;
+}
+
+interface VercelDeployment {
+  id: string;
+  url: string;
+  readyState: string;
+  projectId?: string;
+  errorCode?: string;
+  errorMessage?: string;
+}
+
+function client(cfg: VercelConfig): HttpClient {
+  return createHttpClient({ provider: "vercel", baseUrl: cfg.baseUrl, auth: { type: "bearer", token: cfg.token }, retry: cfg.retry });
+}
+
+function team(cfg: VercelConfig): Record<string, string | undefined> {
+  return { teamId: cfg.teamId };
+}
+
+const part = encodeURIComponent;
+
+// ---------------------------------------------------------------- projects
+
+async function createProject(env: ToolkitEnv, name: string, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  if (!env.vercel) {
+    const { project, created } = await new LocalDeployments(env, "vercel").create(name, `prj_${randomBytes(12).toString("hex")}`);
+    return { project_id: project.id, name: project.name, created };
+  }
+  const api = client(env.vercel);
+  try {
+    const { data } = await api.request<VercelProject>("/v11/projects", { method: "POST", query: team(env.vercel), body: { name }, signal });
+    return { project_id: data.id, name: data.name, created: true };
+  } catch (error) {
+    if (!isProviderError(error) || error.status !== 409) throw error;
+    const data = await getProject(api, env.vercel, name, signal);
+    return { project_id: data.id, name: data.name, created: false };
+  }
+}
+
+async function getProject(api: HttpClient, cfg: VercelConfig, idOrName: string, signal?: AbortSignal): Promise<VercelProject> {
+  return (await api.request<VercelProject>(`/v9/projects/${part(idOrName)}`, { query: team(cfg), signal })).data;
+}
+
+async function deleteProject(env: ToolkitEnv, id: string, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  if (!env.vercel) {
+    const existed = await new LocalDeployments(env, "vercel").delete(id);
+    return { project_id: id, deleted: true, existed };
+  }
+  try {
+    await client(env.vercel).request(`/v9/projects/${part(id)}`, { method: "DELETE", query: team(env.vercel), signal });
+    return { project_id: id, deleted: true, existed: true };
+  } catch (error) {
+    if (isProviderError(error) && error.status === 404) return { project_id: id, deleted: true, existed: false };
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------- env vars
+
+async function setEnv(
+  env: ToolkitEnv,
+  id: string,
+  values: Record<string, string>,
+  target: Target[],
+  signal?: AbortSignal,
+): Promise<Record<string, unknown>> {
+  const keys = Object.keys(values);
+  if (!env.vercel) {
+    const local = new LocalDeployments(env, "vercel");
+    await local.setEnv(id, values);
+    return { project_id: (await local.get(id)).id, keys };
+  }
+  const body = Object.entries(values).map(([key, value]) => ({ key, value, type: "encrypted", target }));
+  const { data } = await client(env.vercel).request<{ failed?: Array<{ error?: { key?: string; code?: string; message?: string } }> }>(
+    `/v10/projects/${part(id)}/env`,
+    { method: "POST", query: { ...team(env.vercel), upsert: "true" }, body, signal },
+  );
+  const failed = data?.failed ?? [];
+  if (failed.length > 0) {
+    const reasons = failed.map((f) => `${f.error?.key ?? "?"}: ${f.error?.message ?? f.error?.code ?? "failed"}`);
+    throw new VercelError("ENV_FAILED", scrubSecrets(`setting env on project "${id}" failed for ${reasons.join("; ")}`, Object.values(values)));
+  }
+  return { project_id: id, keys };
+}
+
+// ---------------------------------------------------------------- deployments
+
+type DeployArgs = z.infer<typeof deployInput>;
+
+async function deploy(env: ToolkitEnv, args: DeployArgs, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  if (args.env) await setEnv(env, args.project_id, args.env, ALL_TARGETS, signal);
+  if (!env.vercel) {
+    const { project, deployment } = await new LocalDeployments(env, "vercel").deploy(args.project_id, { sourceDir: args.source_dir, signal });
+    return localDeployment(project, deployment, "READY");
+  }
+  return cloudDeploy(env, env.vercel, args, signal);
+}
+
+async function cloudDeploy(env: ToolkitEnv, cfg: VercelConfig, args: DeployArgs, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  const api = client(cfg);
+  const project = await getProject(api, cfg, args.project_id, signal);
+  const sourceDir = path.resolve(args.source_dir ?? path.join(workspaceRoot(env), project.name));
+  const files = await sourceFiles(sourceDir);
+  const { data } = await api.request<VercelDeployment>("/v13/deployments", {
+    method: "POST",
+    query: team(cfg),
+    body: { name: project.name, project: project.id, target: args.target, files },
+    signal,
+  });
+  const done = await waitUntilReady(api, cfg, data, signal);
+  return { ...cloudDeployment(done, project.id), source: "source_dir", source_dir: sourceDir };
+}
+
+async function waitUntilReady(api: HttpClient, cfg: VercelConfig, first: VercelDeployment, signal?: AbortSignal): Promise<VercelDeployment> {
+  const timeoutMs = cfg.deployTimeoutMs ?? 600_000;
+  const deadline = Date.now() + timeoutMs;
+  for (let current = first; ; ) {
+    if (current.readyState === "READY") return current;
+    if (current.readyState === "ERROR" || current.readyState === "CANCELED") {
+      const reason = current.errorMessage ?? current.errorCode ?? "no error message";
+      throw new VercelError("DEPLOY_FAILED", `deployment ${current.id} ended in ${current.readyState}: ${reason}`);
+    }
+    if (Date.now() >= deadline) {
+      throw new VercelError("DEPLOY_TIMEOUT", `deployment ${current.id} still ${current.readyState} after ${timeoutMs} ms`);
+    }
+    await sleep(cfg.pollIntervalMs ?? 2_000, undefined, { signal });
+    current = (await api.request<VercelDeployment>(`/v13/deployments/${part(current.id)}`, { query: team(cfg), signal })).data;
+  }
+}
+
+async function getDeployment(env: ToolkitEnv, id: string, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  if (!env.vercel) {
+    const { project, deployment, running } = await new LocalDeployments(env, "vercel").findDeployment(id);
+    const state = !running ? "ERROR" : deployment.ready ? "READY" : "BUILDING";
+    return localDeployment(project, deployment, state);
+  }
+  const { data } = await client(env.vercel).request<VercelDeployment>(`/v13/deployments/${part(id)}`, { query: team(env.vercel), signal });
+  return cloudDeployment(data, data.projectId);
+}
+
+function cloudDeployment(d: VercelDeployment, projectId: string | undefined): Record<string, unknown> {
+  return { deployment_id: d.id, project_id: projectId, url: `https://${d.url}`, state: d.readyState };
+}
+
+function localDeployment(project: LocalProject, d: LocalDeployment, state: string): Record<string, unknown> {
+  return { deployment_id: d.id, project_id: project.id, url: d.url, state, source: d.source, source_dir: d.sourceDir };
+}
+
+// ---------------------------------------------------------------- source files
+
+const SKIPPED = new Set(["node_modules", ".git", ".vercel"]);
+const MAX_FILES = 1_000;
+const MAX_BYTES = 10 * 1024 * 1024;
+
+interface InlineFile {
+  file: string;
+  data: string;
+  encoding: "base64";
+}
+
+/** The app's files as inline deployment files (without node_modules and .git). */
+async function sourceFiles(root: string): Promise<InlineFile[]> {
+  const files: InlineFile[] = [];
+  let bytes = 0;
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      if (SKIPPED.has(entry.name)) continue;
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else if (entry.isFile()) {
+        const content = await readFile(full);
+        bytes += content.length;
+        files.push({ file: path.relative(root, full).split(path.sep).join("/"), data: content.toString("base64"), encoding: "base64" });
+      }
+      if (files.length > MAX_FILES || bytes > MAX_BYTES) {
+        throw new VercelError("NO_SOURCE", `${root} holds more than ${MAX_FILES} files or ${MAX_BYTES} bytes to upload`);
+      }
+    }
+  };
+  try {
+    await walk(root);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    throw new VercelError("NO_SOURCE", `no app to deploy: ${root} does not exist (set source_dir or generate the app first)`);
+  }
+  if (files.length === 0) throw new VercelError("NO_SOURCE", `no app to deploy: ${root} is empty`);
+  return files;
+}
+
+// ---------------------------------------------------------------- tools
+
+export const vercelTools: ToolkitTool[] = [
+  {
+    name: "vercel_create_project",
+    category: "vercel",
+    description: "Create a Vercel project (returns the existing one when the name is taken by it).",
+    input: createProjectInput,
+    rollback: (_input, output) =>
+      output.created === true ? { tool: "vercel_delete_project", arguments: { project_id: output.project_id } } : undefined,
+    run: async (input, env, signal) => createProject(env, parseToolInput("vercel_create_project", createProjectInput, input).name, signal),
+  },
+  {
+    name: "vercel_set_env",
+    category: "vercel",
+    description: "Set (upsert) environment variables on a Vercel project.",
+    input: setEnvInput,
+    run: async (input, env, signal) => {
+      const args = parseToolInput("vercel_set_env", setEnvInput, input);
+      return setEnv(env, args.project_id, args.env, args.target ?? ALL_TARGETS, signal);
+    },
+  },
+  {
+    name: "vercel_deploy",
+    category: "vercel",
+    description: "Deploy a Vercel project's app (setting `env` first) and wait until it is READY.",
+    input: deployInput,
+    run: async (input, env, signal) => deploy(env, parseToolInput("vercel_deploy", deployInput, input), signal),
+  },
+  {
+    name: "vercel_get_deployment",
+    category: "vercel",
+    description: "Read a Vercel deployment's state and URL.",
+    input: deploymentInput,
+    run: async (input, env, signal) => getDeployment(env, parseToolInput("vercel_get_deployment", deploymentInput, input).deployment_id, signal),
+  },
+  {
+    name: "vercel_delete_project",
+    category: "vercel",
+    description: "Delete a Vercel project and its deployments.",
+    input: deleteInput,
+    destructive: true,
+    run: async (input, env, signal) => deleteProject(env, parseToolInput("vercel_delete_project", deleteInput, input).project_id, signal),
+  },
+];
