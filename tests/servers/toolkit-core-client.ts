@@ -1,0 +1,66 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { createToolkitServer } from "../../src/servers/toolkit/server.ts";
+import type { ToolkitEnv } from "../../src/servers/toolkit/tool.ts";
+
+/** Test helpers for the toolkit server: a real MCP client over an in-memory transport. */
+
+export const LOCAL_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres";
+export const LOCAL_REDIS_URL = "redis://127.0.0.1:6379";
+
+export function localEnv(overrides: Partial<ToolkitEnv> = {}): ToolkitEnv {
+  return {
+    dataDir: mkdtempSync(path.join(tmpdir(), "co-toolkit-")),
+    localPostgresUrl: LOCAL_POSTGRES_URL,
+    localRedisUrl: LOCAL_REDIS_URL,
+    ...overrides,
+  };
+}
+
+/** A name no other test (or test file running in parallel) uses. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString("hex")}`;
+}
+
+export interface ToolkitConnection {
+  client: Client;
+  call(name: string, args?: Record<string, unknown>): Promise<CallToolResult>;
+  close(): Promise<void>;
+}
+
+export async function connectToolkit(env: ToolkitEnv): Promise<ToolkitConnection> {
+  const server = createToolkitServer(env);
+  const client = new Client({ name: "toolkit-test", version: "1.0.0" });
+  const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
+  await Promise.all([server.connect(serverTransport), client.connect(clientTransport)]);
+  return {
+    client,
+    call: async (name, args = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult,
+    close: async () => {
+      await client.close();
+      await server.close();
+    },
+  };
+}
+
+/** The structured output of a successful call; fails with the error text otherwise. */
+export function output(result: CallToolResult): Record<string, unknown> {
+  if (result.isError) throw new Error(`tool failed: ${errorText(result)}`);
+  const text = result.content[0]?.type === "text" ? result.content[0].text : "";
+  if (JSON.stringify(JSON.parse(text)) !== JSON.stringify(result.structuredContent)) {
+    throw new Error("text content differs from structuredContent");
+  }
+  return result.structuredContent as Record<string, unknown>;
+}
+
+/** The text of a failed call; fails when the call succeeded. */
+export function errorText(result: CallToolResult): string {
+  const text = result.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
+  if (!result.isError) throw new Error(`expected an error, got ${text}`);
+  return text;
+}
