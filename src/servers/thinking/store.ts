@@ -141,10 +141,10 @@ export class ThinkingStore {
 
   constructor(options: ThinkingStoreOptions) {
     if (options.file !== ":memory:") mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true });
-    this.db = new Database(options.file);
+    // Several instances (one per agent) may share one file: wait for each other's locks.
+    this.db = new Database(options.file, { timeout: 5000 });
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
-    this.db.pragma("busy_timeout = 5000");
     this.db.pragma("foreign_keys = ON");
     this.db.exec(SCHEMA);
     this.ttlMs = options.ttlMs;
