@@ -4,7 +4,7 @@ import path from "node:path";
 import type { DynamicStructuredTool } from "@langchain/core/tools";
 import { MultiServerMCPClient } from "@langchain/mcp-adapters";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BIN_PATH, type McpConfig } from "../../src/mcp/config.ts";
+import { BIN_PATH } from "../../src/mcp/config.ts";
 import { multiInstanceConfig, thinkingInstanceName } from "../../src/mcp/instances.ts";
 import { barrier, thought } from "../helpers/thinking.ts";
 
@@ -24,13 +24,18 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+type StdioServers = Record<string, { command: string; args: string[]; env?: Record<string, string> }>;
+
 /** The generated per-agent instances, all keeping their sessions in one database under `home`. */
-function agentServers(agents: string[], home: string): McpConfig["mcpServers"] {
-  const { mcpServers } = multiInstanceConfig(agents, { CREDIT_OPTIMIZER_HOME: home });
-  return Object.fromEntries(Object.entries(mcpServers).filter(([name]) => name.startsWith("thinking-tools-")));
+function agentServers(agents: string[], home: string): StdioServers {
+  const servers: StdioServers = {};
+  for (const [name, server] of Object.entries(multiInstanceConfig(agents, { CREDIT_OPTIMIZER_HOME: home }).mcpServers)) {
+    if (name.startsWith("thinking-tools-") && "command" in server) servers[name] = server;
+  }
+  return servers;
 }
 
-async function withClient<T>(mcpServers: McpConfig["mcpServers"], body: (client: MultiServerMCPClient) => Promise<T>): Promise<T> {
+async function withClient<T>(mcpServers: StdioServers, body: (client: MultiServerMCPClient) => Promise<T>): Promise<T> {
   const client = new MultiServerMCPClient({ mcpServers, throwOnLoadError: true, onConnectionError: "throw" });
   try {
     return await body(client);
