@@ -160,7 +160,9 @@ export const neonCreateDatabase: ToolkitTool<typeof CreateDatabase> = {
 export const neonCreateBranch: ToolkitTool<typeof CreateBranch> = {
   name: "neon_create_branch",
   category: "neon",
-  description: "Create a branch of a Neon project (a copy of its parent's data), or return the existing branch of that name.",
+  description:
+    "Create a branch of a Neon project (a copy of its parent's data), or return the existing branch of that name. " +
+    "On the local backend, sessions connected to the parent's databases are ended while they are copied.",
   input: CreateBranch,
   secretFields: ["connection_string"],
   rollback: (_input, output) =>

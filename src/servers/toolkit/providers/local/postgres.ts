@@ -134,19 +134,25 @@ async function createDatabase(client: pg.Client, meta: DatabaseMeta, template?: 
   const name = ident(physicalName(meta.project_id, meta.branch_id, checkDatabaseName(meta.database_name)));
   const owner = ident(roleOf(meta.project_id));
   const sql = `CREATE DATABASE ${name} OWNER ${owner}${template ? ` TEMPLATE ${ident(template)}` : ""}`;
+  // A template must have no other sessions ("source database is being accessed by other users"):
+  // end them first (Postgres would otherwise wait 5 s before failing), and again if one slipped in.
+  if (template) await terminateSessions(client, template);
   for (let attempt = 1; ; attempt++) {
     try {
       await client.query(sql);
       break;
     } catch (error) {
       if (!template || (error as { code?: string }).code !== OBJECT_IN_USE || attempt >= 5) throw error;
-      // "source database is being accessed by other users": end those sessions, then retry.
-      await client.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [template]);
+      await terminateSessions(client, template);
       await sleep(100 * attempt);
     }
   }
   await client.query(`COMMENT ON DATABASE ${name} IS ${pg.escapeLiteral(JSON.stringify(meta))}`);
   await client.query(`REVOKE ALL ON DATABASE ${name} FROM PUBLIC`);
+}
+
+async function terminateSessions(client: pg.Client, database: string): Promise<void> {
+  await client.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [database]);
 }
 
 async function dropDatabase(client: pg.Client, physical: string): Promise<void> {
