@@ -1,0 +1,118 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { startUpstashFake, type UpstashFake } from "../fixtures/fakes/upstash.ts";
+import { connectToolkit, errorText, localEnv, output, uniqueName, type ToolkitConnection } from "./toolkit-core-client.ts";
+
+const EMAIL = "dev@example.com";
+const API_KEY = "upstash-test-key-8d2e4b61";
+const BASIC = Buffer.from(`${EMAIL}:${API_KEY}`).toString("base64");
+
+describe("Upstash cloud backend against the API fake", () => {
+  let fake: UpstashFake;
+  let toolkit: ToolkitConnection;
+
+  beforeEach(async () => {
+    fake = await startUpstashFake({ email: EMAIL, apiKey: API_KEY });
+    toolkit = await connectToolkit(
+      localEnv({ upstash: { email: EMAIL, apiKey: API_KEY, baseUrl: fake.url, retry: { baseDelayMs: 5, maxDelayMs: 20 } } }),
+    );
+  });
+  afterEach(async () => {
+    await toolkit.close();
+    await fake.close();
+  });
+
+  const posts = () => fake.requests.filter((r) => r.method === "POST");
+
+  it("creates a database from the seed's older arguments (name, region) and returns a rediss:// URL", async () => {
+    const created = output(
+      await toolkit.call("toolkit_call", {
+        category: "upstash",
+        tool_name: "upstash_create_database",
+        arguments: { name: "rad-crawler-cache", region: "us-east-1" },
+      }),
+    );
+    const stored = [...fake.databases.values()][0];
+    expect(stored).toBeDefined();
+    expect(posts()[0]?.body).toEqual({
+      database_name: "rad-crawler-cache",
+      platform: "aws",
+      primary_region: "us-east-1",
+      region: "global",
+      tls: true,
+    });
+    expect(created).toEqual({
+      database_id: stored?.database_id,
+      database_name: "rad-crawler-cache",
+      endpoint: stored?.endpoint,
+      port: 6379,
+      username: "default",
+      password: stored?.password,
+      url: `rediss://default:${stored?.password}@${stored?.endpoint}:6379`,
+      rest_url: `https://${stored?.endpoint}`,
+      rest_token: stored?.rest_token,
+      primary_region: "us-east-1",
+      platform: "aws",
+      state: "active",
+      created: true,
+      rollback: { tool: "upstash_delete_database", arguments: { database_id: stored?.database_id } },
+    });
+    expect(fake.requests.every((r) => r.headers.authorization === `Basic ${BASIC}`)).toBe(true);
+  });
+
+  it("accepts the current arguments (database_name, primary_region, platform)", async () => {
+    const name = uniqueName("cache");
+    const created = output(await toolkit.call("upstash_create_database", { database_name: name, primary_region: "eu-west-1", platform: "gcp", read_regions: ["us-east-1"] }));
+    expect(created).toMatchObject({ database_name: name, primary_region: "eu-west-1", platform: "gcp", created: true });
+    expect(posts()[0]?.body).toMatchObject({ database_name: name, primary_region: "eu-west-1", platform: "gcp", read_regions: ["us-east-1"] });
+  });
+
+  it("is idempotent by name: the second create returns the same database without a rollback", async () => {
+    const name = uniqueName("same");
+    const first = output(await toolkit.call("upstash_create_database", { name, region: "global" }));
+    const second = output(await toolkit.call("upstash_create_database", { database_name: name }));
+    expect(second).toMatchObject({ database_id: first.database_id, password: first.password, created: false });
+    expect(second).not.toHaveProperty("rollback");
+    expect(posts()).toHaveLength(1);
+    expect(fake.databases.size).toBe(1);
+  });
+
+  it("retries 429 honouring retry-after", async () => {
+    fake.inject({ method: "POST", path: /^\/redis\/database$/, times: 2, reply: { status: 429, headers: { "retry-after": "0" }, body: { error: "Too many requests" } } });
+    const created = output(await toolkit.call("upstash_create_database", { name: uniqueName("limited") }));
+    expect(created.created).toBe(true);
+    expect(posts()).toHaveLength(3);
+    expect(fake.databases.size).toBe(1);
+  });
+
+  it("gets and deletes a database; a second delete reports deleted: false", async () => {
+    const created = output(await toolkit.call("upstash_create_database", { name: uniqueName("get") }));
+    const got = output(await toolkit.call("upstash_get_database", { database_id: created.database_id }));
+    expect(got.url).toBe(created.url);
+    expect(got).not.toHaveProperty("rollback");
+    expect(output(await toolkit.call("upstash_delete_database", { database_id: created.database_id }))).toEqual({ database_id: created.database_id, deleted: true });
+    expect(output(await toolkit.call("upstash_delete_database", { database_id: created.database_id })).deleted).toBe(false);
+    expect(fake.databases.size).toBe(0);
+  });
+
+  it("reports the provider's status and message without the API key or the basic credentials", async () => {
+    fake.inject({
+      method: "GET",
+      path: /^\/redis\/databases$/,
+      times: 1,
+      reply: { status: 400, body: { error: `invalid key ${API_KEY} (Authorization: Basic ${BASIC})` } },
+    });
+    const text = errorText(await toolkit.call("upstash_create_database", { name: uniqueName("err") }));
+    expect(text).toContain("upstash: HTTP 400: GET /redis/databases: invalid key [redacted]");
+    expect(text).not.toContain(API_KEY);
+    expect(text).not.toContain(BASIC);
+
+    const missing = errorText(await toolkit.call("upstash_get_database", { database_id: "6d0f4e1e-0000-4000-8000-000000000000" }));
+    expect(missing).toContain("upstash: HTTP 404");
+    expect(missing).toContain("database not found");
+  });
+
+  it("names the missing field when neither database_name nor name is given", async () => {
+    expect(errorText(await toolkit.call("upstash_create_database", { region: "us-east-1" }))).toContain("database_name");
+    expect(fake.requests).toHaveLength(0);
+  });
+});
