@@ -111,7 +111,7 @@ function yamlBlock(lines: string[], start: number): Record<string, string> {
 
 /** The first `file:line` in `text` that lies in the project (outside node_modules). */
 function locate(text: string, projectDir: string): { file: string | null; line: number | null } {
-  for (const match of text.matchAll(/(file:\/\/[^\s)'"]+|\/[^\s)'"(:]+):(\d+)(?::\d+)?/g)) {
+  for (const match of text.matchAll(/(file:\/\/[^\s)'":]+|\/[^\s)'"(:]+):(\d+)(?::\d+)?/g)) {
     const [, raw = "", line = "0"] = match;
     const file = raw.startsWith("file://") ? fileURLToPath(raw) : raw;
     const relative = path.relative(projectDir, file);
