@@ -240,13 +240,6 @@ export class ThinkingStore {
     return this.sql("DELETE FROM sessions WHERE updated_at < ?").run(this.now() - this.ttlMs).changes;
   }
 
-  /** Bytes the database occupies (pages in use). */
-  sizeBytes(): number {
-    const pages = this.db.pragma("page_count", { simple: true }) as number;
-    const pageSize = this.db.pragma("page_size", { simple: true }) as number;
-    return pages * pageSize;
-  }
-
   close(): void {
     if (this.db.open) this.db.close();
   }
