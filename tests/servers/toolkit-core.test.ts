@@ -1,7 +1,10 @@
+import { fileURLToPath } from "node:url";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { loadConfig } from "../../src/config.ts";
 import { toolkitEnvFromConfig } from "../../src/servers/toolkit/env.ts";
 import { parseServeArgs, serveFromArgs } from "../../src/servers/toolkit/index.ts";
@@ -162,6 +165,32 @@ describe("toolkit entry", () => {
     } finally {
       await client.close();
       await running.close();
+    }
+  });
+});
+
+describe("toolkit over stdio", () => {
+  it("serves `credit-optimizer serve toolkit` to a stdio client and runs a brokered call", async () => {
+    const home = localEnv().dataDir;
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [fileURLToPath(new URL("../../bin/credit-optimizer.js", import.meta.url)), "serve", "toolkit"],
+      env: { PATH: process.env.PATH ?? "", CREDIT_OPTIMIZER_HOME: home, LOCAL_REDIS_URL },
+      stderr: "pipe",
+    });
+    const client = new Client({ name: "toolkit-stdio-test", version: "1.0.0" });
+    await client.connect(transport);
+    try {
+      const name = uniqueName("stdio");
+      const created = (await client.callTool({
+        name: "toolkit_call",
+        arguments: { category: "upstash", tool_name: "upstash_create_database", arguments: { name } },
+      })) as CallToolResult;
+      const db = output(created);
+      expect(db.database_name).toBe(name);
+      expect(output((await client.callTool({ name: "upstash_delete_database", arguments: { database_id: db.database_id } })) as CallToolResult).deleted).toBe(true);
+    } finally {
+      await client.close();
     }
   });
 });
