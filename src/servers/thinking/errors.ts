@@ -3,7 +3,6 @@ export type ThinkingErrorCode =
   | "THOUGHT_NOT_FOUND"
   | "THOUGHT_LIMIT"
   | "THOUGHT_TOO_LONG"
-  | "INVALID_INPUT"
   | "INVALID_ARGS";
 
 /** A failure a caller can fix: reported as an `isError` tool result, or a bad `serve thinking` flag. */
