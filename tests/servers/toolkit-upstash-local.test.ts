@@ -108,6 +108,16 @@ describe("Upstash local backend on the local Redis server", () => {
     expect(errorText(await toolkit.call("upstash_get_database", { database_id: id }))).toContain(`database_id: no local Redis database "${id}"`);
   });
 
+  it("restores a database's ACL user on get (after a Redis restart without an ACL file)", async () => {
+    const db = await create();
+    await withRedis(db.url as string, (c) => c.set(`${db.key_prefix as string}kept`, "yes"));
+    await withRedis(LOCAL_REDIS_URL, (admin) => admin.sendCommand(["ACL", "DELUSER", `co_${db.database_id as string}`]));
+    await expect(withRedis(db.url as string, (c) => c.ping())).rejects.toThrow(/WRONGPASS/);
+    const got = output(await toolkit.call("upstash_get_database", { database_id: db.database_id }));
+    expect(got.url).toBe(db.url);
+    expect(await withRedis(got.url as string, (c) => c.get(`${db.key_prefix as string}kept`))).toBe("yes");
+  });
+
   it("names the URL it tried when no Redis server answers", async () => {
     const down = await connectToolkit(localEnv({ localRedisUrl: "redis://:s3cretpass@127.0.0.1:1" }));
     try {

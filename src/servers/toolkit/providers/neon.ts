@@ -334,7 +334,6 @@ export function cloudNeonBackend(config: NonNullable<ToolkitEnv["neon"]>): NeonB
         project: { id: string; name: string };
         branch: { id: string };
         databases: Database[];
-        roles: { name: string }[];
         connection_uris: { connection_uri: string }[];
         endpoints: { host: string }[];
         operations: Operation[];

@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import { createClient } from "redis";
 import { scrubSecrets } from "../../http.ts";
 import { LocalBackendError, localPassword } from "../../local.ts";
@@ -12,6 +11,8 @@ import type { UpstashBackend, UpstashDatabase } from "../upstash.ts";
  *   with every command except admin and dangerous ones and keyspace listing (SCAN, RANDOMKEY);
  * - `co:upstash:db:<id>` (a hash) holds its name, region and platform;
  * - `co:upstash:name:<name>` maps a name to its id; claiming it with SET NX makes create idempotent.
+ * The ACL user is (re)applied on every create and get, so a Redis restart without an ACL file
+ * loses nothing that a get does not restore.
  * Passwords are derived from the data dir's key, never stored.
  */
 
@@ -79,21 +80,20 @@ export function localUpstashBackend(env: ToolkitEnv): UpstashBackend {
   return {
     createDatabase: (input) =>
       withAdmin(env, async (client) => {
+        // The metadata is written before the name is claimed, so a claimed name always has it.
         const id = randomBytes(6).toString("hex");
-        const claimed = await client.set(nameKey(input.database_name), id, { condition: "NX" });
-        if (claimed === null) {
+        await client.hSet(metaKey(id), {
+          name: input.database_name,
+          primary_region: input.primary_region,
+          platform: input.platform,
+          created_at: new Date().toISOString(),
+        });
+        if ((await client.set(nameKey(input.database_name), id, { condition: "NX" })) === null) {
+          await client.del(metaKey(id));
           const existing = (await client.get(nameKey(input.database_name))) ?? "";
-          // A concurrent create of the same name may still be writing its metadata.
-          for (let attempt = 0; attempt < 50 && !(await client.exists(metaKey(existing))); attempt++) await sleep(100);
           return { ...(await describe(client, existing)), created: false };
         }
         try {
-          await client.hSet(metaKey(id), {
-            name: input.database_name,
-            primary_region: input.primary_region,
-            platform: input.platform,
-            created_at: new Date().toISOString(),
-          });
           return { ...(await describe(client, id)), created: true };
         } catch (error) {
           await client.del([metaKey(id), nameKey(input.database_name)]).catch(() => 0);
