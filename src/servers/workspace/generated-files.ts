@@ -67,9 +67,11 @@ async function checkFile(file: GeneratedFile, projectDir: string, options: Write
   if (Buffer.byteLength(file.content) > MAX_FILE_BYTES) {
     throw new WorkspaceError("MODEL_OUTPUT", `${field}: "${file.path}" is larger than ${MAX_FILE_BYTES} bytes`, field);
   }
-  const resolved = await resolveInside(options.root, path.join(options.project, file.path), field);
-  if (!isWithin(projectDir, resolved) || resolved === projectDir) {
-    throw new WorkspaceError("OUTSIDE_ROOT", `${field}: "${file.path}" is outside the project folder "${options.project}"`, field);
-  }
+  const outside = (): WorkspaceError =>
+    new WorkspaceError("OUTSIDE_ROOT", `${field}: "${file.path}" is outside the project folder "${options.project}"`, field);
+  const lexical = path.resolve(projectDir, file.path);
+  if (!isWithin(projectDir, lexical) || lexical === projectDir) throw outside();
+  const resolved = await resolveInside(options.root, lexical, field);
+  if (!isWithin(projectDir, resolved)) throw outside();
   return path.relative(projectDir, resolved).split(path.sep).join("/");
 }
