@@ -86,6 +86,6 @@ export async function main(argv: string[]): Promise<number> {
     }
     const code = (error as { code?: unknown }).code;
     process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
-    return code === "PLAN_INVALID" || code === "MCP_CONFIG_INVALID" ? 2 : 1;
+    return code === "PLAN_INVALID" || code === "MCP_CONFIG_INVALID" || code === "INVALID_ARGS" ? 2 : 1;
   }
 }

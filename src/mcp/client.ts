@@ -34,58 +34,45 @@ export function isToolCallError(error: unknown): error is ToolCallError {
 const RETRYABLE_TEXT = /\b(429|423|500|502|503|504|rate.?limit|too many requests|timed? ?out|temporarily|ECONNRESET|ECONNREFUSED)\b/i;
 
 /**
- * MCP servers from an `mcpServers` config, connected through `@langchain/mcp-adapters`.
- * Calls go to each server's MCP client so results keep `structuredContent` and `isError`.
+ * MCP servers from an `mcpServers` config, connected through `@langchain/mcp-adapters` (one
+ * client per server). Calls go to each server's MCP client so results keep `structuredContent`
+ * and `isError`. A server whose connection breaks (a stdio child that died) is reconnected on
+ * the next call, so a retried step reaches a fresh process.
  */
 export class McpRuntime implements ToolCaller {
   private constructor(
-    private readonly client: MultiServerMCPClient,
+    private readonly configs: Record<string, ServerConfig>,
+    private readonly clients: Map<string, Promise<MultiServerMCPClient>>,
     readonly tools: readonly ToolInfo[],
   ) {}
 
   static async connect(config: McpConfig): Promise<McpRuntime> {
-    const servers = Object.fromEntries(Object.entries(config.mcpServers).map(([name, s]) => [name, toConnection(s)]));
-    const client = new MultiServerMCPClient({ mcpServers: servers, throwOnLoadError: true, onConnectionError: "throw" });
+    const clients = new Map<string, Promise<MultiServerMCPClient>>();
+    const runtime = new McpRuntime(config.mcpServers, clients, []);
     try {
       const tools: ToolInfo[] = [];
-      for (const server of Object.keys(servers)) {
-        const mcp = await client.getClient(server);
-        if (!mcp) throw new Error(`MCP server "${server}" did not connect`);
-        let cursor: string | undefined;
-        do {
-          const page = await mcp.listTools(cursor ? { cursor } : undefined);
-          for (const t of page.tools) {
-            tools.push({
-              server,
-              name: t.name,
-              description: t.description ?? "",
-              inputSchema: t.inputSchema as Record<string, unknown>,
-              annotations: t.annotations,
-              meta: t._meta,
-            });
-          }
-          cursor = page.nextCursor;
-        } while (cursor);
-      }
-      return new McpRuntime(client, tools);
+      for (const server of Object.keys(config.mcpServers)) tools.push(...(await runtime.listTools(server)));
+      return new McpRuntime(config.mcpServers, clients, tools);
     } catch (error) {
-      await client.close().catch(() => {});
+      await runtime.close();
       throw error;
     }
   }
 
   async call(server: string, tool: string, args: Record<string, unknown>, options: CallOptions = {}): Promise<unknown> {
-    const mcp = await this.client.getClient(server).catch(() => undefined);
-    if (!mcp) throw new ToolCallError("UNKNOWN_SERVER", `MCP server "${server}" is not connected`, true);
+    if (!(server in this.configs)) throw new ToolCallError("UNKNOWN_SERVER", `MCP server "${server}" is not configured`, false);
     let result;
     try {
+      const mcp = await this.client(server);
       result = await mcp.callTool({ name: tool, arguments: args }, undefined, {
         signal: options.signal,
         timeout: options.timeoutMs,
         resetTimeoutOnProgress: true,
       });
     } catch (error) {
-      throw classifyTransportError(error, server, tool);
+      const classified = classifyTransportError(error, server, tool);
+      if (classified.code === "TRANSPORT") await this.drop(server);
+      throw classified;
     }
     if (result.isError) {
       const text = textOf(result.content);
@@ -96,7 +83,50 @@ export class McpRuntime implements ToolCaller {
   }
 
   async close(): Promise<void> {
-    await this.client.close();
+    const all = [...this.clients.keys()];
+    await Promise.all(all.map((server) => this.drop(server)));
+  }
+
+  private async listTools(server: string): Promise<ToolInfo[]> {
+    const mcp = await this.client(server);
+    const tools: ToolInfo[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await mcp.listTools(cursor ? { cursor } : undefined);
+      for (const t of page.tools) {
+        tools.push({
+          server,
+          name: t.name,
+          description: t.description ?? "",
+          inputSchema: t.inputSchema as Record<string, unknown>,
+          annotations: t.annotations,
+          meta: t._meta,
+        });
+      }
+      cursor = page.nextCursor;
+    } while (cursor);
+    return tools;
+  }
+
+  private async client(server: string) {
+    let multi = this.clients.get(server);
+    if (!multi) {
+      const connection = toConnection(this.configs[server]!);
+      multi = Promise.resolve(new MultiServerMCPClient({ mcpServers: { [server]: connection }, throwOnLoadError: true, onConnectionError: "throw" }));
+      this.clients.set(server, multi);
+    }
+    const mcp = await (await multi).getClient(server).catch(async (error: unknown) => {
+      await this.drop(server);
+      throw error;
+    });
+    if (!mcp) throw new Error(`MCP server "${server}" did not connect`);
+    return mcp;
+  }
+
+  private async drop(server: string): Promise<void> {
+    const multi = this.clients.get(server);
+    this.clients.delete(server);
+    await (await multi)?.close().catch(() => {});
   }
 }
 
@@ -139,6 +169,5 @@ function toConnection(server: ServerConfig) {
     env: server.env,
     cwd: server.cwd,
     stderr: "inherit" as const,
-    restart: { enabled: true, maxAttempts: 3, delayMs: 200 },
   };
 }

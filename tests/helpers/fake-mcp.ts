@@ -12,6 +12,7 @@ export interface FakeOptions {
   fail?: string[];
   failUndo?: string[];
   flaky?: Record<string, number>;
+  crashOnce?: string;
 }
 
 /** One stdio entry that starts the scriptable fake MCP server. */
@@ -27,6 +28,7 @@ export function fakeServer(name: string, callsFile: string, options: FakeOptions
       FAKE_FAIL: (options.fail ?? []).join(","),
       FAKE_FAIL_UNDO: (options.failUndo ?? []).join(","),
       FAKE_FLAKY: JSON.stringify(options.flaky ?? {}),
+      FAKE_CRASH_ONCE: options.crashOnce ?? "",
       PATH: process.env["PATH"] ?? "",
     },
   };

@@ -1,0 +1,74 @@
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.ts";
+import { fakeServer, readCalls, tempDir, type FakeOptions } from "../helpers/fake-mcp.ts";
+
+function setup(steps: unknown[], options: FakeOptions = {}) {
+  const dir = tempDir();
+  const calls = path.join(dir, "calls.jsonl");
+  writeFileSync(path.join(dir, "mcp.json"), JSON.stringify({ mcpServers: { infra: fakeServer("infra", calls, options) } }));
+  writeFileSync(path.join(dir, "plan.json"), JSON.stringify({ name: "cli plan", params: { suffix: "x" }, steps }));
+  return { dir, calls, env: { CREDIT_OPTIMIZER_HOME: path.join(dir, "home") }, plan: path.join(dir, "plan.json"), mcp: path.join(dir, "mcp.json") };
+}
+
+const work = (id: string, extra: Record<string, unknown> = {}) => ({ id, tool: "infra.work", dependencies: [], params: { name: id }, ...extra });
+
+describe("CLI: validate and run --plan", () => {
+  it("validate exits 0 and prints implied edges", async () => {
+    const s = setup([work("a"), work("b", { params: { name: "b-${a.name}-${suffix}" } })]);
+    const result = await runCli(["validate", s.plan, "--mcp-config", s.mcp], s.env);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('note: step "b" reads ${a.name} in params.name: added the implied dependency on "a"');
+    expect(result.stdout).toContain("valid — 2 steps");
+  });
+
+  it("validate exits 2 and prints every problem", async () => {
+    const s = setup([work("a", { dependencies: ["zz"] }), work("b", { tool: "infra.nope" })]);
+    const result = await runCli(["validate", s.plan, "--mcp-config", s.mcp], s.env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('step "a", dependencies: unknown step "zz"');
+    expect(result.stderr).toContain('step "b", tool: server "infra" has no tool "nope"');
+  });
+
+  it("run: an invalid plan runs no step and exits 2", async () => {
+    const s = setup([work("a"), work("b", { params: { name: "${ghost.x}" } })]);
+    const result = await runCli(["run", "--plan", s.plan, "--mcp-config", s.mcp, "--json"], s.env);
+    expect(result.code).toBe(2);
+    expect(JSON.parse(result.stdout).problems).toEqual(['step "b", params.name: ${ghost.x} names no step or plan parameter']);
+    expect(readCalls(s.calls)).toEqual([]);
+  });
+
+  it("run: a failure rolls back and exits 1; --param fills plan parameters", async () => {
+    const s = setup([work("a", { params: { name: "a-${suffix}" } }), work("b", { dependencies: ["a"] })], { fail: ["b"] });
+    const result = await runCli(["run", "--plan", s.plan, "--mcp-config", s.mcp, "--param", "suffix=y", "--json"], s.env);
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout) as { status: string; compensations: { step: string; status: string }[] };
+    expect(report.status).toBe("rolled_back");
+    expect(report.compensations).toMatchObject([{ step: "a", status: "succeeded" }]);
+    expect(readCalls(s.calls).map((c) => `${c.tool}:${c.name}`)).toEqual(["work:a-y", "work:b", "undo:a-y"]);
+  });
+
+  it("run: human output shows a timeline and the thread to resume", async () => {
+    const s = setup([work("a"), work("b", { dependencies: ["a"] })]);
+    const result = await runCli(["run", "--plan", s.plan, "--mcp-config", s.mcp, "--scheduler", "waves", "--thread", "t-human"], s.env);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("cli plan — succeeded (thread t-human)");
+    expect(result.stdout).toMatch(/✓ a +\|█/);
+    expect(result.stderr).toContain("credit-optimizer resume t-human");
+  });
+
+  it("bad flags are input errors (exit 2)", async () => {
+    const s = setup([work("a")]);
+    expect((await runCli(["run", "--plan", s.plan, "--scheduler", "fast"], s.env)).stderr).toContain('--scheduler must be asap or waves, got "fast"');
+    expect((await runCli(["run", "--plan", path.join(s.dir, "missing.json")], s.env)).code).toBe(2);
+  });
+
+  it("an MCP server that dies mid-call: the step fails as retryable, the server restarts, the step is retried", async () => {
+    const s = setup([work("a"), work("b", { dependencies: ["a"], retry: { maxAttempts: 3, backoffMs: 10 } })], { crashOnce: "b" });
+    const result = await runCli(["run", "--plan", s.plan, "--mcp-config", s.mcp, "--json"], s.env);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as { steps: { id: string; attempts: number; status: string }[] };
+    expect(report.steps.find((x) => x.id === "b")).toMatchObject({ status: "succeeded", attempts: 2 });
+  });
+});

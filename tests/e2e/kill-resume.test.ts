@@ -1,0 +1,48 @@
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { fakeServer, readCalls, tempDir } from "../helpers/fake-mcp.ts";
+import { runCli, startCli, waitFor } from "../helpers/cli.ts";
+
+describe("a run killed with SIGKILL resumes without repeating finished steps", () => {
+  it("resume completes the run; finished steps are called once", async () => {
+    const dir = tempDir();
+    const calls = path.join(dir, "calls.jsonl");
+    writeFileSync(path.join(dir, "mcp.json"), JSON.stringify({ mcpServers: { infra: fakeServer("infra", calls, { delays: { slow: 4000 } }) } }));
+    const work = (id: string, dependencies: string[] = []) => ({ id, tool: "infra.work", dependencies, params: { name: id } });
+    writeFileSync(
+      path.join(dir, "plan.json"),
+      JSON.stringify({ name: "kill me", steps: [work("a"), work("b", ["a"]), work("slow"), work("c", ["b", "slow"])] }),
+    );
+    const env = { CREDIT_OPTIMIZER_HOME: path.join(dir, "home") };
+    const args = ["run", "--plan", path.join(dir, "plan.json"), "--mcp-config", path.join(dir, "mcp.json"), "--thread", "kill-1", "--json"];
+
+    const first = startCli(args, env);
+    await waitFor(() => readCalls(calls).some((c) => c.name === "b") && readCalls(calls).some((c) => c.name === "slow"), 30_000, "a, b and slow to start");
+    await new Promise((r) => setTimeout(r, 500)); // b's result lands in the checkpoint
+    first.child.kill("SIGKILL");
+    const killed = await first.done;
+    expect(killed.signal).toBe("SIGKILL");
+    expect(readCalls(calls).some((c) => c.name === "c")).toBe(false);
+
+    const resumed = await runCli(["resume", "kill-1", "--json"], env);
+    expect(resumed.stderr).not.toMatch(/error/i);
+    expect(resumed.code).toBe(0);
+    const report = JSON.parse(resumed.stdout) as { status: string; steps: { id: string; status: string }[] };
+    expect(report.status).toBe("succeeded");
+    expect(report.steps.map((s) => s.status)).toEqual(["succeeded", "succeeded", "succeeded", "succeeded"]);
+
+    const count = (name: string): number => readCalls(calls).filter((c) => c.name === name && c.tool === "work").length;
+    expect(count("a")).toBe(1);
+    expect(count("b")).toBe(1);
+    expect(count("c")).toBe(1);
+    expect(count("slow")).toBe(2); // in flight when killed: it runs again
+  }, 90_000);
+
+  it("resume of an unknown thread is bad input (exit 2)", async () => {
+    const dir = tempDir();
+    const result = await runCli(["resume", "nope"], { CREDIT_OPTIMIZER_HOME: dir });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('no run found on thread "nope"');
+  });
+});
