@@ -43,6 +43,7 @@ describe("toolkit server over an in-memory MCP transport", () => {
       expect(byName.get(name)?.annotations?.destructiveHint, name).toBe(false);
     }
     expect(byName.get("toolkit_list_tools")?.annotations?.readOnlyHint).toBe(true);
+    expect(byName.get("toolkit_call")?.annotations?.destructiveHint).toBe(false);
     expect(byName.get("neon_create_project")?._meta?.[SECRET_FIELDS_META_KEY]).toEqual(["connection_string"]);
     expect(byName.get("upstash_create_database")?._meta?.[SECRET_FIELDS_META_KEY]).toEqual(["password", "url", "rest_token"]);
     expect(byName.get("neon_create_database")?.inputSchema.properties).toHaveProperty("project_id");

@@ -20,9 +20,10 @@ export function registerCall(server: McpServer, tools: readonly ToolkitTool[], e
     {
       description:
         "Call a toolkit tool by category and name with its arguments; returns that tool's output. " +
-        "Whether it is destructive depends on the inner tool (see toolkit_get_tool_schema).",
+        "Whether a call is destructive depends on the inner tool (see toolkit_get_tool_schema).",
       inputSchema: Input,
-      annotations: { destructiveHint: true, openWorldHint: true },
+      // Judged per call by the inner tool (its own annotations, or its name), not for the broker.
+      annotations: { destructiveHint: false, openWorldHint: true },
     },
     async ({ category, tool_name, arguments: args }, extra) => {
       const found = findTool(tools, tool_name, category);
