@@ -37,6 +37,8 @@ const EnvSchema = z.object({
   CREDIT_OPTIMIZER_DAILY_CAP_USD: number(10),
   CREDIT_OPTIMIZER_MONTHLY_CAP_USD: number(200),
   CREDIT_OPTIMIZER_APPROVAL_USD: number(0.5),
+  // Cost config file (pricing and model routing sections); default <home>/config.json when present.
+  CREDIT_OPTIMIZER_CONFIG_FILE: optional,
   LOCAL_POSTGRES_URL: optional,
   LOCAL_REDIS_URL: optional,
   LANGSMITH_TRACING: optional,

@@ -1,0 +1,225 @@
+import { criticalPath } from "../plan/dag.ts";
+import type { PreparedPlan } from "../plan/validate.ts";
+import { formatMs, formatPct, formatUsd } from "./format.ts";
+import type { DurationSample, Ledger, ModelRunUsage } from "./ledger.ts";
+import { priceUsage, type Pricing } from "./pricing.ts";
+import { median, quantile, sum } from "./stats.ts";
+import type { ActualSummary, ForecastSummary, Range } from "./types.ts";
+
+/** Where a step's duration forecast came from: past runs, the plan's `estimate.ms`, or the default. */
+export type StepSource = "history" | "estimate" | "default";
+
+export interface StepForecast {
+  id: string;
+  /** `server.tool`. */
+  tool: string;
+  ms: Range;
+  /** Declared `estimate.usd`, else the median USD of past runs of the tool, else 0. */
+  usd: number;
+  source: StepSource;
+  /** How many past executions the history source used (0 otherwise). */
+  samples: number;
+}
+
+/** A model call the run is expected to make (e.g. the reporter after execution, codegen steps). */
+export interface ExpectedModelCall {
+  agent: string;
+  model: string;
+  /** Given token counts; without them the ledger's history of this agent is used, else a default. */
+  inputTokens?: number;
+  outputTokens?: number;
+  cachedTokens?: number;
+  /** A localhost base URL makes the call free. */
+  baseUrl?: string;
+}
+
+export interface ModelForecast {
+  agent: string;
+  model: string;
+  inputTokens: Range;
+  outputTokens: Range;
+  usd: Range;
+  /** False when the model has no price: its USD is counted as 0 and listed in `unknownModels`. */
+  known: boolean;
+  source: "given" | "history" | "default";
+}
+
+export interface Forecast extends ForecastSummary {
+  perStep: StepForecast[];
+  models: ModelForecast[];
+  /** The step ids on the p50 critical path, first to last. */
+  criticalPath: string[];
+  /** Models with no price in the table. */
+  unknownModels: string[];
+}
+
+/** What the ledger knew when the forecast was made. */
+export interface ForecastHistory {
+  /** Same plan name: step id → past executions (newest first). */
+  steps: Record<string, DurationSample[]>;
+  /** `server.tool` → past executions (newest first). */
+  tools: Record<string, DurationSample[]>;
+  /** Per run and agent, the model tokens used. */
+  models: ModelRunUsage[];
+}
+
+export interface ForecastOptions {
+  ledger?: Ledger;
+  pricing: Pricing;
+  expectedModelCalls?: readonly ExpectedModelCall[];
+}
+
+/** A step with neither history nor an estimate. */
+export const DEFAULT_STEP_MS: Range = { p50: 1000, p90: 5000 };
+/** Tokens of a model call with neither given counts nor history. */
+export const DEFAULT_CALL_TOKENS = { input: 2000, output: 500 } as const;
+const EMPTY_HISTORY: ForecastHistory = { steps: {}, tools: {}, models: [] };
+
+/**
+ * Cost and duration of a plan with a p50–p90 range. Per step: the same step of past runs of the same
+ * plan (same tool), else past runs of the tool, else the step's `estimate`, else DEFAULT_STEP_MS.
+ * Duration is the critical path over per-step p50 (and p90); USD is the steps' USD plus the expected
+ * model calls priced with `pricing`.
+ */
+export async function forecastPlan(prepared: PreparedPlan, options: ForecastOptions): Promise<Forecast> {
+  const history = options.ledger ? await loadHistory(options.ledger, prepared, options.expectedModelCalls ?? []) : EMPTY_HISTORY;
+  return forecastFromHistory(prepared, history, options);
+}
+
+/** Reads from the ledger what forecastFromHistory needs for this plan. */
+export async function loadHistory(ledger: Ledger, prepared: PreparedPlan, expectedModelCalls: readonly ExpectedModelCall[]): Promise<ForecastHistory> {
+  const tools = prepared.order.map((id) => toolOf(prepared, id));
+  const needHistory = expectedModelCalls.filter((c) => c.inputTokens === undefined || c.outputTokens === undefined).map((c) => c.agent);
+  return {
+    steps: await ledger.stepHistory(prepared.plan.name),
+    tools: await ledger.toolHistory(tools),
+    models: await ledger.modelHistory([...new Set(needHistory)]),
+  };
+}
+
+/** The pure part of forecastPlan. */
+export function forecastFromHistory(prepared: PreparedPlan, history: ForecastHistory, options: Omit<ForecastOptions, "ledger">): Forecast {
+  const steps = new Map(prepared.plan.steps.map((s) => [s.id, s]));
+  const perStep = prepared.order.map((id): StepForecast => {
+    const tool = toolOf(prepared, id);
+    const estimate = steps.get(id)?.estimate;
+    const own = (history.steps[id] ?? []).filter((s) => s.tool === tool);
+    const samples = own.length > 0 ? own : (history.tools[tool] ?? []);
+    const historicUsd = samples.filter((s) => s.usdSource !== "none").map((s) => s.usd);
+    const usd = estimate?.usd ?? (historicUsd.length ? median(historicUsd) : 0);
+    if (samples.length > 0) return { id, tool, ms: rangeOf(samples.map((s) => s.durationMs)), usd, source: "history", samples: samples.length };
+    if (estimate?.ms !== undefined) return { id, tool, ms: { p50: estimate.ms, p90: estimate.ms * 1.5 }, usd, source: "estimate", samples: 0 };
+    return { id, tool, ms: { ...DEFAULT_STEP_MS }, usd, source: "default", samples: 0 };
+  });
+  const byId = new Map(perStep.map((s) => [s.id, s]));
+  const p50 = criticalPath(prepared.order, prepared.deps, (id) => byId.get(id)!.ms.p50);
+  const p90 = criticalPath(prepared.order, prepared.deps, (id) => byId.get(id)!.ms.p90);
+  const models = (options.expectedModelCalls ?? []).map((c) => forecastModelCall(c, history.models, options.pricing));
+  const stepUsd = sum(perStep.map((s) => s.usd));
+  return {
+    durationMs: { p50: p50.ms, p90: Math.max(p50.ms, p90.ms) },
+    usd: { p50: stepUsd + sum(models.map((m) => m.usd.p50)), p90: stepUsd + sum(models.map((m) => m.usd.p90)) },
+    perStep,
+    models,
+    criticalPath: p50.path,
+    unknownModels: [...new Set(models.filter((m) => !m.known).map((m) => m.model))],
+  };
+}
+
+/**
+ * A range from past values: the median, and the 90th percentile — at least p50 × (1 + 0.5/√n),
+ * so that a handful of samples still gives a range rather than a point.
+ */
+export function rangeOf(values: readonly number[]): Range {
+  const p50 = median(values);
+  return { p50, p90: Math.max(quantile(values, 0.9), p50 * (1 + 0.5 / Math.sqrt(values.length))) };
+}
+
+function forecastModelCall(call: ExpectedModelCall, history: readonly ModelRunUsage[], pricing: Pricing): ModelForecast {
+  let source: ModelForecast["source"] = "given";
+  let input: Range;
+  let output: Range;
+  let cached: Range;
+  if (call.inputTokens !== undefined && call.outputTokens !== undefined) {
+    input = point(call.inputTokens);
+    output = point(call.outputTokens);
+    cached = point(call.cachedTokens ?? 0);
+  } else {
+    const ofAgent = history.filter((h) => h.agent === call.agent);
+    const sameModel = ofAgent.filter((h) => h.model === call.model);
+    const runs = sameModel.length > 0 ? sameModel : ofAgent;
+    source = runs.length > 0 ? "history" : "default";
+    input = runs.length > 0 ? rangeOf(runs.map((r) => r.inputTokens)) : point(DEFAULT_CALL_TOKENS.input);
+    output = runs.length > 0 ? rangeOf(runs.map((r) => r.outputTokens)) : point(DEFAULT_CALL_TOKENS.output);
+    cached = runs.length > 0 ? point(median(runs.map((r) => r.cachedTokens))) : point(0);
+  }
+  const priceAt = (k: "p50" | "p90"): ReturnType<typeof priceUsage> =>
+    priceUsage(pricing, call.model, { input_tokens: input[k], output_tokens: output[k], cached: Math.min(cached[k], input[k]) }, call.baseUrl);
+  const low = priceAt("p50");
+  return {
+    agent: call.agent,
+    model: call.model,
+    inputTokens: input,
+    outputTokens: output,
+    usd: { p50: low.usd, p90: priceAt("p90").usd },
+    known: low.known,
+    source,
+  };
+}
+
+export interface ComparedValue {
+  forecast: Range;
+  actual: number;
+  /** (actual − p50) / actual; 0 when both are 0. */
+  relativeError: number;
+  /** True when actual ≤ p90. */
+  withinRange: boolean;
+}
+
+export interface ForecastComparison {
+  durationMs: ComparedValue;
+  usd: ComparedValue;
+}
+
+/** Forecast vs actual, for the reporter. */
+export function compareForecast(forecast: ForecastSummary, actual: ActualSummary): ForecastComparison {
+  return { durationMs: compareValue(forecast.durationMs, actual.durationMs), usd: compareValue(forecast.usd, actual.usd) };
+}
+
+/** The credit-validator's text: range, critical path, sources, unknown prices. */
+export function formatForecast(forecast: Forecast): string {
+  const count = (source: StepSource): number => forecast.perStep.filter((s) => s.source === source).length;
+  const lines = [
+    `forecast: ${formatMs(forecast.durationMs.p50)} (p90 ${formatMs(forecast.durationMs.p90)}), ${formatUsd(forecast.usd.p50)} (p90 ${formatUsd(forecast.usd.p90)})`,
+    `critical path: ${forecast.criticalPath.join(" → ") || "(none)"}`,
+    `step durations: ${count("history")} from history, ${count("estimate")} from estimates, ${count("default")} default`,
+  ];
+  for (const m of forecast.models) {
+    lines.push(`model ${m.agent}: ${m.model}, ~${Math.round(m.inputTokens.p50)} in / ${Math.round(m.outputTokens.p50)} out tokens (${m.source}), ${m.known ? formatUsd(m.usd.p50) : "price unknown"}`);
+  }
+  if (forecast.unknownModels.length) lines.push(`unknown model prices (counted as $0): ${forecast.unknownModels.join(", ")}`);
+  return lines.join("\n");
+}
+
+/** The reporter's text: forecast vs actual for duration and cost. */
+export function formatComparison(comparison: ForecastComparison): string {
+  const line = (label: string, v: ComparedValue, fmt: (n: number) => string): string =>
+    `${label}: forecast ${fmt(v.forecast.p50)} (p90 ${fmt(v.forecast.p90)}), actual ${fmt(v.actual)} — ` +
+    `${v.relativeError >= 0 ? "+" : ""}${formatPct(v.relativeError)} vs p50, ${v.withinRange ? "within" : "over"} the range`;
+  return [line("duration", comparison.durationMs, formatMs), line("cost", comparison.usd, formatUsd)].join("\n");
+}
+
+function compareValue(forecast: Range, actual: number): ComparedValue {
+  const relativeError = actual === 0 ? (forecast.p50 === 0 ? 0 : -1) : (actual - forecast.p50) / actual;
+  return { forecast, actual, relativeError, withinRange: actual <= forecast.p90 + 1e-9 };
+}
+
+function toolOf(prepared: PreparedPlan, id: string): string {
+  const resolved = prepared.tools[id];
+  if (resolved) return `${resolved.server}.${resolved.tool}`;
+  return prepared.plan.steps.find((s) => s.id === id)?.tool ?? id;
+}
+
+function point(n: number): Range {
+  return { p50: n, p90: n };
+}

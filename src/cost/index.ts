@@ -1,0 +1,32 @@
+/** The cost library: pricing, ledger, token callbacks, forecast, budgets, plan cache, model routing. */
+export { checkBudget, createBudgetGuard, spendSoFar, type BudgetCaps, type BudgetCheck, type BudgetDecision, type BudgetGuard, type BudgetGuardOptions, type BudgetLimit, type BudgetVerdict, type GuardCheck } from "./budget.ts";
+export { COST_METADATA, CostCallbackHandler, langsmithCost, usageOf, type CostCallbackOptions, type CostedCall, type CostTotals, type UsageTotals } from "./callbacks.ts";
+export { costConfigPath } from "./config-file.ts";
+export { CostError, isCostError, type CostErrorCode } from "./errors.ts";
+export { formatMs, formatUsd } from "./format.ts";
+export {
+  compareForecast,
+  DEFAULT_CALL_TOKENS,
+  DEFAULT_STEP_MS,
+  forecastFromHistory,
+  forecastPlan,
+  formatComparison,
+  formatForecast,
+  loadHistory,
+  type ComparedValue,
+  type ExpectedModelCall,
+  type Forecast,
+  type ForecastComparison,
+  type ForecastHistory,
+  type ForecastOptions,
+  type ModelForecast,
+  type StepForecast,
+  type StepSource,
+} from "./forecast.ts";
+export { openLedger, scrubText, type DurationSample, type Ledger, type LedgerFilter, type LedgerOptions, type ModelCallRecord, type ModelRunUsage, type RunRecord, type RunSpend, type StepRecord, type UsdSource } from "./ledger.ts";
+export { canonicalJson, normaliseRequest, planCacheKey, type CachedPlan, type PlanCache } from "./plan-cache.ts";
+export { DEFAULT_PRICING, isLocalUrl, loadPricing, lookupPrice, normaliseModelName, priceUsage, type ModelPrice, type Price, type Pricing, type TokenUsage } from "./pricing.ts";
+export { createStepRecorder, recordRunEnd, stepRecordOf, type StepRecorder } from "./recorder.ts";
+export { loadRouting, routeModel, routingSavings, RoutingTable, type Route, type RouteTarget, type RoutingSavings } from "./routing.ts";
+export { loadCostSettings, type CostSettings } from "./settings.ts";
+export type { ActualSummary, ForecastSummary, Range } from "./types.ts";

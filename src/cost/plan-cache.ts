@@ -1,0 +1,67 @@
+import { createHash } from "node:crypto";
+import type { ToolInfo } from "../mcp/catalog.ts";
+
+/** A plan stored for a request; reusing it costs zero model tokens. */
+export interface CachedPlan {
+  key: string;
+  plan: unknown;
+  /** Who made it: a model name, or `catalog:<workflow>` for the offline planner. */
+  planner: string;
+  createdAt: number;
+  /** How many times it was reused. */
+  hits: number;
+}
+
+/**
+ * Plans by cache key, stored in the ledger database (`ledger.planCache`). The architect calls
+ * `get(planCacheKey(…))` before planning (unless `--fresh`) and `put` after a plan validated.
+ * Only for a first request in a conversation: a follow-up ("now add a staging branch") depends on
+ * the chat so far, which the key does not cover.
+ */
+export interface PlanCache {
+  /** The stored plan for a key (and counts the hit), or undefined. */
+  get(key: string): Promise<CachedPlan | undefined>;
+  /** Stores (or replaces) the plan for a key. */
+  put(key: string, plan: unknown, planner: string): Promise<void>;
+}
+
+/**
+ * The cache key of a request: the normalised request, the tool catalog (server, name and input
+ * schema of every tool, in any order) and the workflow library (ids, in any order). A change to
+ * any tool's schema or to the library gives a new key.
+ */
+export function planCacheKey(request: string, tools: readonly Pick<ToolInfo, "server" | "name" | "inputSchema">[], workflowIds: readonly string[]): string {
+  const catalog = tools
+    .map((t) => `${t.server}.${t.name}:${canonicalJson(t.inputSchema)}`)
+    .sort()
+    .join("\n");
+  const library = [...workflowIds].sort().join("\n");
+  return createHash("sha256")
+    .update(`request\0${normaliseRequest(request)}\0tools\0${sha256(catalog)}\0workflows\0${sha256(library)}`)
+    .digest("hex");
+}
+
+/** Lowercase, whitespace collapsed, surrounding punctuation and spaces trimmed. */
+export function normaliseRequest(request: string): string {
+  return request
+    .normalize("NFKC")
+    .toLowerCase()
+    .replace(/\s+/g, " ")
+    .replace(/^[\s\p{P}]+|[\s\p{P}]+$/gu, "");
+}
+
+/** JSON with object keys sorted, so equal values always give equal text. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (typeof value === "object" && value !== null) {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}

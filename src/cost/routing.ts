@@ -1,0 +1,98 @@
+import { z } from "zod";
+import { issueLines, readConfigSection } from "./config-file.ts";
+import { CostError } from "./errors.ts";
+import type { ModelCallRecord } from "./ledger.ts";
+import { priceUsage, type Pricing } from "./pricing.ts";
+
+const Target = z.strictObject({
+  model: z.string().min(1),
+  /** An OpenAI-compatible endpoint (e.g. Ollama at http://localhost:11434/v1); none = the default endpoint. */
+  baseUrl: z.url().optional(),
+  /** Why this model suffices (shown in reports). */
+  note: z.string().optional(),
+});
+
+/**
+ * The `routing` section of the config file: `agent` or `agent/stepKind` (either may be `*`) → the
+ * model to use instead of the default one. Example:
+ * `{ "routing": { "reporter": { "model": "qwen2.5:7b", "baseUrl": "http://localhost:11434/v1" },
+ *                 "architect/repair": { "model": "gpt-4o-mini" } } }`
+ */
+export const RoutingTable = z.record(z.string().regex(/^[^/\s]+(\/[^/\s]+)?$/, "keys are agent or agent/stepKind"), Target);
+export type RoutingTable = z.infer<typeof RoutingTable>;
+export type RouteTarget = z.infer<typeof Target>;
+
+export interface Route {
+  model: string;
+  baseUrl?: string;
+  /** Which rule matched, or that none did. */
+  reason: string;
+  /** True when a rule picked a model other than the default. */
+  routed: boolean;
+}
+
+/** The routing table from a config file; empty without a file or section. Bad entries throw a CostError. */
+export function loadRouting(file?: string): RoutingTable {
+  if (file === undefined) return {};
+  const section = readConfigSection(file, "routing");
+  if (section === undefined) return {};
+  const parsed = RoutingTable.safeParse(section);
+  if (!parsed.success) throw new CostError("COST_CONFIG", issueLines(file, "routing", parsed.error.issues));
+  return parsed.data;
+}
+
+/**
+ * The model for one agent call. Most specific rule first: `agent/stepKind`, then `agent`, then the
+ * wildcard agent with the step kind, then the wildcard alone; no rule → the default model and endpoint.
+ */
+export function routeModel(table: RoutingTable, agent: string, stepKind: string | undefined, fallback: { model: string; baseUrl?: string }): Route {
+  const keys = [stepKind && `${agent}/${stepKind}`, agent, stepKind && `*/${stepKind}`, "*"].filter((k): k is string => Boolean(k));
+  for (const key of keys) {
+    const target = table[key];
+    if (!target) continue;
+    const route: Route = {
+      model: target.model,
+      reason: `routing rule "${key}"${target.note ? `: ${target.note}` : ""}`,
+      routed: target.model !== fallback.model || target.baseUrl !== fallback.baseUrl,
+    };
+    if (target.baseUrl !== undefined) route.baseUrl = target.baseUrl;
+    return route;
+  }
+  const route: Route = { model: fallback.model, reason: "no routing rule: the default model", routed: false };
+  if (fallback.baseUrl !== undefined) route.baseUrl = fallback.baseUrl;
+  return route;
+}
+
+export interface RoutingSavings {
+  /** What the calls cost. */
+  actualUsd: number;
+  /** What the same tokens would have cost on the default model. */
+  defaultUsd: number;
+  savedUsd: number;
+  /** Calls that were routed away from the default model. */
+  routedCalls: number;
+  /** Models (actual or default) with no price: the numbers leave them out. */
+  unknownModels: string[];
+}
+
+/**
+ * What routing saved: every call's tokens priced on the model it used and on the default model
+ * (`routedFrom` when recorded, else `defaultModel`).
+ */
+export function routingSavings(calls: readonly ModelCallRecord[], pricing: Pricing, defaultModel: string): RoutingSavings {
+  const unknown = new Set<string>();
+  let actualUsd = 0;
+  let defaultUsd = 0;
+  let routedCalls = 0;
+  for (const c of calls) {
+    const baseline = c.routedFrom ?? defaultModel;
+    const usage = { input_tokens: c.inputTokens, output_tokens: c.outputTokens, cached: c.cachedTokens };
+    const would = priceUsage(pricing, baseline, usage);
+    if (!c.known) unknown.add(c.model);
+    if (!would.known) unknown.add(baseline);
+    if (c.model !== baseline) routedCalls++;
+    actualUsd += c.usd;
+    defaultUsd += would.known ? would.usd : c.usd;
+  }
+  return { actualUsd, defaultUsd, savedUsd: defaultUsd - actualUsd, routedCalls, unknownModels: [...unknown] };
+}
