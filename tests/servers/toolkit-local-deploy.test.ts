@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile, lstat, readlink } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { lstat, mkdir, mkdtemp, readFile, readlink, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -6,6 +7,7 @@ import { flyTools } from "../../src/servers/toolkit/providers/fly.ts";
 import { vercelTools } from "../../src/servers/toolkit/providers/vercel.ts";
 import { isLocalDeployError } from "../../src/servers/toolkit/providers/local/processes.ts";
 import { isToolInputError, type ToolkitEnv, type ToolkitTool } from "../../src/servers/toolkit/tool.ts";
+import { crawlerTemplate } from "../../src/servers/workspace/templates/crawler.ts";
 
 const tools = [...vercelTools, ...flyTools];
 function tool(name: string): ToolkitTool {
@@ -23,7 +25,7 @@ function freshEnv(): ToolkitEnv {
     workspaceRoot: path.join(root, "workspace"),
     localPostgresUrl: "postgres://127.0.0.1:1/none",
     localRedisUrl: "redis://127.0.0.1:1",
-    localDeployTimeoutMs: 20_000,
+    localDeployTimeoutMs: 45_000,
   };
 }
 
@@ -227,6 +229,45 @@ http.createServer((req, res) => { res.writeHead(503); res.end(); }).listen(Numbe
     expect(isToolInputError(bad)).toBe(true);
     expect((bad as Error).message).toMatch(/^vercel_create_project: invalid input: name: /);
     await expect(tool("vercel_set_env").run({ project_id: "real", env: { "BAD-KEY": "x" } }, env)).rejects.toThrow(/env\.BAD-KEY/);
+  });
+});
+
+describe("local deploys: process identity and the scaffolder contract", () => {
+  it("never signals a process that merely has the recorded pid", async () => {
+    const stranger = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { detached: true, stdio: "ignore" });
+    const pid = stranger.pid as number;
+    try {
+      await tool("vercel_create_project").run({ name: "reused" }, env);
+      const file = path.join(root, "data", "deploys", "vercel.json");
+      const registryFile = JSON.parse(await readFile(file, "utf8")) as { projects: Record<string, Record<string, unknown>> };
+      const deployment = { id: "dpl_old", pid, started: "1", port: 1, url: "http://127.0.0.1:1", sourceDir: root, source: "source_dir", logFile: "", ready: true, startedAt: "" };
+      (registryFile.projects.reused as Record<string, unknown>).deployment = deployment;
+      await writeFile(file, JSON.stringify(registryFile));
+
+      expect(await tool("vercel_get_deployment").run({ deployment_id: "dpl_old" }, env)).toMatchObject({ state: "ERROR" });
+      expect(await tool("vercel_delete_project").run({ project_id: "reused" }, env)).toMatchObject({ existed: true });
+      expect(alive(pid)).toBe(true);
+    } finally {
+      stranger.kill("SIGKILL");
+    }
+  });
+
+  it("deploys the workspace scaffolder's crawler app (tsx start script) with its DATABASE_URL and REDIS_URL", async () => {
+    const dir = path.join(root, "workspace", "rad-crawler");
+    for (const file of await crawlerTemplate.render({ name: "rad-crawler", task: "crawl", context: "" })) {
+      await mkdir(path.dirname(path.join(dir, file.path)), { recursive: true });
+      await writeFile(path.join(dir, file.path), file.content);
+    }
+    const project = await tool("vercel_create_project").run({ name: "rad-crawler" }, env);
+    const deployed = await tool("vercel_deploy").run(
+      { project_id: project.project_id, env: { DATABASE_URL: "postgres://postgres@127.0.0.1:1/none", REDIS_URL: "redis://127.0.0.1:1" } },
+      env,
+    );
+    expect(deployed).toMatchObject({ state: "READY", source: "source_dir", source_dir: dir });
+    const health = (await (await fetch(`${deployed.url as string}/health`)).json()) as Record<string, unknown>;
+    expect(health).toMatchObject({ status: "ok", db: "down", cache: "down" });
+    await tool("vercel_delete_project").run({ project_id: project.project_id }, env);
+    expect(await refuses(deployed.url as string)).toBe(true);
   });
 });
 

@@ -180,14 +180,29 @@ export async function lastLines(logFile: string, secrets: string[], count = 20):
   }
 }
 
-/** True while a process group led by `pid` exists. */
-export function isRunning(pid: number): boolean {
-  return signalGroup(pid, 0);
+/**
+ * When the process started, in clock ticks since boot (from /proc); undefined where there is no
+ * /proc or no such process. Recorded at launch, it tells the app from a later process that got
+ * the same pid (after a reboot, say), which must never be signalled.
+ */
+export async function startTime(pid: number): Promise<string | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
 }
 
-/** Stops a process group: SIGTERM, then SIGKILL after `graceMs`; resolves once it is gone. */
-export async function stopProcessGroup(pid: number, graceMs = 5_000): Promise<void> {
-  if (!signalGroup(pid, "SIGTERM")) return;
+/** True while the process `pid` runs and is the one that started at `started` (when that is known). */
+export async function isRunning(pid: number, started: string | undefined): Promise<boolean> {
+  if (started === undefined) return signalGroup(pid, 0);
+  return (await startTime(pid)) === started;
+}
+
+/** Stops the app's process group: SIGTERM, then SIGKILL after `graceMs`; resolves once it is gone. */
+export async function stopProcessGroup(pid: number, started: string | undefined, graceMs = 5_000): Promise<void> {
+  if (!(await isRunning(pid, started)) || !signalGroup(pid, "SIGTERM")) return;
   if (await gone(pid, graceMs)) return;
   signalGroup(pid, "SIGKILL");
   if (!(await gone(pid, 5_000))) throw new LocalDeployError("START_FAILED", `process group ${pid} survived SIGKILL`);
@@ -196,10 +211,10 @@ export async function stopProcessGroup(pid: number, graceMs = 5_000): Promise<vo
 async function gone(pid: number, withinMs: number): Promise<boolean> {
   const deadline = Date.now() + withinMs;
   while (Date.now() < deadline) {
-    if (!isRunning(pid)) return true;
+    if (!signalGroup(pid, 0)) return true;
     await sleep(50);
   }
-  return !isRunning(pid);
+  return !signalGroup(pid, 0);
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean {

@@ -6,6 +6,8 @@ import path from "node:path";
 export interface LocalDeployment {
   id: string;
   pid: number;
+  /** The process's start time (see `startTime`), to recognise it later; absent without /proc. */
+  started?: string;
   port: number;
   url: string;
   /** The directory the app runs from. */

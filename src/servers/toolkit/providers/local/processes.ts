@@ -12,6 +12,7 @@ import {
   lastLines,
   LocalDeployError,
   startApp,
+  startTime,
   stopProcessGroup,
   waitForHealth,
   type AppCommand,
@@ -102,7 +103,8 @@ export class LocalDeployments {
   async findDeployment(id: string): Promise<{ project: LocalProject; deployment: LocalDeployment; running: boolean }> {
     for (const project of await this.registry.list()) {
       if (project.deployment?.id === id) {
-        return { project, deployment: project.deployment, running: isRunning(project.deployment.pid) };
+        const { pid, started } = project.deployment;
+        return { project, deployment: project.deployment, running: await isRunning(pid, started) };
       }
     }
     throw new LocalDeployError("NOT_FOUND", `local ${this.kind} deployment "${id}" does not exist`);
@@ -135,6 +137,7 @@ export class LocalDeployments {
     const deployment: LocalDeployment = {
       id,
       pid: child.pid,
+      started: await startTime(child.pid),
       port,
       url,
       sourceDir: command.cwd,
@@ -170,7 +173,7 @@ export class LocalDeployments {
   private async stopCurrent(name: string): Promise<void> {
     const project = await this.registry.find(name);
     if (!project?.deployment) return;
-    await stopProcessGroup(project.deployment.pid);
+    await stopProcessGroup(project.deployment.pid, project.deployment.started);
     await this.record(name, undefined);
   }
 
