@@ -95,6 +95,15 @@ describe("git tools", () => {
     expect(status).toMatchObject({ unstaged: 1, staged: 0 });
     expect(await call("git_diff", { project: "app", base: "main" })).toMatchObject({ files_changed: 2 });
 
+    execFileSync("git", ["-C", dir, "mv", "a.txt", "renamed.txt"]);
+    const renamed = await call("git_status", { project: "app" });
+    expect(renamed.entries).toEqual([
+      { path: "renamed.txt", index: "R", worktree: " ", orig_path: "a.txt" },
+      { path: "src/b.ts", index: " ", worktree: "M" },
+    ]);
+    expect((await call("git_diff", { project: "app", staged: true })).files).toEqual([{ path: "renamed.txt", added: 0, deleted: 0, binary: false }]);
+    await call("git_commit", { project: "app", message: "Rename and change b" });
+
     await call("git_branch", { project: "app", action: "create", name: "hotfix", from: "main", checkout: true });
     expect(await call("git_branch", { project: "app" })).toMatchObject({ current: "hotfix", branches: ["feature/x", "hotfix", "main"] });
   });

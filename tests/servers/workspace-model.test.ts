@@ -1,4 +1,4 @@
-import { access, mkdtemp, readFile, readdir, realpath, rm } from "node:fs/promises";
+import { access, mkdir, mkdtemp, readFile, readdir, realpath, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ChatOpenAI } from "@langchain/openai";
@@ -18,7 +18,7 @@ const clients: Client[] = [];
 beforeAll(async () => {
   base = await realpath(await mkdtemp(path.join(tmpdir(), "ws-model-")));
   root = path.join(base, "root");
-  await import("node:fs/promises").then((fs) => fs.mkdir(root));
+  await mkdir(root);
 });
 
 afterEach(async () => {
@@ -105,6 +105,16 @@ describe("delegate_code_generation with a model", () => {
     expect(result.isError).toBe(true);
     expect(text(result)).toMatch(/^files\[0\]\.path: /);
     expect(text(result)).toMatch(pattern);
+  });
+
+  it("refuses model output that would write through a symlink leaving the root", async () => {
+    await mkdir(path.join(root, "linked"));
+    await symlink(base, path.join(root, "linked", "out"));
+    const client = await connect([{ content: JSON.stringify({ files: [{ path: "out/pwned.txt", content: "x" }] }) }]);
+    const result = await call(client, { task: "Create a thing", project: "linked" });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(/^files\[0\]\.path: .*through a symlink/);
+    expect(await readdir(base)).toEqual(["root"]);
   });
 
   it("reports a failing model call as a tool error", async () => {

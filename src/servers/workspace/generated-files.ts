@@ -5,8 +5,8 @@ import { isWithin, resolveInside } from "./paths.ts";
 import type { GeneratedFile } from "./templates/types.ts";
 
 /** Limits on generated output. */
-export const MAX_FILES = 200;
-export const MAX_FILE_BYTES = 1_000_000;
+const MAX_FILES = 200;
+const MAX_FILE_BYTES = 1_000_000;
 
 const FORBIDDEN_SEGMENTS = new Set([".git", "node_modules"]);
 

@@ -10,9 +10,9 @@ const input = z.object({ project: projectField });
 const SECTIONS = ["dependencies", "devDependencies", "optionalDependencies"] as const;
 type Section = (typeof SECTIONS)[number];
 
-export type AuditIssue = "not-in-lockfile" | "wildcard-version" | "latest-tag" | "git-or-url" | "local-path";
+type AuditIssue = "not-in-lockfile" | "wildcard-version" | "latest-tag" | "git-or-url" | "local-path";
 
-export interface AuditFinding {
+interface AuditFinding {
   name: string;
   section: Section;
   spec: string;
@@ -30,7 +30,7 @@ const CHECKED = [
 const NOT_CHECKED = "known vulnerabilities: npm audit needs the registry, which is not queried (offline)";
 
 /** What is wrong with a version spec, if anything (the lockfile check is separate). */
-export function specIssue(spec: string): Exclude<AuditIssue, "not-in-lockfile"> | undefined {
+function specIssue(spec: string): Exclude<AuditIssue, "not-in-lockfile"> | undefined {
   const value = spec.trim();
   if (value === "" || value === "*" || /^[xX](\.[xX*])*$/.test(value)) return "wildcard-version";
   if (/^(git\+|git:|github:|gitlab:|bitbucket:|https?:)/.test(value) || /^[\w.-]+\/[\w.-]+(#.*)?$/.test(value)) return "git-or-url";

@@ -29,7 +29,7 @@ const LANGUAGES: Language[] = [
   { name: "Rust", extensions: [".rs"], ...C_STYLE },
 ];
 
-export interface LineCounts {
+interface LineCounts {
   code: number;
   comment: number;
   blank: number;
@@ -39,7 +39,7 @@ export interface LineCounts {
  * Classifies each line as blank, comment (starts with a line comment or lies in a block comment)
  * or code. Comment markers inside strings are not recognised.
  */
-export function countLines(text: string, language: Pick<Language, "line" | "block">): LineCounts {
+function countLines(text: string, language: Pick<Language, "line" | "block">): LineCounts {
   const counts: LineCounts = { code: 0, comment: 0, blank: 0 };
   let inBlock = false;
   const lines = text.split(/\r?\n/);

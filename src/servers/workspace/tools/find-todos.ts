@@ -14,7 +14,7 @@ const KINDS = ["TODO", "FIXME", "HACK"] as const;
 type Kind = (typeof KINDS)[number];
 const MARKER = /\b(TODO|FIXME|HACK)\b/;
 
-export interface TodoItem {
+interface TodoItem {
   file: string;
   line: number;
   kind: Kind;

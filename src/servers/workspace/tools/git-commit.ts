@@ -4,7 +4,7 @@ import { currentBranch, git, requireRepo } from "../git.ts";
 import { resolveInside, resolveProject } from "../paths.ts";
 import { projectField, timeoutField, type WorkspaceTool } from "../tool.ts";
 
-export const DEFAULT_AUTHOR = "credit-optimizer <credit-optimizer@localhost>";
+const DEFAULT_AUTHOR = "credit-optimizer <credit-optimizer@localhost>";
 
 const input = z.object({
   project: projectField,

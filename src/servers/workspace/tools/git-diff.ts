@@ -13,7 +13,7 @@ const input = z.object({
   timeoutMs: timeoutField,
 });
 
-export interface DiffStat {
+interface DiffStat {
   path: string;
   added: number | null;
   deleted: number | null;
@@ -51,7 +51,7 @@ export const gitDiff: WorkspaceTool<typeof input> = {
 };
 
 /** Parses `git diff --numstat -z` (renames carry two extra NUL-separated paths). */
-export function parseNumstat(output: string): DiffStat[] {
+function parseNumstat(output: string): DiffStat[] {
   const tokens = output.split("\0");
   const stats: DiffStat[] = [];
   for (let i = 0; i < tokens.length; i++) {

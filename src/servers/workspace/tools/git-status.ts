@@ -5,7 +5,7 @@ import { projectField, readOnly, timeoutField, type WorkspaceTool } from "../too
 
 const input = z.object({ project: projectField, timeoutMs: timeoutField });
 
-export interface StatusEntry {
+interface StatusEntry {
   path: string;
   /** Porcelain X: status in the index (" " unchanged, M, A, D, R, C, U, ?). */
   index: string;
@@ -14,7 +14,7 @@ export interface StatusEntry {
   orig_path?: string;
 }
 
-export interface ParsedStatus {
+interface ParsedStatus {
   branch: string | null;
   upstream: string | null;
   ahead: number;
@@ -23,7 +23,7 @@ export interface ParsedStatus {
 }
 
 /** Parses `git status --porcelain=v1 --branch -z`. */
-export function parsePorcelain(output: string): ParsedStatus {
+function parsePorcelain(output: string): ParsedStatus {
   const tokens = output.split("\0");
   const status: ParsedStatus = { branch: null, upstream: null, ahead: 0, behind: 0, entries: [] };
   for (let i = 0; i < tokens.length; i++) {

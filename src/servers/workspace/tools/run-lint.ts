@@ -11,15 +11,15 @@ const input = z.object({
   maxFindings: z.number().int().positive().max(10_000).default(500).describe("Report at most this many findings."),
 });
 
-export const LINT_RULES = {
+const LINT_RULES = {
   "no-unused": "declared but never used (locals, parameters, imports)",
   "no-debugger": "`debugger` statement",
   "no-console-log": "`console.log` outside test files",
   "no-explicit-any": "explicit `any` type",
 } as const;
-export type LintRule = keyof typeof LINT_RULES;
+type LintRule = keyof typeof LINT_RULES;
 
-export interface LintFinding {
+interface LintFinding {
   file: string;
   line: number;
   column: number;
@@ -51,7 +51,7 @@ const COMPILER_OPTIONS: ts.CompilerOptions = {
  * Lints the given absolute files with the TypeScript compiler API; paths in findings are relative
  * to `projectDir`. Stops between files once `deadline` (epoch ms) has passed.
  */
-export function lintFiles(projectDir: string, files: readonly string[], deadline = Infinity): { findings: LintFinding[]; timedOut: boolean } {
+function lintFiles(projectDir: string, files: readonly string[], deadline = Infinity): { findings: LintFinding[]; timedOut: boolean } {
   const program = ts.createProgram({ rootNames: files, options: COMPILER_OPTIONS });
   const findings: LintFinding[] = [];
   let timedOut = false;

@@ -10,14 +10,14 @@ import { maxOutputField, projectField, readOnly, timeoutField, type WorkspaceToo
 
 const input = z.object({ project: projectField, timeoutMs: timeoutField, maxOutputBytes: maxOutputField });
 
-export interface TestFailure {
+interface TestFailure {
   name: string;
   file: string | null;
   line: number | null;
   message: string;
 }
 
-export interface TestSummary {
+interface TestSummary {
   total: number;
   passed: number;
   failed: number;
@@ -36,7 +36,7 @@ const SHELL_SYNTAX = /[;&|<>`$(){}\\"'\n]/;
  * Turns `scripts.test` into an argument list for `node --test` or vitest, run without a shell.
  * Other runners, environment prefixes and shell syntax are refused.
  */
-export function planTestRun(script: string, vitestBin: () => string): Invocation {
+function planTestRun(script: string, vitestBin: () => string): Invocation {
   const refuse = (why: string): never => {
     throw new WorkspaceError("INVALID_INPUT", `project: scripts.test "${script}" ${why}`, "project");
   };
@@ -57,7 +57,7 @@ export function planTestRun(script: string, vitestBin: () => string): Invocation
 }
 
 /** Parses the TAP output of `node --test --test-reporter=tap`. */
-export function parseTap(output: string, projectDir: string): TestSummary {
+function parseTap(output: string, projectDir: string): TestSummary {
   const lines = output.split(/\r?\n/);
   const summary = (key: string): number | undefined => {
     const match = new RegExp(`^# ${key} (\\d+)$`, "m").exec(output);
@@ -136,7 +136,7 @@ interface VitestJson {
 }
 
 /** Parses vitest's `--reporter=json` output. */
-export function parseVitestJson(output: string, projectDir: string): TestSummary | undefined {
+function parseVitestJson(output: string, projectDir: string): TestSummary | undefined {
   const start = output.indexOf('{"');
   if (start === -1) return undefined;
   let report: VitestJson;

@@ -17,7 +17,7 @@ const input = z.object({
 /** This installation's TypeScript compiler entry (`typescript/bin/tsc`). */
 const TSC = createRequire(import.meta.url).resolve("typescript/bin/tsc");
 
-export interface TscDiagnostic {
+interface TscDiagnostic {
   file: string;
   line: number;
   column: number;
@@ -29,7 +29,7 @@ const LOCATED = /^(.+?)\((\d+),(\d+)\): error (TS\d+): (.*)$/;
 const GLOBAL = /^error (TS\d+): (.*)$/;
 
 /** Parses `tsc --pretty false` output: `file(line,col): error TSxxxx: msg` (continuation lines are indented). */
-export function parseTscOutput(output: string, projectDir: string): TscDiagnostic[] {
+function parseTscOutput(output: string, projectDir: string): TscDiagnostic[] {
   const errors: TscDiagnostic[] = [];
   for (const line of output.split(/\r?\n/)) {
     const located = LOCATED.exec(line);
