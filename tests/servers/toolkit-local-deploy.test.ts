@@ -252,6 +252,24 @@ describe("local deploys: process identity and the scaffolder contract", () => {
     }
   });
 
+  it("stops the whole process group, with SIGKILL when the app ignores SIGTERM", async () => {
+    await writeApp("stubborn", "node server.mjs", {
+      "server.mjs": `import http from "node:http";
+import { spawn } from "node:child_process";
+const helper = spawn(process.execPath, ["-e", "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)"], { stdio: "ignore" });
+process.on("SIGTERM", () => console.log("ignoring SIGTERM"));
+http.createServer((req, res) => { res.writeHead(200); res.end(String(helper.pid)); }).listen(Number(process.env.PORT), "127.0.0.1");`,
+    });
+    await tool("vercel_create_project").run({ name: "stubborn" }, env);
+    const deployed = await tool("vercel_deploy").run({ project_id: "stubborn" }, env);
+    const helperPid = Number(await (await fetch(`${deployed.url as string}/`)).text());
+    const appPid = (await registry("vercel")).projects.stubborn?.deployment?.pid as number;
+    expect(alive(helperPid)).toBe(true);
+    await tool("vercel_delete_project").run({ project_id: "stubborn" }, env);
+    expect(alive(appPid)).toBe(false);
+    expect(alive(helperPid)).toBe(false);
+  });
+
   it("deploys the workspace scaffolder's crawler app (tsx start script) with its DATABASE_URL and REDIS_URL", async () => {
     const dir = path.join(root, "workspace", "rad-crawler");
     for (const file of await crawlerTemplate.render({ name: "rad-crawler", task: "crawl", context: "" })) {
