@@ -64,3 +64,18 @@ export function errorText(result: CallToolResult): string {
   if (!result.isError) throw new Error(`expected an error, got ${text}`);
   return text;
 }
+
+/** Output fields of the Neon tools, the same for the cloud and the local backend. */
+export const NEON_OUTPUT_KEYS = {
+  neon_create_project: ["branch_id", "connection_string", "created", "database_name", "host", "name", "project_id", "role_name"],
+  neon_create_database: ["branch_id", "connection_string", "created", "database_name", "owner_name", "project_id"],
+  neon_create_branch: ["branch_id", "connection_string", "created", "database_name", "name", "parent_id", "project_id"],
+  neon_get_connection_string: ["branch_id", "connection_string", "database_name", "host", "project_id", "role_name"],
+} as const;
+
+/** An output's field names without `rollback`, sorted. */
+export function keysOf(value: Record<string, unknown>): string[] {
+  return Object.keys(value)
+    .filter((key) => key !== "rollback")
+    .sort();
+}

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startNeonFake, type NeonFake } from "../fixtures/fakes/neon.ts";
-import { connectToolkit, errorText, localEnv, output, uniqueName, type ToolkitConnection } from "./toolkit-core-client.ts";
+import { connectToolkit, errorText, keysOf, NEON_OUTPUT_KEYS, localEnv, output, uniqueName, type ToolkitConnection } from "./toolkit-core-client.ts";
 
 const TOKEN = "neon-test-token-5f1c9a7e";
 
@@ -50,6 +50,8 @@ describe("Neon cloud backend against the API fake", () => {
     );
     expect(db).toMatchObject({ project_id: project.project_id, branch_id: project.branch_id, database_name: "crawler", owner_name: "neondb_owner", created: true });
     expect(db.connection_string).toMatch(/\/crawler\?sslmode=require$/);
+    expect(keysOf(project)).toEqual(NEON_OUTPUT_KEYS.neon_create_project);
+    expect(keysOf(db)).toEqual(NEON_OUTPUT_KEYS.neon_create_database);
     expect(db.rollback).toEqual({
       tool: "neon_delete_database",
       arguments: { project_id: project.project_id, branch_id: project.branch_id, database_name: "crawler" },
@@ -102,6 +104,8 @@ describe("Neon cloud backend against the API fake", () => {
       await toolkit.call("neon_get_connection_string", { project_id: project.project_id, branch_id: dev.branch_id, pooled: true }),
     );
     expect(pooled.connection_string).toMatch(/-pooler\./);
+    expect(keysOf(dev)).toEqual(NEON_OUTPUT_KEYS.neon_create_branch);
+    expect(keysOf(pooled)).toEqual(NEON_OUTPUT_KEYS.neon_get_connection_string);
 
     expect(output(await toolkit.call("neon_delete_branch", { project_id: project.project_id, branch_id: dev.branch_id })).deleted).toBe(true);
     expect(output(await toolkit.call("neon_delete_branch", { project_id: project.project_id, branch_id: dev.branch_id })).deleted).toBe(false);

@@ -1,6 +1,6 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectToolkit, errorText, LOCAL_POSTGRES_URL, localEnv, output, uniqueName, type ToolkitConnection } from "./toolkit-core-client.ts";
+import { connectToolkit, errorText, keysOf, NEON_OUTPUT_KEYS, LOCAL_POSTGRES_URL, localEnv, output, uniqueName, type ToolkitConnection } from "./toolkit-core-client.ts";
 
 /** Runs queries as the given connection string; the session may be terminated by a branch copy. */
 async function withClient<T>(connectionString: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -91,6 +91,9 @@ describe("Neon local backend on the local Postgres server", () => {
     });
     const conn = output(await toolkit.call("neon_get_connection_string", { project_id: project.project_id, database_name: "crawler" }));
     expect(conn.connection_string).toBe(db.connection_string);
+    expect(keysOf(project)).toEqual(NEON_OUTPUT_KEYS.neon_create_project);
+    expect(keysOf(db)).toEqual(NEON_OUTPUT_KEYS.neon_create_database);
+    expect(keysOf(conn)).toEqual(NEON_OUTPUT_KEYS.neon_get_connection_string);
     const current = await withClient(conn.connection_string as string, async (c) => (await c.query("SELECT current_database() AS d")).rows[0]);
     expect(current).toEqual({ d: `co_${project.project_id as string}_${project.branch_id as string}_crawler` });
     expect(output(await toolkit.call("neon_create_database", { project_id: project.project_id, database_name: "crawler" })).created).toBe(false);
@@ -107,6 +110,7 @@ describe("Neon local backend on the local Postgres server", () => {
       const branch = output(await toolkit.call("neon_create_branch", { project_id: project.project_id, name: "dev" }));
       expect(branch).toMatchObject({ name: "dev", parent_id: project.branch_id, database_name: "neondb", created: true });
       expect(branch.rollback).toEqual({ tool: "neon_delete_branch", arguments: { project_id: project.project_id, branch_id: branch.branch_id } });
+      expect(keysOf(branch)).toEqual(NEON_OUTPUT_KEYS.neon_create_branch);
       const rows = await withClient(branch.connection_string as string, async (c) => (await c.query("SELECT id, name FROM items ORDER BY id")).rows);
       expect(rows).toEqual([
         { id: 1, name: "one" },

@@ -234,8 +234,15 @@ export function localNeonBackend(env: ToolkitEnv): NeonBackend {
         );
         const meta: DatabaseMeta = { kind: "credit-optimizer/neon-database", project_id: input.project_id, branch_id: branchId, database_name: checkDatabaseName(input.database_name) };
         if (!existing) await createDatabase(client, meta);
-        const conn = await connection(client, input.project_id, { ...meta, physical: physicalName(input.project_id, branchId, input.database_name) });
-        return { ...conn, owner_name: conn.role_name, created: existing === undefined };
+        const physical = physicalName(input.project_id, branchId, input.database_name);
+        return {
+          project_id: input.project_id,
+          branch_id: branchId,
+          database_name: input.database_name,
+          owner_name: roleOf(input.project_id),
+          connection_string: await connectionString(client, input.project_id, physical),
+          created: existing === undefined,
+        };
       }),
 
     createBranch: (input) =>
