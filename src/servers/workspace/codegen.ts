@@ -59,6 +59,33 @@ export async function generateWithModel(model: WorkspaceModel, request: CodeRequ
   };
 }
 
+const START_SCRIPT = /^(node|tsx) [\w./-]+$/;
+
+/**
+ * Checks the deploy contract of generated files: a package.json whose `scripts.start` is
+ * exactly `node <file>` or `tsx <file>`.
+ */
+export function checkStartScript(files: readonly GeneratedFile[]): void {
+  const index = files.findIndex((file) => file.path.replace(/^\.\//, "") === "package.json");
+  const manifest = files[index];
+  if (manifest === undefined) {
+    throw new WorkspaceError("MODEL_OUTPUT", "files: the model returned no package.json", "files");
+  }
+  let start: unknown;
+  try {
+    start = (JSON.parse(manifest.content) as { scripts?: { start?: unknown } }).scripts?.start;
+  } catch {
+    throw new WorkspaceError("MODEL_OUTPUT", `files[${index}].content: package.json is not valid JSON`, `files[${index}].content`);
+  }
+  if (typeof start !== "string" || !START_SCRIPT.test(start)) {
+    throw new WorkspaceError(
+      "MODEL_OUTPUT",
+      `files[${index}].content: package.json scripts.start must be "node <file>" or "tsx <file>", got ${JSON.stringify(start ?? null)}`,
+      `files[${index}].content`,
+    );
+  }
+}
+
 /** Replaces `{name}` placeholders with values; unknown placeholders are left as they are. */
 export function fillPrompt(template: string, values: Record<string, string>): string {
   return template.replace(/\{([a-z_]+)\}/g, (whole, key: string) => values[key] ?? whole);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { generateWithModel } from "../codegen.ts";
+import { checkStartScript, generateWithModel } from "../codegen.ts";
 import { writeProjectFiles } from "../generated-files.ts";
 import { TEMPLATE_IDS, chooseTemplate, getTemplate } from "../templates/index.ts";
 import type { WorkspaceTool } from "../tool.ts";
@@ -41,13 +41,16 @@ export const delegateCodeGeneration: WorkspaceTool<typeof input> = {
     "Generates a project into a folder of the workspace. With a model configured the model writes the files for " +
     "task/context/complexity; without one (or with `template`) a built-in template is scaffolded: 'crawler' " +
     "(TypeScript crawler service on Postgres DATABASE_URL + Redis REDIS_URL, GET /health) or 'node-http' " +
-    "(plain Node HTTP service). Returns { mode, template, project, project_dir, files }.",
+    "(plain Node HTTP service). Model output must stay inside the project folder and include a package.json whose " +
+    "scripts.start is `node <file>` or `tsx <file>`; nothing is written otherwise. " +
+    "Returns { mode, template, project, project_dir, complexity, files } (+ model and usage in model mode).",
   input,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run(args, context) {
     const project = args.project ?? projectNameFromTask(args.task);
     if (context.model !== undefined && args.template === undefined) {
       const generated = await generateWithModel(context.model, { task: args.task, context: args.context, complexity: args.complexity, project });
+      checkStartScript(generated.files);
       const { projectDir, written } = await writeProjectFiles(generated.files, { root: context.root, project, overwrite: args.overwrite, field: "files" });
       return {
         mode: "model",
