@@ -1,0 +1,190 @@
+import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import {
+  ARCHITECT_PLAN_FUNCTION,
+  ARCHITECT_REPAIR_PROMPT,
+  ARCHITECT_REQUEST_PROMPT,
+  ARCHITECT_SYSTEM_PROMPT,
+} from "../prompts/architect.ts";
+import { AGENT_INSTANCE_PREFIX, isDestructiveTool, type ToolInfo } from "../src/mcp/catalog.ts";
+import { planFromCatalog, rankWorkflows, type WorkflowLibrary } from "../src/models/catalog-planner.ts";
+import { describeModel } from "../src/models/chat-model.ts";
+import { formatPrompt, quoteData } from "../src/models/prompt-format.ts";
+import { Plan } from "../src/plan/schema.ts";
+import { formatProblem, validatePlan, type Problem } from "../src/plan/validate.ts";
+import type { OrchestratorDeps } from "./deps.ts";
+import { agentThread, type MemoryMessage } from "./memory.ts";
+import { usageOf } from "./usage.ts";
+import type { ModelUsage, OrchestratorView, PlannerInfo } from "./types.ts";
+
+export const DEFAULT_MAX_REPAIRS = 2;
+/** Workflow templates shown to the model as examples: the closest few to the request. */
+const EXAMPLE_COUNT = 3;
+
+export interface ArchitectUpdate {
+  plan?: unknown;
+  planner: PlannerInfo;
+  planProblems: string[];
+  usage: ModelUsage[];
+  outcome?: "planning_failed";
+}
+
+/**
+ * The Architect: turns the request (and the session's earlier turns) into a plan. With a model, it
+ * asks for structured output and sends invalid plans back with the validation messages; without one,
+ * the catalog planner picks and fills a workflow template. Either way the plan is validated against
+ * the loaded tools before anyone sees a forecast.
+ */
+export async function architect(state: OrchestratorView, deps: OrchestratorDeps, config?: RunnableConfig): Promise<ArchitectUpdate> {
+  const tools = (await deps.context()).caller.tools;
+  const history = state.session && deps.memory ? await deps.memory.load(agentThread(state.session, "architect")) : [];
+  const model = deps.chatModel?.("architect");
+  const update = model
+    ? await planWithModel(state.request, history, tools, model, deps, config)
+    : await planWithCatalog(state.request, history, tools, await deps.library());
+  if (state.session && deps.memory) {
+    const answer = update.plan !== undefined ? JSON.stringify(update.plan) : `could not plan: ${update.planProblems.join("; ")}`;
+    const at = deps.now?.() ?? Date.now();
+    await deps.memory.append(agentThread(state.session, "architect"), [
+      { role: "user", content: state.request, at },
+      { role: "assistant", content: answer, at },
+    ]);
+  }
+  return update;
+}
+
+type ChatModel = NonNullable<ReturnType<NonNullable<OrchestratorDeps["chatModel"]>>>;
+
+async function planWithModel(
+  request: string,
+  history: readonly MemoryMessage[],
+  tools: readonly ToolInfo[],
+  model: ChatModel,
+  deps: OrchestratorDeps,
+  config?: RunnableConfig,
+): Promise<ArchitectUpdate> {
+  const library = await deps.library().catch(() => undefined);
+  const system = formatPrompt(ARCHITECT_SYSTEM_PROMPT, {
+    tool_catalog: quoteData(toolCatalog(tools)),
+    workflow_examples: quoteData(library ? workflowExamples(request, library) : []),
+  });
+  const messages: BaseMessage[] = [
+    new SystemMessage(system),
+    ...history.map((m) => (m.role === "user" ? new HumanMessage(m.content) : new AIMessage(m.content))),
+    new HumanMessage(formatPrompt(ARCHITECT_REQUEST_PROMPT, { request })),
+  ];
+  if (typeof model.withStructuredOutput !== "function") throw new Error("the configured chat model does not support structured output");
+  const structured = model.withStructuredOutput(Plan, {
+    name: ARCHITECT_PLAN_FUNCTION.name,
+    method: deps.structuredMethod ?? "functionCalling",
+    includeRaw: true,
+  });
+  const modelName = deps.config.model ? describeModel(deps.config.model) : "model";
+  const maxAttempts = (deps.maxRepairs ?? DEFAULT_MAX_REPAIRS) + 1;
+  const usage: ModelUsage[] = [];
+  let problems: Problem[] = [];
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const { raw } = (await structured.invoke(messages, {
+      ...config,
+      runName: "architect",
+      metadata: { ...config?.metadata, agent: "architect", attempt },
+      tags: ["agent:architect"],
+    })) as { raw: AIMessage };
+    usage.push(usageOf("architect", raw, deps));
+    const candidate = candidateOf(raw);
+    const validation = candidate.ok ? validatePlan(candidate.value, { tools }) : undefined;
+    if (validation?.ok) {
+      return {
+        plan: candidate.ok ? candidate.value : undefined,
+        planner: { kind: "model", model: modelName, attempts: attempt, reason: attempt === 1 ? "the model's first plan was valid" : `the model repaired its plan after ${attempt - 1} invalid attempt(s)` },
+        planProblems: [],
+        usage,
+      };
+    }
+    problems = validation && !validation.ok ? validation.problems : [{ field: "(reply)", message: candidate.ok ? "invalid plan" : candidate.message }];
+    messages.push(raw);
+    const repair = formatPrompt(ARCHITECT_REPAIR_PROMPT, { problems: quoteData(problems.map(formatProblem)) });
+    const calls = raw.tool_calls ?? [];
+    if (calls.length > 0) {
+      calls.forEach((call, i) => messages.push(new ToolMessage({ tool_call_id: call.id ?? `call_${i}`, content: i === 0 ? repair : "see above" })));
+    } else messages.push(new HumanMessage(repair));
+  }
+  return {
+    planner: { kind: "model", model: modelName, attempts: maxAttempts, reason: `the model returned no valid plan in ${maxAttempts} attempt(s)` },
+    planProblems: problems.map(formatProblem),
+    usage,
+    outcome: "planning_failed",
+  };
+}
+
+async function planWithCatalog(
+  request: string,
+  history: readonly MemoryMessage[],
+  tools: readonly ToolInfo[],
+  library: WorkflowLibrary,
+): Promise<ArchitectUpdate> {
+  let result = planFromCatalog(request, library);
+  // A follow-up ("also in eu-west-1") may only make sense with the session's earlier requests.
+  const earlier = history.filter((m) => m.role === "user").map((m) => m.content);
+  if (!result.ok && earlier.length > 0) {
+    const combined = planFromCatalog(`${earlier.join(" ")} ${request}`, library);
+    if (combined.ok) result = combined;
+  }
+  if (!result.ok) {
+    return {
+      planner: { kind: "catalog", closest: result.closest, reason: result.message },
+      planProblems: [result.message],
+      usage: [],
+      outcome: "planning_failed",
+    };
+  }
+  const planner: PlannerInfo = {
+    kind: "catalog",
+    workflow: result.workflow,
+    filled: result.filled,
+    closest: result.closest,
+    reason: `workflow "${result.workflow.id}" matched the request (score ${result.workflow.score}; words: ${result.workflow.matched.join(", ") || "none"})`,
+  };
+  const validation = validatePlan(result.plan, { tools });
+  if (!validation.ok) {
+    return { planner, planProblems: validation.problems.map(formatProblem), usage: [], outcome: "planning_failed" };
+  }
+  return { plan: result.plan, planner, planProblems: [], usage: [] };
+}
+
+/** The tool catalog the model sees: name, one-line description, input schema. Per-agent thinking copies are left out. */
+export function toolCatalog(tools: readonly ToolInfo[]): { tool: string; description: string; destructive: boolean; input_schema: Record<string, unknown> }[] {
+  return tools
+    .filter((t) => !t.server.startsWith(AGENT_INSTANCE_PREFIX))
+    .map((t) => ({
+      tool: `${t.server}.${t.name}`,
+      description: (t.description.split("\n")[0] ?? "").slice(0, 200),
+      destructive: isDestructiveTool(t),
+      input_schema: t.inputSchema,
+    }));
+}
+
+function workflowExamples(request: string, library: WorkflowLibrary): unknown[] {
+  const ranked = rankWorkflows(request, library.workflows).slice(0, EXAMPLE_COUNT);
+  return ranked.map((m) => {
+    const t = library.workflows.find((w) => w.id === m.id)!;
+    return { id: t.id, name: t.name, description: t.description, example_requests: t.examples.slice(0, 2), plan: t.plan };
+  });
+}
+
+type Candidate = { ok: true; value: unknown } | { ok: false; message: string };
+
+/** The plan the model sent: the function call's arguments, or JSON text. */
+function candidateOf(raw: AIMessage): Candidate {
+  const call = raw.tool_calls?.[0];
+  if (call) return { ok: true, value: call.args };
+  const invalid = raw.invalid_tool_calls?.[0];
+  if (invalid) return { ok: false, message: `the plan function's arguments are not JSON: ${invalid.error ?? String(invalid.args).slice(0, 200)}` };
+  const text = typeof raw.content === "string" ? raw.content : raw.content.map((c) => ("text" in c ? String(c.text) : "")).join("");
+  const json = text.replace(/^\s*```(?:json)?\s*|\s*```\s*$/g, "");
+  try {
+    return { ok: true, value: JSON.parse(json) };
+  } catch {
+    return { ok: false, message: "the reply is neither a plan function call nor JSON" };
+  }
+}

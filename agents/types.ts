@@ -1,0 +1,129 @@
+import type { Forecast, ForecastComparison } from "../src/cost/forecast.ts";
+import type { CompensationResult } from "../src/engine/compensate.ts";
+import type { StepResult } from "../src/engine/run-step.ts";
+import type { RunStatus } from "../src/engine/schedule.ts";
+import type { WorkflowMatch } from "../src/models/catalog-planner.ts";
+import type { PreparedPlan, Problem } from "../src/plan/validate.ts";
+
+/** Which planner made the plan, and why. */
+export interface PlannerInfo {
+  kind: "model" | "catalog";
+  /** The model (model planner). */
+  model?: string;
+  /** The workflow template picked (catalog planner). */
+  workflow?: WorkflowMatch;
+  /** Model calls it took (1 when the first plan was valid). */
+  attempts?: number;
+  /** Parameters the catalog planner filled from the request. */
+  filled?: string[];
+  closest?: WorkflowMatch[];
+  reason: string;
+}
+
+/** Tokens and cost of one model call. */
+export interface ModelUsage {
+  agent: string;
+  model: string;
+  input_tokens: number;
+  output_tokens: number;
+  usd: number;
+  /** False when the model has no price: `usd` is 0 and the cost is unknown. */
+  priced: boolean;
+}
+
+/** The cost library's forecast: p50/p90 cost and duration, per step, per expected model call. */
+export type { Forecast };
+
+export interface BudgetDecision {
+  /** ok: go; ask: a human approves first; reject: over a hard cap. */
+  verdict: "ok" | "ask" | "reject";
+  reasons: string[];
+  /** `--budget`, when given. */
+  runBudgetUsd?: number;
+  approvalUsd: number;
+  /** Steps whose tool (or brokered tool) is destructive. */
+  destructiveSteps: string[];
+  spentTodayUsd: number;
+  spentMonthUsd: number;
+  dailyCapUsd: number;
+  monthlyCapUsd: number;
+}
+
+/** What the approver said (the value an approval interrupt is resumed with). */
+export interface ApprovalAnswer {
+  approved: boolean;
+  note?: string;
+}
+
+export interface Approval extends ApprovalAnswer {
+  by: "not-needed" | "flag" | "human";
+}
+
+/** The payload of the approval interrupt. */
+export interface ApprovalRequest {
+  kind: "approval";
+  question: string;
+  reasons: string[];
+  plan: string;
+  forecast: Forecast;
+  decision: BudgetDecision;
+}
+
+export type Outcome = "planning_failed" | "rejected" | "declined" | "planned" | "executed";
+
+/** Two steps that ran at the same time. */
+export interface Overlap {
+  a: string;
+  b: string;
+  ms: number;
+}
+
+/** What the Reporter hands back. */
+export interface OrchestratorReport {
+  threadId: string;
+  request: string;
+  outcome: Outcome;
+  status: RunStatus | "not_run";
+  planner?: PlannerInfo;
+  plan?: string;
+  problems: string[];
+  steps: Pick<StepResult, "id" | "tool" | "status" | "attempts" | "startedAtMs" | "endedAtMs" | "error" | "reason">[];
+  rolledBack: CompensationResult[];
+  leftBehind: string[];
+  timeline: { overlaps: Overlap[]; makespanMs: number; sequentialMs: number; criticalPathMs: number; speedup: number };
+  forecast?: Forecast;
+  decision?: BudgetDecision;
+  approval?: Approval;
+  actual: { usd: number; modelUsd: number; toolUsd: number; ms: number };
+  /** Forecast (p50/p90) against actual, for duration and cost. */
+  comparison?: ForecastComparison;
+  usage: ModelUsage[];
+  summary: string;
+  summaryBy: "model" | "template";
+}
+
+/** The orchestrator state as the agents read it (declared for LangGraph in graphs/orchestrator.ts). */
+export interface OrchestratorView {
+  request: string;
+  session?: string;
+  budgetUsd?: number;
+  dryRun: boolean;
+  autoApprove: boolean;
+  confirm: boolean;
+  plan: unknown;
+  params: Record<string, unknown>;
+  planner?: PlannerInfo;
+  planProblems: string[];
+  usage: ModelUsage[];
+  forecast?: Forecast;
+  decision?: BudgetDecision;
+  approval?: Approval;
+  outcome?: Outcome;
+  report?: OrchestratorReport;
+  // Written by the executor subgraph.
+  prepared?: PreparedPlan;
+  problems: Problem[];
+  results: Record<string, StepResult>;
+  compensations: CompensationResult[];
+  status: RunStatus;
+}

@@ -1,0 +1,36 @@
+import { ChatOpenAI } from "@langchain/openai";
+import type { AppConfig } from "../config.ts";
+
+export type ModelConfig = NonNullable<AppConfig["model"]>;
+
+export interface ChatModelOptions {
+  /** Retries of a failed request inside the OpenAI client (default 2; tests use 0). */
+  maxRetries?: number;
+  temperature?: number;
+  /** Request timeout (default 120 s). */
+  timeoutMs?: number;
+  /** Stream the completion (usage still arrives in the final chunk). */
+  streaming?: boolean;
+}
+
+/** Servers such as Ollama or vLLM need no key, but the OpenAI client insists on one. */
+const NO_KEY = "not-needed";
+
+/** A ChatOpenAI for any OpenAI-compatible endpoint: OpenAI, Ollama, vLLM, LM Studio. */
+export function createChatModel(model: ModelConfig, options: ChatModelOptions = {}): ChatOpenAI {
+  return new ChatOpenAI({
+    model: model.name,
+    apiKey: model.apiKey ?? NO_KEY,
+    configuration: model.baseUrl ? { baseURL: model.baseUrl } : undefined,
+    maxRetries: options.maxRetries ?? 2,
+    temperature: options.temperature ?? 0,
+    timeout: options.timeoutMs ?? 120_000,
+    streaming: options.streaming ?? false,
+    streamUsage: true,
+  });
+}
+
+/** `gpt-4o-mini` or `llama3 @ http://localhost:11434/v1`: how reports name the model. */
+export function describeModel(model: ModelConfig): string {
+  return model.baseUrl ? `${model.name} @ ${model.baseUrl}` : model.name;
+}
