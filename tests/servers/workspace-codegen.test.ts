@@ -111,9 +111,12 @@ describe("delegate_code_generation without a model", () => {
     expect(manifest.scripts).toMatchObject({ start: "tsx src/index.ts", typecheck: "tsc --noEmit" });
     expect(Object.keys(manifest.dependencies ?? {})).toEqual(expect.arrayContaining(["pg", "redis"]));
 
+    const withoutDependencies = await call("run_typecheck", { project: "rad-crawler", timeoutMs: 120_000 });
+    expect(withoutDependencies).toMatchObject({ ok: false, hint: expect.stringContaining("no node_modules") });
     await symlink(NODE_MODULES, path.join(dir, "node_modules"));
     const typecheck = await call("run_typecheck", { project: "rad-crawler", timeoutMs: 120_000 });
     expect(typecheck).toMatchObject({ ok: true, error_count: 0, errors: [] });
+    expect(typecheck).not.toHaveProperty("hint");
     expect(await call("run_lint", { project: "rad-crawler" })).toMatchObject({ finding_count: 0 });
     expect(await call("run_tests", { project: "rad-crawler" })).toMatchObject({ runner: "node", total: 2, passed: 2, failed: 0, ok: true });
   });

@@ -25,6 +25,9 @@ interface TscDiagnostic {
   message: string;
 }
 
+/** Cannot find module / type library / declaration file. */
+const MODULE_NOT_FOUND = new Set(["TS2307", "TS2688", "TS7016"]);
+
 const LOCATED = /^(.+?)\((\d+),(\d+)\): error (TS\d+): (.*)$/;
 const GLOBAL = /^error (TS\d+): (.*)$/;
 
@@ -53,7 +56,7 @@ export const runTypecheck: WorkspaceTool<typeof input> = {
   description:
     "Type-checks a project with this installation's TypeScript compiler (tsc --noEmit -p <tsconfig>). " +
     "Returns { error_count, errors: [{ file, line, column, code, message }], exit_code, timed_out, truncated }. " +
-    "Imported packages must be resolvable from the project (its node_modules).",
+    "Imported packages must be resolvable from the project (its node_modules); a `hint` says so when they are not.",
   input,
   annotations: readOnly,
   async run(args, context) {
@@ -68,6 +71,8 @@ export const runTypecheck: WorkspaceTool<typeof input> = {
       maxOutputBytes: args.maxOutputBytes,
     });
     const errors = parseTscOutput(`${result.stdout}\n${result.stderr}`, projectDir);
+    const missingModules = errors.some((error) => MODULE_NOT_FOUND.has(error.code));
+    const hasDependencies = (await stat(path.join(projectDir, "node_modules")).catch(() => undefined)) !== undefined;
     return {
       project: args.project,
       tsconfig: args.tsconfig,
@@ -78,6 +83,7 @@ export const runTypecheck: WorkspaceTool<typeof input> = {
       timed_out: result.timedOut,
       truncated: result.truncated,
       duration_ms: result.durationMs,
+      ...(missingModules && !hasDependencies ? { hint: "the project has no node_modules: install or link its dependencies first" } : {}),
     };
   },
 };
