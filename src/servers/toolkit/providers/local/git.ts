@@ -3,7 +3,7 @@ import { access, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
-import { withLock, writeJsonAtomic } from "./processes-registry.ts";
+import { withFileLock, withLock, writeJsonAtomic } from "./processes-registry.ts";
 
 const run = promisify(execFile);
 
@@ -147,7 +147,7 @@ export class LocalGit {
 
   private async updatePulls<T>(repo: LocalRepo, fn: (pulls: LocalPullRequest[]) => T): Promise<T> {
     const file = pullsFile(repo);
-    return withLock(file, async () => {
+    return withFileLock(file, async () => {
       const pulls = await readPulls(file);
       const result = fn(pulls);
       await writeJsonAtomic(file, { pulls });

@@ -7,9 +7,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { scrubSecrets } from "../../http.ts";
 
-export type LocalDeployErrorCode = "NOT_FOUND" | "INVALID_APP" | "START_FAILED";
+export type LocalDeployErrorCode = "NOT_FOUND" | "INVALID_APP" | "START_FAILED" | "STOP_FAILED";
 
-/** A failure of the local deploy backend: unknown project, unusable app, or an app that did not start. */
+/** A failure of the local deploy backend: unknown project, unusable app, an app that did not start or stop. */
 export class LocalDeployError extends Error {
   readonly code: LocalDeployErrorCode;
 
@@ -76,7 +76,7 @@ function tsxLoader(): string {
 }
 
 /** This installation's node_modules directory (the one holding tsx, pg and redis). */
-export function installedNodeModules(): string {
+function installedNodeModules(): string {
   const loader = tsxLoader();
   const marker = `${path.sep}node_modules${path.sep}`;
   return loader.slice(0, loader.lastIndexOf(marker) + marker.length - 1);
@@ -205,7 +205,7 @@ export async function stopProcessGroup(pid: number, started: string | undefined,
   if (!(await isRunning(pid, started)) || !signalGroup(pid, "SIGTERM")) return;
   if (await gone(pid, graceMs)) return;
   signalGroup(pid, "SIGKILL");
-  if (!(await gone(pid, 5_000))) throw new LocalDeployError("START_FAILED", `process group ${pid} survived SIGKILL`);
+  if (!(await gone(pid, 5_000))) throw new LocalDeployError("STOP_FAILED", `process group ${pid} survived SIGKILL`);
 }
 
 async function gone(pid: number, withinMs: number): Promise<boolean> {

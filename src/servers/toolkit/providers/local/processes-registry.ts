@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rmdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /** A running (or starting) local deploy of a project. */
 export interface LocalDeployment {
@@ -50,6 +51,57 @@ export async function withLock<T>(key: string, fn: () => Promise<T>): Promise<T>
   }
 }
 
+/** A lock older than this is left over from a process that died holding it. */
+const STALE_LOCK_MS = 30_000;
+const LOCK_WAIT_MS = 15_000;
+
+/** Another process held a registry file's lock for too long. */
+export class RegistryLockError extends Error {
+  readonly code = "LOCK_TIMEOUT";
+
+  constructor(lock: string) {
+    super(`${lock} has been held by another process for over ${LOCK_WAIT_MS} ms`);
+    this.name = "RegistryLockError";
+  }
+}
+
+export function isRegistryLockError(error: unknown): error is RegistryLockError {
+  return error instanceof RegistryLockError;
+}
+
+/**
+ * Runs `fn` holding the lock of `file`: in this process (`withLock`), and across processes (two
+ * CLI runs, say) through `<file>.lock`, a directory, since creating one is atomic.
+ */
+export async function withFileLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  return withLock(file, async () => {
+    const lock = `${file}.lock`;
+    await acquire(lock);
+    try {
+      return await fn();
+    } finally {
+      await rmdir(lock).catch(() => undefined);
+    }
+  });
+}
+
+async function acquire(lock: string): Promise<void> {
+  await mkdir(path.dirname(lock), { recursive: true });
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      await mkdir(lock);
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
+    if (age > STALE_LOCK_MS) await rmdir(lock).catch(() => undefined);
+    else if (Date.now() > deadline) throw new RegistryLockError(lock);
+    else await sleep(25);
+  }
+}
+
 /**
  * The on-disk registry of local projects and their processes: one JSON file per provider kind
  * under `<dataDir>/deploys/`, rewritten atomically (temp file + rename), so a later process can
@@ -75,7 +127,7 @@ export class ProcessRegistry {
 
   /** Locked read-modify-write of the registry; `fn` mutates the projects map in place. */
   async update<T>(fn: (projects: Projects) => T): Promise<T> {
-    return withLock(this.file, async () => {
+    return withFileLock(this.file, async () => {
       const projects = await this.read();
       const result = fn(projects);
       await this.write(projects);

@@ -89,13 +89,13 @@ export class LocalDeployments {
 
   /** Starts the project's app (stopping its previous deploy) and waits until it is healthy. */
   async deploy(idOrName: string, options: DeployOptions = {}): Promise<{ project: LocalProject; deployment: LocalDeployment }> {
-    const project = await this.get(idOrName);
-    return withLock(this.projectKey(project.name), async () => {
-      await this.stopCurrent(project.name);
+    const { name } = await this.get(idOrName);
+    return withLock(this.projectKey(name), async () => {
+      await this.stopCurrent(name);
+      const project = await this.get(name);
       const command = await resolveApp(project, options.sourceDir);
-      const env = { ...project.env, ...options.env };
-      const deployment = await this.launch(project, command, env, options.signal);
-      return { project: await this.get(project.name), deployment };
+      const deployment = await this.launch(project, command, { ...project.env, ...options.env }, options.signal);
+      return { project: await this.get(name), deployment };
     });
   }
 
