@@ -14,6 +14,11 @@ export interface Pricing {
   models: Record<string, ModelPrice>;
   /** Name patterns (`*` wildcard) of models that run locally and cost nothing. */
   local: string[];
+  /**
+   * Whether a model served from a localhost base URL costs nothing (default true). Set false when a
+   * local proxy (e.g. LiteLLM) forwards to paid models: they are then priced by name.
+   */
+  localUrlsFree: boolean;
 }
 
 /**
@@ -55,6 +60,7 @@ export const DEFAULT_PRICING: Pricing = {
     "gpt-5-nano": { input: 0.05, output: 0.4, cached: 0.005 },
   },
   local: ["llama*", "qwen*", "mistral*", "mixtral*", "gemma*", "phi*", "deepseek*", "codellama*", "granite*", "smollm*", "tinyllama*", "local*"],
+  localUrlsFree: true,
 };
 
 const PriceSchema = z.strictObject({
@@ -68,6 +74,7 @@ const PricingSection = z.strictObject({
   models: z.record(z.string().min(1), PriceSchema).optional(),
   /** Added to the default local patterns. */
   local: z.array(z.string().min(1)).optional(),
+  localUrlsFree: z.boolean().optional(),
 });
 
 /**
@@ -83,11 +90,16 @@ export function loadPricing(file?: string): Pricing {
   if (!parsed.success) throw new CostError("COST_CONFIG", issueLines(file, "pricing", parsed.error.issues));
   const models = { ...DEFAULT_PRICING.models };
   for (const [name, price] of Object.entries(parsed.data.models ?? {})) models[normaliseModelName(name)] = price;
-  return { models, local: [...DEFAULT_PRICING.local, ...(parsed.data.local ?? [])] };
+  return {
+    models,
+    local: [...DEFAULT_PRICING.local, ...(parsed.data.local ?? [])],
+    localUrlsFree: parsed.data.localUrlsFree ?? DEFAULT_PRICING.localUrlsFree,
+  };
 }
 
 /**
- * Prices one call. Local models (by name pattern, or served from a localhost `baseUrl`) cost 0 and are
+ * Prices one call. Local models (by name pattern, or served from a localhost `baseUrl` unless
+ * `localUrlsFree` is off) cost 0 and are
  * known; a model in no table costs 0 with `known: false`, which callers must report, never hide.
  */
 export function priceUsage(pricing: Pricing, model: string, usage: TokenUsage, baseUrl?: string): Price {
@@ -101,7 +113,7 @@ export function priceUsage(pricing: Pricing, model: string, usage: TokenUsage, b
 
 /** The price of a model, zero for a local one, undefined when unknown. */
 export function lookupPrice(pricing: Pricing, model: string, baseUrl?: string): ModelPrice | undefined {
-  if (baseUrl !== undefined && isLocalUrl(baseUrl)) return { input: 0, output: 0, cached: 0 };
+  if (pricing.localUrlsFree && baseUrl !== undefined && isLocalUrl(baseUrl)) return { input: 0, output: 0, cached: 0 };
   const name = normaliseModelName(model);
   const price = pricing.models[name];
   if (price) return price;
