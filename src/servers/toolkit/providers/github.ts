@@ -70,7 +70,7 @@ const part = encodeURIComponent;
  * `maxRateLimitWaitMs`); a 403 rate limit is waited out here: until `x-ratelimit-reset` when the
  * quota is used up (read from `GET /rate_limit`), else a minute. A longer wait fails the call.
  */
-export function githubClient(cfg: GitHubConfig): HttpClient {
+function githubClient(cfg: GitHubConfig): HttpClient {
   const maxWaitMs = cfg.maxRateLimitWaitMs ?? 60_000;
   const api = createHttpClient({
     provider: "github",

@@ -161,7 +161,7 @@ async function cloudDeploy(env: ToolkitEnv, cfg: VercelConfig, args: DeployArgs,
   const files = await sourceFiles(sourceDir);
   const { data } = await api.request<VercelDeployment>("/v13/deployments", {
     method: "POST",
-    query: team(cfg),
+    query: { ...team(cfg), skipAutoDetectionConfirmation: 1 },
     body: { name: project.name, project: project.id, target: args.target, files },
     signal,
   });
