@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
-import { createHttpClient, isProviderError, ProviderError, type HttpClient, type RequestOptions } from "../http.ts";
+import { createHttpClient, isProviderError, ProviderError, type HttpClient, type HttpResponse, type RequestOptions } from "../http.ts";
 import { parseToolInput, type ToolkitEnv, type ToolkitTool } from "../tool.ts";
 import { LocalGit, LocalGitError, type LocalPullRequest, type LocalRepo } from "./local/git.ts";
 
@@ -79,7 +79,7 @@ function githubClient(cfg: GitHubConfig): HttpClient {
     headers: { accept: "application/vnd.github+json", "x-github-api-version": "2022-11-28" },
     retry: { maxRetryAfterMs: maxWaitMs, ...cfg.retry },
   });
-  async function request<T>(path: string, options: RequestOptions = {}): Promise<{ status: number; data: T; headers: Headers }> {
+  async function request<T>(path: string, options: RequestOptions = {}): Promise<HttpResponse<T>> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await api.request<T>(path, options);
@@ -136,7 +136,7 @@ async function createRepo(env: ToolkitEnv, args: CreateRepoArgs, signal?: AbortS
   const api = githubClient(cfg);
   const login = await viewer(api, signal);
   const target = args.owner ?? cfg.owner ?? login;
-  const path = target === login ? "/user/repos" : `/orgs/${part(target)}/repos`;
+  const path = target.toLowerCase() === login.toLowerCase() ? "/user/repos" : `/orgs/${part(target)}/repos`;
   const body = { name: args.name, description: args.description, private: args.private, auto_init: args.auto_init };
   try {
     const { data } = await api.request<GitHubRepo>(path, { method: "POST", body, signal });
