@@ -65,3 +65,32 @@ export function canonicalJson(value: unknown): string {
 function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
+
+export interface PlanCacheUse {
+  cache: PlanCache;
+  key: string;
+  /** `--fresh`: plan anew (and store the new plan). */
+  fresh?: boolean;
+}
+
+export interface PlanOutcome {
+  plan: unknown;
+  planner: string;
+  /** True when the plan came from the cache: no model was called. */
+  cached: boolean;
+}
+
+/**
+ * The architect's cache step: the stored plan for the key unless `fresh`; otherwise `makePlan()`
+ * (the model or catalog planner, returning a validated plan), stored for next time. A plan that
+ * fails to be made is not stored.
+ */
+export async function withPlanCache(use: PlanCacheUse, makePlan: () => Promise<{ plan: unknown; planner: string }>): Promise<PlanOutcome> {
+  if (!use.fresh) {
+    const hit = await use.cache.get(use.key);
+    if (hit) return { plan: hit.plan, planner: hit.planner, cached: true };
+  }
+  const made = await makePlan();
+  await use.cache.put(use.key, made.plan, made.planner);
+  return { ...made, cached: false };
+}
