@@ -9,7 +9,11 @@ export interface ChatModelOptions {
   temperature?: number;
   /** Request timeout (default 120 s). */
   timeoutMs?: number;
-  /** Stream the completion (usage still arrives in the final chunk). */
+  /**
+   * Stream every completion. Off by default: ChatOpenAI's `invoke` with `streaming: true` estimates
+   * tokens with tiktoken, which downloads its encoding (hangs offline). Streaming still happens when
+   * the caller streams (`.stream()`, LangGraph `streamMode: "messages"`), with usage from the last chunk.
+   */
   streaming?: boolean;
 }
 

@@ -11,9 +11,9 @@ export function isPromptFormatError(error: unknown): error is PromptFormatError 
   return error instanceof PromptFormatError;
 }
 
-/** Replaces `{name}` with `values[name]`; inserted values are never scanned again. */
+/** Replaces `{name}` (not `${name}`, which plans use) with `values[name]`; inserted values are never scanned again. */
 export function formatPrompt(template: string, values: Record<string, string | number>): string {
-  return template.replace(/\{([a-z_]+)\}/g, (_, name: string) => {
+  return template.replace(/(?<!\$)\{([a-z_]+)\}/g, (_, name: string) => {
     const value = values[name];
     if (value === undefined) throw new PromptFormatError(name);
     return String(value);
