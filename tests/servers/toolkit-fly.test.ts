@@ -72,6 +72,19 @@ describe("fly cloud backend", () => {
     expect(fake.apps.get("app")?.secrets.get("DATABASE_URL")).toBe("postgres://u:pw@h/db");
   });
 
+  it("removes secret and env values from provider errors", async () => {
+    const { fake, env } = await setup();
+    await tool("fly_create_app").run({ app_name: "app" }, env);
+    fake.inject({ method: "POST", path: /\/secrets$/, times: 1, reply: { status: 400, body: { error: "cannot parse value sup3r-s3cret-v" } } });
+    const secrets = await tool("fly_set_secrets").run({ app_name: "app", secrets: { TOKEN: "sup3r-s3cret-v" } }, env).catch((e: unknown) => e);
+    expect((secrets as Error).message).toMatch(/cannot parse value/);
+    expect((secrets as Error).message).not.toContain("sup3r-s3cret-v");
+    fake.inject({ method: "POST", path: /\/machines$/, times: 1, reply: { status: 400, body: { error: "bad env value env-s3cret-v" } } });
+    const machine = await tool("fly_deploy").run({ app_name: "app", image: "nginx", env: { KEY: "env-s3cret-v" } }, env).catch((e: unknown) => e);
+    expect(isProviderError(machine) && machine.status).toBe(400);
+    expect((machine as Error).message).not.toContain("env-s3cret-v");
+  });
+
   it("deploys: secrets, then a machine with image/env/services, then waits for started", async () => {
     const { fake, env } = await setup();
     await tool("fly_create_app").run({ app_name: "web" }, env);

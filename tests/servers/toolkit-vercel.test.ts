@@ -104,6 +104,16 @@ describe("vercel cloud backend", () => {
     expect((failure as Error).message).not.toContain("hunter2-secret");
   });
 
+  it("removes env values from provider errors", async () => {
+    const { fake, env } = await setup();
+    const { project_id } = await tool("vercel_create_project").run({ name: "app" }, env);
+    fake.inject({ method: "POST", path: /\/env$/, times: 1, reply: { status: 400, body: { error: { code: "bad", message: "value redis://:pa55w0rd-xyz@cache is too long" } } } });
+    const failure = await tool("vercel_set_env").run({ project_id, env: { REDIS_URL: "redis://:pa55w0rd-xyz@cache" } }, env).catch((e: unknown) => e);
+    expect(isProviderError(failure) && failure.status).toBe(400);
+    expect((failure as Error).message).toMatch(/is too long/);
+    expect((failure as Error).message).not.toContain("pa55w0rd-xyz");
+  });
+
   it("deploys: sets env first, uploads the workspace app without node_modules, polls to READY", async () => {
     const { fake, env } = await setup();
     const { project_id } = await tool("vercel_create_project").run({ name: "rad-crawler" }, env);

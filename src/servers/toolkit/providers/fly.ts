@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { createHttpClient, isProviderError, type HttpClient } from "../http.ts";
+import { createHttpClient, isProviderError, scrubSecrets, type HttpClient } from "../http.ts";
 import { parseToolInput, type ToolkitEnv, type ToolkitTool } from "../tool.ts";
 import { LocalDeployments } from "./local/processes.ts";
 
@@ -49,6 +49,12 @@ function client(cfg: FlyConfig): HttpClient {
 
 const part = encodeURIComponent;
 
+/** Rethrows `error` with the given values (env vars, secrets) removed from its message. */
+function rethrowWithout(error: unknown, values: Record<string, string>): never {
+  if (error instanceof Error) error.message = scrubSecrets(error.message, Object.values(values));
+  throw error;
+}
+
 async function createApp(env: ToolkitEnv, name: string, orgSlug: string | undefined, signal?: AbortSignal): Promise<Record<string, unknown>> {
   if (!env.fly) {
     const { created } = await new LocalDeployments(env, "fly").create(name, name);
@@ -81,11 +87,9 @@ async function setSecrets(env: ToolkitEnv, name: string, secrets: Record<string,
     const version = await new LocalDeployments(env, "fly").setEnv(name, secrets);
     return { app_name: name, keys, version };
   }
-  const { data } = await client(env.fly).request<{ version?: number }>(`/apps/${part(name)}/secrets`, {
-    method: "POST",
-    body: { values: secrets },
-    signal,
-  });
+  const { data } = await client(env.fly)
+    .request<{ version?: number }>(`/apps/${part(name)}/secrets`, { method: "POST", body: { values: secrets }, signal })
+    .catch((error: unknown) => rethrowWithout(error, secrets));
   return { app_name: name, keys, version: data?.version };
 }
 
@@ -100,12 +104,14 @@ async function deploy(env: ToolkitEnv, args: DeployArgs, signal?: AbortSignal): 
   }
   const api = client(env.fly);
   const app = part(args.app_name);
-  const { data: machine } = await api.request<{ id: string }>(`/apps/${app}/machines`, {
-    method: "POST",
-    body: { region: args.region, config: machineConfig(args.image, args.env ?? {}, args.internal_port) },
-    retry: false,
-    signal,
-  });
+  const { data: machine } = await api
+    .request<{ id: string }>(`/apps/${app}/machines`, {
+      method: "POST",
+      body: { region: args.region, config: machineConfig(args.image, args.env ?? {}, args.internal_port) },
+      retry: false,
+      signal,
+    })
+    .catch((error: unknown) => rethrowWithout(error, args.env ?? {}));
   await waitStarted(api, args.app_name, machine.id, signal);
   return { app_name: args.app_name, machine_id: machine.id, url: `https://${args.app_name}.fly.dev`, state: "started", source: "image" };
 }

@@ -129,16 +129,26 @@ async function setEnv(
     return { project_id: (await local.get(id)).id, keys };
   }
   const body = Object.entries(values).map(([key, value]) => ({ key, value, type: "encrypted", target }));
-  const { data } = await client(env.vercel).request<{ failed?: Array<{ error?: { key?: string; code?: string; message?: string } }> }>(
-    `/v10/projects/${part(id)}/env`,
-    { method: "POST", query: { ...team(env.vercel), upsert: "true" }, body, signal },
-  );
+  const { data } = await client(env.vercel)
+    .request<{ failed?: Array<{ error?: { key?: string; code?: string; message?: string } }> }>(`/v10/projects/${part(id)}/env`, {
+      method: "POST",
+      query: { ...team(env.vercel), upsert: "true" },
+      body,
+      signal,
+    })
+    .catch((error: unknown) => rethrowWithout(error, values));
   const failed = data?.failed ?? [];
   if (failed.length > 0) {
     const reasons = failed.map((f) => `${f.error?.key ?? "?"}: ${f.error?.message ?? f.error?.code ?? "failed"}`);
     throw new VercelError("ENV_FAILED", scrubSecrets(`setting env on project "${id}" failed for ${reasons.join("; ")}`, Object.values(values)));
   }
   return { project_id: id, keys };
+}
+
+/** Rethrows `error` with the given values (env vars, secrets) removed from its message. */
+function rethrowWithout(error: unknown, values: Record<string, string>): never {
+  if (error instanceof Error) error.message = scrubSecrets(error.message, Object.values(values));
+  throw error;
 }
 
 // ---------------------------------------------------------------- deployments
