@@ -99,7 +99,7 @@ describe("fly cloud backend", () => {
     expect(machine?.region).toBe("ams");
     expect(machine?.config).toMatchObject({
       image: "registry.fly.io/web:1",
-      env: { NODE_ENV: "production" },
+      env: { NODE_ENV: "production", PORT: "8080" },
       services: [{ protocol: "tcp", internal_port: 8080 }],
     });
     expect(fake.apps.get("web")?.secrets.get("REDIS_URL")).toBe("redis://r");
@@ -112,6 +112,9 @@ describe("fly cloud backend", () => {
     expect(isFlyError(failure) && failure.code).toBe("IMAGE_REQUIRED");
     expect((failure as Error).message).toMatch(/image: required/);
     expect(fake.apps.get("noimg")?.machines.size).toBe(0);
+    const withSecrets = await tool("fly_deploy").run({ app_name: "noimg", secrets: { A: "b" } }, env).catch((error: unknown) => error);
+    expect(isFlyError(withSecrets) && withSecrets.code).toBe("IMAGE_REQUIRED");
+    expect(fake.apps.get("noimg")?.secrets.size).toBe(0);
   });
 
   it("fails when the machine never reaches started", async () => {

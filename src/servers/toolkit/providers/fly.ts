@@ -94,14 +94,15 @@ async function setSecrets(env: ToolkitEnv, name: string, secrets: Record<string,
 }
 
 async function deploy(env: ToolkitEnv, args: DeployArgs, signal?: AbortSignal): Promise<Record<string, unknown>> {
-  if (args.secrets) await setSecrets(env, args.app_name, args.secrets, signal);
   if (!env.fly) {
+    if (args.secrets) await setSecrets(env, args.app_name, args.secrets, signal);
     const { deployment } = await new LocalDeployments(env, "fly").deploy(args.app_name, { sourceDir: args.source_dir, env: args.env, signal });
     return { app_name: args.app_name, machine_id: deployment.id, url: deployment.url, state: "started", source: deployment.source };
   }
   if (args.image === undefined) {
     throw new FlyError("IMAGE_REQUIRED", "fly_deploy: image: required when deploying to Fly.io (the local backend runs source_dir)");
   }
+  if (args.secrets) await setSecrets(env, args.app_name, args.secrets, signal);
   const api = client(env.fly);
   const app = part(args.app_name);
   const { data: machine } = await api
@@ -116,10 +117,11 @@ async function deploy(env: ToolkitEnv, args: DeployArgs, signal?: AbortSignal): 
   return { app_name: args.app_name, machine_id: machine.id, url: `https://${args.app_name}.fly.dev`, state: "started", source: "image" };
 }
 
+/** The machine: the image, its env (with `PORT` = the internal port unless set), behind HTTP/HTTPS. */
 function machineConfig(image: string, env: Record<string, string>, internalPort: number): Record<string, unknown> {
   return {
     image,
-    env,
+    env: { PORT: String(internalPort), ...env },
     services: [
       {
         protocol: "tcp",
