@@ -76,7 +76,7 @@ export function tokenize(text: string): string[] {
   const out: string[] = [];
   for (const raw of words) {
     let word = SYNONYMS[raw] ?? raw;
-    if (!SYNONYMS[raw] && word.length > 4 && word.endsWith("s") && !word.endsWith("ss")) word = SYNONYMS[word.slice(0, -1)] ?? word.slice(0, -1);
+    if (!SYNONYMS[raw] && word.length > 4 && word.endsWith("s") && !/(ss|is|us|os)$/.test(word)) word = SYNONYMS[word.slice(0, -1)] ?? word.slice(0, -1);
     if (!STOPWORDS.has(word)) out.push(word);
   }
   return out;
