@@ -45,7 +45,7 @@ export const delegateCodeGeneration: WorkspaceTool<typeof input> = {
     "scripts.start is `node <file>` or `tsx <file>`; nothing is written otherwise. " +
     "Returns { mode, template, project, project_dir, complexity, files } (+ model and usage in model mode).",
   input,
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
   async run(args, context) {
     const project = args.project ?? projectNameFromTask(args.task);
     if (context.model !== undefined && args.template === undefined) {
