@@ -29,7 +29,7 @@ export async function costsCommand(argv: string[], config: AppConfig, io: Io): P
   const settings = loadCostSettings(config);
   const ledger = await openLedger({ home: config.home, url: values.ledger ?? config.databaseUrl });
   try {
-    const report = await costReport(ledger, { since, by: by as Dimension, pricing: settings.pricing, defaultModel: config.model?.name ?? "gpt-4o-mini" });
+    const report = await costReport(ledger, { since, by: by as Dimension, pricing: settings.pricing });
     io.out(values.json ? JSON.stringify(report, null, 2) : renderCostReport(report, `${sinceText}, ${ledger.description}`));
     return 0;
   } finally {
@@ -49,7 +49,7 @@ export function renderCostReport(report: CostReport, source: string): string {
   if (unknown.length) lines.push(`unknown model prices (not in the totals): ${unknown.map(([m, n]) => `${m} (${n} calls)`).join(", ")}`);
   if (report.routing) {
     const r = report.routing;
-    lines.push(`model routing saved ${formatUsd(r.savedUsd)}: ${formatUsd(r.actualUsd)} instead of ${formatUsd(r.defaultUsd)} on the default model (${r.routedCalls} routed calls)`);
+    lines.push(`model routing saved ${formatUsd(r.savedUsd)}: ${r.routedCalls} routed calls cost ${formatUsd(r.actualUsd)} instead of ${formatUsd(r.defaultUsd)} on the default models`);
   }
   lines.push("", `by ${report.by}:`, ...table(report));
   lines.push("", "forecast accuracy (forecast p50 vs actual):");

@@ -64,8 +64,6 @@ export interface CostReportOptions {
   until?: number;
   by: Dimension;
   pricing: Pricing;
-  /** The model routing is compared against when a call does not record what it was routed from. */
-  defaultModel: string;
 }
 
 /** Totals, a breakdown, forecast accuracy, spend per day and routing savings, from the ledger. */
@@ -99,7 +97,7 @@ export async function costReport(ledger: Ledger, options: CostReportOptions): Pr
     accuracy: forecastAccuracy(runs),
     perDay: perDay(options.since, until, calls, steps),
   };
-  if (calls.some((c) => c.routedFrom !== undefined)) report.routing = routingSavings(calls, options.pricing, options.defaultModel);
+  if (calls.some((c) => c.routedFrom !== undefined)) report.routing = routingSavings(calls, options.pricing);
   return report;
 }
 

@@ -64,34 +64,33 @@ export function routeModel(table: RoutingTable, agent: string, stepKind: string 
 }
 
 export interface RoutingSavings {
-  /** What the calls cost. */
+  /** What the routed calls cost. */
   actualUsd: number;
-  /** What the same tokens would have cost on the default model. */
+  /** What the same tokens would have cost on the default models they replaced. */
   defaultUsd: number;
   savedUsd: number;
-  /** Calls that were routed away from the default model. */
+  /** Calls that were routed away from the default model (they record `routedFrom`). */
   routedCalls: number;
   /** Models (actual or default) with no price: the numbers leave them out. */
   unknownModels: string[];
 }
 
 /**
- * What routing saved: every call's tokens priced on the model it used and on the default model
- * (`routedFrom` when recorded, else `defaultModel`).
+ * What routing saved: a routed call (one that records `routedFrom`, the default model it replaced)
+ * is priced again on that model with the same tokens. Calls that were not routed are left out.
  */
-export function routingSavings(calls: readonly ModelCallRecord[], pricing: Pricing, defaultModel: string): RoutingSavings {
+export function routingSavings(calls: readonly ModelCallRecord[], pricing: Pricing): RoutingSavings {
   const unknown = new Set<string>();
   let actualUsd = 0;
   let defaultUsd = 0;
   let routedCalls = 0;
   for (const c of calls) {
-    const baseline = c.routedFrom ?? defaultModel;
-    const usage = { input_tokens: c.inputTokens, output_tokens: c.outputTokens, cached: c.cachedTokens };
-    const would = priceUsage(pricing, baseline, usage);
-    if (!c.known) unknown.add(c.model);
-    if (!would.known) unknown.add(baseline);
-    if (c.model !== baseline) routedCalls++;
+    if (c.routedFrom === undefined) continue;
+    routedCalls++;
     actualUsd += c.usd;
+    if (!c.known) unknown.add(c.model);
+    const would = priceUsage(pricing, c.routedFrom, { input_tokens: c.inputTokens, output_tokens: c.outputTokens, cached: c.cachedTokens });
+    if (!would.known) unknown.add(c.routedFrom);
     defaultUsd += would.known ? would.usd : c.usd;
   }
   return { actualUsd, defaultUsd, savedUsd: defaultUsd - actualUsd, routedCalls, unknownModels: [...unknown] };
