@@ -86,11 +86,11 @@ describe("delegate_code_generation with a model", () => {
   });
 
   it("refuses model output with a path escaping the project and writes nothing", async () => {
-    const escaping = { files: [FILES.files[0], { path: "../../outside.txt", content: "bad" }] };
+    const escaping = { files: [...FILES.files, { path: "../../outside.txt", content: "bad" }] };
     const client = await connect([{ content: JSON.stringify(escaping) }]);
     const result = await call(client, { task: "Create a thing", project: "escaper" });
     expect(result.isError).toBe(true);
-    expect(text(result)).toMatch(/^files\[1\]\.path: "..\/..\/outside.txt" is outside the project folder "escaper"/);
+    expect(text(result)).toMatch(/^files\[2\]\.path: "..\/..\/outside.txt" is outside the project folder "escaper"/);
     await expect(access(path.join(root, "escaper"))).rejects.toThrow();
     expect(await readdir(base)).toEqual(["root"]);
   });
@@ -100,7 +100,7 @@ describe("delegate_code_generation with a model", () => {
     ["a sibling project", "../greeter/hijack.js", /outside the project folder "sibling"/],
     ["a git hook", ".git/hooks/pre-commit", /may not be inside \.git or node_modules/],
   ])("refuses %s in model output", async (_label, file, pattern) => {
-    const client = await connect([{ content: JSON.stringify({ files: [{ path: file, content: "x" }, FILES.files[0]] }) }]);
+    const client = await connect([{ content: JSON.stringify({ files: [{ path: file, content: "x" }, ...FILES.files] }) }]);
     const result = await call(client, { task: "Create a thing", project: "sibling" });
     expect(result.isError).toBe(true);
     expect(text(result)).toMatch(/^files\[0\]\.path: /);
@@ -110,7 +110,7 @@ describe("delegate_code_generation with a model", () => {
   it("refuses model output that would write through a symlink leaving the root", async () => {
     await mkdir(path.join(root, "linked"));
     await symlink(base, path.join(root, "linked", "out"));
-    const client = await connect([{ content: JSON.stringify({ files: [{ path: "out/pwned.txt", content: "x" }, FILES.files[0]] }) }]);
+    const client = await connect([{ content: JSON.stringify({ files: [{ path: "out/pwned.txt", content: "x" }, ...FILES.files] }) }]);
     const result = await call(client, { task: "Create a thing", project: "linked" });
     expect(result.isError).toBe(true);
     expect(text(result)).toMatch(/^files\[0\]\.path: .*through a symlink/);
@@ -120,6 +120,7 @@ describe("delegate_code_generation with a model", () => {
   it.each([
     ["no package.json", [{ path: "src/main.js", content: "" }], /^files: the model returned no package.json/],
     ["a start script with shell syntax", [{ path: "package.json", content: '{"scripts":{"start":"npm run build && node dist/x.js"}}' }], /^files\[0\]\.content: package.json scripts.start must be/],
+    ["a start script naming a file it did not return", [{ path: "package.json", content: '{"scripts":{"start":"tsx src/index.ts"}}' }], /^files\[0\]\.content: scripts.start runs src\/index.ts, which is not among the files/],
     ["a package.json that is not JSON", [{ path: "package.json", content: "{" }], /^files\[0\]\.content: package.json is not valid JSON/],
   ])("refuses model output with %s (the deploy contract) and writes nothing", async (_label, files, pattern) => {
     const client = await connect([{ content: JSON.stringify({ files }) }]);

@@ -1,3 +1,4 @@
+import path from "node:path";
 import { AIMessage } from "@langchain/core/messages";
 import { ChatOpenAI } from "@langchain/openai";
 import { z } from "zod";
@@ -59,14 +60,14 @@ export async function generateWithModel(model: WorkspaceModel, request: CodeRequ
   };
 }
 
-const START_SCRIPT = /^(node|tsx) [\w./-]+$/;
+const START_SCRIPT = /^(node|tsx)\s+([^\s-][^\s]*)$/;
 
 /**
  * Checks the deploy contract of generated files: a package.json whose `scripts.start` is
- * exactly `node <file>` or `tsx <file>`.
+ * exactly `node <file>` or `tsx <file>`, with that file among them.
  */
 export function checkStartScript(files: readonly GeneratedFile[]): void {
-  const index = files.findIndex((file) => file.path.replace(/^\.\//, "") === "package.json");
+  const index = files.findIndex((file) => path.posix.normalize(file.path) === "package.json");
   const manifest = files[index];
   if (manifest === undefined) {
     throw new WorkspaceError("MODEL_OUTPUT", "files: the model returned no package.json", "files");
@@ -77,12 +78,17 @@ export function checkStartScript(files: readonly GeneratedFile[]): void {
   } catch {
     throw new WorkspaceError("MODEL_OUTPUT", `files[${index}].content: package.json is not valid JSON`, `files[${index}].content`);
   }
-  if (typeof start !== "string" || !START_SCRIPT.test(start)) {
+  const entry = typeof start === "string" ? START_SCRIPT.exec(start.trim())?.[2] : undefined;
+  if (entry === undefined) {
     throw new WorkspaceError(
       "MODEL_OUTPUT",
       `files[${index}].content: package.json scripts.start must be "node <file>" or "tsx <file>", got ${JSON.stringify(start ?? null)}`,
       `files[${index}].content`,
     );
+  }
+  const normalise = (file: string): string => path.posix.normalize(file.replace(/\\/g, "/"));
+  if (!files.some((file) => normalise(file.path) === normalise(entry))) {
+    throw new WorkspaceError("MODEL_OUTPUT", `files[${index}].content: scripts.start runs ${entry}, which is not among the files`, `files[${index}].content`);
   }
 }
 
