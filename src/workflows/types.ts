@@ -18,4 +18,9 @@ export interface WorkflowTemplate<P extends z.ZodObject = z.ZodObject> {
   params: P;
   /** Steps reference parameters as `${name}`; `plan.params` is filled from `params` at instantiation. */
   plan: Omit<PlanInput, "params">;
+  /**
+   * For templates whose shape depends on their parameters (N tenants → N steps): builds the plan
+   * from parsed values. `plan` then shows the plan for the default values.
+   */
+  build?(params: z.infer<P>): Omit<PlanInput, "params">;
 }

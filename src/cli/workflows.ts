@@ -1,0 +1,218 @@
+import { randomUUID } from "node:crypto";
+import { MemorySaver } from "@langchain/langgraph";
+import type { z } from "zod";
+import { compileExecutor } from "../../graphs/executor.ts";
+import type { AppConfig } from "../config.ts";
+import { buildRunReport, type RunReport } from "../engine/report.ts";
+import type { RunContext } from "../engine/run-step.ts";
+import type { ExecState, Scheduler } from "../engine/schedule.ts";
+import { criticalPath, levels } from "../plan/dag.ts";
+import type { Plan } from "../plan/schema.ts";
+import { formatProblem, validatePlan } from "../plan/validate.ts";
+import { getWorkflow, instantiate, isWorkflowParamsError, WORKFLOW_CATEGORIES, workflows } from "../workflows/index.ts";
+import type { WorkflowTemplate } from "../workflows/types.ts";
+import { parse, parseParams, UsageError } from "./args.ts";
+import { executeOnThread, parseScheduler, type Io } from "./run.ts";
+
+/** `workflows` lists the templates by category; `workflows show <id>` prints one. */
+export async function workflowsCommand(argv: string[], _config: AppConfig, io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, { json: { type: "boolean" } });
+  const [sub, id] = positionals;
+  if (sub === undefined) {
+    io.out(values.json ? JSON.stringify(workflows.map(summary), null, 2) : renderCatalog());
+    return 0;
+  }
+  if (sub !== "show") throw new UsageError(`unknown workflows command "${sub}": use "workflows" or "workflows show <id>"`);
+  if (id === undefined) throw new UsageError("workflows show needs a workflow id: credit-optimizer workflows show <id>");
+  const template = requireWorkflow(id);
+  io.out(values.json ? JSON.stringify(describeWorkflow(template), null, 2) : renderWorkflow(template));
+  return 0;
+}
+
+const RUN_FLAGS = {
+  workflow: { type: "string" },
+  param: { type: "string", multiple: true },
+  scheduler: { type: "string" },
+  thread: { type: "string" },
+  json: { type: "boolean" },
+  "mcp-config": { type: "string" },
+  checkpointer: { type: "string" },
+  concurrency: { type: "string" },
+} as const;
+
+/** `run --workflow <id> --param k=v …`: instantiates the template and runs it like `run --plan`. */
+export async function runWorkflowCommand(argv: string[], config: AppConfig, io: Io): Promise<number> {
+  const { values } = parse(argv, RUN_FLAGS);
+  if (!values.workflow) throw new UsageError("run needs --workflow <id> (see: credit-optimizer workflows)");
+  const template = requireWorkflow(values.workflow);
+  const scheduler = parseScheduler(values.scheduler);
+  const plan = instantiateForCli(template, parseParams(values.param));
+  return executeOnThread(
+    { plan, params: {}, scheduler, mcpConfigPath: values["mcp-config"] ?? config.mcpConfigPath },
+    { threadId: values.thread ?? `run-${randomUUID()}`, json: values.json ?? false, checkpointer: values.checkpointer, concurrency: values.concurrency },
+    config,
+    io,
+  );
+}
+
+export interface RunWorkflowOptions {
+  /** Connected tools to run on (an open runtime's context). */
+  context: RunContext;
+  scheduler?: Scheduler;
+  /** Changes the instantiated plan before it runs (a sequential copy, an extra step). */
+  transform?: (plan: Plan) => Plan;
+}
+
+/** Runs a template in process on the executor graph (in-memory checkpointer) and returns its report. */
+export async function runWorkflow(template: WorkflowTemplate, values: Record<string, unknown>, options: RunWorkflowOptions): Promise<RunReport> {
+  const plan = instantiate(template, values);
+  const graph = compileExecutor({ context: async () => options.context }, new MemorySaver());
+  const threadId = `workflow-${template.id}-${randomUUID()}`;
+  const state = (await graph.invoke(
+    { plan: options.transform ? options.transform(plan) : plan, params: {}, scheduler: options.scheduler ?? "asap" },
+    { configurable: { thread_id: threadId }, recursionLimit: 10_000 },
+  )) as ExecState;
+  return buildRunReport(threadId, state);
+}
+
+export interface ParamInfo {
+  name: string;
+  type: string;
+  required: boolean;
+  default?: unknown;
+  description: string;
+}
+
+export interface WorkflowDescription {
+  id: string;
+  name: string;
+  category: string;
+  description: string;
+  tags: string[];
+  examples: string[];
+  params: ParamInfo[];
+  steps: { id: string; tool: string; dependencies: string[]; estimateMs: number; estimateUsd: number }[];
+  levels: string[][];
+  criticalPath: { steps: string[]; ms: number };
+  estimate: { ms: number; sequentialMs: number; usd: number };
+}
+
+/** Parameters, DAG (levels and critical path by estimates) and the estimate of a template's default plan. */
+export function describeWorkflow(template: WorkflowTemplate): WorkflowDescription {
+  const validation = validatePlan({ ...template.plan, params: placeholderParams(template) });
+  if (!validation.ok) throw new Error(`workflow "${template.id}" has an invalid plan: ${validation.problems.map(formatProblem).join("; ")}`);
+  const { plan, order, deps } = validation.prepared;
+  const byId = new Map(plan.steps.map((s) => [s.id, s]));
+  const ms = (id: string): number => byId.get(id)?.estimate?.ms ?? 0;
+  const path = criticalPath(order, deps, ms);
+  return {
+    id: template.id,
+    name: template.name,
+    category: template.category,
+    description: template.description,
+    tags: template.tags,
+    examples: template.examples,
+    params: paramInfo(template),
+    steps: order.map((id) => ({ id, tool: byId.get(id)!.tool, dependencies: deps[id] ?? [], estimateMs: ms(id), estimateUsd: byId.get(id)?.estimate?.usd ?? 0 })),
+    levels: levels(order, deps),
+    criticalPath: { steps: path.path, ms: path.ms },
+    estimate: {
+      ms: path.ms,
+      sequentialMs: order.reduce((sum, id) => sum + ms(id), 0),
+      usd: round(plan.steps.reduce((sum, s) => sum + (s.estimate?.usd ?? 0), 0)),
+    },
+  };
+}
+
+export function paramInfo(template: WorkflowTemplate): ParamInfo[] {
+  return Object.entries(template.params.shape as Record<string, z.ZodType>).map(([name, schema]) => {
+    const fallback = schema.safeParse(undefined);
+    return {
+      name,
+      type: typeName(schema),
+      required: !fallback.success,
+      ...(fallback.success ? { default: fallback.data } : {}),
+      description: schema.description ?? "",
+    };
+  });
+}
+
+function requireWorkflow(id: string): WorkflowTemplate {
+  const template = getWorkflow(id);
+  if (!template) throw new UsageError(`no workflow "${id}" (known: ${workflows.map((w) => w.id).join(", ")})`);
+  return template;
+}
+
+function instantiateForCli(template: WorkflowTemplate, values: Record<string, unknown>): Plan {
+  try {
+    return instantiate(template, values);
+  } catch (error) {
+    if (isWorkflowParamsError(error)) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** Every declared parameter with some value, so that a plan with required parameters validates for display. */
+function placeholderParams(template: WorkflowTemplate): Record<string, unknown> {
+  return Object.fromEntries(paramInfo(template).map((p) => [p.name, p.required ? `<${p.name}>` : p.default]));
+}
+
+function summary(template: WorkflowTemplate): { id: string; name: string; category: string; steps: number; description: string } {
+  return { id: template.id, name: template.name, category: template.category, steps: template.plan.steps.length, description: template.description };
+}
+
+function renderCatalog(): string {
+  const lines: string[] = [];
+  const width = Math.max(...workflows.map((w) => w.id.length));
+  for (const category of WORKFLOW_CATEGORIES) {
+    const inCategory = workflows.filter((w) => w.category === category);
+    lines.push(`${category} (${inCategory.length})`);
+    for (const w of inCategory) lines.push(`  ${w.id.padEnd(width)}  ${String(w.plan.steps.length).padStart(2)} steps  ${w.name}`);
+    lines.push("");
+  }
+  lines.push(`${workflows.length} workflows. Details: credit-optimizer workflows show <id> · run: credit-optimizer run --workflow <id> --param k=v`);
+  return lines.join("\n");
+}
+
+function renderWorkflow(template: WorkflowTemplate): string {
+  const d = describeWorkflow(template);
+  const lines = [`${d.name} (${d.id}) — ${d.category}`, `  ${d.description}`, "", "Parameters:"];
+  if (d.params.length === 0) lines.push("  (none)");
+  for (const p of d.params) {
+    const value = p.required ? "required" : `default ${JSON.stringify(p.default)}`;
+    lines.push(`  --param ${p.name}=<${p.type}>  ${value}${p.description ? ` — ${p.description}` : ""}`);
+  }
+  lines.push("", "Steps:");
+  const width = Math.max(...d.steps.map((s) => s.id.length));
+  for (const s of d.steps) {
+    const after = s.dependencies.length ? ` after ${s.dependencies.join(", ")}` : "";
+    lines.push(`  ${s.id.padEnd(width)}  ${s.tool}${after}  (~${seconds(s.estimateMs)})`);
+  }
+  lines.push("", "DAG levels (steps of one level run in parallel):");
+  d.levels.forEach((level, i) => lines.push(`  ${i}: ${level.join(", ")}`));
+  lines.push(
+    "",
+    `Critical path: ${d.criticalPath.steps.join(" → ")} (~${seconds(d.criticalPath.ms)})`,
+    `Estimate: ~${seconds(d.estimate.ms)} in parallel vs ~${seconds(d.estimate.sequentialMs)} one step at a time, ~$${d.estimate.usd.toFixed(2)}`,
+  );
+  if (template.build) lines.push("", "The steps depend on the parameters; shown for the defaults.");
+  lines.push("", "Example requests:", ...d.examples.map((e) => `  "${e}"`));
+  return lines.join("\n");
+}
+
+function typeName(schema: z.ZodType): string {
+  const def = (schema as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; options?: z.ZodType[]; entries?: Record<string, string> } } })._zod.def;
+  if ((def.type === "default" || def.type === "optional") && def.innerType) return typeName(def.innerType);
+  if (def.type === "enum" && def.entries) return Object.values(def.entries).join("|");
+  if (def.type === "union" && def.options) return def.options.map(typeName).join("|");
+  if (def.type === "array") return "json list";
+  return def.type;
+}
+
+function seconds(ms: number): string {
+  return ms >= 1000 ? `${Math.round(ms / 100) / 10} s` : `${ms} ms`;
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}
