@@ -4,6 +4,7 @@ export { COST_METADATA, CostCallbackHandler, langsmithCost, usageOf, type CostCa
 export { costConfigPath } from "./config-file.ts";
 export { CostError, isCostError, type CostErrorCode } from "./errors.ts";
 export { formatMs, formatUsd } from "./format.ts";
+export { budgetGate, type BudgetGate, type BudgetGateOptions } from "./gate.ts";
 export {
   compareForecast,
   DEFAULT_CALL_TOKENS,
