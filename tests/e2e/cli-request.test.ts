@@ -1,0 +1,181 @@
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
+import { agentThread, checkpointMemory } from "../../agents/memory.ts";
+import type { OrchestratorReport } from "../../agents/types.ts";
+import { runCli, startCli, waitFor } from "../helpers/cli.ts";
+import { fakeServer, readCalls, tempDir } from "../helpers/fake-mcp.ts";
+import { startOpenAIStub, type OpenAIStub, type StubRequest, type StubReply } from "../helpers/openai-stub.ts";
+
+const RAD = "Set up RAD Crawler with Neon DB, Fly.io deployment and Upstash Redis";
+const homes: string[] = [];
+
+/** A fresh state dir; no model, no provider tokens: the catalog planner and the local backends. */
+function offlineEnv(): Record<string, string> {
+  const home = tempDir("co-cli-");
+  homes.push(home);
+  return { CREDIT_OPTIMIZER_HOME: path.join(home, ".co"), LANGGRAPH_CLI_NO_ANALYTICS: "1" };
+}
+
+/** Local deploys keep running after the CLI exits: stop the ones these tests started. */
+function stopDeploys(): void {
+  for (const home of homes.splice(0)) {
+    for (const kind of ["vercel", "fly"]) {
+      const file = path.join(home, ".co", "toolkit", "deploys", `${kind}.json`);
+      if (!existsSync(file)) continue;
+      const registry = JSON.parse(readFileSync(file, "utf8")) as { projects?: Record<string, { deployment?: { pid: number } }> };
+      for (const project of Object.values(registry.projects ?? {})) {
+        if (!project.deployment) continue;
+        try {
+          process.kill(-project.deployment.pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+    }
+  }
+}
+
+afterAll(stopDeploys);
+
+describe("credit-optimizer run \"<request>\" (no API key, no network, built-in servers)", () => {
+  it("plans the RAD request with the catalog planner and runs it: --yes --json", async () => {
+    const env = offlineEnv();
+    const result = await runCli(["run", RAD, "--yes", "--json"], env);
+    expect(result.stderr).not.toContain("error:");
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as OrchestratorReport;
+    expect(report.outcome).toBe("executed");
+    expect(report.status).toBe("succeeded");
+    expect(report.planner?.kind).toBe("catalog");
+    expect(report.planner?.workflow?.id).toBe("rad-crawler-setup");
+    expect(report.approval).toMatchObject({ approved: true, by: "flag" });
+    expect(report.steps.map((s) => [s.id, s.status])).toEqual([
+      ["generate_code", "succeeded"],
+      ["create_neon_project", "succeeded"],
+      ["create_redis", "succeeded"],
+      ["create_database", "succeeded"],
+      ["create_fly_app", "succeeded"],
+      ["deploy_app", "succeeded"],
+    ]);
+    expect(report.timeline.overlaps.length).toBeGreaterThan(0);
+    expect(report.forecast?.perStep).toHaveLength(6);
+    expect(report.usage).toEqual([]);
+    expect(report.summaryBy).toBe("template");
+  });
+
+  it("plan and --dry-run show the plan and forecast and run nothing", async () => {
+    const env = offlineEnv();
+    const plan = await runCli(["plan", RAD], env);
+    expect(plan.code).toBe(0);
+    expect(plan.stderr).toContain("by the catalog planner");
+    expect(plan.stderr).toMatch(/create_neon_project\s+toolkit\.neon_create_project/);
+    expect(plan.stderr).toContain("critical path: generate_code → create_fly_app → deploy_app");
+    expect(plan.stdout).toContain("planned");
+    const dry = await runCli(["run", RAD, "--dry-run", "--json"], env);
+    expect(dry.code).toBe(0);
+    const report = JSON.parse(dry.stdout) as OrchestratorReport;
+    expect(report.outcome).toBe("planned");
+    expect(report.steps).toEqual([]);
+    expect(existsSync(path.join(env["CREDIT_OPTIMIZER_HOME"]!, "toolkit", "deploys", "vercel.json"))).toBe(false);
+  });
+
+  it("without --yes and nobody to ask: exit 3, then resume --approve runs it", async () => {
+    const env = offlineEnv();
+    const waiting = await runCli(["run", RAD, "--json"], env);
+    expect(waiting.code).toBe(3);
+    const pending = JSON.parse(waiting.stdout) as { threadId: string; outcome: string; approval: { reasons: string[] } };
+    expect(pending.outcome).toBe("waiting_for_approval");
+    expect(pending.approval.reasons.join("\n")).toContain("over the approval threshold");
+    const resumed = await runCli(["run", "--resume", pending.threadId, "--approve", "--json"], env);
+    expect(resumed.code).toBe(0);
+    const report = JSON.parse(resumed.stdout) as OrchestratorReport;
+    expect(report.threadId).toBe(pending.threadId);
+    expect(report.approval).toMatchObject({ approved: true, by: "human" });
+    expect(report.status).toBe("succeeded");
+  });
+
+  it("a request no workflow matches: exit 2 with the closest workflows; no request at all: exit 2", async () => {
+    const env = offlineEnv();
+    const result = await runCli(["run", "write a haiku about autumn leaves", "--json"], env);
+    expect(result.code).toBe(2);
+    const report = JSON.parse(result.stdout) as OrchestratorReport;
+    expect(report.outcome).toBe("planning_failed");
+    expect(report.problems[0]).toContain("no workflow matches the request well enough");
+    expect(report.planner?.closest?.length).toBeGreaterThan(0);
+    const empty = await runCli(["run"], env);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain("run needs a request in quotes");
+  });
+});
+
+describe("credit-optimizer chat (stdin script)", () => {
+  it("request → approval → report; the session's architect thread survives the process", async () => {
+    const env = offlineEnv();
+    const first = await runCli(["chat", "--session", "work"], env, `${RAD}\na\nexit\n`);
+    expect(first.code).toBe(0);
+    expect(first.stderr).toContain("approval needed");
+    expect(first.stderr).toContain("▶ deploy_app");
+    expect(first.stdout).toContain("RAD Crawler Complete Setup — succeeded");
+    expect(first.stdout).toContain("summary:");
+    const second = await runCli(["chat", "--session", "work"], env, "also add a staging branch\nc\nexit\n");
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain("declined");
+    const saver = SqliteSaver.fromConnString(path.join(env["CREDIT_OPTIMIZER_HOME"]!, "checkpoints.sqlite"));
+    try {
+      const messages = await checkpointMemory(saver).load(agentThread("work", "architect"));
+      expect(messages.filter((m) => m.role === "user").map((m) => m.content)).toEqual([RAD, "also add a staging branch"]);
+      expect(await checkpointMemory(saver).load(agentThread("work", "credit-validator"))).toHaveLength(4);
+    } finally {
+      saver.db.close();
+    }
+  });
+});
+
+describe("Ctrl-C during a run (model stand-in, scripted MCP server)", () => {
+  let stub: OpenAIStub | undefined;
+  afterEach(async () => {
+    await stub?.close();
+    stub = undefined;
+  });
+
+  it("stops new steps, rolls back, exits 1, and the thread resumes to success", async () => {
+    const plan = {
+      name: "Slow chain",
+      steps: [
+        { id: "first", tool: "toolkit.work", dependencies: [], params: { name: "first" } },
+        { id: "slow", tool: "toolkit.work", dependencies: ["first"], params: { name: "slow" } },
+        { id: "last", tool: "toolkit.work", dependencies: ["slow"], params: { name: "last" } },
+      ],
+    };
+    stub = await startOpenAIStub((request: StubRequest): StubReply =>
+      Array.isArray(request.body["tools"]) ? { toolCalls: [{ name: "plan", arguments: plan }] } : { content: "done" },
+    );
+    const dir = tempDir("co-cli-sigint-");
+    const calls = path.join(dir, "calls.jsonl");
+    const mcp = path.join(dir, "mcp.json");
+    writeFileSync(mcp, JSON.stringify({ mcpServers: { toolkit: fakeServer("toolkit", calls, { delays: { slow: 1500 } }) } }));
+    const env = { CREDIT_OPTIMIZER_HOME: path.join(dir, ".co"), OPENAI_BASE_URL: stub.baseUrl, OPENAI_API_KEY: "sk-test-not-real", CREDIT_OPTIMIZER_MCP_CONFIG: mcp };
+    const run = startCli(["run", "chain the work", "--yes"], env);
+    let stderr = "";
+    run.child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    await waitFor(() => stderr.includes("▶ slow"), 60_000, "the slow step to start");
+    run.child.kill("SIGINT");
+    const stopped = await run.done;
+    expect(stopped.code).toBe(1);
+    expect(stopped.stderr).toContain("stopping: no new steps start");
+    expect(stopped.stdout).toContain("cancelled");
+    const thread = /credit-optimizer resume (run-[0-9a-f-]+)/.exec(stopped.stderr)?.[1];
+    expect(thread).toBeDefined();
+    const afterStop = readCalls(calls);
+    expect(afterStop.filter((c) => c.tool === "work").map((c) => c.name)).toEqual(["first", "slow"]);
+    expect(afterStop.filter((c) => c.tool === "undo").map((c) => c.name).sort()).toEqual(["first", "slow"]);
+
+    const resumed = await runCli(["run", "--resume", thread!, "--json"], env);
+    expect(resumed.code).toBe(0);
+    const report = JSON.parse(resumed.stdout) as OrchestratorReport;
+    expect(report.status).toBe("succeeded");
+    expect(readCalls(calls).filter((c) => c.tool === "work").map((c) => c.name)).toEqual(["first", "slow", "first", "slow", "last"]);
+  });
+});
