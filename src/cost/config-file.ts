@@ -36,5 +36,6 @@ export function readConfigSection(file: string, section: string): unknown {
 
 /** A zod issue list as lines naming the file, the section and the field. */
 export function issueLines(file: string, section: string, issues: readonly { path: PropertyKey[]; message: string }[]): string {
-  return issues.map((i) => `  ${[section, ...i.path.map(String)].join(".")}: ${i.message}`).join("\n").replace(/^/, `${file}:\n`);
+  const lines = issues.map((i) => `  ${[section, ...i.path.map(String)].join(".")}: ${i.message}`);
+  return `${file}:\n${lines.join("\n")}`;
 }

@@ -1,4 +1,5 @@
 /** The cost library: pricing, ledger, token callbacks, forecast, budgets, plan cache, model routing. */
+export { costReport, DIMENSIONS, forecastAccuracy, parseSince, type AccuracyStat, type BreakdownRow, type CostReport, type CostReportOptions, type Dimension } from "./analytics.ts";
 export { checkBudget, createBudgetGuard, spendSoFar, type BudgetCaps, type BudgetCheck, type BudgetDecision, type BudgetGuard, type BudgetGuardOptions, type BudgetLimit, type BudgetVerdict, type GuardCheck } from "./budget.ts";
 export { COST_METADATA, CostCallbackHandler, langsmithCost, usageOf, type CostCallbackOptions, type CostedCall, type CostTotals, type UsageTotals } from "./callbacks.ts";
 export { costConfigPath } from "./config-file.ts";

@@ -428,12 +428,18 @@ function openSqlite(file: string): Db {
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = FULL");
   db.pragma("busy_timeout = 5000");
+  const statements = new Map<string, Database.Statement>();
+  const prepared = (sql: string): Database.Statement => {
+    let statement = statements.get(sql);
+    if (!statement) statements.set(sql, (statement = db.prepare(sql)));
+    return statement;
+  };
   return {
     description: `sqlite:${file}`,
     run: async (sql, params = []) => {
-      db.prepare(sql).run(...(params as unknown[]));
+      prepared(sql).run(...(params as unknown[]));
     },
-    all: async (sql, params = []) => db.prepare(sql).all(...(params as unknown[])) as Record<string, unknown>[],
+    all: async (sql, params = []) => prepared(sql).all(...(params as unknown[])) as Record<string, unknown>[],
     close: async () => {
       db.close();
     },
