@@ -4,6 +4,7 @@ import { formatMs, formatPct, formatUsd } from "./format.ts";
 import type { DurationSample, Ledger, ModelRunUsage } from "./ledger.ts";
 import { priceUsage, type Pricing } from "./pricing.ts";
 import { median, quantile, sum } from "./stats.ts";
+import { stepToolKey } from "./tool-key.ts";
 import type { ActualSummary, ForecastSummary, Range } from "./types.ts";
 
 /** Where a step's duration forecast came from: past runs, the plan's `estimate.ms`, or the default. */
@@ -11,7 +12,7 @@ export type StepSource = "history" | "estimate" | "default";
 
 export interface StepForecast {
   id: string;
-  /** `server.tool`. */
+  /** `server.tool` (`server.tool#inner` for a broker call, see toolKey). */
   tool: string;
   ms: Range;
   /** Declared `estimate.usd`, else the median USD of past runs of the tool, else 0. */
@@ -88,7 +89,7 @@ export async function forecastPlan(prepared: PreparedPlan, options: ForecastOpti
 
 /** Reads from the ledger what forecastFromHistory needs for this plan. */
 export async function loadHistory(ledger: Ledger, prepared: PreparedPlan, expectedModelCalls: readonly ExpectedModelCall[]): Promise<ForecastHistory> {
-  const tools = prepared.order.map((id) => toolOf(prepared, id));
+  const tools = prepared.order.map((id) => stepToolKey(prepared, id));
   const needHistory = expectedModelCalls.filter((c) => c.inputTokens === undefined || c.outputTokens === undefined).map((c) => c.agent);
   return {
     steps: await ledger.stepHistory(prepared.plan.name),
@@ -101,7 +102,7 @@ export async function loadHistory(ledger: Ledger, prepared: PreparedPlan, expect
 export function forecastFromHistory(prepared: PreparedPlan, history: ForecastHistory, options: Omit<ForecastOptions, "ledger">): Forecast {
   const steps = new Map(prepared.plan.steps.map((s) => [s.id, s]));
   const perStep = prepared.order.map((id): StepForecast => {
-    const tool = toolOf(prepared, id);
+    const tool = stepToolKey(prepared, id);
     const estimate = steps.get(id)?.estimate;
     const own = (history.steps[id] ?? []).filter((s) => s.tool === tool);
     const samples = own.length > 0 ? own : (history.tools[tool] ?? []);
@@ -212,12 +213,6 @@ export function formatComparison(comparison: ForecastComparison): string {
 function compareValue(forecast: Range, actual: number): ComparedValue {
   const relativeError = actual === 0 ? (forecast.p50 === 0 ? 0 : -1) : (actual - forecast.p50) / actual;
   return { forecast, actual, relativeError, withinRange: actual <= forecast.p90 + 1e-9 };
-}
-
-function toolOf(prepared: PreparedPlan, id: string): string {
-  const resolved = prepared.tools[id];
-  if (resolved) return `${resolved.server}.${resolved.tool}`;
-  return prepared.plan.steps.find((s) => s.id === id)?.tool ?? id;
 }
 
 function point(n: number): Range {

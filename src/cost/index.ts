@@ -31,4 +31,5 @@ export { DEFAULT_PRICING, isLocalUrl, loadPricing, lookupPrice, normaliseModelNa
 export { createStepRecorder, recordRunEnd, stepRecordOf, type StepRecorder } from "./recorder.ts";
 export { loadRouting, routeModel, routingSavings, RoutingTable, type Route, type RouteTarget, type RoutingSavings } from "./routing.ts";
 export { loadCostSettings, type CostSettings } from "./settings.ts";
+export { stepToolKey, toolKey } from "./tool-key.ts";
 export type { ActualSummary, ForecastSummary, Range } from "./types.ts";

@@ -34,7 +34,7 @@ export interface StepRecord {
   /** The plan's name: lets a re-run of the same plan be forecast per step. */
   plan?: string;
   stepId: string;
-  /** `server.tool`. */
+  /** `server.tool`, or `server.tool#inner` for a broker call (see toolKey). */
   tool: string;
   server: string;
   status: string;

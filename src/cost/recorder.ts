@@ -4,6 +4,7 @@ import type { StepEvent } from "../engine/schedule.ts";
 import type { PreparedPlan } from "../plan/validate.ts";
 import { CostError } from "./errors.ts";
 import type { Ledger, StepRecord, UsdSource } from "./ledger.ts";
+import { toolKey } from "./tool-key.ts";
 import type { ActualSummary, ForecastSummary } from "./types.ts";
 
 export interface StepRecorder {
@@ -20,14 +21,15 @@ export interface StepRecorder {
  * leaves every finished step recorded. Skipped steps are not recorded.
  */
 export function createStepRecorder(ledger: Ledger, runId: string, prepared: PreparedPlan): StepRecorder {
-  const estimates = new Map(prepared.plan.steps.map((s) => [s.id, s.estimate?.usd]));
+  const steps = new Map(prepared.plan.steps.map((s) => [s.id, s]));
   const pending = new Set<Promise<void>>();
   const failures: Error[] = [];
   let usd = 0;
   return {
     onEvent: (event) => {
       if (event.type !== "step_finished" || event.result.status === "skipped") return;
-      const record = stepRecordOf(event.result, { runId, plan: prepared.plan.name, declaredUsd: estimates.get(event.result.id) });
+      const step = steps.get(event.result.id);
+      const record = stepRecordOf(event.result, { runId, plan: prepared.plan.name, declaredUsd: step?.estimate?.usd, params: step?.params });
       usd += record.usd;
       const write = ledger.recordStep(record).catch((error: unknown) => {
         failures.push(error instanceof Error ? error : new Error(String(error)));
@@ -45,9 +47,13 @@ export function createStepRecorder(ledger: Ledger, runId: string, prepared: Prep
 
 /**
  * The ledger row of a step result. USD: what the tool reported (`cost_usd` / `costUsd` / `usd` in its
- * output) when it did, else the plan's declared `estimate.usd`, else 0.
+ * output) when it did, else the plan's declared `estimate.usd`, else 0. Pass the step's `params` so a
+ * broker call is kept under its inner tool (see toolKey).
  */
-export function stepRecordOf(result: StepResult, context: { runId: string; plan?: string; declaredUsd?: number }): StepRecord {
+export function stepRecordOf(
+  result: StepResult,
+  context: { runId: string; plan?: string; declaredUsd?: number; params?: Record<string, unknown> },
+): StepRecord {
   const measured = measuredUsd(result.output);
   const [usd, usdSource]: [number, UsdSource] =
     measured !== undefined ? [measured, "measured"] : context.declaredUsd !== undefined ? [context.declaredUsd, "declared"] : [0, "none"];
@@ -55,7 +61,7 @@ export function stepRecordOf(result: StepResult, context: { runId: string; plan?
   const record: StepRecord = {
     runId: context.runId,
     stepId: result.id,
-    tool: result.tool,
+    tool: toolKey(result.tool, context.params),
     server: dot > 0 ? result.tool.slice(0, dot) : result.tool,
     status: result.status,
     durationMs: Math.max(0, result.endedAtMs - result.startedAtMs),

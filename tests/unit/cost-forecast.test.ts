@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { compareForecast, DEFAULT_STEP_MS, forecastPlan, formatComparison, formatForecast } from "../../src/cost/forecast.ts";
 import { openLedger, type Ledger } from "../../src/cost/ledger.ts";
 import { DEFAULT_PRICING } from "../../src/cost/pricing.ts";
+import { createStepRecorder } from "../../src/cost/recorder.ts";
 import type { ToolInfo } from "../../src/mcp/catalog.ts";
 import { preparePlan } from "../../src/plan/validate.ts";
 import { tempDir } from "../helpers/fake-mcp.ts";
@@ -68,6 +69,30 @@ describe("forecastPlan", () => {
     const ms = Object.fromEntries(forecast.perStep.map((s) => [s.id, s.ms.p50]));
     expect(ms).toEqual({ fast: 100, slow: 5000, other: 2550 });
     expect(forecast.durationMs.p50).toBe(5000);
+  });
+
+  it("keeps broker calls under their inner tool, as recorded by the step recorder", async () => {
+    ledger = await openLedger({ home: tempDir("co-fc-") });
+    const broker: ToolInfo[] = [{ server: "toolkit", name: "toolkit_call", description: "broker", inputSchema: { type: "object" } }];
+    const call = (id: string, inner: string, dependencies: string[] = []) => ({ id, tool: "toolkit.toolkit_call", dependencies, params: { tool_name: inner, arguments: {} } });
+    const past = preparePlan({ name: "past", steps: [call("db", "neon_create_project"), call("app", "fly_deploy")] }, { tools: broker });
+    const recorder = createStepRecorder(ledger, "r1", past);
+    const finished = (id: string, ms: number) => ({ type: "step_finished" as const, result: { id, tool: "toolkit.toolkit_call", status: "succeeded" as const, attempts: 1, startedAtMs: 1000, endedAtMs: 1000 + ms } });
+    recorder.onEvent(finished("db", 4000));
+    recorder.onEvent(finished("app", 30_000));
+    recorder.onEvent({ type: "step_started", id: "x", tool: "toolkit.toolkit_call" });
+    await recorder.flush();
+    expect((await ledger.steps()).map((s) => [s.stepId, s.tool, s.durationMs])).toEqual([
+      ["db", "toolkit.toolkit_call#neon_create_project", 4000],
+      ["app", "toolkit.toolkit_call#fly_deploy", 30_000],
+    ]);
+    const next = preparePlan({ name: "next", steps: [call("deploy", "fly_deploy"), call("database", "neon_create_project"), call("check", "fly_status", ["deploy"])] }, { tools: broker });
+    const forecast = await forecastPlan(next, { ledger, pricing: DEFAULT_PRICING });
+    expect(forecast.perStep.map((s) => [s.id, s.tool, s.ms.p50, s.source])).toEqual([
+      ["deploy", "toolkit.toolkit_call#fly_deploy", 30_000, "history"],
+      ["database", "toolkit.toolkit_call#neon_create_project", 4000, "history"],
+      ["check", "toolkit.toolkit_call#fly_status", DEFAULT_STEP_MS.p50, "default"],
+    ]);
   });
 
   it("falls back to declared estimates, then the default, without a ledger", async () => {

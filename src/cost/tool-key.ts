@@ -1,0 +1,18 @@
+import type { PreparedPlan } from "../plan/validate.ts";
+
+/**
+ * The name durations and costs are kept under: `server.tool`, and for a broker call (a step whose
+ * params name the tool it calls, like `toolkit.toolkit_call` with `tool_name`) `server.tool#inner`,
+ * so that creating a database and deleting an app through the same broker keep separate histories.
+ */
+export function toolKey(tool: string, params?: Record<string, unknown>): string {
+  const inner = params?.["tool_name"];
+  return typeof inner === "string" && inner !== "" ? `${tool}#${inner}` : tool;
+}
+
+/** The tool key of a step of a prepared plan. */
+export function stepToolKey(prepared: PreparedPlan, id: string): string {
+  const step = prepared.plan.steps.find((s) => s.id === id);
+  const resolved = prepared.tools[id];
+  return toolKey(resolved ? `${resolved.server}.${resolved.tool}` : (step?.tool ?? id), step?.params);
+}
