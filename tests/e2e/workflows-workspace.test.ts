@@ -1,0 +1,250 @@
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runWorkflow } from "../../src/cli/workflows.ts";
+import { loadConfig, type AppConfig } from "../../src/config.ts";
+import type { RunReport } from "../../src/engine/report.ts";
+import type { RunContext } from "../../src/engine/run-step.ts";
+import { openRuntime, type Runtime } from "../../src/engine/runtime.ts";
+import type { Plan } from "../../src/plan/schema.ts";
+import { getWorkflow } from "../../src/workflows/index.ts";
+import { undoRun } from "../../src/workflows/run.ts";
+
+/*
+ * The code-quality and development templates end to end on the built-in servers, in a temporary
+ * workspace: the reports must show what is really in the projects (findings, failures, commits,
+ * branches); the ones that create things also run with a failing last step.
+ */
+
+let home: string;
+let config: AppConfig;
+let runtime: Runtime;
+let ctx: RunContext;
+const succeeded: RunReport[] = [];
+let neonProjectId: string;
+
+beforeAll(async () => {
+  home = mkdtempSync(path.join(os.tmpdir(), "co-wf-workspace-"));
+  config = loadConfig({ CREDIT_OPTIMIZER_HOME: home, CREDIT_OPTIMIZER_WORKSPACE: path.join(home, "ws"), PATH: process.env.PATH }, home);
+  runtime = await openRuntime({ config });
+  ctx = runtime.context;
+  const project = (await ctx.caller.call("toolkit", "neon_create_project", { name: unique("wsdb") })) as { project_id: string };
+  neonProjectId = project.project_id;
+  writeFixture();
+});
+
+afterAll(async () => {
+  for (const report of succeeded.reverse()) await undoRun(report, ctx);
+  if (neonProjectId) await ctx.caller.call("toolkit", "neon_delete_project", { project_id: neonProjectId });
+  await runtime?.close();
+  rmSync(home, { recursive: true, force: true });
+}, 120_000);
+
+function unique(prefix: string): string {
+  return `${prefix}-${randomBytes(3).toString("hex")}`;
+}
+
+async function run(id: string, values: Record<string, unknown>, transform?: (plan: Plan) => Plan): Promise<RunReport> {
+  const report = await runWorkflow(getWorkflow(id)!, values, { context: ctx, transform });
+  if (report.status === "succeeded") succeeded.push(report);
+  return report;
+}
+
+function output(report: RunReport, stepId: string): Record<string, unknown> {
+  const step = report.steps.find((s) => s.id === stepId);
+  if (!step || step.status !== "succeeded") throw new Error(`step ${stepId}: ${JSON.stringify(step?.error ?? step?.reason ?? "missing")}`);
+  return ctx.secrets!.reveal(step.output) as Record<string, unknown>;
+}
+
+function expectSucceeded(report: RunReport): void {
+  expect(report.steps.filter((s) => s.status !== "succeeded").map((s) => `${s.id}: ${s.error?.message ?? s.reason}`)).toEqual([]);
+  expect(report.status).toBe("succeeded");
+}
+
+function failingAtTheEnd(plan: Plan): Plan {
+  const step = {
+    id: "forced_failure",
+    tool: "workspace.find_todos",
+    dependencies: plan.steps.map((s) => s.id),
+    params: { project: `no-such-project-${randomBytes(4).toString("hex")}` },
+    retry: { maxAttempts: 1 },
+  };
+  return { ...plan, steps: [...plan.steps, step] };
+}
+
+function git(project: string, args: string[]): string {
+  return execFileSync("git", ["-C", path.join(config.workspaceRoot, project), ...args], { encoding: "utf8" }).trim();
+}
+
+/** Does the local Neon project still have this branch? */
+async function branchExists(branchId: string): Promise<boolean> {
+  try {
+    await ctx.caller.call("toolkit", "neon_get_connection_string", { project_id: neonProjectId, branch_id: branchId });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A small TypeScript project with one of everything the checks look for. */
+const FIXTURE = "fixture";
+function writeFixture(): void {
+  const dir = path.join(config.workspaceRoot, FIXTURE);
+  mkdirSync(path.join(dir, "src"), { recursive: true });
+  mkdirSync(path.join(dir, "test"), { recursive: true });
+  const files: Record<string, string> = {
+    "package.json": JSON.stringify({
+      name: "fixture",
+      type: "module",
+      scripts: { test: "node --test test/math.test.js" },
+      dependencies: { "left-pad": "*", "is-even": "^1.0.0" },
+    }),
+    "package-lock.json": JSON.stringify({ lockfileVersion: 3, packages: { "": {}, "node_modules/is-even": { version: "1.0.0" } } }),
+    "tsconfig.json": JSON.stringify({ compilerOptions: { strict: true, noEmit: true, target: "ES2022", module: "NodeNext", types: [] }, include: ["src"] }),
+    "src/math.ts": [
+      "export function double(n: number): number {",
+      "  const unused = 1;",
+      "  console.log(n);",
+      "  // TODO: handle overflow",
+      "  return n * 2;",
+      "}",
+      'export const wrong: number = "two";',
+      "export function loose(x: any): unknown {",
+      "  return x; // FIXME: type this",
+      "}",
+      "",
+    ].join("\n"),
+    "test/math.test.js": [
+      'import { test } from "node:test";',
+      'import assert from "node:assert/strict";',
+      'test("adds", () => assert.equal(1 + 1, 2));',
+      'test("multiplies", () => assert.equal(2 * 2, 5));',
+      "",
+    ].join("\n"),
+  };
+  for (const [file, content] of Object.entries(files)) writeFileSync(path.join(dir, file), content);
+}
+
+describe("code quality templates report what is in the project", () => {
+  it("lint-and-typecheck: the unused local, console.log and any, and the type error", async () => {
+    const report = await run("lint-and-typecheck", { project: FIXTURE });
+    expectSucceeded(report);
+    const lint = output(report, "lint");
+    expect(lint["by_rule"]).toMatchObject({ "no-unused": 1, "no-console-log": 1, "no-explicit-any": 1 });
+    const typecheck = output(report, "typecheck") as { ok: boolean; errors: { file: string; line: number; code: string }[] };
+    expect(typecheck.ok).toBe(false);
+    expect(typecheck.errors).toEqual([expect.objectContaining({ file: "src/math.ts", line: 7, code: "TS2322" })]);
+  });
+
+  it("quality-gate: lint, types, tests and audit side by side", async () => {
+    const report = await run("quality-gate", { project: FIXTURE });
+    expectSucceeded(report);
+    expect(output(report, "lint")["finding_count"]).toBe(3);
+    expect(output(report, "typecheck")["error_count"]).toBe(1);
+    expect(output(report, "tests")).toMatchObject({ passed: 1, failed: 1, ok: false });
+    expect(output(report, "audit")["finding_count"]).toBe(2);
+  });
+
+  it("test-report: the failing test with its location, next to the code size", async () => {
+    const report = await run("test-report", { project: FIXTURE });
+    expectSucceeded(report);
+    const tests = output(report, "tests") as { total: number; failed: number; failures: { name: string; file: string | null }[] };
+    expect(tests).toMatchObject({ total: 2, failed: 1 });
+    expect(tests.failures).toEqual([expect.objectContaining({ name: "multiplies", file: "test/math.test.js" })]);
+    const size = output(report, "size") as { languages: { language: string; files: number }[] };
+    expect(size.languages).toEqual(expect.arrayContaining([expect.objectContaining({ language: "TypeScript", files: 1 }), expect.objectContaining({ language: "JavaScript", files: 1 })]));
+  });
+
+  it("dependency-audit: the wildcard version and the package missing from the lockfile", async () => {
+    const report = await run("dependency-audit", { project: FIXTURE });
+    expectSucceeded(report);
+    const findings = (output(report, "audit") as { findings: { name: string; issue: string }[] }).findings;
+    expect(findings).toEqual(
+      expect.arrayContaining([{ name: "left-pad", issue: "wildcard-version" }, { name: "left-pad", issue: "not-in-lockfile" }].map((f) => expect.objectContaining(f))),
+    );
+    expect(findings.some((f) => f.name === "is-even")).toBe(false);
+  });
+
+  it("tech-debt-report: the TODO and the FIXME, the lint findings and the size", async () => {
+    const report = await run("tech-debt-report", { project: FIXTURE });
+    expectSucceeded(report);
+    expect(output(report, "todos")).toMatchObject({ count: 2, by_kind: { TODO: 1, FIXME: 1, HACK: 0 } });
+    expect(output(report, "lint")["finding_count"]).toBe(3);
+    expect((output(report, "size")["total"] as { files: number }).files).toBeGreaterThanOrEqual(5);
+  });
+
+  it("pre-commit-check: the modified file, its diff, lint findings and tests", async () => {
+    await ctx.caller.call("workspace", "git_init", { project: FIXTURE });
+    await ctx.caller.call("workspace", "git_commit", { project: FIXTURE, message: "fixture" });
+    writeFileSync(path.join(config.workspaceRoot, FIXTURE, "src", "extra.ts"), "export const extra = 1;\n");
+    writeFileSync(path.join(config.workspaceRoot, FIXTURE, "test", "math.test.js"), 'import { test } from "node:test";\ntest("ok", () => {});\n');
+    const report = await run("pre-commit-check", { project: FIXTURE });
+    expectSucceeded(report);
+    expect(output(report, "status")).toMatchObject({ clean: false, untracked: 1, unstaged: 1 });
+    expect(output(report, "diff")).toMatchObject({ files_changed: 1, files: [expect.objectContaining({ path: "test/math.test.js" })] });
+    expect(output(report, "tests")).toMatchObject({ passed: 1, failed: 0, ok: true });
+    expect(output(report, "lint")["finding_count"]).toBe(3);
+  });
+});
+
+describe("development templates", () => {
+  const service = unique("svc");
+
+  it("scaffold-service: generated, committed, its tests pass and it lints clean", async () => {
+    const report = await run("scaffold-service", { project: service });
+    expectSucceeded(report);
+    expect(existsSync(path.join(config.workspaceRoot, service, "package.json"))).toBe(true);
+    expect(output(report, "first_commit")).toMatchObject({ committed: true, branch: "main" });
+    expect(git(service, ["log", "--format=%s"])).toBe(`Scaffold ${service}`);
+    expect(git(service, ["status", "--porcelain"])).toBe("");
+    expect(output(report, "tests")).toMatchObject({ ok: true, failed: 0 });
+    expect(output(report, "tests")["passed"]).toBeGreaterThan(0);
+    expect(output(report, "lint")["finding_count"]).toBe(0);
+  });
+
+  it("feature-branch: the git branch is checked out and the database branch exists", async () => {
+    const report = await run("feature-branch", { project: service, branch: "feature/login", project_id: neonProjectId });
+    expectSucceeded(report);
+    expect(git(service, ["branch", "--show-current"])).toBe("feature/login");
+    expect(output(report, "status")["branch"]).toBe("feature/login");
+    expect(await branchExists(String(output(report, "database_branch")["branch_id"]))).toBe(true);
+  });
+
+  it("feature-branch with a failing last step deletes the database branch", async () => {
+    const report = await run("feature-branch", { project: service, branch: "feature/signup", from: "main", project_id: neonProjectId }, failingAtTheEnd);
+    expect(report.status).toBe("rolled_back");
+    expect(report.leftBehind).toEqual([]);
+    expect(await branchExists(String(output(report, "database_branch")["branch_id"]))).toBe(false);
+  });
+
+  it("release-branch: records the tests, commits the pending change and cuts release/<version>", async () => {
+    writeFileSync(path.join(config.workspaceRoot, service, "CHANGELOG.md"), "## 1.2.0\n- login\n");
+    const report = await run("release-branch", { project: service, version: "1.2.0" });
+    expectSucceeded(report);
+    expect(output(report, "tests")["ok"]).toBe(true);
+    expect(output(report, "commit")).toMatchObject({ committed: true, files: ["CHANGELOG.md"] });
+    expect(git(service, ["log", "-1", "--format=%s", "release/1.2.0"])).toBe("Release 1.2.0");
+    expect(output(report, "release_branch")["branches"]).toContain("release/1.2.0");
+  });
+
+  it("github-repo-bootstrap: the hosted repository exists and the local project has its first commit", async () => {
+    const name = unique("repo");
+    const report = await run("github-repo-bootstrap", { repo_name: name, description: "demo" });
+    expectSucceeded(report);
+    const repo = output(report, "create_repo");
+    expect(repo).toMatchObject({ name, created: true, private: true });
+    expect(existsSync(path.join(fileURLToPath(String(repo["html_url"])), "HEAD"))).toBe(true);
+    expect(git(name, ["log", "--format=%s"])).toBe("Initial commit");
+  });
+
+  it("github-repo-bootstrap with a failing last step deletes the repository", async () => {
+    const report = await run("github-repo-bootstrap", { repo_name: unique("repof") }, failingAtTheEnd);
+    expect(report.status).toBe("rolled_back");
+    expect(report.compensations.map((c) => [c.step, c.status])).toEqual([["create_repo", "succeeded"]]);
+    expect(existsSync(fileURLToPath(String(output(report, "create_repo")["html_url"])))).toBe(false);
+  });
+});
