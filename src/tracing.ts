@@ -112,6 +112,17 @@ function knownSecrets(config: AppConfig): string[] {
     .concat(config.env.CREDIT_OPTIMIZER_SECRET_KEY ? [config.env.CREDIT_OPTIMIZER_SECRET_KEY] : []);
 }
 
+/**
+ * For a CLI about to exit: flush within `timeoutMs`; when that fails (endpoint down), uploads still
+ * retrying in the background must not keep the process alive, so it exits (with the exit code the
+ * command set) shortly after the command returns.
+ */
+export async function flushBeforeExit(tracing: Tracing, timeoutMs = DEFAULT_FLUSH_MS, graceMs = 250): Promise<boolean> {
+  const sent = await tracing.flush(timeoutMs);
+  if (!sent) setTimeout(() => process.exit(), graceMs).unref();
+  return sent;
+}
+
 async function bounded(work: Promise<unknown>, timeoutMs: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<boolean>((resolve) => {

@@ -15,7 +15,7 @@ import { loadCostSettings } from "../cost/settings.ts";
 import { exitCodeOf, type RunReport } from "../engine/report.ts";
 import { openRuntime, type Runtime } from "../engine/runtime.ts";
 import type { StepEvent } from "../engine/schedule.ts";
-import { setupTracing, type Tracing } from "../tracing.ts";
+import { flushBeforeExit, setupTracing, type Tracing } from "../tracing.ts";
 import { parse, parseParams, UsageError } from "./args.ts";
 import { renderEvent, renderRunReport } from "./render.ts";
 import { parseScheduler, resumeCommand, type Io } from "./run.ts";
@@ -201,7 +201,7 @@ export async function openRequestSession(config: AppConfig, options: SessionOpti
     deps,
     graph: (stop, onEvent) => compileOrchestrator({ ...deps, stopSignal: stop, onEvent }, checkpointer.saver),
     async close() {
-      await tracing.flush();
+      await flushBeforeExit(tracing);
       await openedRuntime.close();
       await ledger?.close();
       await checkpointer.close();
