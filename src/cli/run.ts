@@ -39,7 +39,8 @@ export async function validateCommand(argv: string[], config: AppConfig, io: Io)
   const plan = await readPlanFile(file);
   const runtime = await openRuntime({ config, mcpConfigPath: values["mcp-config"] ?? config.mcpConfigPath });
   try {
-    const result = validatePlan(plan, { tools: runtime.context.caller.tools, params: parseParams(values.param) });
+    const { caller, allow } = runtime.context;
+    const result = validatePlan(plan, { tools: caller.tools, params: parseParams(values.param), allow });
     for (const note of result.ok ? result.prepared.notes : result.notes) io.out(`note: ${note}`);
     if (!result.ok) {
       io.err(`${file}: ${result.problems.length} problem(s):`);

@@ -2,6 +2,7 @@ import type { ResolvedTool } from "../mcp/catalog.ts";
 import { isToolCallError, type ToolCaller } from "../mcp/client.ts";
 import { interpolate, isInterpolationError, type Scope } from "../plan/interpolate.ts";
 import type { RetryPolicy, Step } from "../plan/schema.ts";
+import { denial, type AllowLists } from "../policy.ts";
 import { maskSecrets, type SecretStore } from "../secrets.ts";
 import type { ServerLimits } from "./limits.ts";
 
@@ -32,6 +33,8 @@ export interface RunContext {
   caller: ToolCaller;
   limits: ServerLimits;
   secrets?: SecretStore;
+  /** Per-agent allow-lists, checked again on the interpolated arguments of every call. */
+  allow?: AllowLists;
   /** Used when a step declares no retry policy. */
   defaultRetry?: RetryPolicy;
   /** Used when a step declares no timeout. */
@@ -66,6 +69,8 @@ export async function runStep(step: Step, resolved: ResolvedTool, scope: Scope, 
     if (!isInterpolationError(error)) throw error;
     return done({ status: "failed", attempts: 0, error: { code: error.code, message: error.message, retryable: false } });
   }
+  const denied = ctx.allow && denial(ctx.allow, step.agent, resolved.server, resolved.tool, args);
+  if (denied) return done({ status: "failed", attempts: 0, error: { code: "NOT_ALLOWED", message: denied, retryable: false } });
   const revealed = ctx.secrets ? ctx.secrets.reveal(args) : args;
 
   const policy = step.retry ?? ctx.defaultRetry ?? DEFAULT_RETRY;

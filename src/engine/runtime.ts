@@ -1,6 +1,7 @@
 import { loadConfig, type AppConfig } from "../config.ts";
 import { McpRuntime } from "../mcp/client.ts";
 import { defaultMcpConfig, loadMcpConfig, type McpConfig } from "../mcp/config.ts";
+import { loadAllowLists } from "../policy.ts";
 import { SecretStore } from "../secrets.ts";
 import { ServerLimits } from "./limits.ts";
 import type { RunContext } from "./run-step.ts";
@@ -26,7 +27,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const caller = await McpRuntime.connect(mcpConfig);
   const secrets = SecretStore.open(options.config.home, options.config.env.CREDIT_OPTIMIZER_SECRET_KEY);
   return {
-    context: { caller, limits: new ServerLimits(options.concurrency ?? 8), secrets },
+    context: { caller, limits: new ServerLimits(options.concurrency ?? 8), secrets, allow: loadAllowLists(options.config) },
     async close() {
       secrets.close();
       await caller.close();

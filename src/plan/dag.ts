@@ -10,8 +10,8 @@ export function topologicalOrder(ids: readonly string[], deps: Deps): string[] |
   const dependents = dependentsOf(ids, deps);
   const order: string[] = [];
   const ready = ids.filter((id) => indegree.get(id) === 0);
-  while (ready.length > 0) {
-    const id = ready.shift()!;
+  for (let next = 0; next < ready.length; next++) {
+    const id = ready[next]!;
     order.push(id);
     for (const next of dependents.get(id) ?? []) {
       const left = indegree.get(next)! - 1;

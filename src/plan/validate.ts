@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { findTool, resolveTool, type ResolvedTool, type ToolInfo } from "../mcp/catalog.ts";
+import { denial, type AllowLists } from "../policy.ts";
 import { findCycle, topologicalOrder } from "./dag.ts";
 import { findReferences, type Reference } from "./interpolate.ts";
 import { Plan } from "./schema.ts";
@@ -50,6 +51,8 @@ export interface ValidateOptions {
   tools?: readonly ToolInfo[];
   /** `--param key=value` overrides. */
   params?: Record<string, unknown>;
+  /** Per-agent tool allow-lists; a step outside its agent's list is a problem. */
+  allow?: AllowLists;
 }
 
 /** Checks everything that can be checked before anything runs; never throws. */
@@ -108,6 +111,8 @@ export function validatePlan(input: unknown, options: ValidateOptions = {}): Val
         continue;
       }
       tools[step.id] = resolution.resolved;
+      const denied = options.allow && denial(options.allow, step.agent, resolution.resolved.server, resolution.resolved.tool, step.params);
+      if (denied) problems.push({ step: step.id, field: "tool", message: denied });
       const info = findTool(options.tools, resolution.resolved);
       if (info) problems.push(...schemas.check(info, step.id, step.params, "params"));
       if (step.rollback) {

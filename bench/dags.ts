@@ -1,0 +1,62 @@
+import type { PlanInput } from "../src/plan/schema.ts";
+
+/** A seeded PRNG (mulberry32), so every benchmark run sees the same DAGs. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Log-normal milliseconds: median `medianMs`, spread `sigma`. */
+export function logNormalMs(random: () => number, medianMs: number, sigma: number): number {
+  const u = Math.max(random(), 1e-9);
+  const v = random();
+  const normal = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  return Math.max(1, Math.round(medianMs * Math.exp(sigma * normal)));
+}
+
+export interface BenchDag {
+  name: string;
+  plan: PlanInput;
+  /** Step id → how long its tool call sleeps. */
+  ms: Record<string, number>;
+}
+
+/** A random DAG: each step depends on 0–3 of the (up to 12) steps before it. */
+export function randomDag(seed: number, steps: number, medianMs = 40, sigma = 0.6): BenchDag {
+  const random = rng(seed);
+  const ms: Record<string, number> = {};
+  const plan: PlanInput = { name: `random-${seed}-${steps}`, steps: [] };
+  for (let i = 0; i < steps; i++) {
+    const id = `s${i}`;
+    const dependencies = new Set<string>();
+    const fanIn = i === 0 ? 0 : Math.floor(random() * 4);
+    for (let k = 0; k < fanIn; k++) dependencies.add(`s${Math.max(0, i - 1 - Math.floor(random() * 12))}`);
+    ms[id] = logNormalMs(random, medianMs, sigma);
+    plan.steps.push({ id, tool: "bench.sleep", dependencies: [...dependencies], params: { id } });
+  }
+  return { name: plan.name, plan, ms };
+}
+
+/** The seed's RAD Crawler DAG with its Test 1 times: generate_code 1000 ms, the rest 100 ms. */
+export function radDag(): BenchDag {
+  const step = (id: string, dependencies: string[]) => ({ id, tool: "bench.sleep", dependencies, params: { id } });
+  const plan: PlanInput = {
+    name: "rad-crawler",
+    steps: [
+      step("generate_code", []),
+      step("create_neon_project", []),
+      step("create_redis", []),
+      step("create_database", ["create_neon_project"]),
+      step("create_fly_app", ["generate_code", "create_database"]),
+      step("deploy_app", ["create_fly_app", "create_redis"]),
+    ],
+  };
+  const ms = Object.fromEntries(plan.steps.map((s) => [s.id, s.id === "generate_code" ? 1000 : 100]));
+  return { name: "rad-crawler", plan, ms };
+}

@@ -1,0 +1,138 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { MemorySaver, START, StateGraph, Annotation, task } from "@langchain/langgraph";
+import { compileExecutor } from "../graphs/executor.ts";
+import { openCheckpointer } from "../src/checkpoint.ts";
+import { ServerLimits } from "../src/engine/limits.ts";
+import type { ExecState, Scheduler } from "../src/engine/schedule.ts";
+import type { ToolInfo } from "../src/mcp/catalog.ts";
+import type { ToolCaller } from "../src/mcp/client.ts";
+import { criticalPath, levels, topologicalOrder } from "../src/plan/dag.ts";
+import type { PlanInput } from "../src/plan/schema.ts";
+import { radDag, randomDag, type BenchDag } from "./dags.ts";
+
+const SLEEP_TOOL: ToolInfo = { server: "bench", name: "sleep", description: "sleeps", inputSchema: { type: "object" } };
+
+/** An in-process tool that sleeps the step's time: measures scheduling, not transport. */
+function sleeper(ms: Record<string, number>): ToolCaller {
+  return {
+    tools: [SLEEP_TOOL],
+    call: (_server, _tool, args) => new Promise((resolve) => setTimeout(() => resolve({ ok: true }), ms[String(args["id"])] ?? 0)),
+  };
+}
+
+async function runEngine(dag: BenchDag, scheduler: Scheduler, checkpointer = new MemorySaver()): Promise<number> {
+  const ctx = { caller: sleeper(dag.ms), limits: new ServerLimits(100_000) };
+  const graph = compileExecutor({ context: async () => ctx }, checkpointer);
+  const started = performance.now();
+  const state = (await graph.invoke({ plan: dag.plan, scheduler }, { configurable: { thread_id: `b-${Math.random()}` }, recursionLimit: 100_000 })) as ExecState;
+  const elapsed = performance.now() - started;
+  if (state.status !== "succeeded") throw new Error(`${dag.name} (${scheduler}) ended ${state.status}`);
+  return elapsed;
+}
+
+/** The seed's `topologicalSort` grouping: run level by level, each level waiting for its slowest step. */
+async function runLevels(dag: BenchDag): Promise<number> {
+  const { order, deps } = shape(dag.plan);
+  const started = performance.now();
+  for (const level of levels(order, deps)) {
+    await Promise.all(level.map((id) => new Promise((r) => setTimeout(r, dag.ms[id]))));
+  }
+  return performance.now() - started;
+}
+
+function shape(plan: PlanInput): { order: string[]; deps: Record<string, string[]> } {
+  const deps = Object.fromEntries(plan.steps.map((s) => [s.id, s.dependencies ?? []]));
+  return { order: topologicalOrder(plan.steps.map((s) => s.id), deps)!, deps };
+}
+
+function stats(values: number[]): { median: number; worst: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { median: round(sorted[Math.floor(sorted.length / 2)]!), worst: round(sorted[sorted.length - 1]!) };
+}
+
+const round = (n: number, digits = 3): number => Math.round(n * 10 ** digits) / 10 ** digits;
+
+/** Makespan ÷ critical path for asap, waves, level-by-level and sequential, on the RAD DAG and 30 random DAGs. */
+export async function benchSchedulers(count = 30): Promise<Record<string, unknown>> {
+  const dags = [radDag(), ...Array.from({ length: count }, (_, i) => randomDag(1000 + i, 10 + Math.floor((190 * i) / (count - 1))))];
+  const ratios = { asap: [] as number[], waves: [] as number[], levels: [] as number[], sequential: [] as number[] };
+  const rows: Record<string, unknown>[] = [];
+  for (const dag of dags) {
+    const { order, deps } = shape(dag.plan);
+    const cp = criticalPath(order, deps, (id) => dag.ms[id]!).ms;
+    const sequential = Object.values(dag.ms).reduce((a, b) => a + b, 0);
+    const asap = (await runEngine(dag, "asap")) / cp;
+    const waves = (await runEngine(dag, "waves")) / cp;
+    const level = (await runLevels(dag)) / cp;
+    ratios.asap.push(asap);
+    ratios.waves.push(waves);
+    ratios.levels.push(level);
+    ratios.sequential.push(sequential / cp);
+    rows.push({ dag: dag.name, steps: order.length, criticalPathMs: cp, asap: round(asap), waves: round(waves), levels: round(level), sequential: round(sequential / cp) });
+  }
+  return {
+    dags: dags.length,
+    makespanOverCriticalPath: {
+      asap: stats(ratios.asap),
+      waves: stats(ratios.waves),
+      levels: stats(ratios.levels),
+      sequential: stats(ratios.sequential),
+    },
+    rad: rows[0],
+    note: "sequential is the sum of step times (computed, not run)",
+  };
+}
+
+/** Engine cost per no-op step with the SQLite checkpointer, beside raw LangGraph task() overhead. */
+export async function benchOverhead(sizes = [100, 1_000, 10_000]): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const n of sizes) {
+    const dag: BenchDag = {
+      name: `noop-${n}`,
+      plan: { name: `noop-${n}`, steps: Array.from({ length: n }, (_, i) => ({ id: `s${i}`, tool: "bench.sleep", dependencies: i >= 10 ? [`s${i - 10}`] : [], params: { id: `s${i}` } })) },
+      ms: {},
+    };
+    const dir = mkdtempSync(path.join(tmpdir(), "co-bench-"));
+    try {
+      const engineSaver = await openCheckpointer({ home: dir, url: `sqlite:${path.join(dir, "engine.sqlite")}` });
+      const rawSaver = await openCheckpointer({ home: dir, url: `sqlite:${path.join(dir, "raw.sqlite")}` });
+      const raw = await rawTasks(n, rawSaver.saver);
+      const engine = await runEngine({ ...dag, ms: Object.fromEntries(dag.plan.steps.map((s) => [s.id, 0])) }, "asap", engineSaver.saver as never);
+      await engineSaver.close();
+      await rawSaver.close();
+      out[String(n)] = { engineMs: round(engine, 1), rawTaskMs: round(raw, 1), engineUsPerStep: round((engine * 1000) / n, 1), rawUsPerStep: round((raw * 1000) / n, 1), ratio: round(engine / raw, 2) };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const at = (n: number): number => (out[String(n)] as { engineMs: number } | undefined)?.engineMs ?? NaN;
+  return { ...out, cost10kOver1k: round(at(10_000) / at(1_000), 2) };
+}
+
+/** Raw LangGraph: one node creating n no-op tasks, each awaiting the task 10 before it. */
+async function rawTasks(n: number, saver: Parameters<typeof compileExecutor>[1]): Promise<number> {
+  const State = Annotation.Root({ done: Annotation<number> });
+  const graph = new StateGraph(State)
+    .addNode("run", async () => {
+      const promises: Promise<unknown>[] = [];
+      for (let i = 0; i < n; i++) {
+        const before = i >= 10 ? promises[i - 10] : undefined;
+        const t = task(`t${i}`, async () => {
+          await before;
+          return { ok: true };
+        });
+        const p = t();
+        p.catch(() => {});
+        promises.push(p);
+      }
+      await Promise.all(promises);
+      return { done: n };
+    })
+    .addEdge(START, "run")
+    .compile({ checkpointer: saver });
+  const started = performance.now();
+  await graph.invoke({ done: 0 }, { configurable: { thread_id: `raw-${n}` } });
+  return performance.now() - started;
+}

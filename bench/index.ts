@@ -1,0 +1,26 @@
+/**
+ * `npm run bench` (or `npm run bench -- --only engine,thinking`): runs the benchmarks and prints
+ * one JSON object with their numbers.
+ */
+import { benchOverhead, benchSchedulers } from "./engine.ts";
+
+type Bench = () => Promise<Record<string, unknown>>;
+
+const benches: Record<string, () => Promise<Bench>> = {
+  schedulers: async () => () => benchSchedulers(),
+  overhead: async () => () => benchOverhead(),
+  thinking: async () => (await import("./thinking.ts")).benchThinking,
+};
+
+const onlyAt = process.argv.indexOf("--only");
+const only = onlyAt >= 0 ? (process.argv[onlyAt + 1] ?? "").split(",") : Object.keys(benches);
+const results: Record<string, unknown> = { node: process.version, at: new Date().toISOString() };
+for (const name of only) {
+  const load = benches[name];
+  if (!load) throw new Error(`unknown benchmark "${name}" (known: ${Object.keys(benches).join(", ")})`);
+  const started = performance.now();
+  results[name] = await (await load())();
+  process.stderr.write(`${name}: ${Math.round(performance.now() - started)} ms\n`);
+}
+process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+process.exit(0);
