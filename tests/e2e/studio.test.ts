@@ -1,0 +1,130 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { OrchestratorReport } from "../../agents/types.ts";
+import { fakeServer, readCalls, tempDir } from "../helpers/fake-mcp.ts";
+import { startOpenAIStub, type OpenAIStub, type StubReply, type StubRequest } from "../helpers/openai-stub.ts";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const PLAN = {
+  name: "Replace the cache",
+  steps: [
+    { id: "remove_old", tool: "toolkit.undo", dependencies: [], params: { name: "old-cache" } },
+    { id: "create_new", tool: "toolkit.work", dependencies: ["remove_old"], params: { name: "new-cache" } },
+    { id: "report", tool: "toolkit.plain", dependencies: [], params: { name: "report" } },
+  ],
+};
+
+let server: ChildProcess | undefined;
+let stub: OpenAIStub | undefined;
+let base = "";
+let calls = "";
+let log = "";
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function api<T>(method: string, route: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${base}${route}`, { method, headers: { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${route} → ${res.status}: ${text}`);
+  return JSON.parse(text) as T;
+}
+
+beforeAll(async () => {
+  stub = await startOpenAIStub((request: StubRequest): StubReply =>
+    Array.isArray(request.body["tools"]) ? { toolCalls: [{ name: "plan", arguments: PLAN }] } : { content: "Replaced the cache." },
+  );
+  const dir = tempDir("co-studio-");
+  calls = path.join(dir, "calls.jsonl");
+  const mcp = path.join(dir, "mcp.json");
+  writeFileSync(mcp, JSON.stringify({ mcpServers: { toolkit: fakeServer("toolkit", calls) } }));
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  server = spawn(process.execPath, [path.join(ROOT, "node_modules/@langchain/langgraph-cli/dist/cli/cli.mjs"), "dev", "--port", String(port), "--no-browser", "--config", "langgraph.json"], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      PATH: process.env["PATH"] ?? "",
+      HOME: process.env["HOME"] ?? "/tmp",
+      LANGGRAPH_CLI_NO_ANALYTICS: "1",
+      CREDIT_OPTIMIZER_HOME: path.join(dir, ".co"),
+      CREDIT_OPTIMIZER_MCP_CONFIG: mcp,
+      OPENAI_BASE_URL: stub.baseUrl,
+      OPENAI_API_KEY: "sk-test-not-real",
+    },
+  });
+  server.stdout!.on("data", (d: Buffer) => (log += d.toString()));
+  server.stderr!.on("data", (d: Buffer) => (log += d.toString()));
+  const deadline = Date.now() + 50_000;
+  for (;;) {
+    try {
+      if ((await fetch(`${base}/ok`)).ok) break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline || server.exitCode !== null) throw new Error(`langgraphjs dev did not start:\n${log}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}, 60_000);
+
+afterAll(async () => {
+  if (server?.pid !== undefined && server.exitCode === null) {
+    const exited = new Promise((r) => server!.once("exit", r));
+    process.kill(-server.pid, "SIGTERM");
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    if (server.exitCode === null) process.kill(-server.pid, "SIGKILL");
+  }
+  await stub?.close();
+});
+
+describe("LangGraph Studio: langgraphjs dev serves the graphs in langgraph.json", () => {
+  it("lists the orchestrator and the executor", async () => {
+    const assistants = await api<{ graph_id: string }[]>("POST", "/assistants/search", {});
+    expect(assistants.map((a) => a.graph_id).sort()).toEqual(["executor", "orchestrator"]);
+  });
+
+  it("drives a full orchestrator run over HTTP: interrupt for a destructive step, resumed through the API", async () => {
+    const { thread_id } = await api<{ thread_id: string }>("POST", "/threads", {});
+    const first = await api<Record<string, unknown>>("POST", `/threads/${thread_id}/runs/wait`, {
+      assistant_id: "orchestrator",
+      input: { request: "replace the old cache with a new one" },
+    });
+    expect(JSON.stringify(first["__interrupt__"] ?? "")).toContain("destructive steps: remove_old");
+    const waiting = await api<{ next: string[]; tasks: { interrupts: { value: { kind: string } }[] }[] }>("GET", `/threads/${thread_id}/state`);
+    expect(waiting.next).toEqual(["approve"]);
+    expect(waiting.tasks[0]!.interrupts[0]!.value.kind).toBe("approval");
+    expect(readCalls(calls)).toHaveLength(0);
+
+    await api("POST", `/threads/${thread_id}/runs/wait`, { assistant_id: "orchestrator", command: { resume: { approved: true } } });
+    const done = await api<{ next: string[]; values: { report: OrchestratorReport } }>("GET", `/threads/${thread_id}/state`);
+    expect(done.next).toEqual([]);
+    expect(done.values.report.outcome).toBe("executed");
+    expect(done.values.report.status).toBe("succeeded");
+    expect(done.values.report.approval).toMatchObject({ approved: true, by: "human" });
+    expect(done.values.report.planner?.kind).toBe("model");
+    expect(readCalls(calls).map((c) => c.name).sort()).toEqual(["new-cache", "old-cache", "report"]);
+  });
+
+  it("runs a plan on the executor graph", async () => {
+    const { thread_id } = await api<{ thread_id: string }>("POST", "/threads", {});
+    const values = await api<{ status: string; results: Record<string, { status: string }> }>("POST", `/threads/${thread_id}/runs/wait`, {
+      assistant_id: "executor",
+      input: { plan: { name: "one step", steps: [{ id: "only", tool: "toolkit.plain", params: { name: "only" } }] } },
+    });
+    expect(values.status).toBe("succeeded");
+    expect(values.results["only"]!.status).toBe("succeeded");
+  });
+});
