@@ -5,7 +5,8 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runWorkflow } from "../../src/cli/workflows.ts";
+import type { Io } from "../../src/cli/run.ts";
+import { runWorkflow, runWorkflowCommand } from "../../src/cli/workflows.ts";
 import { loadConfig, type AppConfig } from "../../src/config.ts";
 import type { RunReport } from "../../src/engine/report.ts";
 import type { RunContext } from "../../src/engine/run-step.ts";
@@ -246,5 +247,30 @@ describe("development templates", () => {
     expect(report.status).toBe("rolled_back");
     expect(report.compensations.map((c) => [c.step, c.status])).toEqual([["create_repo", "succeeded"]]);
     expect(existsSync(fileURLToPath(String(output(report, "create_repo")["html_url"])))).toBe(false);
+  });
+});
+
+describe("credit-optimizer run --workflow", () => {
+  function capture(): Io & { stdout: string[] } {
+    const stdout: string[] = [];
+    return { stdout, out: (t) => stdout.push(t), err: () => {} };
+  }
+
+  it("runs a template on a checkpointed thread and prints the JSON report (exit 0)", async () => {
+    const io = capture();
+    const code = await runWorkflowCommand(["--workflow", "dependency-audit", "--param", `project=${FIXTURE}`, "--json", "--thread", "wf-cli-ok"], config, io);
+    expect(code).toBe(0);
+    const report = JSON.parse(io.stdout.join("")) as { threadId: string; status: string; plan: string; steps: { output: { finding_count: number } }[] };
+    expect(report).toMatchObject({ threadId: "wf-cli-ok", status: "succeeded", plan: "Dependency Audit" });
+    expect(report.steps[0]!.output.finding_count).toBe(2);
+  });
+
+  it("exits 1 when a step fails, and the report says which", async () => {
+    const io = capture();
+    const code = await runWorkflowCommand(["--workflow", "tech-debt-report", "--param", "project=not-there", "--json"], config, io);
+    expect(code).toBe(1);
+    const report = JSON.parse(io.stdout.join("")) as { status: string; steps: { id: string; status: string; error?: { message: string } }[] };
+    expect(report.status).toBe("rolled_back");
+    expect(report.steps.find((s) => s.status === "failed")?.error?.message).toMatch(/not-there/);
   });
 });
