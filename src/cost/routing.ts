@@ -29,6 +29,11 @@ export interface Route {
   reason: string;
   /** True when a rule picked a model other than the default. */
   routed: boolean;
+  /**
+   * The default model, when routed: pass it as the call's `routed_from` metadata
+   * (COST_METADATA.routedFrom) so the ledger and reports can show what routing saved.
+   */
+  routedFrom?: string;
 }
 
 /** The routing table from a config file; empty without a file or section. Bad entries throw a CostError. */
@@ -50,12 +55,14 @@ export function routeModel(table: RoutingTable, agent: string, stepKind: string 
   for (const key of keys) {
     const target = table[key];
     if (!target) continue;
+    const baseUrl = target.baseUrl ?? fallback.baseUrl;
     const route: Route = {
       model: target.model,
       reason: `routing rule "${key}"${target.note ? `: ${target.note}` : ""}`,
-      routed: target.model !== fallback.model || target.baseUrl !== fallback.baseUrl,
+      routed: target.model !== fallback.model || baseUrl !== fallback.baseUrl,
     };
-    if (target.baseUrl !== undefined) route.baseUrl = target.baseUrl;
+    if (baseUrl !== undefined) route.baseUrl = baseUrl;
+    if (route.routed) route.routedFrom = fallback.model;
     return route;
   }
   const route: Route = { model: fallback.model, reason: "no routing rule: the default model", routed: false };

@@ -18,8 +18,11 @@ describe("model routing", () => {
   it("picks the most specific rule, else the default", () => {
     expect(routeModel(table, "architect", "repair", fallback)).toMatchObject({ model: "gpt-4o-mini", routed: true, reason: 'routing rule "architect/repair": repairs are small' });
     expect(routeModel(table, "architect", "plan", fallback)).toEqual({ model: "gpt-4o", routed: false, reason: "no routing rule: the default model" });
-    expect(routeModel(table, "reporter", "report", fallback)).toMatchObject({ model: "qwen2.5:7b", baseUrl: "http://localhost:11434/v1", routed: true });
+    expect(routeModel(table, "reporter", "report", fallback)).toMatchObject({ model: "qwen2.5:7b", baseUrl: "http://localhost:11434/v1", routed: true, routedFrom: "gpt-4o" });
     expect(routeModel(table, "credit-validator", "summarize", fallback)).toMatchObject({ model: "gpt-4.1-nano", routed: true });
+    const viaProxy = { model: "gpt-4o", baseUrl: "http://127.0.0.1:4000/v1" };
+    expect(routeModel(table, "architect", "repair", viaProxy)).toMatchObject({ model: "gpt-4o-mini", baseUrl: viaProxy.baseUrl, routed: true });
+    expect(routeModel({ "*": { model: "gpt-4o" } }, "reporter", undefined, viaProxy)).toMatchObject({ model: "gpt-4o", routed: false });
   });
 
   it("loads the routing section and rejects bad keys and URLs by name", () => {
