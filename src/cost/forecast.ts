@@ -2,7 +2,7 @@ import { criticalPath } from "../plan/dag.ts";
 import type { PreparedPlan } from "../plan/validate.ts";
 import { formatMs, formatPct, formatUsd } from "./format.ts";
 import type { DurationSample, Ledger, ModelRunUsage } from "./ledger.ts";
-import { priceUsage, type Pricing } from "./pricing.ts";
+import { normaliseModelName, priceUsage, type Pricing } from "./pricing.ts";
 import { median, quantile, sum } from "./stats.ts";
 import { stepToolKey } from "./tool-key.ts";
 import type { ActualSummary, ForecastSummary, Range } from "./types.ts";
@@ -147,7 +147,7 @@ function forecastModelCall(call: ExpectedModelCall, history: readonly ModelRunUs
     cached = point(call.cachedTokens ?? 0);
   } else {
     const ofAgent = history.filter((h) => h.agent === call.agent);
-    const sameModel = ofAgent.filter((h) => h.model === call.model);
+    const sameModel = ofAgent.filter((h) => normaliseModelName(h.model) === normaliseModelName(call.model));
     const runs = sameModel.length > 0 ? sameModel : ofAgent;
     source = runs.length > 0 ? "history" : "default";
     input = runs.length > 0 ? rangeOf(runs.map((r) => r.inputTokens)) : point(DEFAULT_CALL_TOKENS.input);

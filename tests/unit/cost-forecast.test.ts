@@ -106,8 +106,10 @@ describe("forecastPlan", () => {
   it("adds expected model calls, priced from token history per agent and model, and lists unknown models", async () => {
     ledger = await openLedger({ home: tempDir("co-fc-") });
     for (const [i, input] of [1000, 2000, 3000].entries()) {
-      await ledger.recordModelCall({ runId: `m${i}`, agent: "reporter", model: "gpt-4o", inputTokens: input, outputTokens: 500, cachedTokens: 0, usd: 0, known: true, at: i });
+      await ledger.recordModelCall({ runId: `m${i}`, agent: "reporter", model: "gpt-4o-2024-08-06", inputTokens: input, outputTokens: 500, cachedTokens: 0, usd: 0, known: true, at: i });
     }
+    // Another model of the same agent: ignored, since there is history for the expected one.
+    await ledger.recordModelCall({ runId: "m9", agent: "reporter", model: "qwen2.5:7b", inputTokens: 90_000, outputTokens: 9000, cachedTokens: 0, usd: 0, known: true, at: 9 });
     const prepared = preparePlan({ name: "x", steps: [{ id: "a", tool: "infra.smoke", estimate: { ms: 10 } }] }, { tools });
     const forecast = await forecastPlan(prepared, {
       ledger,
