@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
+import pg from "pg";
 import { isRecord } from "./plan/interpolate.ts";
 
 /**
@@ -13,39 +14,97 @@ const HANDLE = /secret:\/\/([0-9a-f]{32})/g;
 const SECRET_NAME = /(pass(word|wd)?|secret|token|api[_-]?key|private[_-]?key|credential|connection[_-]?(string|uri)|database_url|redis_url)$/i;
 const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:[^/\s@]+@/i;
 
-export class SecretStore {
-  private readonly db: Database.Database;
-  private readonly cache = new Map<string, string>();
+interface SecretRow {
+  iv: Buffer;
+  tag: Buffer;
+  data: Buffer;
+}
 
-  constructor(file: string, private readonly key: Buffer) {
-    if (key.length !== 32) throw new Error("the secret key must be 32 bytes");
+/** Where encrypted secrets are kept: a SQLite file, or a table beside a Postgres checkpointer. */
+interface SecretBackend {
+  get(id: string): SecretRow | undefined;
+  put(id: string, row: SecretRow): void | Promise<void>;
+  close(): void | Promise<void>;
+}
+
+class SqliteSecrets implements SecretBackend {
+  private readonly db: Database.Database;
+
+  constructor(file: string) {
     if (file !== ":memory:") mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma("journal_mode = WAL");
     this.db.exec("CREATE TABLE IF NOT EXISTS secrets (id TEXT PRIMARY KEY, iv BLOB NOT NULL, tag BLOB NOT NULL, data BLOB NOT NULL)");
   }
 
-  /** Opens `<home>/secrets.sqlite` with the key from `keyHex`, or `<home>/secret.key` (created 0600). */
-  static open(home: string, keyHex?: string): SecretStore {
-    return new SecretStore(path.join(home, "secrets.sqlite"), keyHex ? Buffer.from(keyHex, "hex") : loadKeyFile(home));
+  get(id: string): SecretRow | undefined {
+    return this.db.prepare("SELECT iv, tag, data FROM secrets WHERE id = ?").get(id) as SecretRow | undefined;
   }
 
-  /** Stores one secret and returns its handle; the same value always gets the same handle. */
-  put(value: string): string {
-    const id = createHmac("sha256", this.key).update(value).digest("hex").slice(0, 32);
-    if (!this.cache.has(id)) {
-      const iv = randomBytes(12);
-      const cipher = createCipheriv("aes-256-gcm", this.key, iv);
-      const data = Buffer.concat([cipher.update(value, "utf8"), cipher.final()]);
-      this.db.prepare("INSERT OR IGNORE INTO secrets (id, iv, tag, data) VALUES (?, ?, ?, ?)").run(id, iv, cipher.getAuthTag(), data);
-      this.cache.set(id, value);
-    }
-    return `secret://${id}`;
+  put(id: string, row: SecretRow): void {
+    this.db.prepare("INSERT OR IGNORE INTO secrets (id, iv, tag, data) VALUES (?, ?, ?, ?)").run(id, row.iv, row.tag, row.data);
   }
 
-  /** Replaces secret fields (declared, or caught by name and by URLs with passwords) with handles. */
-  protect<T>(value: T, declared: readonly string[] = []): T {
-    return this.walk(value, undefined, new Set(declared)) as T;
+  close(): void {
+    this.db.close();
+  }
+}
+
+/** Rows are read once at open (reveal stays synchronous); writes are awaited before a handle is used. */
+class PostgresSecrets implements SecretBackend {
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly rows: Map<string, SecretRow>,
+  ) {}
+
+  static async open(url: string): Promise<PostgresSecrets> {
+    const pool = new pg.Pool({ connectionString: url, max: 2 });
+    await pool.query("CREATE TABLE IF NOT EXISTS credit_optimizer_secrets (id TEXT PRIMARY KEY, iv BYTEA NOT NULL, tag BYTEA NOT NULL, data BYTEA NOT NULL)");
+    const { rows } = await pool.query<SecretRow & { id: string }>("SELECT id, iv, tag, data FROM credit_optimizer_secrets");
+    return new PostgresSecrets(pool, new Map(rows.map((r) => [r.id, { iv: r.iv, tag: r.tag, data: r.data }])));
+  }
+
+  get(id: string): SecretRow | undefined {
+    return this.rows.get(id);
+  }
+
+  async put(id: string, row: SecretRow): Promise<void> {
+    this.rows.set(id, row);
+    await this.pool.query("INSERT INTO credit_optimizer_secrets (id, iv, tag, data) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING", [id, row.iv, row.tag, row.data]);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+export class SecretStore {
+  private readonly backend: SecretBackend;
+  private readonly cache = new Map<string, string>();
+
+  /** `file` is a SQLite path (or `:memory:`). */
+  constructor(file: string | SecretBackend, private readonly key: Buffer) {
+    if (key.length !== 32) throw new Error("the secret key must be 32 bytes");
+    this.backend = typeof file === "string" ? new SqliteSecrets(file) : file;
+  }
+
+  /**
+   * Opens the store with the key from `keyHex`, or `<home>/secret.key` (created 0600): in
+   * `<home>/secrets.sqlite`, or beside the checkpointer when that is Postgres.
+   */
+  static async open(home: string, options: { keyHex?: string; checkpointerUrl?: string } = {}): Promise<SecretStore> {
+    const key = options.keyHex ? Buffer.from(options.keyHex, "hex") : loadKeyFile(home);
+    const url = options.checkpointerUrl?.replace(/^postgres:(?!\/\/)/, "");
+    const backend = url && /^postgres(ql)?:\/\//.test(url) ? await PostgresSecrets.open(url) : new SqliteSecrets(path.join(home, "secrets.sqlite"));
+    return new SecretStore(backend, key);
+  }
+
+  /** Replaces secret fields (declared, or caught by name and by URLs with passwords) with handles; resolves once they are stored. */
+  async protect<T>(value: T, declared: readonly string[] = []): Promise<T> {
+    const writes: Promise<void>[] = [];
+    const protectedValue = this.walk(value, undefined, new Set(declared), writes) as T;
+    await Promise.all(writes);
+    return protectedValue;
   }
 
   /** Replaces every handle inside `value` by the secret it stands for. */
@@ -56,25 +115,38 @@ export class SecretStore {
     return value;
   }
 
-  close(): void {
-    this.db.close();
+  async close(): Promise<void> {
+    await this.backend.close();
   }
 
-  private walk(value: unknown, key: string | undefined, declared: Set<string>): unknown {
+  /** The handle of one secret; the same value always gets the same handle. */
+  private put(value: string, writes: Promise<void>[]): string {
+    const id = createHmac("sha256", this.key).update(value).digest("hex").slice(0, 32);
+    if (!this.cache.has(id)) {
+      const iv = randomBytes(12);
+      const cipher = createCipheriv("aes-256-gcm", this.key, iv);
+      const data = Buffer.concat([cipher.update(value, "utf8"), cipher.final()]);
+      writes.push(Promise.resolve(this.backend.put(id, { iv, tag: cipher.getAuthTag(), data })));
+      this.cache.set(id, value);
+    }
+    return `secret://${id}`;
+  }
+
+  private walk(value: unknown, key: string | undefined, declared: Set<string>, writes: Promise<void>[]): unknown {
     if (typeof value === "string") {
       if (value.startsWith("secret://")) return value;
       const secret = (key !== undefined && (declared.has(key) || SECRET_NAME.test(key))) || URL_WITH_PASSWORD.test(value);
-      return secret && value !== "" ? this.put(value) : value;
+      return secret && value !== "" ? this.put(value, writes) : value;
     }
-    if (Array.isArray(value)) return value.map((v) => this.walk(v, key, declared));
-    if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.walk(v, k, declared)]));
+    if (Array.isArray(value)) return value.map((v) => this.walk(v, key, declared, writes));
+    if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.walk(v, k, declared, writes)]));
     return value;
   }
 
   private get(id: string): string {
     const cached = this.cache.get(id);
     if (cached !== undefined) return cached;
-    const row = this.db.prepare("SELECT iv, tag, data FROM secrets WHERE id = ?").get(id) as { iv: Buffer; tag: Buffer; data: Buffer } | undefined;
+    const row = this.backend.get(id);
     if (!row) throw new Error(`unknown secret handle secret://${id}`);
     const decipher = createDecipheriv("aes-256-gcm", this.key, row.iv);
     decipher.setAuthTag(row.tag);

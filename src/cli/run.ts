@@ -116,7 +116,12 @@ export async function executeOnThread(input: RunInput | undefined, options: Thre
         return exitCodeOf(report.status);
       }
     }
-    runtime = await openRuntime({ config, mcpConfigPath, concurrency: options.concurrency ? Number(options.concurrency) : undefined });
+    runtime = await openRuntime({
+      config,
+      mcpConfigPath,
+      concurrency: options.concurrency ? Number(options.concurrency) : undefined,
+      checkpointerUrl: options.checkpointer,
+    });
     const ctx = runtime.context;
     const graph = compileExecutor(
       { context: async () => ctx, stopSignal: stop.signal, onEvent: options.json ? undefined : (e) => io.err(renderEvent(e)) },

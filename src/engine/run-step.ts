@@ -79,7 +79,7 @@ export async function runStep(step: Step, resolved: ResolvedTool, scope: Scope, 
   for (let attempt = 1; ; attempt++) {
     try {
       const output = await semaphore.run(() => ctx.caller.call(resolved.server, resolved.tool, revealed, { timeoutMs }));
-      return done({ status: "succeeded", attempts: attempt, output: protect(output, resolved, ctx) });
+      return done({ status: "succeeded", attempts: attempt, output: await protect(output, resolved, ctx) });
     } catch (error) {
       const stepError = toStepError(error);
       if (!stepError.retryable || attempt >= policy.maxAttempts) {
@@ -97,7 +97,7 @@ export function backoffMs(policy: RetryPolicy, attempt: number, random: () => nu
   return Math.round(ceiling * (0.5 + random() / 2));
 }
 
-function protect(output: unknown, resolved: ResolvedTool, ctx: RunContext): unknown {
+async function protect(output: unknown, resolved: ResolvedTool, ctx: RunContext): Promise<unknown> {
   if (!ctx.secrets) return output;
   const info = ctx.caller.tools.find((t) => t.server === resolved.server && t.name === resolved.tool);
   const declared = info?.meta?.["credit-optimizer/secretFields"];

@@ -14,6 +14,8 @@ export interface RuntimeOptions {
   mcpConfig?: McpConfig;
   /** Per-server concurrency limit (default 8). */
   concurrency?: number;
+  /** The checkpointer's URL: secrets live beside it when it is Postgres. */
+  checkpointerUrl?: string;
 }
 
 export interface Runtime {
@@ -25,11 +27,17 @@ export interface Runtime {
 export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const mcpConfig = options.mcpConfig ?? (options.mcpConfigPath ? await loadMcpConfig(options.mcpConfigPath) : defaultMcpConfig(builtinEnv(options.config)));
   const caller = await McpRuntime.connect(mcpConfig);
-  const secrets = SecretStore.open(options.config.home, options.config.env.CREDIT_OPTIMIZER_SECRET_KEY);
+  const secrets = await SecretStore.open(options.config.home, {
+    keyHex: options.config.env.CREDIT_OPTIMIZER_SECRET_KEY,
+    checkpointerUrl: options.checkpointerUrl ?? options.config.databaseUrl,
+  }).catch(async (error: unknown) => {
+    await caller.close();
+    throw error;
+  });
   return {
     context: { caller, limits: new ServerLimits(options.concurrency ?? 8), secrets, allow: loadAllowLists(options.config) },
     async close() {
-      secrets.close();
+      await secrets.close();
       await caller.close();
     },
   };
