@@ -112,7 +112,10 @@ export interface Ledger {
   readonly description: string;
   recordModelCall(call: ModelCallRecord): Promise<void>;
   recordStep(step: StepRecord): Promise<void>;
-  /** Inserts or updates the run; fields left undefined keep their stored value. */
+  /**
+   * Inserts or updates the run; fields left undefined keep their stored value. Only the summary of a
+   * forecast (duration and USD ranges) is stored.
+   */
   recordRun(run: RunRecord): Promise<void>;
   modelCalls(filter?: LedgerFilter): Promise<ModelCallRecord[]>;
   steps(filter?: LedgerFilter): Promise<StepRecord[]>;
@@ -233,8 +236,8 @@ class SqlLedger implements Ledger {
         r.request === undefined ? null : scrubText(r.request),
         r.plan,
         r.status,
-        r.forecast ? JSON.stringify(r.forecast) : null,
-        r.actual ? JSON.stringify(r.actual) : null,
+        r.forecast ? JSON.stringify({ durationMs: r.forecast.durationMs, usd: r.forecast.usd }) : null,
+        r.actual ? JSON.stringify({ durationMs: r.actual.durationMs, usd: r.actual.usd }) : null,
         r.startedAt,
         r.endedAt ?? null,
       ],

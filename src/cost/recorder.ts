@@ -75,6 +75,17 @@ export function stepRecordOf(
 }
 
 /**
+ * Records a run as it starts (status `running`, with its forecast), so a run that crashes still
+ * shows in the ledger with the steps it finished.
+ */
+export function recordRunStart(
+  ledger: Ledger,
+  run: { runId: string; request?: string; plan: string; forecast?: ForecastSummary; startedAt: number },
+): Promise<void> {
+  return ledger.recordRun({ ...run, status: "running" });
+}
+
+/**
  * Records a run's end: its status, the forecast made before it, and the actual makespan and USD
  * (model calls plus steps, from the ledger). Returns the actual summary for forecast-vs-actual.
  */

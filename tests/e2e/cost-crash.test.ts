@@ -16,7 +16,9 @@ const at = (file: string): string => JSON.stringify(path.join(ROOT, file));
 const CHILD = `
 import { compileExecutor } from ${at("graphs/executor.ts")};
 import { openLedger } from ${at("src/cost/ledger.ts")};
-import { createStepRecorder } from ${at("src/cost/recorder.ts")};
+import { forecastPlan } from ${at("src/cost/forecast.ts")};
+import { DEFAULT_PRICING } from ${at("src/cost/pricing.ts")};
+import { createStepRecorder, recordRunStart } from ${at("src/cost/recorder.ts")};
 import { ServerLimits } from ${at("src/engine/limits.ts")};
 import { preparePlan } from ${at("src/plan/validate.ts")};
 import { FakeCaller, sleep } from ${at("tests/helpers/fake-caller.ts")};
@@ -33,7 +35,10 @@ const plan = {
   ],
 };
 const ledger = await openLedger({ home: process.argv[2] });
-const recorder = createStepRecorder(ledger, "run-crash", preparePlan(plan, { tools: caller.tools }));
+const prepared = preparePlan(plan, { tools: caller.tools });
+const forecast = await forecastPlan(prepared, { ledger, pricing: DEFAULT_PRICING });
+await recordRunStart(ledger, { runId: "run-crash", request: "crash test", plan: plan.name, forecast, startedAt: Date.now() });
+const recorder = createStepRecorder(ledger, "run-crash", prepared);
 const ctx = { caller, limits: new ServerLimits(4) };
 const graph = compileExecutor({ context: async () => ctx, onEvent: (e) => recorder.onEvent(e) });
 await graph.invoke({ plan, scheduler: "asap" }, { configurable: { thread_id: "t" } });
@@ -72,6 +77,10 @@ describe("ledger durability", () => {
       ]);
       expect(steps.every((s) => s.plan === "crashy" && s.durationMs >= 0)).toBe(true);
       expect((await ledger.runSpend("run-crash")).stepUsd).toBe(0.5);
+      const [run] = await ledger.runs({ runId: "run-crash" });
+      expect(run).toMatchObject({ plan: "crashy", status: "running", request: "crash test" });
+      expect(Object.keys(run!.forecast!).sort()).toEqual(["durationMs", "usd"]);
+      expect(run!.endedAt).toBeUndefined();
     } finally {
       await ledger.close();
     }
