@@ -16,6 +16,7 @@ Usage:
   credit-optimizer costs [--since 7d] [--by agent|tool|model|run] [--json]
   credit-optimizer serve thinking|toolkit|workspace [--http PORT]
   credit-optimizer mcp-config --agents coding,db,deploy,redis [--out mcp.json]
+  credit-optimizer mcp list | mcp trust <server>
 
 Exit codes: 0 succeeded, 1 run failed (rolled back or not), 2 invalid input, 3 waiting for approval.
 State (checkpoints, ledger, secrets) lives in .credit-optimizer/ (CREDIT_OPTIMIZER_HOME).`;
@@ -59,6 +60,7 @@ const commands: Record<string, Command> = {
     await server.close();
     return 0;
   },
+  mcp: async (argv) => (await import("./mcp.ts")).mcpCommand(argv, loadConfig(), (await import("./run.ts")).consoleIo),
   "mcp-config": async (argv) => (await import("./mcp-config.ts")).mcpConfigCommand(argv),
   chat: async (argv) => (await import("./chat.ts")).chatCommand(argv, loadConfig(), (await import("./run.ts")).consoleIo),
   workflows: async (argv) => (await import("./workflows.ts")).workflowsCommand(argv, loadConfig(), (await import("./run.ts")).consoleIo),
