@@ -20,7 +20,10 @@ export function formatPrompt(template: string, values: Record<string, string | n
   });
 }
 
-/** JSON for a delimited data block inside a prompt: closing tags in the data cannot end the block early. */
+/**
+ * Compact JSON for a delimited data block inside a prompt (indentation would cost a third more
+ * tokens); closing tags in the data cannot end the block early.
+ */
 export function quoteData(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(/<\//g, "<\\/");
+  return JSON.stringify(value).replace(/<\//g, "<\\/");
 }

@@ -66,8 +66,8 @@ describe("architect with a model (OpenAI-compatible stand-in)", () => {
     const system = (call!.body["messages"] as { role: string; content: string }[])[0]!;
     expect(system.role).toBe("system");
     expect(system.content).toContain("<tool_catalog>");
-    expect(system.content).toContain('"tool": "infra.create"');
-    expect(system.content).toContain('"id": "app-stack"');
+    expect(system.content).toContain('"tool":"infra.create"');
+    expect(system.content).toContain('"id":"app-stack"');
     expect(caller.callsOf("noop")[0]!.args["value"]).toBe("id-shop-db");
     const architect = final.report!.usage.filter((u) => u.agent === "architect");
     expect(architect).toEqual([expect.objectContaining({ input_tokens: 1834, output_tokens: 212, model: "gpt-4o-mini" })]);

@@ -1,0 +1,120 @@
+/**
+ * CLI timings: `--help`, a dry run of the RAD request, and request → first step started; plus the
+ * architect's token use for the RAD request, counted by an OpenAI-compatible stand-in (≈ 4 characters
+ * per token of what it receives and sends).
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { instantiate, getWorkflow } from "../src/workflows/index.ts";
+import { startOpenAIStub, type StubRequest, type StubReply } from "../tests/helpers/openai-stub.ts";
+
+const BIN = fileURLToPath(new URL("../bin/credit-optimizer.js", import.meta.url));
+const RAD = "Set up RAD Crawler with Neon DB, Fly.io deployment and Upstash Redis";
+
+interface Timed {
+  ms: number;
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** ms from spawn until `marker` first appeared on stderr. */
+  markerMs?: number;
+}
+
+function time(args: string[], env: Record<string, string>, marker?: string): Promise<Timed> {
+  const started = performance.now();
+  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  let markerMs: number | undefined;
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => {
+    stderr += d.toString();
+    if (marker && markerMs === undefined && stderr.includes(marker)) markerMs = Math.round(performance.now() - started);
+  });
+  return new Promise((resolve) => child.on("close", (code) => resolve({ ms: Math.round(performance.now() - started), code, stdout, stderr, markerMs })));
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function freshHome(): string {
+  return mkdtempSync(path.join(tmpdir(), "co-bench-"));
+}
+
+function stopDeploys(home: string): void {
+  for (const kind of ["vercel", "fly"]) {
+    const file = path.join(home, "toolkit", "deploys", `${kind}.json`);
+    if (!existsSync(file)) continue;
+    const registry = JSON.parse(readFileSync(file, "utf8")) as { projects?: Record<string, { deployment?: { pid: number } }> };
+    for (const p of Object.values(registry.projects ?? {})) {
+      try {
+        if (p.deployment) process.kill(-p.deployment.pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+  }
+}
+
+const tokens = (text: string): number => Math.ceil(text.length / 4);
+
+export async function benchCli(): Promise<Record<string, unknown>> {
+  const help: number[] = [];
+  for (let i = 0; i < 5; i++) help.push((await time(["--help"], {})).ms);
+
+  const dry: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const home = freshHome();
+    const r = await time(["run", RAD, "--dry-run", "--json"], { CREDIT_OPTIMIZER_HOME: home });
+    if (r.code !== 0) throw new Error(`dry run failed (${r.code}): ${r.stderr}`);
+    dry.push(r.ms);
+    rmSync(home, { recursive: true, force: true });
+  }
+
+  const firstStep: number[] = [];
+  const total: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const home = freshHome();
+    const r = await time(["run", RAD, "--yes"], { CREDIT_OPTIMIZER_HOME: home }, "▶ ");
+    stopDeploys(home);
+    if (r.code !== 0 || r.markerMs === undefined) throw new Error(`run failed (${r.code}): ${r.stderr}`);
+    firstStep.push(r.markerMs);
+    total.push(r.ms);
+  }
+
+  // The architect with a model: what it sends for the RAD request, counted by the stand-in.
+  const plan = instantiate(getWorkflow("rad-crawler-setup")!, {});
+  const counted: { prompt: number; completion: number; promptChars: number }[] = [];
+  const stub = await startOpenAIStub((request: StubRequest): StubReply => {
+    const args = JSON.stringify(plan);
+    const prompt = JSON.stringify({ messages: request.body["messages"], tools: request.body["tools"] });
+    const usage = { prompt_tokens: tokens(prompt), completion_tokens: tokens(args) };
+    counted.push({ prompt: usage.prompt_tokens, completion: usage.completion_tokens, promptChars: prompt.length });
+    return { toolCalls: [{ name: "plan", arguments: plan }], usage };
+  });
+  const home = freshHome();
+  const withModel = await time(["plan", RAD, "--json"], { CREDIT_OPTIMIZER_HOME: home, OPENAI_BASE_URL: stub.baseUrl, OPENAI_API_KEY: "sk-bench" });
+  await stub.close();
+  if (withModel.code !== 0) throw new Error(`model plan failed (${withModel.code}): ${withModel.stderr}`);
+  const report = JSON.parse(withModel.stdout) as { usage: { input_tokens: number; output_tokens: number }[] };
+
+  return {
+    helpMs: { median: median(help), runs: help },
+    dryRunMs: { median: median(dry), runs: dry },
+    requestToFirstStepMs: { median: median(firstStep), runs: firstStep },
+    radRunTotalMs: { median: median(total), runs: total },
+    architectTokensRad: {
+      calls: counted.length,
+      promptTokens: counted[0]?.prompt,
+      completionTokens: counted[0]?.completion,
+      promptChars: counted[0]?.promptChars,
+      reportedByRun: report.usage,
+      method: "stand-in counts ⌈characters / 4⌉ of the messages and tools it receives and of the plan it returns",
+    },
+  };
+}
