@@ -1,4 +1,20 @@
-/** The cost library: pricing, ledger, token callbacks, forecast, budgets, plan cache, model routing. */
+/**
+ * The cost library: pricing, ledger, token callbacks, forecast, budgets, plan cache, model routing.
+ *
+ * Wiring, per run:
+ * - settings = loadCostSettings(config); ledger = await openLedger({ home, url: checkpointer URL })
+ * - architect: withPlanCache({ cache: ledger.planCache, key: planCacheKey(request, tools, workflowIds),
+ *   fresh }, plan) — first request of a conversation only; models per call from routeModel(settings.routing,
+ *   agent, stepKind, default), with `routed_from: route.routedFrom` in the call's metadata.
+ * - every model call: a CostCallbackHandler({ pricing, ledger, runId }) in the graph's callbacks.
+ * - credit-validator: forecastPlan(prepared, { ledger, pricing, expectedModelCalls }), then
+ *   checkBudget({ forecast, caps, ...await spendSoFar(ledger) → spentToday/spentThisMonth, destructiveSteps }).
+ * - before executing: recordRunStart(ledger, …); executor `onEvent` → createStepRecorder(ledger, runId,
+ *   prepared).onEvent (each step lands in the ledger as it finishes); run context `caller` →
+ *   budgetGate(caller, { guard: createBudgetGuard({ caps, spentToday, spentThisMonth, runSpentUsd:
+ *   () => handler.totals(runId).usd + recorder.usd(), runLimitUsd }), ask, onDecline: () => stop.abort() }).
+ * - reporter: recordRunEnd(ledger, …) → actual; compareForecast(forecast, actual); routingSavings(calls, pricing).
+ */
 export { costReport, DIMENSIONS, forecastAccuracy, parseSince, type AccuracyStat, type BreakdownRow, type CostReport, type CostReportOptions, type Dimension } from "./analytics.ts";
 export { checkBudget, createBudgetGuard, spendSoFar, type BudgetCaps, type BudgetCheck, type BudgetDecision, type BudgetGuard, type BudgetGuardOptions, type BudgetLimit, type BudgetVerdict, type GuardCheck } from "./budget.ts";
 export { COST_METADATA, CostCallbackHandler, langsmithCost, usageOf, type CostCallbackOptions, type CostedCall, type CostTotals, type UsageTotals } from "./callbacks.ts";
