@@ -113,7 +113,7 @@ describe.each(backends)("20 concurrent runs on $name", (backend) => {
     const ctx = { caller, limits: new ServerLimits(8), sleep: async () => {} };
 
     /** What `executeOnThread` does around a run: hold the thread's lock while the graph runs. */
-    async function runExclusive(thread: string, input: unknown): Promise<[string, ExecState]> {
+    async function runExclusive(thread: string, input: { plan: unknown; scheduler: Scheduler }): Promise<[string, ExecState]> {
       const lock = await acquireThreadLock({ home, url }, thread);
       const own = backend.connectionPerRun ? await openCheckpointer({ home, url }) : undefined;
       try {
