@@ -6,6 +6,7 @@ import {
   ARCHITECT_REQUEST_PROMPT,
   ARCHITECT_SYSTEM_PROMPT,
 } from "../prompts/architect.ts";
+import { planCacheKey, type PlanCache } from "../src/cost/plan-cache.ts";
 import { AGENT_INSTANCE_PREFIX, isDestructiveTool, type ToolInfo } from "../src/mcp/catalog.ts";
 import { planFromCatalog, rankWorkflows, type WorkflowLibrary } from "../src/models/catalog-planner.ts";
 import { describeModel } from "../src/models/chat-model.ts";
@@ -39,9 +40,15 @@ export async function architect(state: OrchestratorView, deps: OrchestratorDeps,
   const tools = (await deps.context()).caller.tools;
   const history = state.session && deps.memory ? await deps.memory.load(agentThread(state.session, "architect")) : [];
   const model = deps.chatModel?.("architect");
-  const update = model
-    ? await planWithModel(state.request, history, tools, model, deps, config)
-    : await planWithCatalog(state.request, history, tools, await deps.library());
+  // The plan cache covers first requests only: a follow-up depends on the conversation.
+  const cache = model && deps.ledger && history.length === 0 ? await cacheUse(state.request, tools, deps) : undefined;
+  const cached = cache && !state.fresh ? await cachedPlan(cache, tools) : undefined;
+  const update = cached
+    ? cached
+    : model
+      ? await planWithModel(state.request, history, tools, model, deps, config)
+      : await planWithCatalog(state.request, history, tools, await deps.library());
+  if (cache && !cached && update.plan !== undefined) await cache.cache.put(cache.key, update.plan, update.planner.model ?? "model");
   if (state.session && deps.memory) {
     const answer = update.plan !== undefined ? JSON.stringify(update.plan) : `could not plan: ${update.planProblems.join("; ")}`;
     const at = deps.now?.() ?? Date.now();
@@ -51,6 +58,28 @@ export async function architect(state: OrchestratorView, deps: OrchestratorDeps,
     ]);
   }
   return update;
+}
+
+interface CacheUse {
+  cache: PlanCache;
+  key: string;
+}
+
+async function cacheUse(request: string, tools: readonly ToolInfo[], deps: OrchestratorDeps): Promise<CacheUse> {
+  const library = await deps.library().catch(() => undefined);
+  return { cache: deps.ledger!.planCache, key: planCacheKey(request, tools, (library?.workflows ?? []).map((w) => w.id)) };
+}
+
+/** The stored plan for this request, if it is still valid against the loaded tools. */
+async function cachedPlan(use: CacheUse, tools: readonly ToolInfo[]): Promise<ArchitectUpdate | undefined> {
+  const hit = await use.cache.get(use.key);
+  if (!hit || !validatePlan(hit.plan, { tools }).ok) return undefined;
+  return {
+    plan: hit.plan,
+    planner: { kind: "model", model: hit.planner, cached: true, attempts: 0, reason: `reused the plan ${hit.planner} made for this request before (no model call; --fresh plans anew)` },
+    planProblems: [],
+    usage: [],
+  };
 }
 
 type ChatModel = NonNullable<ReturnType<NonNullable<OrchestratorDeps["chatModel"]>>>;

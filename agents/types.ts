@@ -12,8 +12,10 @@ export interface PlannerInfo {
   model?: string;
   /** The workflow template picked (catalog planner). */
   workflow?: WorkflowMatch;
-  /** Model calls it took (1 when the first plan was valid). */
+  /** Model calls it took (1 when the first plan was valid, 0 when reused from the plan cache). */
   attempts?: number;
+  /** The plan came from the plan cache: no model call. */
+  cached?: boolean;
   /** Parameters the catalog planner filled from the request. */
   filled?: string[];
   closest?: WorkflowMatch[];
@@ -109,6 +111,8 @@ export interface OrchestratorView {
   budgetUsd?: number;
   dryRun: boolean;
   autoApprove: boolean;
+  /** Plan anew even when the plan cache has this request (`--fresh`). */
+  fresh: boolean;
   confirm: boolean;
   plan: unknown;
   params: Record<string, unknown>;

@@ -21,6 +21,8 @@ export const OrchestratorState = Annotation.Root({
   budgetUsd: Annotation<number | undefined>,
   /** Plan and forecast only (`plan`, `run --dry-run`). */
   dryRun: Annotation<boolean>({ reducer: last, default: () => false }),
+  /** `--fresh`: plan anew even when the plan cache holds this request. */
+  fresh: Annotation<boolean>({ reducer: last, default: () => false }),
   /** `--yes`: approve without asking. */
   autoApprove: Annotation<boolean>({ reducer: last, default: () => false }),
   /** Always ask before running (chat), not only when over budget or destructive. */

@@ -25,6 +25,7 @@ export const EXIT = { ok: 0, failed: 1, badInput: 2, waiting: 3 } as const;
 
 const REQUEST_FLAGS = {
   yes: { type: "boolean", short: "y" },
+  fresh: { type: "boolean" },
   "dry-run": { type: "boolean" },
   json: { type: "boolean" },
   budget: { type: "string" },
@@ -64,6 +65,7 @@ export async function requestCommand(mode: "run" | "plan", argv: string[], confi
       budgetUsd,
       dryRun: mode === "plan" || (values["dry-run"] ?? false),
       autoApprove: values.yes ?? false,
+      fresh: values.fresh ?? false,
       params: parseParams(values.param),
       scheduler,
       mcpConfigPath,
@@ -343,7 +345,7 @@ function renderPlanner(state: OrchestratorStateType): string {
   const p = state.planner;
   const name = (state.plan as { name?: string } | undefined)?.name ?? "(no plan)";
   if (!p) return `plan "${name}"`;
-  const by = p.kind === "model" ? `model planner (${p.model ?? "model"}, ${p.attempts ?? 1} call(s))` : "catalog planner (no model configured)";
+  const by = p.kind === "model" ? `model planner (${p.model ?? "model"}, ${p.cached ? "from the plan cache" : `${p.attempts ?? 1} call(s)`})` : "catalog planner (no model configured)";
   const lines = [`plan "${name}" by the ${by}: ${p.reason}`];
   for (const f of p.filled ?? []) lines.push(`  param ${f}`);
   for (const problem of state.planProblems) lines.push(`  ✗ ${problem}`);

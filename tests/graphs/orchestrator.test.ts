@@ -5,6 +5,8 @@ import { agentThread, checkpointMemory } from "../../agents/memory.ts";
 import type { ApprovalRequest } from "../../agents/types.ts";
 import { infraCaller } from "../helpers/fake-caller.ts";
 import { testDeps } from "./helpers.ts";
+import { openLedger } from "../../src/cost/ledger.ts";
+import { tempDir } from "../helpers/fake-mcp.ts";
 
 let n = 0;
 const thread = () => ({ configurable: { thread_id: `run-test-${++n}` } });
@@ -116,5 +118,25 @@ describe("orchestrator graph (catalog planner, fake tools)", () => {
     expect(await memory.load(agentThread("work", "credit-validator"))).toHaveLength(4);
     expect(await memory.load(agentThread("work", "reporter"))).toHaveLength(4);
     expect(await memory.load(agentThread("other", "architect"))).toHaveLength(0);
+  });
+
+  it("forecasts from the median of past durations of a tool once the ledger has them, and records the run", async () => {
+    const ledger = await openLedger({ home: tempDir("co-graph-ledger-") });
+    try {
+      for (const ms of [400, 500, 900]) {
+        await ledger.recordStep({ runId: "past", stepId: "x", tool: "infra.noop", server: "infra", status: "succeeded", durationMs: ms, attempts: 1, usd: 0, usdSource: "none", at: Date.now() });
+      }
+      const graph = compileOrchestrator(testDeps(infraCaller(), { ledger }), new MemorySaver());
+      const config = thread();
+      const final = (await graph.invoke({ request: "lint my code" }, config)) as OrchestratorStateType;
+      expect(final.forecast?.perStep[0]).toMatchObject({ id: "lint", source: "history", samples: 3 });
+      expect(final.forecast?.perStep[0]!.ms.p50).toBe(500);
+      expect(final.report?.comparison?.durationMs.forecast.p50).toBe(500);
+      const runs = await ledger.runs({ runId: config.configurable.thread_id });
+      expect(runs).toEqual([expect.objectContaining({ plan: "Lint", status: "succeeded" })]);
+      expect((await ledger.steps({ runId: config.configurable.thread_id })).map((s) => s.stepId)).toEqual(["lint"]);
+    } finally {
+      await ledger.close();
+    }
   });
 });

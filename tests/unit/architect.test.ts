@@ -6,6 +6,8 @@ import { compileOrchestrator, type OrchestratorStateType } from "../../graphs/or
 import { infraCaller } from "../helpers/fake-caller.ts";
 import { startOpenAIStub, type OpenAIStub, type StubReply, type StubRequest } from "../helpers/openai-stub.ts";
 import { testDeps } from "../graphs/helpers.ts";
+import { openLedger } from "../../src/cost/ledger.ts";
+import { tempDir } from "../helpers/fake-mcp.ts";
 
 const VALID_PLAN = {
   name: "Shop stack",
@@ -157,5 +159,23 @@ describe("architect with a model (OpenAI-compatible stand-in)", () => {
     expect(messages[3]!.content).toContain("also add a staging branch");
     expect((final.plan as { steps: unknown[] }).steps).toHaveLength(4);
     expect(await memory.load(agentThread("s1", "architect"))).toHaveLength(4);
+  });
+
+  it("reuses a cached plan for the same first request (no model call), unless fresh", async () => {
+    stub = await startOpenAIStub(script(VALID_PLAN));
+    const ledger = await openLedger({ home: tempDir("co-arch-cache-") });
+    try {
+      const graph = compileOrchestrator(modelDeps(stub, infraCaller(), { ledger }), new MemorySaver());
+      await graph.invoke({ request: "Set up the shop", dryRun: true }, thread());
+      const again = (await graph.invoke({ request: "  set up the SHOP ", dryRun: true }, thread())) as OrchestratorStateType;
+      expect(planCalls(stub)).toHaveLength(1);
+      expect(again.report?.planner).toMatchObject({ kind: "model", cached: true, attempts: 0 });
+      expect(again.report?.usage).toEqual([]);
+      const fresh = (await graph.invoke({ request: "Set up the shop", dryRun: true, fresh: true }, thread())) as OrchestratorStateType;
+      expect(planCalls(stub)).toHaveLength(2);
+      expect(fresh.report?.planner?.cached).toBeUndefined();
+    } finally {
+      await ledger.close();
+    }
   });
 });
