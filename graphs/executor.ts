@@ -1,9 +1,9 @@
 import { END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
-import { compensate, dispatchWave, prepare, runAsap, runWaveStep, type ExecState, type ExecutorDeps } from "../src/engine/schedule.ts";
+import { afterAsapSegment, compensate, dispatchWave, prepare, runAsap, runWaveStep, type ExecState, type ExecutorDeps } from "../src/engine/schedule.ts";
 import { defaultExecutorDeps } from "../src/engine/runtime.ts";
 import { ExecutorState } from "./state.ts";
 
-/** prepare → (asap | waves: dispatch ⇄ runStep) → compensate. Invalid plans stop at prepare. */
+/** prepare → (asap, in segments | waves: dispatch ⇄ runStep) → compensate. Invalid plans stop at prepare. */
 export function buildExecutorGraph(deps: ExecutorDeps) {
   const as = (state: typeof ExecutorState.State): ExecState => state as ExecState;
   return new StateGraph(ExecutorState)
@@ -14,7 +14,7 @@ export function buildExecutorGraph(deps: ExecutorDeps) {
     .addNode("compensate", (s) => compensate(as(s), deps))
     .addEdge(START, "prepare")
     .addConditionalEdges("prepare", (s) => (s.status === "invalid" ? END : s.scheduler === "waves" ? "dispatch" : "runAsap"), [END, "dispatch", "runAsap"])
-    .addEdge("runAsap", "compensate")
+    .addConditionalEdges("runAsap", (s) => afterAsapSegment(as(s)), ["runAsap", "compensate"])
     .addConditionalEdges("dispatch", (s) => dispatchWave(as(s), deps), ["runStep", "compensate"])
     .addEdge("runStep", "dispatch")
     .addEdge("compensate", END);

@@ -43,17 +43,25 @@ export async function prepare(state: ExecState, deps: ExecutorDeps): Promise<Omi
 }
 
 /**
+ * LangGraph's cost per task grows with the number of tasks in one superstep, so a very large plan
+ * runs in segments of this many steps (one superstep each); plans up to this size run in one.
+ */
+export const ASAP_SEGMENT = 500;
+
+/**
  * asap: one Functional API task per step, created up front in topological order (task identity is
  * call order + name), each awaiting its own dependencies. A step starts the moment they finish;
  * every result is checkpointed as it lands, so a resumed run does not call finished steps again.
+ * Steps finished in earlier segments are read from state.
  */
 export async function runAsap(state: ExecState, deps: ExecutorDeps): Promise<Partial<ExecState>> {
   const prepared = state.prepared!;
   const ctx = await deps.context();
   const steps = stepsById(prepared);
-  const promises = new Map<string, Promise<StepResult>>();
-  let failed = false;
-  for (const id of prepared.order) {
+  const earlier = new Map(Object.values(state.results).map((r) => [r.id, Promise.resolve(r)]));
+  const promises = new Map<string, Promise<StepResult>>(earlier);
+  let failed = Object.values(state.results).some((r) => r.status !== "succeeded");
+  for (const id of prepared.order.filter((id) => !earlier.has(id)).slice(0, ASAP_SEGMENT)) {
     const depIds = prepared.deps[id] ?? [];
     const run = durableTask(`step:${id}`, async () => {
       const depResults = await Promise.all(depIds.map((d) => promises.get(d)!));
@@ -68,8 +76,15 @@ export async function runAsap(state: ExecState, deps: ExecutorDeps): Promise<Par
     promise.catch(() => {});
     promises.set(id, promise);
   }
-  const results = await Promise.all(prepared.order.map((id) => promises.get(id)!));
+  const results = await Promise.all([...promises.entries()].filter(([id]) => !earlier.has(id)).map(([, p]) => p));
   return { results: Object.fromEntries(results.map((r) => [r.id, r])) };
+}
+
+/** After an asap segment: another segment while steps are left and nothing failed or stopped. */
+export function afterAsapSegment(state: ExecState): "runAsap" | "compensate" {
+  const results = Object.values(state.results);
+  const done = results.length === state.prepared!.order.length || results.some((r) => r.status !== "succeeded");
+  return done ? "compensate" : "runAsap";
 }
 
 /** waves: every ready step is `Send` to `runStep`; a failure or a stop sends nothing more. */

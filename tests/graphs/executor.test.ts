@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { compileExecutor } from "../../graphs/executor.ts";
 import { ServerLimits } from "../../src/engine/limits.ts";
 import { buildRunReport } from "../../src/engine/report.ts";
-import type { ExecState, Scheduler } from "../../src/engine/schedule.ts";
+import { ASAP_SEGMENT, type ExecState, type Scheduler } from "../../src/engine/schedule.ts";
 import { ToolCallError } from "../../src/mcp/client.ts";
 import { SecretStore } from "../../src/secrets.ts";
 import { FakeCaller, infraCaller, sleep } from "../helpers/fake-caller.ts";
@@ -159,4 +159,19 @@ describe("asap scheduling", () => {
     expect(report.steps.map((s) => [s.id, s.status])).toEqual([["a", "succeeded"], ["b", "succeeded"], ["c", "skipped"]]);
     expect(caller.callsOf("delete").map((c) => c.args["id"])).toEqual(["id-b", "id-a"]);
   });
+
+  it("a plan larger than one segment runs in several supersteps and still rolls back across them", async () => {
+    const n = ASAP_SEGMENT + 100;
+    const steps = Array.from({ length: n }, (_, i) => create(`s${i}`, i >= 3 ? [`s${i - 3}`] : []));
+    const ok = await run(infraCaller(), { name: "big", steps }, "asap");
+    expect(ok.status).toBe("succeeded");
+    expect(ok.steps).toHaveLength(n);
+
+    const caller = infraCaller({ failOn: [`s${n - 1}`] });
+    const failed = await run(caller, { name: "big", steps }, "asap");
+    expect(failed.status).toBe("rolled_back");
+    expect(caller.callsOf("delete")).toHaveLength(n - 1);
+    expect(caller.callsOf("delete")[0]!.args["id"]).toBe(`id-s${n - 2}`);
+    expect(caller.callsOf("delete").at(-1)!.args["id"]).toBe("id-s0");
+  }, 120_000);
 });
