@@ -140,7 +140,7 @@ describe("Ctrl-C during a run (model stand-in, scripted MCP server)", () => {
     stub = undefined;
   });
 
-  it("stops new steps, rolls back, exits 1, and the thread resumes to success", async () => {
+  async function slowChain(): Promise<{ env: Record<string, string>; calls: string }> {
     const plan = {
       name: "Slow chain",
       steps: [
@@ -157,6 +157,11 @@ describe("Ctrl-C during a run (model stand-in, scripted MCP server)", () => {
     const mcp = path.join(dir, "mcp.json");
     writeFileSync(mcp, JSON.stringify({ mcpServers: { toolkit: fakeServer("toolkit", calls, { delays: { slow: 1500 } }) } }));
     const env = { CREDIT_OPTIMIZER_HOME: path.join(dir, ".co"), OPENAI_BASE_URL: stub.baseUrl, OPENAI_API_KEY: "sk-test-not-real", CREDIT_OPTIMIZER_MCP_CONFIG: mcp };
+    return { env, calls };
+  }
+
+  it("stops new steps, rolls back, exits 1, and the thread resumes to success", async () => {
+    const { env, calls } = await slowChain();
     const run = startCli(["run", "chain the work", "--yes"], env);
     let stderr = "";
     run.child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -177,5 +182,28 @@ describe("Ctrl-C during a run (model stand-in, scripted MCP server)", () => {
     const report = JSON.parse(resumed.stdout) as OrchestratorReport;
     expect(report.status).toBe("succeeded");
     expect(readCalls(calls).filter((c) => c.tool === "work").map((c) => c.name)).toEqual(["first", "slow", "first", "slow", "last"]);
+  });
+
+  it("in chat: Ctrl-C mid-run rolls back, the chat goes on, and the run's thread resumes", async () => {
+    const { env, calls } = await slowChain();
+    const chat = startCli(["chat", "--session", "ctrl-c"], env);
+    let stderr = "";
+    chat.child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    chat.child.stdin!.write("chain the work\n");
+    await waitFor(() => stderr.includes("[a]pprove / [e]dit / [c]ancel"), 60_000, "the approval question");
+    chat.child.stdin!.write("a\n");
+    await waitFor(() => stderr.includes("▶ slow"), 60_000, "the slow step to start");
+    chat.child.kill("SIGINT");
+    await waitFor(() => stderr.includes("the thread is resumable"), 60_000, "the rollback");
+    chat.child.stdin!.end("exit\n");
+    const ended = await chat.done;
+    expect(ended.code).toBe(0);
+    expect(ended.stdout).toContain("cancelled");
+    const thread = /credit-optimizer resume (run-[0-9a-f-]+)/.exec(ended.stderr)?.[1];
+    expect(thread).toBeDefined();
+    expect(readCalls(calls).filter((c) => c.tool === "undo").map((c) => c.name).sort()).toEqual(["first", "slow"]);
+    const resumed = await runCli(["run", "--resume", thread!, "--json"], env);
+    expect(resumed.code).toBe(0);
+    expect((JSON.parse(resumed.stdout) as OrchestratorReport).status).toBe("succeeded");
   });
 });
