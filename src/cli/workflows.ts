@@ -188,6 +188,7 @@ function renderWorkflow(template: WorkflowTemplate): string {
     const after = s.dependencies.length ? ` after ${s.dependencies.join(", ")}` : "";
     lines.push(`  ${s.id.padEnd(width)}  ${s.tool}${after}  (~${seconds(s.estimateMs)})`);
   }
+  lines.push("  On failure, finished steps that created something are undone (the delete call their tool returns: only what this run created).");
   lines.push("", "DAG levels (steps of one level run in parallel):");
   d.levels.forEach((level, i) => lines.push(`  ${i}: ${level.join(", ")}`));
   lines.push(

@@ -149,7 +149,9 @@ function localProjects(kind: "vercel" | "fly"): Record<string, { env: Record<str
 async function expectNothingLeft(report: RunReport): Promise<void> {
   expect(report.status).toBe("rolled_back");
   expect(report.leftBehind).toEqual([]);
-  expect(report.compensations.length).toBeGreaterThan(0);
+  const created = report.steps.filter((s) => s.status === "succeeded" && /\.\w+_create_/.test(s.tool)).map((s) => s.id);
+  expect(created.length).toBeGreaterThan(0);
+  expect(report.compensations.map((c) => c.step).sort()).toEqual(created.sort());
   for (const c of report.compensations) expect(c.status, `rollback of ${c.step}`).toBe("succeeded");
   for (const step of report.steps.filter((s) => s.status === "succeeded")) {
     const out = output(report, step.id);
