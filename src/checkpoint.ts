@@ -16,8 +16,12 @@ export interface Checkpointer {
 export async function openCheckpointer(options: { home: string; url?: string }): Promise<Checkpointer> {
   const url = options.url?.replace(/^postgres:(?!\/\/)/, "");
   if (url && /^postgres(ql)?:\/\//.test(url)) {
-    const { PostgresSaver } = await import("@langchain/langgraph-checkpoint-postgres");
-    const saver = PostgresSaver.fromConnString(url);
+    const [{ PostgresSaver }, { default: pg }] = await Promise.all([import("@langchain/langgraph-checkpoint-postgres"), import("pg")]);
+    const pool = new pg.Pool({ connectionString: url });
+    // A dropped idle connection must not crash the process: the next query fails (and says why) instead.
+    pool.on("error", () => {});
+    pool.on("connect", (client) => client.on("error", () => {}));
+    const saver = new PostgresSaver(pool);
     await saver.setup();
     return { saver, description: url.replace(/(:\/\/[^:/@]*:)[^@]*@/, "$1***@"), close: () => saver.end() };
   }

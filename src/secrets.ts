@@ -59,6 +59,8 @@ class PostgresSecrets implements SecretBackend {
 
   static async open(url: string): Promise<PostgresSecrets> {
     const pool = new pg.Pool({ connectionString: url, max: 2 });
+    pool.on("error", () => {});
+    pool.on("connect", (client) => client.on("error", () => {}));
     await pool.query("CREATE TABLE IF NOT EXISTS credit_optimizer_secrets (id TEXT PRIMARY KEY, iv BYTEA NOT NULL, tag BYTEA NOT NULL, data BYTEA NOT NULL)");
     const { rows } = await pool.query<SecretRow & { id: string }>("SELECT id, iv, tag, data FROM credit_optimizer_secrets");
     return new PostgresSecrets(pool, new Map(rows.map((r) => [r.id, { iv: r.iv, tag: r.tag, data: r.data }])));

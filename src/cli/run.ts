@@ -7,6 +7,7 @@ import { buildRunReport, exitCodeOf, type RunReport } from "../engine/report.ts"
 import { openRuntime, type Runtime } from "../engine/runtime.ts";
 import type { ExecState, Scheduler } from "../engine/schedule.ts";
 import { formatProblem, validatePlan } from "../plan/validate.ts";
+import { maskSecrets } from "../secrets.ts";
 import { parse, parseParams, UsageError } from "./args.ts";
 import { renderEvent, renderRunReport } from "./render.ts";
 
@@ -130,7 +131,13 @@ export async function executeOnThread(input: RunInput | undefined, options: Thre
     process.on("SIGINT", onSigint);
     process.on("SIGTERM", onSigint);
     if (!options.json) io.err(`thread ${options.threadId} (resume with: credit-optimizer resume ${options.threadId})`);
-    const final = (await graph.invoke(graphInput === null ? null : { ...graphInput, mcpConfigPath }, threadConfig)) as ExecState;
+    let final: ExecState;
+    try {
+      final = (await graph.invoke(graphInput === null ? null : { ...graphInput, mcpConfigPath }, threadConfig)) as ExecState;
+    } catch (error) {
+      // Steps never throw: what reaches here is the checkpointer or the graph runtime failing.
+      throw new RunInterruptedError(options.threadId, checkpointer.description, error);
+    }
     const report = buildRunReport(options.threadId, final);
     printReport(report, options.json, io);
     return exitCodeOf(report.status);
@@ -139,6 +146,16 @@ export async function executeOnThread(input: RunInput | undefined, options: Thre
     process.off("SIGTERM", onSigint);
     await runtime?.close();
     await checkpointer.close();
+  }
+}
+
+/** The run stopped because its state could not be saved; what finished is kept, `resume` continues. */
+export class RunInterruptedError extends Error {
+  readonly code = "RUN_INTERRUPTED";
+  constructor(threadId: string, checkpointer: string, cause: unknown) {
+    const reason = maskSecrets(cause instanceof Error ? cause.message : String(cause));
+    super(`the run on thread "${threadId}" stopped: ${reason} (checkpointer ${checkpointer}). Finished steps are saved; once the checkpointer is reachable, continue with: credit-optimizer resume ${threadId}`);
+    this.name = "RunInterruptedError";
   }
 }
 
