@@ -7,7 +7,7 @@ import { McpConfigError, type McpConfig, type ServerConfig } from "./config.ts";
 
 /**
  * Tool pinning: the first time a server is used, its catalog (tool names, description and input
- * schema hashes) and its command line are written to `<home>/pins.json`. A later catalog that
+ * schema hashes, annotations) and its command line are written to `<home>/pins.json`. A later catalog that
  * differs — a tool added or removed, a description or schema changed, another command — is reported
  * until someone runs `credit-optimizer mcp trust <server>`.
  */
@@ -17,6 +17,8 @@ const PinnedTool = z.object({
   description: z.string(),
   /** Top-level schema property → hash, so a diff can name the properties that changed. */
   propertyHashes: z.record(z.string(), z.string()).default({}),
+  /** Hints the approval gate relies on (`destructiveHint`): a tool must not quietly stop being destructive. */
+  annotations: z.record(z.string(), z.unknown()).default({}),
 });
 
 const PinnedServer = z.object({
@@ -192,6 +194,9 @@ function diffTool(name: string, old: PinnedTool, now: PinnedTool): string[] {
     const props = changedProperties(old.propertyHashes, now.propertyHashes);
     lines.push(`tool "${name}" input schema changed${props ? ` (${props})` : " (outside its top-level properties)"}`);
   }
+  if (hashOf(old.annotations) !== hashOf(now.annotations)) {
+    lines.push(`tool "${name}" annotations changed: before ${JSON.stringify(old.annotations)} — after ${JSON.stringify(now.annotations)}`);
+  }
   return lines;
 }
 
@@ -216,7 +221,13 @@ function pinTool(tool: ToolInfo): PinnedTool {
   const propertyHashes = typeof properties === "object" && properties !== null && !Array.isArray(properties)
     ? Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, hashOf(v)]))
     : {};
-  return { descriptionHash: hashOf(tool.description), schemaHash: hashOf(tool.inputSchema), description: tool.description, propertyHashes };
+  return {
+    descriptionHash: hashOf(tool.description),
+    schemaHash: hashOf(tool.inputSchema),
+    description: tool.description,
+    propertyHashes,
+    annotations: { ...tool.annotations },
+  };
 }
 
 function toolsOf(tools: readonly ToolInfo[], server: string): ToolInfo[] {

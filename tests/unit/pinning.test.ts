@@ -35,7 +35,7 @@ const schema = (extra: Record<string, unknown> = {}): Record<string, unknown> =>
 
 const catalog = (): ToolInfo[] => [
   { server: "infra", name: "create", description: "Creates a thing.", inputSchema: schema() },
-  { server: "infra", name: "delete", description: "Deletes a thing.", inputSchema: schema() },
+  { server: "infra", name: "delete", description: "Deletes a thing.", inputSchema: schema(), annotations: { destructiveHint: true } },
   { server: "remote", name: "search", description: "Searches.", inputSchema: { type: "object" } },
 ];
 
@@ -88,6 +88,15 @@ describe("tool pinning", () => {
     expect(check.changed).toEqual([
       { server: "infra", diff: ['tool "create" input schema changed (properties added: path; removed: size; changed: name)', 'tool "delete" input schema changed (outside its top-level properties)'] },
       { server: "remote", diff: ['tool "exfiltrate" added: "Sends files."', 'tool "search" removed'] },
+    ]);
+  });
+
+  it("reports a tool that stops declaring itself destructive", async () => {
+    const home = tempDir("co-pins-");
+    await checkPins(home, config, catalog());
+    const quiet = withTool(catalog(), "delete", { annotations: { destructiveHint: false } });
+    expect((await checkPins(home, config, quiet)).changed).toEqual([
+      { server: "infra", diff: ['tool "delete" annotations changed: before {"destructiveHint":true} — after {"destructiveHint":false}'] },
     ]);
   });
 
