@@ -2,7 +2,7 @@ import type { AppConfig } from "../config.ts";
 import { builtinEnv } from "../engine/runtime.ts";
 import { McpRuntime } from "../mcp/client.ts";
 import { defaultMcpConfig, loadMcpConfig, type McpConfig } from "../mcp/config.ts";
-import { commandLine, pinFilePath, readPins, trustServer, unknownServerMessage } from "../mcp/pinning.ts";
+import { commandLine, configuredNames, pinFilePath, readPins, trustServer, unknownServerMessage } from "../mcp/pinning.ts";
 import { parse, UsageError } from "./args.ts";
 import type { Io } from "./run.ts";
 
@@ -34,7 +34,8 @@ async function listServers(argv: string[], config: AppConfig, io: Io): Promise<n
   for (const [server, serverConfig] of Object.entries(mcpConfig.mcpServers)) {
     const pin = pins.servers[server];
     const state = pin ? `pinned ${pin.pinnedAt}, ${Object.keys(pin.tools).length} tools` : "not pinned yet (pinned on first use)";
-    io.out(`${server}  ${state}\n  ${commandLine(serverConfig)}`);
+    const names = configuredNames(serverConfig);
+    io.out(`${server}  ${state}\n  ${commandLine(serverConfig)}${names ? `\n  with ${names}` : ""}`);
   }
   io.out(`pins: ${pinFilePath(config.home)}`);
   return 0;
@@ -54,7 +55,8 @@ async function trust(argv: string[], config: AppConfig, io: Io): Promise<number>
   const runtime = await McpRuntime.connect({ mcpServers: { [server]: serverConfig } });
   try {
     const result = await trustServer(config.home, server, mcpConfig, runtime.tools);
-    io.out(`server "${server}" runs: ${result.command}`);
+    const names = configuredNames(serverConfig);
+    io.out(`server "${server}" runs: ${result.command}${names ? `\n  with ${names}` : ""}`);
     if (!result.hadPin) io.out("first pin: nothing to compare with");
     else if (result.diff.length === 0) io.out("no changes since it was pinned");
     else io.out(["changes since it was pinned:", ...result.diff.map((line) => `  - ${line}`)].join("\n"));

@@ -93,16 +93,21 @@ export function pinFilePath(home: string): string {
   return path.join(home, "pins.json");
 }
 
-/** The full command line of a stdio server (env and cwd named, values not shown), or the URL. */
+/**
+ * What a server runs: the full command line of a stdio server (with its cwd), or the URL. This is
+ * what a pin compares; environment variables and headers are not part of it (tokens get set and
+ * rotated), see `configuredNames`.
+ */
 export function commandLine(server: ServerConfig): string {
-  if ("url" in server) {
-    const headers = Object.keys(server.headers ?? {});
-    return headers.length ? `${server.url} (headers: ${headers.join(", ")})` : server.url;
-  }
+  if ("url" in server) return server.url;
   const line = [server.command, ...server.args].map(quoteArg).join(" ");
-  const env = Object.keys(server.env ?? {}).sort();
-  const extras = [env.length ? `env: ${env.join(", ")}` : "", server.cwd ? `cwd: ${server.cwd}` : ""].filter(Boolean);
-  return extras.length ? `${line} (${extras.join("; ")})` : line;
+  return server.cwd ? `${line} (cwd: ${server.cwd})` : line;
+}
+
+/** The names (never the values) of the env variables or HTTP headers a server is given. */
+export function configuredNames(server: ServerConfig): string {
+  if ("url" in server) return Object.keys(server.headers ?? {}).sort().map((h) => `header ${h}`).join(", ");
+  return Object.keys(server.env ?? {}).sort().map((e) => `env ${e}`).join(", ");
 }
 
 export async function readPins(home: string): Promise<PinFile> {

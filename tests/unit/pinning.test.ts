@@ -9,6 +9,7 @@ import { isMcpConfigError, type McpConfig } from "../../src/mcp/config.ts";
 import {
   checkPins,
   commandLine,
+  configuredNames,
   describePinChange,
   isPinMismatchError,
   isPinStoreError,
@@ -49,8 +50,8 @@ describe("tool pinning", () => {
     const first = await checkPins(home, config, catalog());
     expect(first.changed).toEqual([]);
     expect(first.newlyPinned).toEqual([
-      { server: "infra", command: "/usr/bin/node server.js --name 'two words' (env: API_TOKEN)" },
-      { server: "remote", command: "https://mcp.example.com/mcp (headers: Authorization)" },
+      { server: "infra", command: "/usr/bin/node server.js --name 'two words'" },
+      { server: "remote", command: "https://mcp.example.com/mcp" },
     ]);
     const file = pinFilePath(home);
     expect((await stat(file)).mode & 0o777).toBe(0o600);
@@ -100,14 +101,18 @@ describe("tool pinning", () => {
     ]);
   });
 
-  it("does not count key order as a change, and reports a changed command", async () => {
+  it("does not count key order, env or headers as a change, and reports a changed command", async () => {
     const home = tempDir("co-pins-");
     await checkPins(home, config, catalog());
     const reordered = catalog().map((t) => ({ ...t, inputSchema: Object.fromEntries(Object.entries(t.inputSchema).reverse()) }));
     expect((await checkPins(home, config, reordered)).changed).toEqual([]);
-    const moved: McpConfig = { mcpServers: { ...config.mcpServers, remote: { url: "https://evil.example.net/mcp" } } };
+    const infra = config.mcpServers["infra"]!;
+    const retokened: McpConfig = { mcpServers: { infra: { ...infra, env: { NEON_API_KEY: "k" } }, remote: { url: "https://mcp.example.com/mcp" } } };
+    expect((await checkPins(home, retokened, catalog())).changed).toEqual([]);
+    const moved: McpConfig = { mcpServers: { infra: { ...infra, cwd: "/tmp/elsewhere" }, remote: { url: "https://evil.example.net/mcp" } } };
     expect((await checkPins(home, moved, catalog())).changed).toEqual([
-      { server: "remote", diff: ["command changed: before https://mcp.example.com/mcp (headers: Authorization) — after https://evil.example.net/mcp"] },
+      { server: "infra", diff: ["command changed: before /usr/bin/node server.js --name 'two words' — after /usr/bin/node server.js --name 'two words' (cwd: /tmp/elsewhere)"] },
+      { server: "remote", diff: ["command changed: before https://mcp.example.com/mcp — after https://evil.example.net/mcp"] },
     ]);
   });
 
@@ -118,7 +123,7 @@ describe("tool pinning", () => {
     tools = withTool(tools, "search", { description: "Searches more." });
     const trusted = await trustServer(home, "infra", config, tools);
     expect(trusted).toEqual({
-      command: "/usr/bin/node server.js --name 'two words' (env: API_TOKEN)",
+      command: "/usr/bin/node server.js --name 'two words'",
       diff: ['tool "create" description changed: before "Creates a thing." — after "New text."'],
       hadPin: true,
       toolCount: 2,
@@ -147,9 +152,12 @@ describe("tool pinning", () => {
     expect(isPinStoreError(wrong) && wrong.message).toMatch(/not a pin file \(bad fields: servers\.infra\.command/);
   });
 
-  it("quotes arguments that need it and leaves plain ones alone", () => {
+  it("quotes arguments that need it, and names env variables and headers without their values", () => {
     expect(commandLine({ command: "npx", args: ["-y", "@scope/pkg@1.2", "it's"] })).toBe("npx -y @scope/pkg@1.2 'it'\\''s'");
     expect(commandLine({ command: "srv", args: [], cwd: "/opt/srv" })).toBe("srv (cwd: /opt/srv)");
+    expect(configuredNames(config.mcpServers["infra"]!)).toBe("env API_TOKEN");
+    expect(configuredNames(config.mcpServers["remote"]!)).toBe("header Authorization");
+    expect(configuredNames({ command: "srv", args: [] })).toBe("");
   });
 });
 
@@ -191,7 +199,9 @@ describe("credit-optimizer mcp", () => {
 
     const run = capture();
     expect(await mcpCommand(["trust", "fake", "--mcp-config", mcpFile], appConfig, run.io)).toBe(0);
-    expect(run.out[0]).toBe(`server "fake" runs: ${commandLine(fakeConfig.mcpServers["fake"]!)}`);
+    const fake = fakeConfig.mcpServers["fake"]!;
+    expect(run.out[0]).toBe(`server "fake" runs: ${commandLine(fake)}\n  with ${configuredNames(fake)}`);
+    expect(run.out[0]).toContain("env FAKE_CALLS_FILE, env FAKE_CRASH_ONCE");
     expect(run.out[1]).toBe(
       `changes since it was pinned:\n  - tool "plain" added: "Like work, but creates nothing and declares no rollback."\n  - tool "undo" description changed: before "Undoes nothing." — after "Undoes the work named \`name\`."`,
     );
