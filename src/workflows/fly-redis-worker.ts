@@ -1,28 +1,20 @@
 import { z } from "zod";
+import type { PlanInput } from "../plan/schema.ts";
 import { ESTIMATES } from "./estimates.ts";
-import { region, resourceName } from "./params.ts";
+import { flyImage, region, resourceName } from "./params.ts";
 import type { WorkflowTemplate } from "./types.ts";
 
 const params = z.object({
   app_name: resourceName("queue-worker", "Fly app name of the worker (also the code folder); the queue is named after it"),
   region,
-  image: z.string().min(1).default("node:20-alpine").describe("Container image on Fly.io (the local backend runs the generated code)"),
+  image: flyImage,
 });
 
-/** A Redis queue and a worker on Fly.io that gets its URL as a secret. */
-export const flyRedisWorker: WorkflowTemplate<typeof params> = {
-  id: "fly-redis-worker",
-  name: "Fly.io Worker with Redis Queue",
-  description: "Run a background worker on Fly.io with an Upstash Redis job queue: the queue, the app and the code in parallel, then a deploy with REDIS_URL as a secret",
-  category: "infrastructure",
-  tags: ["worker", "background jobs", "queue", "fly", "redis", "upstash", "jobs"],
-  examples: [
-    "Deploy a background worker on Fly with a Redis queue",
-    "Set up a job queue worker: upstash redis plus a fly app",
-    "I need a queue consumer running on fly.io backed by redis",
-  ],
-  params,
-  plan: {
+type Params = z.infer<typeof params>;
+
+/** The queue, the app and the code in parallel; then the worker starts with REDIS_URL (from `image`, when given). */
+function build(values: Pick<Params, "image">): Omit<PlanInput, "params"> {
+  return {
     name: "Fly.io Worker with Redis Queue",
     steps: [
       {
@@ -47,10 +39,31 @@ export const flyRedisWorker: WorkflowTemplate<typeof params> = {
         agent: "deploy",
         tool: "toolkit.fly_deploy",
         dependencies: ["generate_code", "create_queue", "create_app"],
-        params: { app_name: "${create_app.app_name}", image: "${image}", secrets: { REDIS_URL: "${create_queue.url}", SERVICE_NAME: "${app_name}" } },
+        params: {
+          app_name: "${create_app.app_name}",
+          secrets: { REDIS_URL: "${create_queue.url}", SERVICE_NAME: "${app_name}" },
+          ...(values.image ? { image: "${image}" } : {}),
+        },
         timeoutMs: 300_000,
         estimate: ESTIMATES.flyDeploy,
       },
     ],
-  },
+  };
+}
+
+/** A Redis queue and a worker on Fly.io that gets its URL as a secret. */
+export const flyRedisWorker: WorkflowTemplate<typeof params> = {
+  id: "fly-redis-worker",
+  name: "Fly.io Worker with Redis Queue",
+  description: "Run a background worker on Fly.io with an Upstash Redis job queue: the queue, the app and the code in parallel, then a deploy with REDIS_URL as a secret",
+  category: "infrastructure",
+  tags: ["worker", "background jobs", "queue", "fly", "redis", "upstash", "jobs"],
+  examples: [
+    "Deploy a background worker on Fly with a Redis queue",
+    "Set up a job queue worker: upstash redis plus a fly app",
+    "I need a queue consumer running on fly.io backed by redis",
+  ],
+  params,
+  plan: build({}),
+  build,
 };

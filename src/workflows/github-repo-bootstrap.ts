@@ -14,7 +14,7 @@ const params = z.object({
 export const githubRepoBootstrap: WorkflowTemplate<typeof params> = {
   id: "github-repo-bootstrap",
   name: "GitHub Repository Bootstrap",
-  description: "Create a GitHub repository and, in parallel, generate the project locally, initialise git and make the first commit",
+  description: "Create a GitHub repository and, in parallel, generate the project locally, initialise git and make the first commit, ready to push to the new repository",
   category: "development",
   tags: ["github", "repository", "repo", "git", "new repo", "initial commit"],
   examples: [

@@ -40,3 +40,10 @@ export const workspaceProject = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, "expected a folder name: letters, digits, '.', '_' or '-'")
   .describe("Project folder inside the workspace");
+
+/** Fly.io runs container images: one built from the code is required there; the local backend runs the code folder. */
+export const flyImage = z
+  .string()
+  .min(1)
+  .optional()
+  .describe("Container image built from the code (required on Fly.io; the local backend runs the code folder instead)");

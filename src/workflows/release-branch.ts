@@ -12,7 +12,7 @@ const params = z.object({
 export const releaseBranch: WorkflowTemplate<typeof params> = {
   id: "release-branch",
   name: "Cut a Release Branch",
-  description: "Prepare a release: run the tests and the linter in parallel, commit pending changes as 'Release <version>', and create the release/<version> branch",
+  description: "Prepare a release: run the tests and the linter in parallel (their results go in the report; they do not stop the release), commit pending changes as 'Release <version>', and create the release/<version> branch",
   category: "development",
   tags: ["release", "version", "release branch", "cut release", "tag", "ship"],
   examples: [

@@ -1,12 +1,12 @@
 import { z } from "zod";
 import { ESTIMATES } from "./estimates.ts";
-import { resourceId } from "./params.ts";
+import { databaseName, resourceId } from "./params.ts";
 import type { WorkflowTemplate } from "./types.ts";
 
 const params = z.object({
   app_project_id: resourceId("Vercel project of the app"),
   neon_project_id: resourceId("Neon project of the app's database"),
-  database_name: z.string().min(1).default("neondb").describe("Database the app uses"),
+  database_name: databaseName("neondb", "Database the app uses"),
   redis_id: resourceId("Upstash Redis database of the app"),
 });
 

@@ -10,6 +10,7 @@ import { runWorkflow } from "../../src/cli/workflows.ts";
 import { loadConfig, type AppConfig } from "../../src/config.ts";
 import type { RunReport } from "../../src/engine/report.ts";
 import type { RunContext } from "../../src/engine/run-step.ts";
+import type { Scheduler } from "../../src/engine/schedule.ts";
 import { openRuntime, type Runtime } from "../../src/engine/runtime.ts";
 import type { Plan } from "../../src/plan/schema.ts";
 import { getWorkflow } from "../../src/workflows/index.ts";
@@ -47,8 +48,8 @@ afterAll(async () => {
 const unique = (prefix: string): string => `${prefix}-${randomBytes(3).toString("hex")}`;
 
 /** Runs a template; a successful run is undone after all tests. */
-async function run(id: string, values: Record<string, unknown>, transform?: (plan: Plan) => Plan): Promise<RunReport> {
-  const report = await runWorkflow(getWorkflow(id)!, values, { context: ctx, transform });
+async function run(id: string, values: Record<string, unknown>, transform?: (plan: Plan) => Plan, scheduler: Scheduler = "asap"): Promise<RunReport> {
+  const report = await runWorkflow(getWorkflow(id)!, values, { context: ctx, transform, scheduler });
   if (report.status === "succeeded") succeeded.push(report);
   return report;
 }
@@ -257,6 +258,14 @@ describe("multi-tenant-provision", () => {
       urls.add(String(cache["url"]));
     }
     expect(urls.size).toBe(4);
+  });
+
+  it("runs the same way wave by wave (the waves scheduler)", async () => {
+    const report = await run("multi-tenant-provision", { name: unique("mtw"), tenants: 2 }, undefined, "waves");
+    expectSucceeded(report);
+    const project = report.steps.find((s) => s.id === "create_project")!;
+    for (const id of ["database_t1", "database_t2"]) expect(report.steps.find((s) => s.id === id)!.startedAtMs).toBeGreaterThanOrEqual(project.endedAtMs);
+    expect(await localDatabases(str(report, "create_project", "project_id"))).toHaveLength(3);
   });
 
   it("with a failing last step deletes every tenant's database and cache", async () => {

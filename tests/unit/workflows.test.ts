@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -188,6 +188,25 @@ describe("multi-tenant-provision expands to N tenants", () => {
     expect(() => instantiate(template, { tenants: ["acme", "acme"] })).toThrow(/tenant names must be distinct/);
     expect(() => instantiate(template, { tenants: 0 })).toThrow(/parameter "tenants"/);
     expect(() => instantiate(template, { tenants: 21 })).toThrow(/parameter "tenants"/);
+  });
+});
+
+describe("fly templates", () => {
+  it.each(["fly-deploy", "fly-redis-worker"])("%s passes an image to fly_deploy only when one is given", (id) => {
+    const deploy = (values: Record<string, unknown>): Record<string, unknown> => instantiate(getWorkflow(id)!, values).steps.find((s) => s.id === "deploy")!.params;
+    expect(deploy({})).not.toHaveProperty("image");
+    expect(deploy({ image: "registry.fly.io/app:1" })).toMatchObject({ image: "${image}" });
+    expect(instantiate(getWorkflow(id)!, { image: "registry.fly.io/app:1" }).params).toMatchObject({ image: "registry.fly.io/app:1" });
+  });
+});
+
+describe("every template has an end-to-end test", () => {
+  const e2e = readdirSync(new URL("../e2e/", import.meta.url))
+    .filter((f) => /^workflows.*\.test\.ts$/.test(f))
+    .map((f) => readFileSync(new URL(`../e2e/${f}`, import.meta.url), "utf8"))
+    .join("\n");
+  it.each(workflows.map((w) => w.id))("%s is run in tests/e2e/workflows*.test.ts", (id) => {
+    expect(e2e).toMatch(new RegExp(`run(?:WorkflowCommand)?\\(\\[?\\s*(?:"--workflow",\\s*)?"${id}"`));
   });
 });
 
