@@ -1,7 +1,8 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { loadConfig, type AppConfig } from "../src/config.ts";
 import type { Ledger } from "../src/cost/ledger.ts";
-import { loadPricing, type Pricing } from "../src/cost/pricing.ts";
+import type { Pricing } from "../src/cost/pricing.ts";
+import { loadCostSettings } from "../src/cost/settings.ts";
 import { openRuntime, type Runtime } from "../src/engine/runtime.ts";
 import type { ExecutorDeps } from "../src/engine/schedule.ts";
 import type { WorkflowLibrary } from "../src/models/catalog-planner.ts";
@@ -53,18 +54,32 @@ export function configuredChatModel(config: AppConfig, maxRetries?: number): Orc
   };
 }
 
-/** For LangGraph Studio: config from the environment, built-in (or configured) MCP servers connected on first use. */
+/**
+ * For LangGraph Studio: config from the environment and the built-in (or configured) MCP servers,
+ * all read on first use, so importing the graph module costs nothing and a bad environment is
+ * reported when a run starts.
+ */
 export function defaultOrchestratorDeps(): OrchestratorDeps {
-  const config = loadConfig();
+  let config: AppConfig | undefined;
+  let chatModel: OrchestratorDeps["chatModel"] | null = null;
+  let pricing: Pricing | undefined;
   let runtime: Promise<Runtime> | undefined;
+  const cfg = (): AppConfig => (config ??= loadConfig());
   return {
-    config,
+    get config() {
+      return cfg();
+    },
+    get pricing() {
+      return (pricing ??= loadCostSettings(cfg()).pricing);
+    },
     memory: noMemory,
     library: loadWorkflowLibrary,
-    chatModel: configuredChatModel(config),
-    pricing: loadPricing(),
+    chatModel: (agent) => {
+      if (chatModel === null) chatModel = configuredChatModel(cfg());
+      return chatModel?.(agent);
+    },
     context: async () => {
-      runtime ??= openRuntime({ config, mcpConfigPath: config.mcpConfigPath });
+      runtime ??= openRuntime({ config: cfg(), mcpConfigPath: cfg().mcpConfigPath });
       return (await runtime).context;
     },
   };
