@@ -88,6 +88,6 @@ export async function main(argv: string[]): Promise<number> {
     }
     const code = (error as { code?: unknown }).code;
     process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
-    return code === "PLAN_INVALID" || code === "MCP_CONFIG_INVALID" || code === "INVALID_ARGS" ? 2 : 1;
+    return ["PLAN_INVALID", "MCP_CONFIG_INVALID", "INVALID_ARGS", "THREAD_BUSY"].includes(String(code)) ? 2 : 1;
   }
 }

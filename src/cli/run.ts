@@ -5,6 +5,7 @@ import { openCheckpointer } from "../checkpoint.ts";
 import type { AppConfig } from "../config.ts";
 import { buildRunReport, exitCodeOf, type RunReport } from "../engine/report.ts";
 import { openRuntime, type Runtime } from "../engine/runtime.ts";
+import { acquireThreadLock } from "../engine/thread-lock.ts";
 import type { ExecState, Scheduler } from "../engine/schedule.ts";
 import { formatProblem, validatePlan } from "../plan/validate.ts";
 import { maskSecrets } from "../secrets.ts";
@@ -40,8 +41,9 @@ export async function validateCommand(argv: string[], config: AppConfig, io: Io)
   const plan = await readPlanFile(file);
   const runtime = await openRuntime({ config, mcpConfigPath: values["mcp-config"] ?? config.mcpConfigPath });
   try {
-    const { caller, allow } = runtime.context;
-    const result = validatePlan(plan, { tools: caller.tools, params: parseParams(values.param), allow });
+    const { caller, allow, untrusted } = runtime.context;
+    for (const pin of runtime.newlyPinned) io.err(`trusted MCP server "${pin.server}" on first use: ${pin.command}`);
+    const result = validatePlan(plan, { tools: caller.tools, params: parseParams(values.param), allow, untrusted });
     for (const note of result.ok ? result.prepared.notes : result.notes) io.out(`note: ${note}`);
     if (!result.ok) {
       io.err(`${file}: ${result.problems.length} problem(s):`);
@@ -94,7 +96,12 @@ export interface ThreadOptions {
 
 /** Runs (or, with no input, resumes) a plan on a thread of the executor graph; returns the exit code. */
 export async function executeOnThread(input: RunInput | undefined, options: ThreadOptions, config: AppConfig, io: Io): Promise<number> {
-  const checkpointer = await openCheckpointer({ home: config.home, url: options.checkpointer ?? config.databaseUrl });
+  const checkpointerUrl = options.checkpointer ?? config.databaseUrl;
+  const lock = await acquireThreadLock({ home: config.home, url: checkpointerUrl }, options.threadId);
+  const checkpointer = await openCheckpointer({ home: config.home, url: checkpointerUrl }).catch(async (error: unknown) => {
+    await lock.release();
+    throw error;
+  });
   const stop = new AbortController();
   let runtime: Runtime | undefined;
   const onSigint = (): void => {
@@ -121,8 +128,9 @@ export async function executeOnThread(input: RunInput | undefined, options: Thre
       config,
       mcpConfigPath,
       concurrency: options.concurrency ? Number(options.concurrency) : undefined,
-      checkpointerUrl: options.checkpointer,
+      checkpointerUrl,
     });
+    for (const pin of runtime.newlyPinned) io.err(`trusted MCP server "${pin.server}" on first use: ${pin.command}`);
     const ctx = runtime.context;
     const graph = compileExecutor(
       { context: async () => ctx, stopSignal: stop.signal, onEvent: options.json ? undefined : (e) => io.err(renderEvent(e)) },
@@ -146,6 +154,7 @@ export async function executeOnThread(input: RunInput | undefined, options: Thre
     process.off("SIGTERM", onSigint);
     await runtime?.close();
     await checkpointer.close();
+    await lock.release();
   }
 }
 

@@ -35,6 +35,8 @@ export interface RunContext {
   secrets?: SecretStore;
   /** Per-agent allow-lists, checked again on the interpolated arguments of every call. */
   allow?: AllowLists;
+  /** Servers whose tools changed since they were pinned (server → what changed). */
+  untrusted?: Record<string, string[]>;
   /** Used when a step declares no retry policy. */
   defaultRetry?: RetryPolicy;
   /** Used when a step declares no timeout. */

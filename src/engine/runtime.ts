@@ -1,6 +1,7 @@
 import { loadConfig, type AppConfig } from "../config.ts";
 import { McpRuntime } from "../mcp/client.ts";
 import { defaultMcpConfig, loadMcpConfig, type McpConfig } from "../mcp/config.ts";
+import { checkPins, type PinCheck } from "../mcp/pinning.ts";
 import { loadAllowLists } from "../policy.ts";
 import { SecretStore } from "../secrets.ts";
 import { ServerLimits } from "./limits.ts";
@@ -20,6 +21,8 @@ export interface RuntimeOptions {
 
 export interface Runtime {
   context: RunContext;
+  /** Servers pinned for the first time by this connection, with their full command. */
+  newlyPinned: PinCheck["newlyPinned"];
   close(): Promise<void>;
 }
 
@@ -27,15 +30,27 @@ export interface Runtime {
 export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const mcpConfig = options.mcpConfig ?? (options.mcpConfigPath ? await loadMcpConfig(options.mcpConfigPath) : defaultMcpConfig(builtinEnv(options.config)));
   const caller = await McpRuntime.connect(mcpConfig);
-  const secrets = await SecretStore.open(options.config.home, {
-    keyHex: options.config.env.CREDIT_OPTIMIZER_SECRET_KEY,
-    checkpointerUrl: options.checkpointerUrl ?? options.config.databaseUrl,
-  }).catch(async (error: unknown) => {
+  let pins: PinCheck;
+  let secrets: SecretStore;
+  try {
+    pins = await checkPins(options.config.home, mcpConfig, caller.tools);
+    secrets = await SecretStore.open(options.config.home, {
+      keyHex: options.config.env.CREDIT_OPTIMIZER_SECRET_KEY,
+      checkpointerUrl: options.checkpointerUrl ?? options.config.databaseUrl,
+    });
+  } catch (error) {
     await caller.close();
     throw error;
-  });
+  }
   return {
-    context: { caller, limits: new ServerLimits(options.concurrency ?? 8), secrets, allow: loadAllowLists(options.config) },
+    context: {
+      caller,
+      limits: new ServerLimits(options.concurrency ?? 8),
+      secrets,
+      allow: loadAllowLists(options.config),
+      untrusted: Object.fromEntries(pins.changed.map((c) => [c.server, c.diff])),
+    },
+    newlyPinned: pins.newlyPinned,
     async close() {
       await secrets.close();
       await caller.close();

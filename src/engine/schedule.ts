@@ -37,7 +37,7 @@ export interface ExecutorDeps {
 /** Validates the plan against the loaded tools; an invalid plan ends the run before any step. */
 export async function prepare(state: ExecState, deps: ExecutorDeps): Promise<Omit<Partial<ExecState>, "results"> & { results: null }> {
   const ctx = await deps.context();
-  const validation = validatePlan(state.plan, { tools: ctx.caller.tools, params: state.params, allow: ctx.allow });
+  const validation = validatePlan(state.plan, { tools: ctx.caller.tools, params: state.params, allow: ctx.allow, untrusted: ctx.untrusted });
   if (!validation.ok) return { prepared: undefined, problems: validation.problems, status: "invalid", results: null, compensations: [] };
   return { prepared: validation.prepared, problems: [], status: "pending", results: null, compensations: [] };
 }

@@ -53,6 +53,8 @@ export interface ValidateOptions {
   params?: Record<string, unknown>;
   /** Per-agent tool allow-lists; a step outside its agent's list is a problem. */
   allow?: AllowLists;
+  /** Servers whose tools changed since they were pinned: steps that use them are problems. */
+  untrusted?: Record<string, string[]>;
 }
 
 /** Checks everything that can be checked before anything runs; never throws. */
@@ -113,6 +115,8 @@ export function validatePlan(input: unknown, options: ValidateOptions = {}): Val
       tools[step.id] = resolution.resolved;
       const denied = options.allow && denial(options.allow, step.agent, resolution.resolved.server, resolution.resolved.tool, step.params);
       if (denied) problems.push({ step: step.id, field: "tool", message: denied });
+      const changed = options.untrusted?.[resolution.resolved.server];
+      if (changed) problems.push({ step: step.id, field: "tool", message: untrustedMessage(resolution.resolved.server, changed) });
       const info = findTool(options.tools, resolution.resolved);
       if (info) problems.push(...schemas.check(info, step.id, step.params, "params"));
       if (step.rollback) {
@@ -136,6 +140,10 @@ export function preparePlan(input: unknown, options: ValidateOptions = {}): Prep
   const result = validatePlan(input, options);
   if (!result.ok) throw new PlanValidationError(result.problems);
   return result.prepared;
+}
+
+function untrustedMessage(server: string, changed: string[]): string {
+  return `MCP server "${server}" changed since it was pinned (${changed.join("; ")}): review it, then run credit-optimizer mcp trust ${server}`;
 }
 
 function resolveParams(plan: Plan, overrides: Record<string, unknown>, problems: Problem[]): Record<string, unknown> {
