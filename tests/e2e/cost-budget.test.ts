@@ -68,9 +68,10 @@ async function runWithBudget(answer: boolean) {
       return answer;
     },
     onDecline: () => stop.abort(),
+    stopSignal: stop.signal,
   });
   const ctx = { caller, limits: new ServerLimits(8) };
-  const graph = compileExecutor({ context: async () => ctx, stopSignal: stop.signal }, new MemorySaver());
+  const graph = compileExecutor({ context: async () => ctx, stopSignal: stop.signal, onEvent: (e) => caller.onEvent(e) }, new MemorySaver());
   const state = (await graph.invoke({ plan, scheduler: "asap" }, { configurable: { thread_id: `b-${answer}` } })) as ExecState;
   return { report: buildRunReport("b", state), timeline, questions, stubRequests: stub.requests.length, spent: costs.totals("run-b").usd };
 }
