@@ -12,7 +12,8 @@
  * - before executing: recordRunStart(ledger, …); executor `onEvent` → createStepRecorder(ledger, runId,
  *   prepared).onEvent (each step lands in the ledger as it finishes); run context `caller` →
  *   budgetGate(caller, { guard: createBudgetGuard({ caps, spentToday, spentThisMonth, runSpentUsd:
- *   () => handler.totals(runId).usd + recorder.usd(), runLimitUsd }), ask, onDecline: () => stop.abort() }).
+ *   () => handler.totals(runId).usd + recorder.usd(), runLimitUsd }), ask, onDecline: () => stop.abort(),
+ *   stopSignal: stop.signal }), and the gate's `onEvent` chained into the executor's too.
  * - reporter: recordRunEnd(ledger, …) → actual; compareForecast(forecast, actual); routingSavings(calls, pricing).
  */
 export { costReport, DIMENSIONS, forecastAccuracy, parseSince, type AccuracyStat, type BreakdownRow, type CostReport, type CostReportOptions, type Dimension } from "./analytics.ts";
