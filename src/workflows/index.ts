@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Plan } from "../plan/schema.ts";
+import { databaseBackup } from "./database-backup.ts";
 import { dependencyAudit } from "./dependency-audit.ts";
 import { featureBranch } from "./feature-branch.ts";
 import { flyDeploy } from "./fly-deploy.ts";
@@ -10,9 +11,8 @@ import { lintAndTypecheck } from "./lint-and-typecheck.ts";
 import { multiTenantProvision } from "./multi-tenant-provision.ts";
 import { neonEnvironments } from "./neon-environments.ts";
 import { neonFullSetup } from "./neon-full-setup.ts";
-import { databaseBackup } from "./database-backup.ts";
-import { preCommitCheck } from "./pre-commit-check.ts";
 import { prDatabaseBranch } from "./pr-database-branch.ts";
+import { preCommitCheck } from "./pre-commit-check.ts";
 import { previewEnvironment } from "./preview-environment.ts";
 import { previewTeardown } from "./preview-teardown.ts";
 import { qualityGate } from "./quality-gate.ts";
@@ -20,10 +20,10 @@ import { radCrawlerSetup } from "./rad-crawler-setup.ts";
 import { redeployApp } from "./redeploy-app.ts";
 import { redisCacheSuite } from "./redis-cache-suite.ts";
 import { releaseBranch } from "./release-branch.ts";
-import { syncAppSecrets } from "./sync-app-secrets.ts";
 import { scaffoldService } from "./scaffold-service.ts";
-import { techDebtReport } from "./tech-debt-report.ts";
+import { syncAppSecrets } from "./sync-app-secrets.ts";
 import { teardownEnvironment } from "./teardown-environment.ts";
+import { techDebtReport } from "./tech-debt-report.ts";
 import { testReport } from "./test-report.ts";
 import { upstashRedisSetup } from "./upstash-redis-setup.ts";
 import { vercelDeploy } from "./vercel-deploy.ts";
@@ -60,7 +60,7 @@ export const workflows: WorkflowTemplate[] = [
   redeployApp,
   previewTeardown,
   teardownEnvironment,
-] as WorkflowTemplate[];
+];
 
 /** The templates the seed request names (Task 1.2 and 1.4). */
 export const REQUIRED_WORKFLOW_IDS = ["rad-crawler-setup", "neon-full-setup", "upstash-redis-setup", "vercel-deploy", "multi-tenant-provision"] as const;
