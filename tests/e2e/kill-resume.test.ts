@@ -45,4 +45,27 @@ describe("a run killed with SIGKILL resumes without repeating finished steps", (
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('no run found on thread "nope"');
   });
+
+  it("SIGTERM: no new step starts, finished steps are rolled back, and resume runs the plan again", async () => {
+    const dir = tempDir();
+    const calls = path.join(dir, "calls.jsonl");
+    writeFileSync(path.join(dir, "mcp.json"), JSON.stringify({ mcpServers: { infra: fakeServer("infra", calls, { delays: { slow: 2000 } }) } }));
+    const work = (id: string, dependencies: string[] = []) => ({ id, tool: "infra.work", dependencies, params: { name: id } });
+    writeFileSync(path.join(dir, "plan.json"), JSON.stringify({ name: "stop me", steps: [work("a"), work("slow"), work("c", ["a", "slow"])] }));
+    const env = { CREDIT_OPTIMIZER_HOME: path.join(dir, "home") };
+    const run = startCli(["run", "--plan", path.join(dir, "plan.json"), "--mcp-config", path.join(dir, "mcp.json"), "--thread", "term-1", "--json"], env);
+    await waitFor(() => readCalls(calls).some((c) => c.name === "slow"), 30_000, "slow to start");
+    run.child.kill("SIGTERM");
+    const stopped = await run.done;
+    expect(stopped.code).toBe(1);
+    const report = JSON.parse(stopped.stdout) as { status: string; steps: { id: string; status: string }[] };
+    expect(report.status).toBe("cancelled");
+    expect(report.steps.map((s) => [s.id, s.status])).toEqual([["a", "succeeded"], ["slow", "succeeded"], ["c", "skipped"]]);
+    expect(readCalls(calls).filter((c) => c.tool === "undo").map((c) => c.name).sort()).toEqual(["a", "slow"]);
+
+    const resumed = await runCli(["resume", "term-1", "--json"], env);
+    expect(resumed.code).toBe(0);
+    expect((JSON.parse(resumed.stdout) as { status: string }).status).toBe("succeeded");
+    expect(readCalls(calls).filter((c) => c.tool === "work" && c.name === "c")).toHaveLength(1);
+  }, 90_000);
 });
