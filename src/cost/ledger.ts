@@ -263,28 +263,30 @@ class SqlLedger implements Ledger {
   }
 
   async toolHistory(tools: readonly string[], limit = 50): Promise<Record<string, DurationSample[]>> {
-    const history: Record<string, DurationSample[]> = {};
-    for (const tool of new Set(tools)) {
-      const rows = await this.db.all(
-        "SELECT step_id, tool, duration_ms, usd, usd_source FROM ledger_steps WHERE tool = ? AND status = 'succeeded' ORDER BY at DESC LIMIT ?",
-        [tool, limit],
-      );
-      history[tool] = rows.map(sampleOf);
-    }
+    const unique = [...new Set(tools)];
+    const history: Record<string, DurationSample[]> = Object.fromEntries(unique.map((t) => [t, []]));
+    if (unique.length === 0) return history;
+    const rows = await this.latestSuccesses("tool", `tool IN (${unique.map(() => "?").join(", ")})`, unique, limit);
+    for (const sample of rows.map(sampleOf)) history[sample.tool]!.push(sample);
     return history;
   }
 
   async stepHistory(plan: string, limit = 20): Promise<Record<string, DurationSample[]>> {
-    const rows = await this.db.all(
-      "SELECT step_id, tool, duration_ms, usd, usd_source FROM ledger_steps WHERE plan = ? AND status = 'succeeded' ORDER BY at DESC",
-      [plan],
-    );
     const history: Record<string, DurationSample[]> = {};
-    for (const sample of rows.map(sampleOf)) {
-      const list = (history[sample.stepId] ??= []);
-      if (list.length < limit) list.push(sample);
-    }
+    for (const sample of (await this.latestSuccesses("step_id", "plan = ?", [plan], limit)).map(sampleOf)) (history[sample.stepId] ??= []).push(sample);
     return history;
+  }
+
+  /** The newest `limit` successful steps per value of `column` among the rows matching `where`, newest first. */
+  private latestSuccesses(column: "tool" | "step_id", where: string, params: readonly unknown[], limit: number): Promise<Record<string, unknown>[]> {
+    return this.db.all(
+      `SELECT step_id, tool, duration_ms, usd, usd_source FROM (
+         SELECT step_id, tool, duration_ms, usd, usd_source, at,
+                ROW_NUMBER() OVER (PARTITION BY ${column} ORDER BY at DESC) AS n
+         FROM ledger_steps WHERE status = 'succeeded' AND ${where}) ranked
+       WHERE n <= ? ORDER BY at DESC`,
+      [...params, limit],
+    );
   }
 
   async modelHistory(agents: readonly string[], limitRuns = 50): Promise<ModelRunUsage[]> {

@@ -73,6 +73,7 @@ describe.each(backends)("ledger on $name", (backend) => {
     const steps = await ledger.stepHistory("hist");
     expect(Object.keys(steps)).toEqual(["x"]);
     expect(steps["x"]!.map((s) => s.durationMs)).toEqual([300, 200, 100]);
+    expect((await ledger.stepHistory("hist", 2))["x"]!.map((s) => s.durationMs)).toEqual([300, 200]);
   });
 
   it("sums tokens per run, agent and model for history", async () => {
