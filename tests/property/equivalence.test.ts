@@ -139,7 +139,7 @@ describe("random DAGs against a sequential reference", () => {
           for (const [i, output] of expected.entries()) expect(state.results[`s${i}`]?.output, `${scheduler} s${i}`).toEqual(output);
         }
       }),
-      { numRuns: 60 },
+      { numRuns: 50 },
     );
   });
 });

@@ -53,11 +53,16 @@ class World {
   readonly live = new Set<string>();
   readonly created: string[] = [];
   readonly deletes: string[] = [];
+  /** Steps whose call succeeded, and calls that started before all their dependencies had. */
+  readonly finished = new Set<number>();
+  readonly startedEarly: string[] = [];
   readonly caller = new FakeCaller();
 
-  constructor(specs: StepSpec[]) {
+  constructor(specs: StepSpec[], deps: number[][]) {
     const specOf = (name: unknown): StepSpec => specs[Number(String(name).slice(1))]!;
     const misbehave = async (tool: string, name: string): Promise<void> => {
+      const step = Number(name.slice(1));
+      if (deps[step]!.some((d) => !this.finished.has(d))) this.startedEarly.push(name);
       const spec = specOf(name);
       await sleep(spec.delayMs);
       if (spec.fault === "hard") throw new ToolCallError("TOOL_ERROR", `${tool} ${name} failed`, false);
@@ -68,6 +73,7 @@ class World {
     this.caller.add("infra", "create", async (args) => {
       const name = String(args["name"]);
       await misbehave("create", name);
+      this.finished.add(Number(name.slice(1)));
       const id = `id-${name}`;
       this.live.add(id);
       this.created.push(id);
@@ -82,6 +88,7 @@ class World {
     });
     this.caller.add("infra", "noop", async (args) => {
       await misbehave("noop", String(args["name"]));
+      this.finished.add(Number(String(args["name"]).slice(1)));
       return { name: args["name"] };
     });
   }
@@ -106,6 +113,7 @@ function checkRun(c: Case, scheduler: Scheduler, world: World, state: ExecState)
   const label = `${scheduler}: ${JSON.stringify(c)}`;
   const { specs, shape } = c;
   expect(ENDINGS, label).toContain(state.status);
+  expect(world.startedEarly, `${label}: started before their dependencies finished`).toEqual([]);
   const planted = specs.some((s) => s.fault === "hard");
   expect(state.status === "succeeded", label).toBe(!planted);
   const createSteps = specs.flatMap((s, i) => (s.kind === "noop" ? [] : [`id-s${i}`]));
@@ -141,7 +149,7 @@ describe("random DAGs with injected faults", () => {
         tally.planted += c.specs.reduce((n, s) => n + (s.fault !== "none" ? 1 : 0) + (s.deleteFails ? 1 : 0), 0);
         for (const scheduler of SCHEDULERS) {
           tally.runs++;
-          const world = new World(c.specs);
+          const world = new World(c.specs, c.shape.deps);
           const state = await runPlan(world.caller, planOf(c), scheduler);
           checkRun(c, scheduler, world, state);
           const results = Object.values(state.results);
@@ -151,7 +159,7 @@ describe("random DAGs with injected faults", () => {
           tally.endings[state.status] = (tally.endings[state.status] ?? 0) + 1;
         }
       }),
-      { numRuns: 80 },
+      { numRuns: 60 },
     );
   });
 });
