@@ -175,7 +175,8 @@ export async function openRequestSession(config: AppConfig, options: SessionOpti
   let runtime: Runtime | undefined;
   let ledger: Ledger | undefined;
   try {
-    ledger = await openLedger({ home: config.home, url: checkpointerUrl });
+    // The ledger sits beside a Postgres checkpointer; with SQLite it keeps its own file.
+    ledger = await openLedger({ home: config.home, url: checkpointerUrl && /^postgres(ql)?:/.test(checkpointerUrl) ? checkpointerUrl : undefined });
     runtime = await openRuntime({ config, mcpConfigPath: options.mcpConfigPath, concurrency: options.concurrency ? Number(options.concurrency) : undefined });
   } catch (error) {
     await ledger?.close();

@@ -119,14 +119,17 @@ describe("credit-optimizer chat (stdin script)", () => {
     expect(first.stderr).toContain("▶ deploy_app");
     expect(first.stdout).toContain("RAD Crawler Complete Setup — succeeded");
     expect(first.stdout).toContain("summary:");
-    const second = await runCli(["chat", "--session", "work"], env, "also add a staging branch\nc\nexit\n");
+    // Edit: the change goes back to the architect as the next turn of the session; then cancel.
+    const second = await runCli(["chat", "--session", "work"], env, "also add a staging branch\ne\nin eu-west-1\nc\nexit\n");
     expect(second.code).toBe(0);
-    expect(second.stdout).toContain("declined");
+    expect(second.stdout.match(/ — declined \(thread run-/g)).toHaveLength(2);
     const saver = SqliteSaver.fromConnString(path.join(env["CREDIT_OPTIMIZER_HOME"]!, "checkpoints.sqlite"));
     try {
       const messages = await checkpointMemory(saver).load(agentThread("work", "architect"));
-      expect(messages.filter((m) => m.role === "user").map((m) => m.content)).toEqual([RAD, "also add a staging branch"]);
-      expect(await checkpointMemory(saver).load(agentThread("work", "credit-validator"))).toHaveLength(4);
+      expect(messages.filter((m) => m.role === "user").map((m) => m.content)).toEqual([RAD, "also add a staging branch", "in eu-west-1"]);
+      const edited = JSON.parse(messages[5]!.content) as { params?: Record<string, unknown> };
+      expect(edited.params?.["region"]).toBe("eu-west-1");
+      expect(await checkpointMemory(saver).load(agentThread("work", "credit-validator"))).toHaveLength(6);
     } finally {
       saver.db.close();
     }
