@@ -212,7 +212,7 @@ async function acquirePostgresLock(url: string, threadId: string): Promise<Threa
 }
 
 /** A signed 64-bit key from the thread id (advisory locks take a bigint). */
-export function advisoryKey(threadId: string): bigint {
+function advisoryKey(threadId: string): bigint {
   return createHash("sha256").update(`credit-optimizer thread ${threadId}`).digest().readBigInt64BE(0);
 }
 

@@ -30,7 +30,7 @@ const PinnedServer = z.object({
 
 const PinFile = z.object({ servers: z.record(z.string(), PinnedServer) });
 
-export type PinnedTool = z.infer<typeof PinnedTool>;
+type PinnedTool = z.infer<typeof PinnedTool>;
 export type PinnedServer = z.infer<typeof PinnedServer>;
 export type PinFile = z.infer<typeof PinFile>;
 
@@ -176,7 +176,7 @@ export function unknownServerMessage(server: string, mcpConfig: McpConfig): stri
 }
 
 /** The differences between a pin and the current catalog, one readable line each. */
-export function diffPins(before: PinnedServer, after: PinnedServer): string[] {
+function diffPins(before: PinnedServer, after: PinnedServer): string[] {
   const lines: string[] = [];
   if (before.command !== after.command) lines.push(`command changed: before ${before.command} — after ${after.command}`);
   const names = [...new Set([...Object.keys(before.tools), ...Object.keys(after.tools)])].sort();
