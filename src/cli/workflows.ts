@@ -179,7 +179,7 @@ function renderWorkflow(template: WorkflowTemplate): string {
   const lines = [`${d.name} (${d.id}) — ${d.category}`, `  ${d.description}`, "", "Parameters:"];
   if (d.params.length === 0) lines.push("  (none)");
   for (const p of d.params) {
-    const value = p.required ? "required" : `default ${JSON.stringify(p.default)}`;
+    const value = p.required ? "required" : p.default === undefined ? "optional" : `default ${JSON.stringify(p.default)}`;
     lines.push(`  --param ${p.name}=<${p.type}>  ${value}${p.description ? ` — ${p.description}` : ""}`);
   }
   lines.push("", "Steps:");

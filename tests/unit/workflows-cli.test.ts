@@ -56,6 +56,9 @@ describe("credit-optimizer workflows", () => {
     const io = capture();
     await workflowsCommand(["show", "pr-database-branch"], config, io);
     expect(io.stdout.join("\n")).toContain("--param pr_number=<number>  required — Pull request number");
+    const fly = capture();
+    await workflowsCommand(["show", "fly-deploy"], config, fly);
+    expect(fly.stdout.join("\n")).toContain("--param image=<string>  optional — Container image");
     const tenants = capture();
     await workflowsCommand(["show", "multi-tenant-provision"], config, tenants);
     expect(tenants.stdout.join("\n")).toContain("The steps depend on the parameters; shown for the defaults.");
