@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
 import { link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 
@@ -32,6 +32,22 @@ async function localKey(dataDir: string): Promise<Buffer> {
 export async function localPassword(dataDir: string, principal: string): Promise<string> {
   const key = await localKey(dataDir);
   return createHmac("sha256", key).update(principal).digest("base64url");
+}
+
+/** Encrypts a JSON value under the data dir's key (AES-256-GCM): `base64(iv | tag | ciphertext)`. */
+export async function sealJson(dataDir: string, value: unknown): Promise<string> {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", await localKey(dataDir), iv);
+  const data = Buffer.concat([cipher.update(JSON.stringify(value), "utf8"), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), data]).toString("base64");
+}
+
+/** Decrypts what `sealJson` wrote. */
+export async function openJson(dataDir: string, sealed: string): Promise<unknown> {
+  const bytes = Buffer.from(sealed, "base64");
+  const decipher = createDecipheriv("aes-256-gcm", await localKey(dataDir), bytes.subarray(0, 12));
+  decipher.setAuthTag(bytes.subarray(12, 28));
+  return JSON.parse(Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]).toString("utf8"));
 }
 
 /** A local service that cannot be used (not reachable, or a missing object); the message has no secrets. */

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rmdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { openJson, sealJson } from "../../local.ts";
 
 /** A running (or starting) local deploy of a project. */
 export interface LocalDeployment {
@@ -35,6 +36,9 @@ export interface LocalProject {
 }
 
 type Projects = Record<string, LocalProject>;
+
+/** A project as written to disk: its env sealed. */
+type StoredProject = Omit<LocalProject, "env"> & { envSealed?: string };
 
 const queues = new Map<string, Promise<unknown>>();
 
@@ -105,13 +109,17 @@ async function acquire(lock: string): Promise<void> {
 /**
  * The on-disk registry of local projects and their processes: one JSON file per provider kind
  * under `<dataDir>/deploys/`, rewritten atomically (temp file + rename), so a later process can
- * find and stop what an earlier one started.
+ * find and stop what an earlier one started. Env values (connection strings, tokens) are sealed
+ * with the data dir's key: never at rest in plain text.
  */
 export class ProcessRegistry {
   readonly dir: string;
   readonly file: string;
 
-  constructor(dataDir: string, kind: string) {
+  constructor(
+    private readonly dataDir: string,
+    kind: string,
+  ) {
     this.dir = path.join(dataDir, "deploys");
     this.file = path.join(this.dir, `${kind}.json`);
   }
@@ -137,8 +145,12 @@ export class ProcessRegistry {
 
   private async read(): Promise<Projects> {
     try {
-      const parsed = JSON.parse(await readFile(this.file, "utf8")) as { projects?: Projects };
-      return parsed.projects ?? {};
+      const parsed = JSON.parse(await readFile(this.file, "utf8")) as { projects?: Record<string, StoredProject> };
+      const projects: Projects = {};
+      for (const [key, { envSealed, ...project }] of Object.entries(parsed.projects ?? {})) {
+        projects[key] = { ...project, env: envSealed ? ((await openJson(this.dataDir, envSealed)) as Record<string, string>) : {} };
+      }
+      return projects;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
       throw error;
@@ -146,7 +158,9 @@ export class ProcessRegistry {
   }
 
   private async write(projects: Projects): Promise<void> {
-    await writeJsonAtomic(this.file, { projects });
+    const stored: Record<string, StoredProject> = {};
+    for (const [key, { env, ...project }] of Object.entries(projects)) stored[key] = { ...project, envSealed: await sealJson(this.dataDir, env) };
+    await writeJsonAtomic(this.file, { projects: stored });
   }
 }
 
