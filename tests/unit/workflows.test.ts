@@ -191,6 +191,14 @@ describe("multi-tenant-provision expands to N tenants", () => {
   });
 });
 
+describe("database-backup", () => {
+  it("restores the backup into a second branch unless restore=false", () => {
+    const template = getWorkflow("database-backup")!;
+    expect(instantiate(template, { project_id: "abc" }).steps.map((s) => s.id)).toEqual(["backup", "restore"]);
+    expect(instantiate(template, { project_id: "abc", restore: false }).steps.map((s) => s.id)).toEqual(["backup"]);
+  });
+});
+
 describe("fly templates", () => {
   it.each(["fly-deploy", "fly-redis-worker"])("%s passes an image to fly_deploy only when one is given", (id) => {
     const deploy = (values: Record<string, unknown>): Record<string, unknown> => instantiate(getWorkflow(id)!, values).steps.find((s) => s.id === "deploy")!.params;
