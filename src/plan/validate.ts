@@ -105,7 +105,6 @@ export function validatePlan(input: unknown, options: ValidateOptions = {}): Val
   const tools: Record<string, ResolvedTool> = {};
   const rollbackTools: Record<string, ResolvedTool> = {};
   if (options.tools) {
-    const schemas = new SchemaCache();
     for (const step of plan.steps) {
       const resolution = resolveTool(step.tool, options.tools, step.agent);
       if (!resolution.ok) {
@@ -118,14 +117,14 @@ export function validatePlan(input: unknown, options: ValidateOptions = {}): Val
       const changed = options.untrusted?.[resolution.resolved.server];
       if (changed) problems.push({ step: step.id, field: "tool", message: untrustedMessage(resolution.resolved.server, changed) });
       const info = findTool(options.tools, resolution.resolved);
-      if (info) problems.push(...schemas.check(info, step.id, step.params, "params"));
+      if (info) problems.push(...checkParams(info, step.id, step.params, "params"));
       if (step.rollback) {
         const rb = resolveTool(step.rollback.tool, options.tools, step.agent);
         if (!rb.ok) problems.push({ step: step.id, field: "rollback.tool", message: rb.message });
         else {
           rollbackTools[step.id] = rb.resolved;
           const rbInfo = findTool(options.tools, rb.resolved);
-          if (rbInfo) problems.push(...schemas.check(rbInfo, step.id, step.rollback.params, "rollback.params"));
+          if (rbInfo) problems.push(...checkParams(rbInfo, step.id, step.rollback.params, "rollback.params"));
         }
       }
     }
@@ -203,29 +202,26 @@ function schemaProblems(input: unknown, issues: readonly { path: PropertyKey[]; 
   });
 }
 
-/** Checks step params against a tool's JSON input schema, ignoring fields that hold references. */
-class SchemaCache {
-  private readonly ajv = new Ajv({ allErrors: true, strict: false });
-  private readonly compiled = new Map<string, ValidateFunction | undefined>();
+/** One Ajv for the process; each tool's schema is compiled once (keyed by the schema object). */
+const ajv = new Ajv({ allErrors: true, strict: false });
+const compiled = new WeakMap<object, ValidateFunction | null>();
 
-  check(info: ToolInfo, step: string, params: Record<string, unknown>, field: string): Problem[] {
-    const key = `${info.server}.${info.name}`;
-    if (!this.compiled.has(key)) {
-      let fn: ValidateFunction | undefined;
-      try {
-        fn = this.ajv.compile(info.inputSchema);
-      } catch {
-        fn = undefined;
-      }
-      this.compiled.set(key, fn);
+/** Checks step params against a tool's JSON input schema, ignoring fields that hold references. */
+function checkParams(info: ToolInfo, step: string, params: Record<string, unknown>, field: string): Problem[] {
+  let validate = compiled.get(info.inputSchema);
+  if (validate === undefined) {
+    try {
+      validate = ajv.compile(info.inputSchema);
+    } catch {
+      validate = null;
     }
-    const validate = this.compiled.get(key);
-    if (!validate || validate(params)) return [];
-    const refFields = findReferences(params, "").map((r) => r.field);
-    return (validate.errors ?? [])
-      .filter((e) => !holdsReference(e, refFields))
-      .map((e) => ({ step, field: fieldOf(field, e), message: messageOf(e) }));
+    compiled.set(info.inputSchema, validate);
   }
+  if (!validate || validate(params)) return [];
+  const refFields = findReferences(params, "").map((r) => r.field);
+  return (validate.errors ?? [])
+    .filter((e) => !holdsReference(e, refFields))
+    .map((e) => ({ step, field: fieldOf(field, e), message: messageOf(e) }));
 }
 
 function holdsReference(error: ErrorObject, refFields: string[]): boolean {
