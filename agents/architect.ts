@@ -6,6 +6,7 @@ import {
   ARCHITECT_REQUEST_PROMPT,
   ARCHITECT_SYSTEM_PROMPT,
 } from "../prompts/architect.ts";
+import { COST_METADATA } from "../src/cost/callbacks.ts";
 import { planCacheKey, type PlanCache } from "../src/cost/plan-cache.ts";
 import { AGENT_INSTANCE_PREFIX, isDestructiveTool, type ToolInfo } from "../src/mcp/catalog.ts";
 import { planFromCatalog, rankWorkflows, type WorkflowLibrary } from "../src/models/catalog-planner.ts";
@@ -13,7 +14,7 @@ import { describeModel } from "../src/models/chat-model.ts";
 import { formatPrompt, quoteData } from "../src/models/prompt-format.ts";
 import { Plan } from "../src/plan/schema.ts";
 import { formatProblem, validatePlan, type Problem } from "../src/plan/validate.ts";
-import type { OrchestratorDeps } from "./deps.ts";
+import type { AgentModel, OrchestratorDeps } from "./deps.ts";
 import { agentThread, type MemoryMessage } from "./memory.ts";
 import { usageOf } from "./usage.ts";
 import type { ModelUsage, OrchestratorView, PlannerInfo } from "./types.ts";
@@ -39,7 +40,7 @@ export interface ArchitectUpdate {
 export async function architect(state: OrchestratorView, deps: OrchestratorDeps, config?: RunnableConfig): Promise<ArchitectUpdate> {
   const tools = (await deps.context()).caller.tools;
   const history = state.session && deps.memory ? await deps.memory.load(agentThread(state.session, "architect")) : [];
-  const model = deps.chatModel?.("architect");
+  const model = deps.chatModel?.("architect", "plan");
   // The plan cache covers first requests only: a follow-up depends on the conversation.
   const cache = model && deps.ledger && history.length === 0 ? await cacheUse(state.request, tools, deps) : undefined;
   const cached = cache && !state.fresh ? await cachedPlan(cache, tools) : undefined;
@@ -82,13 +83,11 @@ async function cachedPlan(use: CacheUse, tools: readonly ToolInfo[]): Promise<Ar
   };
 }
 
-type ChatModel = NonNullable<ReturnType<NonNullable<OrchestratorDeps["chatModel"]>>>;
-
 async function planWithModel(
   request: string,
   history: readonly MemoryMessage[],
   tools: readonly ToolInfo[],
-  model: ChatModel,
+  first: AgentModel,
   deps: OrchestratorDeps,
   config?: RunnableConfig,
 ): Promise<ArchitectUpdate> {
@@ -102,24 +101,25 @@ async function planWithModel(
     ...history.map((m) => (m.role === "user" ? new HumanMessage(m.content) : new AIMessage(m.content))),
     new HumanMessage(formatPrompt(ARCHITECT_REQUEST_PROMPT, { request })),
   ];
-  if (typeof model.withStructuredOutput !== "function") throw new Error("the configured chat model does not support structured output");
-  const structured = model.withStructuredOutput(Plan, {
-    name: ARCHITECT_PLAN_FUNCTION.name,
-    method: deps.structuredMethod ?? "functionCalling",
-    includeRaw: true,
-  });
-  const modelName = deps.config.model ? describeModel(deps.config.model) : "model";
+  const structuredOf = (picked: AgentModel) => {
+    if (typeof picked.model.withStructuredOutput !== "function") throw new Error(`model ${picked.name} does not support structured output`);
+    return picked.model.withStructuredOutput(Plan, { name: ARCHITECT_PLAN_FUNCTION.name, method: deps.structuredMethod ?? "functionCalling", includeRaw: true });
+  };
+  // Repairs may be routed to another model (routing rule "architect/repair").
+  const repairModel = deps.chatModel?.("architect", "repair") ?? first;
+  const modelName = describeModel({ name: first.name, baseUrl: first.baseUrl });
   const maxAttempts = (deps.maxRepairs ?? DEFAULT_MAX_REPAIRS) + 1;
   const usage: ModelUsage[] = [];
   let problems: Problem[] = [];
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const { raw } = (await structured.invoke(messages, {
+    const picked = attempt === 1 ? first : repairModel;
+    const { raw } = (await structuredOf(picked).invoke(messages, {
       ...config,
       runName: "architect",
-      metadata: { ...config?.metadata, agent: "architect", attempt },
+      metadata: { ...config?.metadata, agent: "architect", attempt, ...(picked.routedFrom ? { [COST_METADATA.routedFrom]: picked.routedFrom } : {}) },
       tags: ["agent:architect"],
     })) as { raw: AIMessage };
-    usage.push(usageOf("architect", raw, deps));
+    usage.push(usageOf("architect", raw, deps, picked));
     const candidate = candidateOf(raw);
     const validation = candidate.ok ? validatePlan(candidate.value, { tools }) : undefined;
     if (validation?.ok) {

@@ -72,11 +72,10 @@ function expectedModelCalls(usage: readonly ModelUsage[], deps: OrchestratorDeps
     model: u.model,
     inputTokens: u.input_tokens,
     outputTokens: u.output_tokens,
-    baseUrl: deps.config.model?.baseUrl,
+    baseUrl: u.baseUrl,
   }));
-  if (deps.config.model && deps.chatModel?.("reporter")) {
-    calls.push({ agent: "reporter", model: deps.config.model.name, baseUrl: deps.config.model.baseUrl });
-  }
+  const reporter = deps.chatModel?.("reporter", "summary");
+  if (reporter) calls.push({ agent: "reporter", model: reporter.name, baseUrl: reporter.baseUrl });
   return calls;
 }
 

@@ -2,7 +2,8 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import { loadConfig, type AppConfig } from "../src/config.ts";
 import type { Ledger } from "../src/cost/ledger.ts";
 import type { Pricing } from "../src/cost/pricing.ts";
-import { loadCostSettings } from "../src/cost/settings.ts";
+import { routeModel, type RoutingTable } from "../src/cost/routing.ts";
+import { loadCostSettings, type CostSettings } from "../src/cost/settings.ts";
 import { openRuntime, type Runtime } from "../src/engine/runtime.ts";
 import type { ExecutorDeps } from "../src/engine/schedule.ts";
 import type { WorkflowLibrary } from "../src/models/catalog-planner.ts";
@@ -16,8 +17,11 @@ export interface OrchestratorDeps extends ExecutorDeps {
   memory?: AgentMemory;
   /** The workflow library (catalog planner, and examples for the model planner). */
   library(): Promise<WorkflowLibrary>;
-  /** The chat model of an agent; undefined when no model is configured (catalog planner, template summary). */
-  chatModel?(agent: "architect" | "reporter"): BaseChatModel | undefined;
+  /**
+   * The chat model for one agent call (`stepKind`: "plan", "repair", "summary"), routed by the cost
+   * config's routing table; undefined when no model is configured (catalog planner, template summary).
+   */
+  chatModel?(agent: "architect" | "reporter", stepKind?: string): AgentModel | undefined;
   /** How the model is asked for the plan (default functionCalling: works with any tool-calling server). */
   structuredMethod?: "functionCalling" | "jsonMode" | "jsonSchema";
   /** Invalid plans sent back to the model before the run stops (default 2). */
@@ -33,6 +37,16 @@ export interface OrchestratorDeps extends ExecutorDeps {
   now?(): number;
 }
 
+/** A model picked for an agent call, and where the routing sent it. */
+export interface AgentModel {
+  model: BaseChatModel;
+  /** Model name (for pricing and reports). */
+  name: string;
+  baseUrl?: string;
+  /** The default model this call was routed away from (`routed_from` metadata for the ledger). */
+  routedFrom?: string;
+}
+
 /** The library lives in src/workflows (loaded on first use: the CLI's --help never pays for it). */
 export async function loadWorkflowLibrary(): Promise<WorkflowLibrary> {
   const specifier = "../src/workflows/index.ts";
@@ -43,14 +57,17 @@ export async function loadWorkflowLibrary(): Promise<WorkflowLibrary> {
   return { workflows: mod.workflows, instantiate: mod.instantiate.bind(mod) };
 }
 
-/** One ChatOpenAI per agent from the configured model, or none. */
-export function configuredChatModel(config: AppConfig, maxRetries?: number): OrchestratorDeps["chatModel"] {
-  const model = config.model;
-  if (!model) return undefined;
+/** ChatOpenAI per agent call from the configured model and the routing table, or none without a model. */
+export function configuredChatModel(config: AppConfig, maxRetries?: number, routing: RoutingTable = {}): OrchestratorDeps["chatModel"] {
+  const fallback = config.model;
+  if (!fallback) return undefined;
   const cache = new Map<string, BaseChatModel>();
-  return (agent) => {
-    if (!cache.has(agent)) cache.set(agent, createChatModel(model, { maxRetries }));
-    return cache.get(agent);
+  return (agent, stepKind) => {
+    const route = routeModel(routing, agent, stepKind, { model: fallback.name, baseUrl: fallback.baseUrl });
+    const target = { ...fallback, name: route.model, baseUrl: route.baseUrl };
+    const key = `${target.name}@${target.baseUrl ?? ""}`;
+    if (!cache.has(key)) cache.set(key, createChatModel(target, { maxRetries }));
+    return { model: cache.get(key)!, name: route.model, baseUrl: route.baseUrl, routedFrom: route.routedFrom };
   };
 }
 
@@ -62,7 +79,7 @@ export function configuredChatModel(config: AppConfig, maxRetries?: number): Orc
 export function defaultOrchestratorDeps(): OrchestratorDeps {
   let config: AppConfig | undefined;
   let chatModel: OrchestratorDeps["chatModel"] | null = null;
-  let pricing: Pricing | undefined;
+  let settings: CostSettings | undefined;
   let runtime: Promise<Runtime> | undefined;
   const cfg = (): AppConfig => (config ??= loadConfig());
   return {
@@ -70,13 +87,13 @@ export function defaultOrchestratorDeps(): OrchestratorDeps {
       return cfg();
     },
     get pricing() {
-      return (pricing ??= loadCostSettings(cfg()).pricing);
+      return (settings ??= loadCostSettings(cfg())).pricing;
     },
     memory: noMemory,
     library: loadWorkflowLibrary,
-    chatModel: (agent) => {
-      if (chatModel === null) chatModel = configuredChatModel(cfg());
-      return chatModel?.(agent);
+    chatModel: (agent, stepKind) => {
+      if (chatModel === null) chatModel = configuredChatModel(cfg(), undefined, (settings ??= loadCostSettings(cfg())).routing);
+      return chatModel?.(agent, stepKind);
     },
     context: async () => {
       runtime ??= openRuntime({ config: cfg(), mcpConfigPath: cfg().mcpConfigPath });

@@ -2,6 +2,7 @@ import { HumanMessage, SystemMessage, type AIMessage } from "@langchain/core/mes
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { REPORT_SUMMARY_TEMPLATE, REPORTER_SYSTEM_PROMPT, REPORTER_USER_PROMPT } from "../prompts/reporter.ts";
 import { formatMs, formatUsd } from "../src/cost/format.ts";
+import { COST_METADATA } from "../src/cost/callbacks.ts";
 import { compareForecast } from "../src/cost/forecast.ts";
 import { recordRunEnd, stepRecordOf } from "../src/cost/recorder.ts";
 import { buildRunReport, type RunReport } from "../src/engine/report.ts";
@@ -27,14 +28,19 @@ export interface ReporterUpdate {
 export async function reporter(state: OrchestratorView, deps: OrchestratorDeps, config?: RunnableConfig): Promise<ReporterUpdate> {
   const threadId = String(config?.configurable?.["thread_id"] ?? "");
   const { report, run } = buildReport(threadId, state);
-  const model = report.outcome === "executed" ? deps.chatModel?.("reporter") : undefined;
+  const picked = report.outcome === "executed" ? deps.chatModel?.("reporter", "summary") : undefined;
   const usage: ModelUsage[] = [];
-  if (model) {
-    const reply = (await model.invoke(
+  if (picked) {
+    const reply = (await picked.model.invoke(
       [new SystemMessage(REPORTER_SYSTEM_PROMPT), new HumanMessage(formatPrompt(REPORTER_USER_PROMPT, { report: quoteData({ ...report, summary: undefined }) }))],
-      { ...config, runName: "reporter", metadata: { ...config?.metadata, agent: "reporter" }, tags: ["agent:reporter"] },
+      {
+        ...config,
+        runName: "reporter",
+        metadata: { ...config?.metadata, agent: "reporter", ...(picked.routedFrom ? { [COST_METADATA.routedFrom]: picked.routedFrom } : {}) },
+        tags: ["agent:reporter"],
+      },
     )) as AIMessage;
-    usage.push(usageOf("reporter", reply, deps));
+    usage.push(usageOf("reporter", reply, deps, picked));
     const text = typeof reply.content === "string" ? reply.content.trim() : "";
     if (text) {
       report.summary = text;
@@ -143,7 +149,18 @@ async function record(report: OrchestratorReport, run: RunReport | undefined, st
   const now = deps.now?.() ?? Date.now();
   if (deps.recordModelCalls !== false) {
     for (const u of report.usage) {
-      await ledger.recordModelCall({ runId: report.threadId, agent: u.agent, model: u.model, inputTokens: u.input_tokens, outputTokens: u.output_tokens, cachedTokens: 0, usd: u.usd, known: u.priced, at: now });
+      await ledger.recordModelCall({
+        runId: report.threadId,
+        agent: u.agent,
+        model: u.model,
+        inputTokens: u.input_tokens,
+        outputTokens: u.output_tokens,
+        cachedTokens: 0,
+        usd: u.usd,
+        known: u.priced,
+        at: now,
+        ...(u.routedFrom ? { routedFrom: u.routedFrom } : {}),
+      });
     }
   }
   if (!run) return;

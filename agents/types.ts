@@ -31,6 +31,10 @@ export interface ModelUsage {
   usd: number;
   /** False when the model has no price: `usd` is 0 and the cost is unknown. */
   priced: boolean;
+  /** The endpoint, when not OpenAI's (a localhost one is free unless pricing says otherwise). */
+  baseUrl?: string;
+  /** The default model, when routing sent this call to another one. */
+  routedFrom?: string;
 }
 
 /** The cost library's forecast: p50/p90 cost and duration, per step, per expected model call. */

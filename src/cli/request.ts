@@ -188,7 +188,7 @@ export async function openRequestSession(config: AppConfig, options: SessionOpti
     config,
     memory: checkpointMemory(checkpointer.saver),
     library: loadWorkflowLibrary,
-    chatModel: configuredChatModel(config),
+    chatModel: configuredChatModel(config, undefined, settings.routing),
     pricing: settings.pricing,
     ledger,
     recordModelCalls: false,

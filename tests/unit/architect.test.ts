@@ -178,4 +178,18 @@ describe("architect with a model (OpenAI-compatible stand-in)", () => {
       await ledger.close();
     }
   });
+
+  it("routes calls per agent and step kind (cost config routing): repairs and the summary to other models", async () => {
+    stub = await startOpenAIStub(script(INVALID_PLAN, VALID_PLAN));
+    const base = modelDeps(stub);
+    const routing = { "architect/repair": { model: "gpt-4.1-mini" }, reporter: { model: "gpt-4.1-nano" } };
+    const graph = compileOrchestrator({ ...base, chatModel: configuredChatModel(base.config, 0, routing) }, new MemorySaver());
+    const final = (await graph.invoke({ request: "Set up the shop" }, thread())) as OrchestratorStateType;
+    expect(stub.requests.map((r) => r.body["model"])).toEqual(["gpt-4o-mini", "gpt-4.1-mini", "gpt-4.1-nano"]);
+    expect(final.report?.usage.map((u) => [u.agent, u.model, u.routedFrom])).toEqual([
+      ["architect", "gpt-4o-mini", undefined],
+      ["architect", "gpt-4.1-mini", "gpt-4o-mini"],
+      ["reporter", "gpt-4.1-nano", "gpt-4o-mini"],
+    ]);
+  });
 });
