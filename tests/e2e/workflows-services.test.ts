@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,6 +12,7 @@ import type { RunContext } from "../../src/engine/run-step.ts";
 import type { Scheduler } from "../../src/engine/schedule.ts";
 import { openRuntime, type Runtime } from "../../src/engine/runtime.ts";
 import type { Plan } from "../../src/plan/schema.ts";
+import { ProcessRegistry, type LocalProject } from "../../src/servers/toolkit/providers/local/processes-registry.ts";
 import { getWorkflow } from "../../src/workflows/index.ts";
 import { undoRun } from "../../src/workflows/run.ts";
 
@@ -141,9 +141,10 @@ async function unreachable(url: string): Promise<boolean> {
   }
 }
 
-function localProjects(kind: "vercel" | "fly"): Record<string, { env: Record<string, string>; deployment?: { id: string; url: string } }> {
-  const file = path.join(config.home, "toolkit", "deploys", `${kind}.json`);
-  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as { projects: ReturnType<typeof localProjects> }).projects : {};
+/** The local deploy backend's projects (Vercel projects or Fly apps) by name, with their env and running deployment. */
+async function localProjects(kind: "vercel" | "fly"): Promise<Record<string, LocalProject>> {
+  const projects = await new ProcessRegistry(path.join(config.home, "toolkit"), kind).list();
+  return Object.fromEntries(projects.map((p) => [p.name, p]));
 }
 
 /** After a rolled-back run: each thing a step created is gone from the service that held it. */
@@ -168,7 +169,7 @@ async function expectNothingLeft(report: RunReport): Promise<void> {
     } else if (tool === "upstash_create_database") {
       expect(await redisDatabaseExists(String(out["database_id"]))).toBe(false);
     } else if (tool === "vercel_create_project" || tool === "fly_create_app") {
-      expect(Object.keys(localProjects(tool === "fly_create_app" ? "fly" : "vercel"))).not.toContain(String(out["name"] ?? out["app_name"]));
+      expect(Object.keys(await localProjects(tool === "fly_create_app" ? "fly" : "vercel"))).not.toContain(String(out["name"] ?? out["app_name"]));
     } else if (tool === "vercel_deploy" || tool === "fly_deploy") {
       expect(await unreachable(String(out["url"]))).toBe(true);
     }
@@ -233,7 +234,7 @@ describe("vercel-deploy", () => {
     const report = await run("vercel-deploy", { project_name: name });
     expectSucceeded(report);
     expect(output(report, "verify_deployment")["state"]).toBe("READY");
-    expect(localProjects("vercel")[name]!.env).toMatchObject({ SERVICE_NAME: name, NODE_ENV: "production" });
+    expect((await localProjects("vercel"))[name]!.env).toMatchObject({ SERVICE_NAME: name, NODE_ENV: "production" });
     const url = str(report, "deploy", "url");
     expect(await health(url)).toMatchObject({ status: "ok" });
     expect(await (await fetch(url)).json()).toMatchObject({ service: name });
@@ -278,7 +279,7 @@ describe("fly-deploy and fly-redis-worker", () => {
     const app = unique("api");
     const report = await run("fly-deploy", { app_name: app });
     expectSucceeded(report);
-    expect(localProjects("fly")[app]!.env).toMatchObject({ SERVICE_NAME: app });
+    expect((await localProjects("fly"))[app]!.env).toMatchObject({ SERVICE_NAME: app });
     expect(await health(str(report, "deploy", "url"))).toMatchObject({ status: "ok" });
   });
 
@@ -291,7 +292,7 @@ describe("fly-deploy and fly-redis-worker", () => {
     const report = await run("fly-redis-worker", { app_name: app });
     expectSucceeded(report);
     const queue = output(report, "create_queue");
-    expect(localProjects("fly")[app]!.env["REDIS_URL"]).toBe(queue["url"]);
+    expect((await localProjects("fly"))[app]!.env["REDIS_URL"]).toBe(queue["url"]);
     expect(await redisRoundTrip(String(queue["url"]), String(queue["key_prefix"]))).toBe("ok");
     expect(await health(str(report, "deploy", "url"))).toMatchObject({ status: "ok" });
   });
@@ -396,7 +397,7 @@ describe("development and operations on a running environment", () => {
       redis_id: str(redis, "create_redis", "database_id"),
     });
     expectSucceeded(report);
-    const env = Object.values(localProjects("vercel")).find((p) => p.deployment?.id === str(report, "redeploy", "deployment_id"))!.env;
+    const env = Object.values(await localProjects("vercel")).find((p) => p.deployment?.id === str(report, "redeploy", "deployment_id"))!.env;
     expect(env["DATABASE_URL"]).toBe(str(report, "database", "connection_string"));
     expect(env["REDIS_URL"]).toBe(str(report, "cache", "url"));
     expect(output(report, "verify")["state"]).toBe("READY");
@@ -405,7 +406,7 @@ describe("development and operations on a running environment", () => {
 
   it("redeploy-app: a new deployment replaces the running one", async () => {
     const appProject = str(app, "create_project", "project_id");
-    const before = Object.values(localProjects("vercel")).find((p) => p.deployment && p.env["SERVICE_NAME"] === str(app, "create_project", "name"))!.deployment!;
+    const before = Object.values(await localProjects("vercel")).find((p) => p.deployment && p.env["SERVICE_NAME"] === str(app, "create_project", "name"))!.deployment!;
     const report = await run("redeploy-app", { project_id: appProject });
     expectSucceeded(report);
     expect(str(report, "deploy", "deployment_id")).not.toBe(before.id);
@@ -450,7 +451,7 @@ describe("development and operations on a running environment", () => {
     expect(await projectRoleExists(projectId)).toBe(false);
     expect(await localDatabases(projectId)).toEqual([]);
     expect(await redisDatabaseExists(str(redis, "create_redis", "database_id"))).toBe(false);
-    expect(Object.keys(localProjects("vercel"))).not.toContain(str(app, "create_project", "name"));
+    expect(Object.keys(await localProjects("vercel"))).not.toContain(str(app, "create_project", "name"));
     expect(await unreachable(url)).toBe(true);
   });
 });
