@@ -225,6 +225,7 @@ export interface DriveUi {
 
 /** Runs the orchestrator on a thread until it ends or waits for an approval nobody can give now. */
 export async function drive(session: RequestSession, input: unknown, threadId: string, ui: DriveUi): Promise<number> {
+  if (!ui.json) ui.io.err(`thread ${threadId} (resume with: ${resumeHint(threadId)})`);
   let next: unknown = input;
   let planShown = false;
   for (;;) {
@@ -235,14 +236,14 @@ export async function drive(session: RequestSession, input: unknown, threadId: s
       const answer = ui.ask ? await ui.ask(request, ui.io) : undefined;
       if (answer === undefined) {
         if (ui.json) ui.io.out(JSON.stringify({ threadId, outcome: "waiting_for_approval", approval: request }, null, 2));
-        else ui.io.err(`waiting for approval: credit-optimizer resume ${threadId} --approve (or --reject)`);
+        else ui.io.err(`waiting for approval: ${resumeHint(threadId)} --approve (or --reject)`);
         return EXIT.waiting;
       }
       next = new Command({ resume: answer });
       continue;
     }
     const report = result.state.report!;
-    if (result.state.status === "cancelled" && !ui.json) ui.io.err(`stopped and rolled back; the thread is resumable: credit-optimizer resume ${threadId}`);
+    if (result.state.status === "cancelled" && !ui.json) ui.io.err(`stopped and rolled back; the thread is resumable: ${resumeHint(threadId)}`);
     printReport(report, ui.json, ui.io);
     return exitCodeOfReport(report);
   }
@@ -450,6 +451,11 @@ async function askOnTerminal(request: ApprovalRequest, io: Io): Promise<Approval
   } finally {
     rl.close();
   }
+}
+
+/** How to continue a request thread from the command line. */
+export function resumeHint(threadId: string): string {
+  return `credit-optimizer run --resume ${threadId}`;
 }
 
 function answerFlag(approve: boolean | undefined, reject: boolean | undefined): boolean | undefined {

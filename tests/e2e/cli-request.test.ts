@@ -174,7 +174,7 @@ describe("Ctrl-C during a run (model stand-in, scripted MCP server)", () => {
     expect(stopped.code).toBe(1);
     expect(stopped.stderr).toContain("stopping: no new steps start");
     expect(stopped.stdout).toContain("cancelled");
-    const thread = /credit-optimizer resume (run-[0-9a-f-]+)/.exec(stopped.stderr)?.[1];
+    const thread = /the thread is resumable: credit-optimizer run --resume (run-[0-9a-f-]+)/.exec(stopped.stderr)?.[1];
     expect(thread).toBeDefined();
     const afterStop = readCalls(calls);
     expect(afterStop.filter((c) => c.tool === "work").map((c) => c.name)).toEqual(["first", "slow"]);
@@ -202,11 +202,31 @@ describe("Ctrl-C during a run (model stand-in, scripted MCP server)", () => {
     const ended = await chat.done;
     expect(ended.code).toBe(0);
     expect(ended.stdout).toContain("cancelled");
-    const thread = /credit-optimizer resume (run-[0-9a-f-]+)/.exec(ended.stderr)?.[1];
+    const thread = /the thread is resumable: credit-optimizer run --resume (run-[0-9a-f-]+)/.exec(ended.stderr)?.[1];
     expect(thread).toBeDefined();
     expect(readCalls(calls).filter((c) => c.tool === "undo").map((c) => c.name).sort()).toEqual(["first", "slow"]);
     const resumed = await runCli(["run", "--resume", thread!, "--json"], env);
     expect(resumed.code).toBe(0);
     expect((JSON.parse(resumed.stdout) as OrchestratorReport).status).toBe("succeeded");
+  });
+
+  it("a killed run resumes where it stopped: finished steps are not called again", async () => {
+    const { env, calls } = await slowChain();
+    const run = startCli(["run", "chain the work", "--yes"], env);
+    let stderr = "";
+    run.child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    await waitFor(() => stderr.includes("▶ slow"), 60_000, "the slow step to start");
+    const thread = /^thread (run-[0-9a-f-]+) \(resume with/m.exec(stderr)?.[1];
+    run.child.kill("SIGKILL");
+    await run.done;
+    expect(thread).toBeDefined();
+    const resumed = await runCli(["run", "--resume", thread!, "--json"], env);
+    expect(resumed.code).toBe(0);
+    const report = JSON.parse(resumed.stdout) as OrchestratorReport;
+    expect(report.status).toBe("succeeded");
+    const work = readCalls(calls).filter((c) => c.tool === "work").map((c) => c.name);
+    // "first" ran once; "slow" was in flight when the process died, so it runs again.
+    expect(work.filter((n) => n === "first")).toHaveLength(1);
+    expect(work.slice(-2)).toEqual(["slow", "last"]);
   });
 });
