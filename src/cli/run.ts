@@ -7,6 +7,9 @@ import { buildRunReport, exitCodeOf, type RunReport } from "../engine/report.ts"
 import { openRuntime, type Runtime } from "../engine/runtime.ts";
 import { acquireThreadLock } from "../engine/thread-lock.ts";
 import type { ExecState, Scheduler } from "../engine/schedule.ts";
+import { openLedger, type Ledger } from "../cost/ledger.ts";
+import { createStepRecorder, recordRunEnd, recordRunStart } from "../cost/recorder.ts";
+import { Plan } from "../plan/schema.ts";
 import { formatProblem, validatePlan } from "../plan/validate.ts";
 import { maskSecrets } from "../secrets.ts";
 import { parse, parseParams, UsageError } from "./args.ts";
@@ -104,6 +107,7 @@ export async function executeOnThread(input: RunInput | undefined, options: Thre
   });
   const stop = new AbortController();
   let runtime: Runtime | undefined;
+  let ledger: Ledger | undefined;
   const onSigint = (): void => {
     if (stop.signal.aborted) process.exit(130);
     io.err("stopping: no new steps start; finished steps will be rolled back (Ctrl-C again to quit now)");
@@ -113,10 +117,12 @@ export async function executeOnThread(input: RunInput | undefined, options: Thre
     const threadConfig = { configurable: { thread_id: options.threadId }, recursionLimit: 10_000 };
     let mcpConfigPath = input?.mcpConfigPath;
     let graphInput: RunInput | null = input ?? null;
+    let resumedPlan: unknown;
     if (!input) {
       const resumed = await resumeInput(checkpointer, options.threadId, config);
       if (typeof resumed === "number") return resumed;
       graphInput = resumed.input;
+      resumedPlan = resumed.plan;
       mcpConfigPath = options.mcpConfig ?? resumed.mcpConfigPath;
       if (!resumed.pending && resumed.finished) {
         const report = buildRunReport(options.threadId, resumed.finished);
@@ -124,6 +130,11 @@ export async function executeOnThread(input: RunInput | undefined, options: Thre
         return exitCodeOf(report.status);
       }
     }
+    const plan = Plan.safeParse(graphInput?.plan ?? resumedPlan);
+    ledger = await openLedger({ home: config.home, url: checkpointerUrl });
+    const recorder = plan.success ? createStepRecorder(ledger, options.threadId, { plan: plan.data }) : undefined;
+    const startedAt = Date.now();
+    if (plan.success) await recordRunStart(ledger, { runId: options.threadId, plan: plan.data.name, startedAt });
     runtime = await openRuntime({
       config,
       mcpConfigPath,
@@ -133,7 +144,14 @@ export async function executeOnThread(input: RunInput | undefined, options: Thre
     for (const pin of runtime.newlyPinned) io.err(`trusted MCP server "${pin.server}" on first use: ${pin.command}`);
     const ctx = runtime.context;
     const graph = compileExecutor(
-      { context: async () => ctx, stopSignal: stop.signal, onEvent: options.json ? undefined : (e) => io.err(renderEvent(e)) },
+      {
+        context: async () => ctx,
+        stopSignal: stop.signal,
+        onEvent: (event) => {
+          recorder?.onEvent(event);
+          if (!options.json) io.err(renderEvent(event));
+        },
+      },
       checkpointer.saver,
     );
     process.on("SIGINT", onSigint);
@@ -147,11 +165,16 @@ export async function executeOnThread(input: RunInput | undefined, options: Thre
       throw new RunInterruptedError(options.threadId, checkpointer.description, error);
     }
     const report = buildRunReport(options.threadId, final);
+    if (plan.success) {
+      await recorder?.flush();
+      await recordRunEnd(ledger, { runId: options.threadId, startedAt, report });
+    }
     printReport(report, options.json, io);
     return exitCodeOf(report.status);
   } finally {
     process.off("SIGINT", onSigint);
     process.off("SIGTERM", onSigint);
+    await ledger?.close();
     await runtime?.close();
     await checkpointer.close();
     await lock.release();
@@ -168,7 +191,7 @@ export class RunInterruptedError extends Error {
   }
 }
 
-type Resumed = { input: RunInput | null; mcpConfigPath?: string; pending: boolean; finished?: ExecState };
+type Resumed = { input: RunInput | null; plan: unknown; mcpConfigPath?: string; pending: boolean; finished?: ExecState };
 
 /** Reads a thread back: an interrupted superstep continues (null input); a stopped run starts again. */
 async function resumeInput(checkpointer: Awaited<ReturnType<typeof openCheckpointer>>, threadId: string, config: AppConfig): Promise<Resumed | number> {
@@ -180,11 +203,12 @@ async function resumeInput(checkpointer: Awaited<ReturnType<typeof openCheckpoin
     return 2;
   }
   const mcpConfigPath = values.mcpConfigPath ?? config.mcpConfigPath;
-  if (snapshot.next.length > 0) return { input: null, mcpConfigPath, pending: true };
+  const plan = values.plan;
+  if (snapshot.next.length > 0) return { input: null, plan, mcpConfigPath, pending: true };
   if (values.status === "cancelled") {
-    return { input: { plan: values.plan, params: values.params ?? {}, scheduler: values.scheduler ?? "asap" }, mcpConfigPath, pending: true };
+    return { input: { plan, params: values.params ?? {}, scheduler: values.scheduler ?? "asap" }, plan, mcpConfigPath, pending: true };
   }
-  return { input: null, mcpConfigPath, pending: false, finished: values as ExecState };
+  return { input: null, plan, mcpConfigPath, pending: false, finished: values as ExecState };
 }
 
 function printReport(report: RunReport, json: boolean, io: Io): void {

@@ -454,6 +454,9 @@ function openSqlite(file: string): Db {
 async function openPostgres(url: string): Promise<Db> {
   const { default: pg } = await import("pg");
   const pool = new pg.Pool({ connectionString: url, max: 4 });
+  // A dropped connection must not crash the process: the next query fails (and says why) instead.
+  pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   const description = url.replace(/(:\/\/[^:/@]*:)[^@]*@/, "$1***@");
   const toPg = (sql: string): string => {
     let n = 0;

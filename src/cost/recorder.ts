@@ -20,7 +20,7 @@ export interface StepRecorder {
  * Records each finished step in the ledger the moment the executor reports it, so a crash mid-run
  * leaves every finished step recorded. Skipped steps are not recorded.
  */
-export function createStepRecorder(ledger: Ledger, runId: string, prepared: PreparedPlan): StepRecorder {
+export function createStepRecorder(ledger: Ledger, runId: string, prepared: Pick<PreparedPlan, "plan">): StepRecorder {
   const steps = new Map(prepared.plan.steps.map((s) => [s.id, s]));
   const pending = new Set<Promise<void>>();
   const failures: Error[] = [];

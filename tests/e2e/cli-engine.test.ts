@@ -47,6 +47,9 @@ describe("CLI: validate and run --plan", () => {
     expect(report.status).toBe("rolled_back");
     expect(report.compensations).toMatchObject([{ step: "a", status: "succeeded" }]);
     expect(readCalls(s.calls).map((c) => `${c.tool}:${c.name}`)).toEqual(["work:a-y", "work:b", "undo:a-y"]);
+    const costs = await runCli(["costs", "--by", "tool", "--json"], s.env);
+    expect(costs.code).toBe(0);
+    expect(costs.stdout).toContain("infra.work");
   });
 
   it("run: human output shows a timeline and the thread to resume", async () => {
