@@ -1,3 +1,4 @@
+import type { ToolCaller } from "../src/mcp/client.ts";
 import type { PlanInput } from "../src/plan/schema.ts";
 
 /** A seeded PRNG (mulberry32), so every benchmark run sees the same DAGs. */
@@ -59,4 +60,12 @@ export function radDag(): BenchDag {
   };
   const ms = Object.fromEntries(plan.steps.map((s) => [s.id, s.id === "generate_code" ? 1000 : 100]));
   return { name: "rad-crawler", plan, ms };
+}
+
+/** An in-process tool `bench.sleep` that sleeps the step's time: measures scheduling, not transport. */
+export function sleeper(ms: Record<string, number>): ToolCaller {
+  return {
+    tools: [{ server: "bench", name: "sleep", description: "sleeps the step's time", inputSchema: { type: "object" } }],
+    call: (_server, _tool, args) => new Promise((resolve) => setTimeout(() => resolve({ ok: true }), ms[String(args["id"])] ?? 0)),
+  };
 }

@@ -6,21 +6,9 @@ import { compileExecutor } from "../graphs/executor.ts";
 import { openCheckpointer } from "../src/checkpoint.ts";
 import { ServerLimits } from "../src/engine/limits.ts";
 import type { ExecState, Scheduler } from "../src/engine/schedule.ts";
-import type { ToolInfo } from "../src/mcp/catalog.ts";
-import type { ToolCaller } from "../src/mcp/client.ts";
 import { criticalPath, levels, topologicalOrder } from "../src/plan/dag.ts";
 import type { PlanInput } from "../src/plan/schema.ts";
-import { radDag, randomDag, type BenchDag } from "./dags.ts";
-
-const SLEEP_TOOL: ToolInfo = { server: "bench", name: "sleep", description: "sleeps", inputSchema: { type: "object" } };
-
-/** An in-process tool that sleeps the step's time: measures scheduling, not transport. */
-function sleeper(ms: Record<string, number>): ToolCaller {
-  return {
-    tools: [SLEEP_TOOL],
-    call: (_server, _tool, args) => new Promise((resolve) => setTimeout(() => resolve({ ok: true }), ms[String(args["id"])] ?? 0)),
-  };
-}
+import { radDag, randomDag, sleeper, type BenchDag } from "./dags.ts";
 
 async function runEngine(dag: BenchDag, scheduler: Scheduler, checkpointer = new MemorySaver()): Promise<number> {
   const ctx = { caller: sleeper(dag.ms), limits: new ServerLimits(100_000) };

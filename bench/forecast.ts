@@ -11,28 +11,16 @@ import { median, quantile } from "../src/cost/stats.ts";
 import { ServerLimits } from "../src/engine/limits.ts";
 import { buildRunReport } from "../src/engine/report.ts";
 import type { ExecState } from "../src/engine/schedule.ts";
-import type { ToolInfo } from "../src/mcp/catalog.ts";
-import type { ToolCaller } from "../src/mcp/client.ts";
 import { criticalPath } from "../src/plan/dag.ts";
 import type { PlanInput } from "../src/plan/schema.ts";
 import { preparePlan } from "../src/plan/validate.ts";
-import { logNormalMs, radDag, randomDag, rng, type BenchDag } from "./dags.ts";
-
-const SLEEP_TOOL: ToolInfo = { server: "bench", name: "sleep", description: "sleeps", inputSchema: { type: "object" } };
+import { logNormalMs, radDag, randomDag, rng, sleeper, type BenchDag } from "./dags.ts";
 
 /** Run-to-run variation of each step's time: none, and log-normal with σ = 0.25 around its base time. */
 const VARIANTS = [
   { key: "same", label: "same step times in both runs", sigma: 0 },
   { key: "noisy", label: "step times vary run to run (log-normal, σ=0.25)", sigma: 0.25 },
 ] as const;
-
-/** An in-process tool that sleeps the step's time. */
-function sleeper(ms: Record<string, number>): ToolCaller {
-  return {
-    tools: [SLEEP_TOOL],
-    call: (_server, _tool, args) => new Promise((resolve) => setTimeout(() => resolve({ ok: true }), ms[String(args["id"])] ?? 0)),
-  };
-}
 
 function jitter(ms: Record<string, number>, seed: number, sigma: number): Record<string, number> {
   if (sigma === 0) return ms;
@@ -86,7 +74,7 @@ export async function benchForecast(count = 30): Promise<Record<string, unknown>
         const first = jitter(dag.ms, 10_000 + i, variant.sigma);
         const second = jitter(dag.ms, 20_000 + i, variant.sigma);
         await runRecorded(ledger, plan, first, `${plan.name}#1`);
-        const prepared = preparePlan(plan, { tools: [SLEEP_TOOL] });
+        const prepared = preparePlan(plan, { tools: sleeper({}).tools });
         const forecast = await forecastPlan(prepared, { ledger, pricing: DEFAULT_PRICING });
         const actual = await runRecorded(ledger, plan, second, `${plan.name}#2`, forecast);
         rows.push({

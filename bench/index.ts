@@ -10,6 +10,9 @@ const benches: Record<string, () => Promise<Bench>> = {
   schedulers: async () => () => benchSchedulers(),
   overhead: async () => () => benchOverhead(),
   thinking: async () => (await import("./thinking.ts")).benchThinking,
+  forecast: async () => () => import("./forecast.ts").then((m) => m.benchForecast()),
+  workflows: async () => (await import("./workflows.ts")).benchWorkflows,
+  cli: async () => (await import("./cli.ts")).benchCli,
 };
 
 const onlyAt = process.argv.indexOf("--only");
