@@ -27,6 +27,11 @@ export interface OrchestratorDeps extends ExecutorDeps {
   /** Invalid plans sent back to the model before the run stops (default 2). */
   maxRepairs?: number;
   pricing?: Pricing;
+  /**
+   * Asked mid-run when the run has spent more than it was allowed (true = go on). Without it there is
+   * no running-budget gate (LangGraph Studio); the CLI asks on the terminal or in chat, else declines.
+   */
+  askBudget?(message: string): Promise<boolean>;
   /** Past durations and spend; forecasts fall back to declared estimates without it. */
   ledger?: Ledger;
   /**

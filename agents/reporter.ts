@@ -4,7 +4,7 @@ import { REPORT_SUMMARY_TEMPLATE, REPORTER_SYSTEM_PROMPT, REPORTER_USER_PROMPT }
 import { formatMs, formatUsd } from "../src/cost/format.ts";
 import { COST_METADATA } from "../src/cost/callbacks.ts";
 import { compareForecast } from "../src/cost/forecast.ts";
-import { recordRunEnd, stepRecordOf } from "../src/cost/recorder.ts";
+import { recordRunEnd } from "../src/cost/recorder.ts";
 import { buildRunReport, type RunReport } from "../src/engine/report.ts";
 import type { StepResult } from "../src/engine/run-step.ts";
 import type { ExecState } from "../src/engine/schedule.ts";
@@ -142,7 +142,7 @@ function toolCost(steps: readonly Pick<StepResult, "id" | "status">[], state: Or
   return steps.filter((s) => s.status !== "skipped").reduce((sum, s) => sum + (declared.get(s.id) ?? 0), 0);
 }
 
-/** Writes steps, (unless recorded already) model calls and the run's end to the ledger; returns the actual spend. */
+/** Writes the model calls (unless recorded as they happened) and the run's end to the ledger; actual spend into the report. */
 async function record(report: OrchestratorReport, run: RunReport | undefined, state: OrchestratorView, deps: OrchestratorDeps): Promise<void> {
   const ledger = deps.ledger;
   if (!ledger || !report.threadId) return;
@@ -163,11 +163,8 @@ async function record(report: OrchestratorReport, run: RunReport | undefined, st
       });
     }
   }
+  // Steps were recorded by the execute node as they finished.
   if (!run) return;
-  const declared = new Map((state.prepared?.plan.steps ?? []).map((s) => [s.id, s.estimate?.usd]));
-  for (const result of run.steps.filter((s) => s.status !== "skipped")) {
-    await ledger.recordStep(stepRecordOf(result, { runId: report.threadId, plan: run.plan, declaredUsd: declared.get(result.id) }));
-  }
   const started = report.steps.length > 0 ? Math.min(...report.steps.map((s) => s.startedAtMs)) : now;
   const forecast = report.forecast ? { durationMs: report.forecast.durationMs, usd: report.forecast.usd } : undefined;
   const actual = await recordRunEnd(ledger, { runId: report.threadId, request: report.request, startedAt: started, forecast, report: run }, now);

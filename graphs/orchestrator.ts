@@ -3,6 +3,7 @@ import { approve } from "../agents/approval.ts";
 import { architect } from "../agents/architect.ts";
 import { creditValidator } from "../agents/credit-validator.ts";
 import { defaultOrchestratorDeps, type OrchestratorDeps } from "../agents/deps.ts";
+import { executeNode } from "../agents/execute.ts";
 import { reporter } from "../agents/reporter.ts";
 import type { Approval, BudgetDecision, Forecast, ModelUsage, OrchestratorReport, OrchestratorView, Outcome, PlannerInfo } from "../agents/types.ts";
 import { buildExecutorGraph } from "./executor.ts";
@@ -45,16 +46,17 @@ export type OrchestratorStateType = typeof OrchestratorState.State;
 
 /**
  * architect → credit_validator → approve (interrupt only when needed) → execute (the executor
- * graph as a subgraph) → reporter. A failed plan, a rejection, a dry run or a declined approval
+ * graph, invoked as a subgraph with the ledger and the running-budget gate around it) → reporter. A failed plan, a rejection, a dry run or a declined approval
  * go straight to the reporter.
  */
 export function buildOrchestratorGraph(deps: OrchestratorDeps) {
   const view = (s: OrchestratorStateType): OrchestratorView => s as unknown as OrchestratorView;
+  const execute = executeNode(deps, (execDeps) => buildExecutorGraph(execDeps).compile({ name: "executor" }));
   return new StateGraph(OrchestratorState)
     .addNode("architect", (s, config) => architect(view(s), deps, config))
     .addNode("credit_validator", (s, config) => creditValidator(view(s), deps, config))
     .addNode("approve", (s) => approve(view(s)))
-    .addNode("execute", buildExecutorGraph(deps).compile({ name: "executor" }))
+    .addNode("execute", (s, config) => execute(view(s), config))
     .addNode("reporter", (s, config) => reporter(view(s), deps, config))
     .addEdge(START, "architect")
     .addConditionalEdges("architect", (s) => (s.outcome === "planning_failed" ? "reporter" : "credit_validator"), ["reporter", "credit_validator"])

@@ -90,7 +90,8 @@ export async function chatCommand(argv: string[], config: AppConfig, io: Io): Pr
           io.err("answer a (approve), e (edit) or c (cancel)");
         }
       };
-      last = await drive(session, { request, session: sessionName, confirm: true, budgetUsd, mcpConfigPath }, threadId, { io, json: false, ask });
+      const askBudget = async (message: string): Promise<boolean> => /^(y|yes|a|approve)$/i.test((await reader.next(`${message}. Go on? [y/N] `))?.trim() ?? "");
+      last = await drive(session, { request, session: sessionName, confirm: true, budgetUsd, mcpConfigPath }, threadId, { io, json: false, ask, askBudget });
       if (edit) pending = edit;
     }
   } finally {

@@ -70,7 +70,8 @@ export async function requestCommand(mode: "run" | "plan", argv: string[], confi
       scheduler,
       mcpConfigPath,
     };
-    return await drive(session, input, threadId, { io, json, ask: !json && process.stdin.isTTY ? askOnTerminal : undefined });
+    const terminal = !json && process.stdin.isTTY === true;
+    return await drive(session, input, threadId, { io, json, ask: terminal ? askOnTerminal : undefined, askBudget: terminal ? askBudgetOnTerminal : undefined });
   } finally {
     await session.close();
   }
@@ -156,8 +157,8 @@ export interface RequestSession {
   ledger?: Ledger;
   tracing: Tracing;
   deps: Omit<OrchestratorDeps, "stopSignal" | "onEvent">;
-  /** The orchestrator with this stop signal and event sink. */
-  graph(stop: AbortSignal, onEvent?: (event: StepEvent) => void): ReturnType<typeof compileOrchestrator>;
+  /** The orchestrator with this stop signal, event sink and budget question. */
+  graph(stop: AbortSignal, onEvent?: (event: StepEvent) => void, askBudget?: (message: string) => Promise<boolean>): ReturnType<typeof compileOrchestrator>;
   close(): Promise<void>;
 }
 
@@ -202,7 +203,7 @@ export async function openRequestSession(config: AppConfig, options: SessionOpti
     ledger,
     tracing,
     deps,
-    graph: (stop, onEvent) => compileOrchestrator({ ...deps, stopSignal: stop, onEvent }, checkpointer.saver),
+    graph: (stop, onEvent, askBudget) => compileOrchestrator({ ...deps, stopSignal: stop, onEvent, askBudget }, checkpointer.saver),
     async close() {
       await flushBeforeExit(tracing);
       await openedRuntime.close();
@@ -217,6 +218,8 @@ export interface DriveUi {
   json: boolean;
   /** Asks a person to approve; undefined = nobody to ask (exit 3, resumable). */
   ask?: (request: ApprovalRequest, io: Io) => Promise<ApprovalAnswer | undefined>;
+  /** Asks mid-run whether to go on past the budget; without it the run stops and rolls back. */
+  askBudget?: (message: string) => Promise<boolean>;
   /** Write live progress here (default stderr); `tty` animates running steps. */
   progress?: { write(text: string): void; tty: boolean };
   /** Called when the plan and forecast are known (before approval and execution). */
@@ -257,7 +260,13 @@ interface InvokeResult {
 async function invokeOnce(session: RequestSession, input: unknown, threadId: string, ui: DriveUi, shown: () => boolean, markShown: () => void): Promise<InvokeResult> {
   const stop = new AbortController();
   const progress = ui.json ? undefined : new LiveProgress(ui.progress ?? { write: (t) => process.stderr.write(t), tty: process.stderr.isTTY === true });
-  const graph = session.graph(stop.signal, progress ? (e) => progress.onEvent(e) : undefined);
+  const askBudget =
+    ui.askBudget ??
+    (async (message: string): Promise<boolean> => {
+      ui.io.err(`${message} — nobody to ask: stopping and rolling back`);
+      return false;
+    });
+  const graph = session.graph(stop.signal, progress ? (e) => progress.onEvent(e) : undefined, askBudget);
   const costs = session.ledger ? new CostCallbackHandler({ pricing: session.deps.pricing!, ledger: session.ledger, runId: threadId }) : undefined;
   const threadConfig = {
     configurable: { thread_id: threadId },
@@ -456,6 +465,17 @@ async function askOnTerminal(request: ApprovalRequest, io: Io): Promise<Approval
 /** How to continue a request thread from the command line. */
 export function resumeHint(threadId: string): string {
   return `credit-optimizer run --resume ${threadId}`;
+}
+
+async function askBudgetOnTerminal(message: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${message}. Go on? [y/N] `)).trim());
+  } catch {
+    return false;
+  } finally {
+    rl.close();
+  }
 }
 
 function answerFlag(approve: boolean | undefined, reject: boolean | undefined): boolean | undefined {

@@ -229,4 +229,43 @@ describe("Ctrl-C during a run (model stand-in, scripted MCP server)", () => {
     expect(work.filter((n) => n === "first")).toHaveLength(1);
     expect(work.slice(-2)).toEqual(["slow", "last"]);
   });
+
+  describe("running budget: a step that reports its cost pushes the run over what it was allowed", () => {
+    async function costlyChain(): Promise<{ env: Record<string, string>; calls: string }> {
+      const plan = {
+        name: "Costly chain",
+        steps: [
+          { id: "pricey", tool: "toolkit.work", dependencies: [], params: { name: "pricey", output: { cost_usd: 2 } } },
+          { id: "next", tool: "toolkit.work", dependencies: ["pricey"], params: { name: "next" } },
+        ],
+      };
+      stub = await startOpenAIStub((request: StubRequest): StubReply =>
+        Array.isArray(request.body["tools"]) ? { toolCalls: [{ name: "plan", arguments: plan }] } : { content: "done" },
+      );
+      const dir = tempDir("co-cli-gate-");
+      const calls = path.join(dir, "calls.jsonl");
+      const mcp = path.join(dir, "mcp.json");
+      writeFileSync(mcp, JSON.stringify({ mcpServers: { toolkit: fakeServer("toolkit", calls) } }));
+      return { env: { CREDIT_OPTIMIZER_HOME: path.join(dir, ".co"), OPENAI_BASE_URL: stub.baseUrl, OPENAI_API_KEY: "sk-test-not-real", CREDIT_OPTIMIZER_MCP_CONFIG: mcp }, calls };
+    }
+
+    it("with nobody to ask, the next step is held and the run rolls back", async () => {
+      const { env, calls } = await costlyChain();
+      const result = await runCli(["run", "costly chain", "--yes", "--budget", "1"], env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain("this run has spent $2.00, over the $1.00 it was allowed");
+      expect(result.stdout).toContain("rolled back");
+      const made = readCalls(calls);
+      expect(made.filter((c) => c.tool === "work").map((c) => c.name)).toEqual(["pricey"]);
+      expect(made.filter((c) => c.tool === "undo").map((c) => c.name)).toEqual(["pricey"]);
+    });
+
+    it("in chat the person is asked and can go on", async () => {
+      const { env, calls } = await costlyChain();
+      const result = await runCli(["chat", "--budget", "1"], env, "costly chain\na\ny\nexit\n");
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain("Costly chain — succeeded");
+      expect(readCalls(calls).filter((c) => c.tool === "work").map((c) => c.name)).toEqual(["pricey", "next"]);
+    });
+  });
 });
