@@ -129,7 +129,13 @@ async function resumeThread(threadId: string, options: ResumeOptions, config: Ap
     const threadConfig = { configurable: { thread_id: threadId } };
     const snapshot = await graph.getState(threadConfig);
     const waiting = snapshot.tasks.some((t) => t.interrupts.length > 0);
-    const ui: DriveUi = { io, json: options.json, ask: options.approve !== undefined ? async () => ({ approved: options.approve! }) : !options.json && process.stdin.isTTY ? askOnTerminal : undefined };
+    const terminal = !options.json && process.stdin.isTTY === true;
+    const ui: DriveUi = {
+      io,
+      json: options.json,
+      ask: options.approve !== undefined ? async () => ({ approved: options.approve! }) : terminal ? askOnTerminal : undefined,
+      askBudget: terminal ? askBudgetOnTerminal : undefined,
+    };
     if (waiting) return await drive(session, null, threadId, ui);
     if (snapshot.next.length > 0) return await drive(session, null, threadId, ui);
     const values = snapshot.values as OrchestratorStateType;
