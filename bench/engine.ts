@@ -1,23 +1,25 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { MemorySaver, START, StateGraph, Annotation, task } from "@langchain/langgraph";
+import { Annotation, MemorySaver, START, StateGraph, task, type BaseCheckpointSaver } from "@langchain/langgraph";
 import { compileExecutor } from "../graphs/executor.ts";
 import { openCheckpointer } from "../src/checkpoint.ts";
 import { ServerLimits } from "../src/engine/limits.ts";
+import { buildRunReport } from "../src/engine/report.ts";
 import type { ExecState, Scheduler } from "../src/engine/schedule.ts";
 import { criticalPath, levels, topologicalOrder } from "../src/plan/dag.ts";
 import type { PlanInput } from "../src/plan/schema.ts";
 import { radDag, randomDag, sleeper, type BenchDag } from "./dags.ts";
 
-async function runEngine(dag: BenchDag, scheduler: Scheduler, checkpointer = new MemorySaver()): Promise<number> {
+/** Runs a DAG through the executor graph; returns its makespan (first step start → last step end) and wall time. */
+async function runEngine(dag: BenchDag, scheduler: Scheduler, checkpointer: BaseCheckpointSaver = new MemorySaver()): Promise<{ makespanMs: number; wallMs: number }> {
   const ctx = { caller: sleeper(dag.ms), limits: new ServerLimits(100_000) };
   const graph = compileExecutor({ context: async () => ctx }, checkpointer);
   const started = performance.now();
   const state = (await graph.invoke({ plan: dag.plan, scheduler }, { configurable: { thread_id: `b-${Math.random()}` }, recursionLimit: 100_000 })) as ExecState;
-  const elapsed = performance.now() - started;
+  const wallMs = performance.now() - started;
   if (state.status !== "succeeded") throw new Error(`${dag.name} (${scheduler}) ended ${state.status}`);
-  return elapsed;
+  return { makespanMs: buildRunReport("bench", state).timing.makespanMs, wallMs };
 }
 
 /** The seed's `topologicalSort` grouping: run level by level, each level waiting for its slowest step. */
@@ -44,6 +46,7 @@ const round = (n: number, digits = 3): number => Math.round(n * 10 ** digits) / 
 
 /** Makespan ÷ critical path for asap, waves, level-by-level and sequential, on the RAD DAG and 30 random DAGs. */
 export async function benchSchedulers(count = 30): Promise<Record<string, unknown>> {
+  await runEngine(radDag(), "asap"); // warm-up: module loading and JIT are not scheduling
   const dags = [radDag(), ...Array.from({ length: count }, (_, i) => randomDag(1000 + i, 10 + Math.floor((190 * i) / (count - 1))))];
   const ratios = { asap: [] as number[], waves: [] as number[], levels: [] as number[], sequential: [] as number[] };
   const rows: Record<string, unknown>[] = [];
@@ -51,8 +54,8 @@ export async function benchSchedulers(count = 30): Promise<Record<string, unknow
     const { order, deps } = shape(dag.plan);
     const cp = criticalPath(order, deps, (id) => dag.ms[id]!).ms;
     const sequential = Object.values(dag.ms).reduce((a, b) => a + b, 0);
-    const asap = (await runEngine(dag, "asap")) / cp;
-    const waves = (await runEngine(dag, "waves")) / cp;
+    const asap = (await runEngine(dag, "asap")).makespanMs / cp;
+    const waves = (await runEngine(dag, "waves")).makespanMs / cp;
     const level = (await runLevels(dag)) / cp;
     ratios.asap.push(asap);
     ratios.waves.push(waves);
@@ -69,7 +72,7 @@ export async function benchSchedulers(count = 30): Promise<Record<string, unknow
       sequential: stats(ratios.sequential),
     },
     rad: rows[0],
-    note: "sequential is the sum of step times (computed, not run)",
+    note: "makespan = first step start to last step end; sequential is the sum of step times (computed, not run)",
   };
 }
 
@@ -87,7 +90,7 @@ export async function benchOverhead(sizes = [100, 1_000, 10_000]): Promise<Recor
       const engineSaver = await openCheckpointer({ home: dir, url: `sqlite:${path.join(dir, "engine.sqlite")}` });
       const rawSaver = await openCheckpointer({ home: dir, url: `sqlite:${path.join(dir, "raw.sqlite")}` });
       const raw = await rawTasks(n, rawSaver.saver);
-      const engine = await runEngine({ ...dag, ms: Object.fromEntries(dag.plan.steps.map((s) => [s.id, 0])) }, "asap", engineSaver.saver as never);
+      const engine = (await runEngine({ ...dag, ms: Object.fromEntries(dag.plan.steps.map((s) => [s.id, 0])) }, "asap", engineSaver.saver)).wallMs;
       await engineSaver.close();
       await rawSaver.close();
       out[String(n)] = { engineMs: round(engine, 1), rawTaskMs: round(raw, 1), engineUsPerStep: round((engine * 1000) / n, 1), rawUsPerStep: round((raw * 1000) / n, 1), ratio: round(engine / raw, 2) };
@@ -100,7 +103,7 @@ export async function benchOverhead(sizes = [100, 1_000, 10_000]): Promise<Recor
 }
 
 /** Raw LangGraph: one node creating n no-op tasks, each awaiting the task 10 before it. */
-async function rawTasks(n: number, saver: Parameters<typeof compileExecutor>[1]): Promise<number> {
+async function rawTasks(n: number, saver: BaseCheckpointSaver): Promise<number> {
   const State = Annotation.Root({ done: Annotation<number> });
   const graph = new StateGraph(State)
     .addNode("run", async () => {

@@ -43,7 +43,7 @@ export {
   type StepSource,
 } from "./forecast.ts";
 export { openLedger, scrubText, type DurationSample, type Ledger, type LedgerFilter, type LedgerOptions, type ModelCallRecord, type ModelRunUsage, type RunRecord, type RunSpend, type StepRecord, type UsdSource } from "./ledger.ts";
-export { canonicalJson, normaliseRequest, planCacheKey, withPlanCache, type CachedPlan, type PlanCache, type PlanCacheUse, type PlanOutcome } from "./plan-cache.ts";
+export { normaliseRequest, planCacheKey, withPlanCache, type CachedPlan, type PlanCache, type PlanCacheUse, type PlanOutcome } from "./plan-cache.ts";
 export { DEFAULT_PRICING, isLocalUrl, loadPricing, lookupPrice, normaliseModelName, priceUsage, type ModelPrice, type Price, type Pricing, type TokenUsage } from "./pricing.ts";
 export { createStepRecorder, recordRunEnd, recordRunStart, stepRecordOf, type StepRecorder } from "./recorder.ts";
 export { loadRouting, routeModel, routingSavings, RoutingTable, type Route, type RouteTarget, type RoutingSavings } from "./routing.ts";

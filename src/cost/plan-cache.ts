@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { canonicalJson, sha256 } from "../hash.ts";
 import type { ToolInfo } from "../mcp/catalog.ts";
 
 /** A plan stored for a request; reusing it costs zero model tokens. */
@@ -36,9 +36,7 @@ export function planCacheKey(request: string, tools: readonly Pick<ToolInfo, "se
     .sort()
     .join("\n");
   const library = [...workflowIds].sort().join("\n");
-  return createHash("sha256")
-    .update(`request\0${normaliseRequest(request)}\0tools\0${sha256(catalog)}\0workflows\0${sha256(library)}`)
-    .digest("hex");
+  return sha256(`request\0${normaliseRequest(request)}\0tools\0${sha256(catalog)}\0workflows\0${sha256(library)}`);
 }
 
 /** Lowercase, whitespace collapsed, surrounding punctuation and spaces trimmed. */
@@ -50,21 +48,6 @@ export function normaliseRequest(request: string): string {
     .replace(/^[\s\p{P}]+|[\s\p{P}]+$/gu, "");
 }
 
-/** JSON with object keys sorted, so equal values always give equal text. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (typeof value === "object" && value !== null) {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value) ?? "null";
-}
-
-function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
-}
 
 export interface PlanCacheUse {
   cache: PlanCache;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { canonicalJson, normaliseRequest, planCacheKey } from "../../src/cost/plan-cache.ts";
+import { normaliseRequest, planCacheKey } from "../../src/cost/plan-cache.ts";
+import { canonicalJson } from "../../src/hash.ts";
 
 const tools = [
   { server: "toolkit", name: "neon_create_project", inputSchema: { type: "object", properties: { name: { type: "string" } } } },
