@@ -1,7 +1,7 @@
 /**
  * CLI timings: `--help`, a dry run of the RAD request, and request → first step started; plus the
- * architect's token use for the RAD request, counted by an OpenAI-compatible stand-in (≈ 4 characters
- * per token of what it receives and sends).
+ * architect's token use for the RAD request, counted by an OpenAI-compatible stand-in (o200k_base
+ * tokens of what it receives and of the plan it returns).
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -61,7 +61,28 @@ function stopDeploys(home: string): void {
   }
 }
 
-const tokens = (text: string): number => Math.ceil(text.length / 4);
+/**
+ * A token counter: o200k_base (the gpt-4o family's encoding) from js-tiktoken, which ships its ranks
+ * (no download); ⌈characters / 4⌉ if it cannot be loaded.
+ */
+async function tokenCounter(): Promise<{ count(text: string): number; method: string }> {
+  try {
+    const specifier = "js-tiktoken/lite";
+    const ranksSpecifier = "js-tiktoken/ranks/o200k_base";
+    const { Tiktoken } = (await import(specifier)) as { Tiktoken: new (ranks: unknown) => { encode(text: string): number[] } };
+    const ranks = ((await import(ranksSpecifier)) as { default: unknown }).default;
+    const encoder = new Tiktoken(ranks);
+    return { count: (text) => encoder.encode(text).length, method: "o200k_base (js-tiktoken): message contents + 4 per message, plus the tool definitions as JSON" };
+  } catch {
+    return { count: (text) => Math.ceil(text.length / 4), method: "⌈characters / 4⌉ of message contents and tool definitions" };
+  }
+}
+
+function promptTokens(body: Record<string, unknown>, count: (text: string) => number): number {
+  const messages = (body["messages"] as { content?: unknown }[] | undefined) ?? [];
+  const text = messages.reduce((sum, m) => sum + 4 + count(typeof m.content === "string" ? m.content : JSON.stringify(m.content ?? "")), 0);
+  return text + (body["tools"] ? count(JSON.stringify(body["tools"])) : 0);
+}
 
 export async function benchCli(): Promise<Record<string, unknown>> {
   const help: number[] = [];
@@ -90,11 +111,11 @@ export async function benchCli(): Promise<Record<string, unknown>> {
   // The architect with a model: what it sends for the RAD request, counted by the stand-in.
   const plan = instantiate(getWorkflow("rad-crawler-setup")!, {});
   const counted: { prompt: number; completion: number; promptChars: number }[] = [];
+  const tokens = await tokenCounter();
   const stub = await startOpenAIStub((request: StubRequest): StubReply => {
     const args = JSON.stringify(plan);
-    const prompt = JSON.stringify({ messages: request.body["messages"], tools: request.body["tools"] });
-    const usage = { prompt_tokens: tokens(prompt), completion_tokens: tokens(args) };
-    counted.push({ prompt: usage.prompt_tokens, completion: usage.completion_tokens, promptChars: prompt.length });
+    const usage = { prompt_tokens: promptTokens(request.body, tokens.count), completion_tokens: tokens.count(args) };
+    counted.push({ prompt: usage.prompt_tokens, completion: usage.completion_tokens, promptChars: JSON.stringify(request.body["messages"]).length });
     return { toolCalls: [{ name: "plan", arguments: plan }], usage };
   });
   const home = freshHome();
@@ -114,7 +135,7 @@ export async function benchCli(): Promise<Record<string, unknown>> {
       completionTokens: counted[0]?.completion,
       promptChars: counted[0]?.promptChars,
       reportedByRun: report.usage,
-      method: "stand-in counts ⌈characters / 4⌉ of the messages and tools it receives and of the plan it returns",
+      method: tokens.method,
     },
   };
 }
