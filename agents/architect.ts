@@ -133,10 +133,10 @@ async function planWithModel(
     problems = validation && !validation.ok ? validation.problems : [{ field: "(reply)", message: candidate.ok ? "invalid plan" : candidate.message }];
     messages.push(raw);
     const repair = formatPrompt(ARCHITECT_REPAIR_PROMPT, { problems: quoteData(problems.map(formatProblem)) });
-    const calls = raw.tool_calls ?? [];
-    if (calls.length > 0) {
-      calls.forEach((call, i) => messages.push(new ToolMessage({ tool_call_id: call.id ?? `call_${i}`, content: i === 0 ? repair : "see above" })));
-    } else messages.push(new HumanMessage(repair));
+    // Every call in the reply (valid or not) needs its tool answer before the next request.
+    const callIds = [...(raw.tool_calls ?? []), ...(raw.invalid_tool_calls ?? [])].map((call, i) => call.id ?? `call_${i}`);
+    if (callIds.length > 0) callIds.forEach((id, i) => messages.push(new ToolMessage({ tool_call_id: id, content: i === 0 ? repair : "see above" })));
+    else messages.push(new HumanMessage(repair));
   }
   return {
     planner: { kind: "model", model: modelName, attempts: maxAttempts, reason: `the model returned no valid plan in ${maxAttempts} attempt(s)` },

@@ -192,4 +192,20 @@ describe("architect with a model (OpenAI-compatible stand-in)", () => {
       ["reporter", "gpt-4.1-nano", "gpt-4o-mini"],
     ]);
   });
+
+  it("arguments that are not JSON are answered on the same call id and repaired", async () => {
+    let call = 0;
+    stub = await startOpenAIStub((request: StubRequest): StubReply => {
+      if (!Array.isArray(request.body["tools"])) return summaryReply;
+      call++;
+      return call === 1 ? { toolCalls: [{ name: "plan", arguments: '{"name": "Shop", "steps": [', id: "call_broken" }] } : planReply(VALID_PLAN);
+    });
+    const graph = compileOrchestrator(modelDeps(stub), new MemorySaver());
+    const final = (await graph.invoke({ request: "Set up the shop", dryRun: true }, thread())) as OrchestratorStateType;
+    expect(final.report?.planner).toMatchObject({ kind: "model", attempts: 2 });
+    const second = planCalls(stub)[1]!.body["messages"] as { role: string; content: string; tool_call_id?: string }[];
+    const answer = second.find((m) => m.role === "tool")!;
+    expect(answer.tool_call_id).toBe("call_broken");
+    expect(answer.content).toContain("not JSON");
+  });
 });
