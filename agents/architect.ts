@@ -103,7 +103,7 @@ async function planWithModel(
   ];
   const structuredOf = (picked: AgentModel) => {
     if (typeof picked.model.withStructuredOutput !== "function") throw new Error(`model ${picked.name} does not support structured output`);
-    return picked.model.withStructuredOutput(Plan, { name: ARCHITECT_PLAN_FUNCTION.name, method: deps.structuredMethod ?? "functionCalling", includeRaw: true });
+    return picked.model.withStructuredOutput(Plan, { name: ARCHITECT_PLAN_FUNCTION.name, method: deps.structuredMethod ?? deps.config.model?.structuredOutput ?? "functionCalling", includeRaw: true });
   };
   // Repairs may be routed to another model (routing rule "architect/repair").
   const repairModel = deps.chatModel?.("architect", "repair") ?? first;

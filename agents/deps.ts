@@ -22,7 +22,7 @@ export interface OrchestratorDeps extends ExecutorDeps {
    * config's routing table; undefined when no model is configured (catalog planner, template summary).
    */
   chatModel?(agent: "architect" | "reporter", stepKind?: string): AgentModel | undefined;
-  /** How the model is asked for the plan (default functionCalling: works with any tool-calling server). */
+  /** How the model is asked for the plan; default config.model.structuredOutput, else functionCalling (any tool-calling server). */
   structuredMethod?: "functionCalling" | "jsonMode" | "jsonSchema";
   /** Invalid plans sent back to the model before the run stops (default 2). */
   maxRepairs?: number;

@@ -29,6 +29,8 @@ const EnvSchema = z.object({
   OPENAI_API_KEY: optional,
   OPENAI_BASE_URL: optional,
   CREDIT_OPTIMIZER_MODEL: optional,
+  // How the architect asks for structured output: functionCalling (default), jsonMode (servers without tools), jsonSchema.
+  CREDIT_OPTIMIZER_STRUCTURED_OUTPUT: z.enum(["functionCalling", "jsonMode", "jsonSchema"]).optional(),
   CREDIT_OPTIMIZER_MCP_CONFIG: optional,
   CREDIT_OPTIMIZER_WORKSPACE: optional,
   CREDIT_OPTIMIZER_SECRET_KEY: optional,
@@ -67,7 +69,7 @@ export interface AppConfig {
   /** State directory: checkpoints, ledger, process registry, keys. */
   home: string;
   databaseUrl?: string;
-  model?: { apiKey?: string; baseUrl?: string; name: string };
+  model?: { apiKey?: string; baseUrl?: string; name: string; structuredOutput?: "functionCalling" | "jsonMode" | "jsonSchema" };
   mcpConfigPath?: string;
   workspaceRoot: string;
   budgets: { dailyUsd: number; monthlyUsd: number; approvalUsd: number };
@@ -88,7 +90,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, cwd = proces
     home,
     databaseUrl: env.DATABASE_URL,
     model: hasModel
-      ? { apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL, name: env.CREDIT_OPTIMIZER_MODEL ?? "gpt-4o-mini" }
+      ? { apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL, name: env.CREDIT_OPTIMIZER_MODEL ?? "gpt-4o-mini", structuredOutput: env.CREDIT_OPTIMIZER_STRUCTURED_OUTPUT }
       : undefined,
     mcpConfigPath: env.CREDIT_OPTIMIZER_MCP_CONFIG,
     workspaceRoot: path.resolve(cwd, env.CREDIT_OPTIMIZER_WORKSPACE ?? path.join(home, "workspace")),

@@ -208,4 +208,19 @@ describe("architect with a model (OpenAI-compatible stand-in)", () => {
     expect(answer.tool_call_id).toBe("call_broken");
     expect(answer.content).toContain("not JSON");
   });
+
+  it("jsonMode (servers without tool calling): the plan comes back as JSON text and is validated the same way", async () => {
+    stub = await startOpenAIStub((request: StubRequest): StubReply =>
+      request.body["response_format"] ? { content: JSON.stringify(VALID_PLAN), usage: PLAN_USAGE } : summaryReply,
+    );
+    // Chosen in the environment: CREDIT_OPTIMIZER_STRUCTURED_OUTPUT=jsonMode.
+    const env = { OPENAI_BASE_URL: stub.baseUrl, OPENAI_API_KEY: "sk-test-not-real", CREDIT_OPTIMIZER_STRUCTURED_OUTPUT: "jsonMode" };
+    const base = testDeps(infraCaller(), {}, env);
+    const graph = compileOrchestrator({ ...base, chatModel: configuredChatModel(base.config, 0) }, new MemorySaver());
+    const final = (await graph.invoke({ request: "Set up the shop", dryRun: true }, thread())) as OrchestratorStateType;
+    expect(stub.requests[0]!.body["response_format"]).toEqual({ type: "json_object" });
+    expect(stub.requests[0]!.body["tools"]).toBeUndefined();
+    expect(final.report?.outcome).toBe("planned");
+    expect((final.plan as { name: string }).name).toBe("Shop stack");
+  });
 });
