@@ -10,11 +10,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import pg from "pg";
 import { describeWorkflow, runWorkflow } from "../src/cli/workflows.ts";
 import { loadConfig, type AppConfig } from "../src/config.ts";
 import type { RunReport } from "../src/engine/report.ts";
 import type { RunContext } from "../src/engine/run-step.ts";
 import { openRuntime } from "../src/engine/runtime.ts";
+import { DEFAULT_LOCAL_POSTGRES_URL } from "../src/servers/toolkit/env.ts";
 import { workflows } from "../src/workflows/index.ts";
 import { sequentialPlan, undoRun } from "../src/workflows/run.ts";
 import type { WorkflowTemplate } from "../src/workflows/types.ts";
@@ -93,11 +95,26 @@ async function benchOne(template: WorkflowTemplate, values: Values, env: Env): P
 }
 
 async function timed(template: WorkflowTemplate, values: Record<string, unknown>, env: Env, sequential: boolean): Promise<{ ms: number; report: RunReport }> {
+  await settlePostgres(env.config);
   const started = performance.now();
   const report = await runWorkflow(template, values, { context: env.ctx, transform: sequential ? sequentialPlan : undefined });
   const ms = Math.round(performance.now() - started);
   env.cleanup.push(() => undoRun(report, env.ctx));
   return { ms, report };
+}
+
+/**
+ * CHECKPOINT on the local Postgres before each timed run: DROP DATABASE waits for a checkpoint,
+ * which would otherwise make whichever run drops first pay for the writes of the runs before it.
+ */
+async function settlePostgres(config: AppConfig): Promise<void> {
+  const client = new pg.Client({ connectionString: config.env.LOCAL_POSTGRES_URL ?? DEFAULT_LOCAL_POSTGRES_URL });
+  await client.connect();
+  try {
+    await client.query("CHECKPOINT");
+  } finally {
+    await client.end();
+  }
 }
 
 /** What the templates that act on existing things need: a project folder, a database, a cache, a deployed app. */
