@@ -28,10 +28,11 @@ async function leftovers(projectId: string): Promise<{ roles: unknown[]; databas
 
 describe("Neon local backend on the local Postgres server", () => {
   let toolkit: ToolkitConnection;
+  const env = localEnv();
   const projects: string[] = [];
 
   beforeAll(async () => {
-    toolkit = await connectToolkit(localEnv());
+    toolkit = await connectToolkit(env);
   });
   afterAll(async () => {
     for (const project_id of projects) await toolkit.call("neon_delete_project", { project_id });
@@ -64,7 +65,7 @@ describe("Neon local backend on the local Postgres server", () => {
   it("is idempotent by name and keeps the state in the server across backend instances", async () => {
     const name = uniqueName("same");
     const first = await createProject(name);
-    const again = await connectToolkit(localEnv());
+    const again = await connectToolkit(env);
     try {
       const second = output(await again.call("neon_create_project", { name }));
       expect(second).toMatchObject({ project_id: first.project_id, branch_id: first.branch_id, created: false });
@@ -72,6 +73,21 @@ describe("Neon local backend on the local Postgres server", () => {
       await withClient(second.connection_string as string, async (c) => expect((await c.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]));
     } finally {
       await again.close();
+    }
+  });
+
+  it("names are per state dir: another data dir does not find (or re-key) this one's project", async () => {
+    const name = uniqueName("scoped");
+    const first = await createProject(name);
+    const elsewhere = await connectToolkit(localEnv());
+    try {
+      const other = output(await elsewhere.call("neon_create_project", { name }));
+      expect(other).toMatchObject({ created: true });
+      expect(other.project_id).not.toBe(first.project_id);
+      await elsewhere.call("neon_delete_project", { project_id: other.project_id });
+      await withClient(first.connection_string as string, async (c) => expect((await c.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]));
+    } finally {
+      await elsewhere.close();
     }
   });
 

@@ -17,10 +17,11 @@ async function withRedis<T>(url: string, fn: (client: Redis) => Promise<T>): Pro
 
 describe("Upstash local backend on the local Redis server", () => {
   let toolkit: ToolkitConnection;
+  const env = localEnv();
   const databases: string[] = [];
 
   beforeAll(async () => {
-    toolkit = await connectToolkit(localEnv());
+    toolkit = await connectToolkit(env);
   });
   afterAll(async () => {
     for (const database_id of databases) await toolkit.call("upstash_delete_database", { database_id });
@@ -68,7 +69,7 @@ describe("Upstash local backend on the local Redis server", () => {
   it("is idempotent by name, also from another server instance, and get returns a working URL", async () => {
     const name = uniqueName("same");
     const first = await create(name);
-    const other = await connectToolkit(localEnv());
+    const other = await connectToolkit(env);
     try {
       const second = output(await other.call("upstash_create_database", { database_name: name }));
       expect(second).toMatchObject({ database_id: first.database_id, database_name: name, created: false });

@@ -34,6 +34,14 @@ export async function localPassword(dataDir: string, principal: string): Promise
   return createHmac("sha256", key).update(principal).digest("base64url");
 }
 
+/**
+ * The local "account" of a data dir: names (a project called "rad-crawler-db") are looked up within
+ * it, so two state dirs sharing one Postgres and Redis never find, or re-key, each other's resources.
+ */
+export async function localAccount(dataDir: string): Promise<string> {
+  return (await localPassword(dataDir, "account")).slice(0, 12);
+}
+
 /** Encrypts a JSON value under the data dir's key (AES-256-GCM): `base64(iv | tag | ciphertext)`. */
 export async function sealJson(dataDir: string, value: unknown): Promise<string> {
   const iv = randomBytes(12);

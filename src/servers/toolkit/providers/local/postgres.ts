@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { scrubSecrets } from "../../http.ts";
-import { LocalBackendError, localPassword } from "../../local.ts";
+import { LocalBackendError, localAccount, localPassword } from "../../local.ts";
 import type { ToolkitEnv } from "../../tool.ts";
 import type { NeonBackend, NeonConnection } from "../neon.ts";
 import { NEON_DATABASE_NAME } from "../neon.ts";
@@ -25,6 +25,8 @@ const OBJECT_IN_USE = "55006";
 interface ProjectMeta {
   kind: "credit-optimizer/neon-project";
   name: string;
+  /** The data dir's local account (see localAccount): names are unique within one. */
+  account?: string;
   default_branch_id: string;
   branches: Record<string, { name: string; parent_id: string | null }>;
 }
@@ -187,13 +189,14 @@ export function localNeonBackend(env: ToolkitEnv): NeonBackend {
   return {
     createProject: (input) =>
       withAdmin(env, async (client) => {
-        await lock(client, `neon-project-name:${input.name}`);
+        const account = await localAccount(env.dataDir);
+        await lock(client, `neon-project-name:${account}:${input.name}`);
         const roles = await client.query<{ rolname: string; comment: string | null }>(
           "SELECT rolname, shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE starts_with(rolname, 'co_')",
         );
         for (const row of roles.rows) {
           const meta = parseMeta<ProjectMeta>(row.comment, "credit-optimizer/neon-project");
-          if (meta?.name !== input.name) continue;
+          if (meta?.name !== input.name || meta.account !== account) continue;
           const projectId = row.rolname.slice(3);
           const db = defaultDatabase((await listDatabases(client, projectId)).filter((d) => d.branch_id === meta.default_branch_id));
           if (!db) throw new LocalBackendError(`project ${projectId} ("${input.name}") has no database on its default branch`);
@@ -207,6 +210,7 @@ export function localNeonBackend(env: ToolkitEnv): NeonBackend {
           await writeProject(client, projectId, {
             kind: "credit-optimizer/neon-project",
             name: input.name,
+            account,
             default_branch_id: branchId,
             branches: { [branchId]: { name: DEFAULT_BRANCH, parent_id: null } },
           });

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createClient } from "redis";
 import { scrubSecrets } from "../../http.ts";
-import { LocalBackendError, localPassword } from "../../local.ts";
+import { LocalBackendError, localAccount, localPassword } from "../../local.ts";
 import type { ToolkitEnv } from "../../tool.ts";
 import type { UpstashBackend, UpstashDatabase } from "../upstash.ts";
 
@@ -18,7 +18,7 @@ import type { UpstashBackend, UpstashDatabase } from "../upstash.ts";
 
 const ID = /^[a-f0-9]{12}$/;
 const metaKey = (id: string): string => `co:upstash:db:${id}`;
-const nameKey = (name: string): string => `co:upstash:name:${name}`;
+const nameKey = (account: string, name: string): string => `co:upstash:name:${account}:${name}`;
 const userOf = (id: string): string => `co_${id}`;
 const prefixOf = (id: string): string => `co:${id}:`;
 
@@ -88,15 +88,15 @@ export function localUpstashBackend(env: ToolkitEnv): UpstashBackend {
           platform: input.platform,
           created_at: new Date().toISOString(),
         });
-        if ((await client.set(nameKey(input.database_name), id, { condition: "NX" })) === null) {
+        if ((await client.set(nameKey(await localAccount(env.dataDir), input.database_name), id, { condition: "NX" })) === null) {
           await client.del(metaKey(id));
-          const existing = (await client.get(nameKey(input.database_name))) ?? "";
+          const existing = (await client.get(nameKey(await localAccount(env.dataDir), input.database_name))) ?? "";
           return { ...(await describe(client, existing)), created: false };
         }
         try {
           return { ...(await describe(client, id)), created: true };
         } catch (error) {
-          await client.del([metaKey(id), nameKey(input.database_name)]).catch(() => 0);
+          await client.del([metaKey(id), nameKey(await localAccount(env.dataDir), input.database_name)]).catch(() => 0);
           await client.sendCommand(["ACL", "DELUSER", userOf(id)]).catch(() => 0);
           throw error;
         }
@@ -113,7 +113,8 @@ export function localUpstashBackend(env: ToolkitEnv): UpstashBackend {
           if (keys.length > 0) await client.unlink(keys);
         }
         const name = await client.hGet(metaKey(id), "name");
-        if (name !== null && name !== undefined && (await client.get(nameKey(name))) === id) await client.del(nameKey(name));
+        const key = name === null || name === undefined ? undefined : nameKey(await localAccount(env.dataDir), name);
+        if (key !== undefined && (await client.get(key)) === id) await client.del(key);
         const removedMeta = await client.del(metaKey(id));
         return { deleted: removedUsers > 0 || removedMeta > 0 };
       }),
