@@ -71,7 +71,7 @@ export async function benchSchedulers(count = 30): Promise<Record<string, unknow
       levels: stats(ratios.levels),
       sequential: stats(ratios.sequential),
     },
-    rad: rows[0],
+    rows,
     note: "makespan = first step start to last step end; sequential is the sum of step times (computed, not run)",
   };
 }
