@@ -4,22 +4,30 @@ import { isUsageError } from "./args.ts";
 const HELP = `credit-optimizer — plan, forecast and run infrastructure workflows as parallel DAGs of MCP tool calls
 
 Usage:
-  credit-optimizer run "<request>" [--yes] [--dry-run] [--json] [--budget USD]
+  credit-optimizer run "<request>" [--yes] [--dry-run] [--json] [--budget USD] [--fresh] [--session NAME]
+  credit-optimizer plan "<request>" [--json]
+  credit-optimizer chat [--session NAME] [--budget USD]
   credit-optimizer run --plan <plan.json> [--param k=v] [--scheduler asap|waves] [--thread ID] [--json]
-                       [--mcp-config mcp.json] [--checkpointer sqlite:FILE|postgres://…] [--concurrency N]
-  credit-optimizer run --workflow <id> [--param k=v] …
-  credit-optimizer resume <thread> [--json]
-  credit-optimizer validate <plan.json> [--mcp-config mcp.json] [--param k=v]
-  credit-optimizer plan "<request>"
-  credit-optimizer chat [--session NAME]
+  credit-optimizer run --workflow <id> [--param k=v] [--scheduler asap|waves] [--thread ID] [--json]
+  credit-optimizer resume <thread> [--approve | --reject] [--json]
+  credit-optimizer validate <plan.json> [--param k=v]
   credit-optimizer workflows [show <id>]
   credit-optimizer costs [--since 7d] [--by agent|tool|model|run] [--json]
   credit-optimizer serve thinking|toolkit|workspace [--http PORT]
   credit-optimizer mcp-config --agents coding,db,deploy,redis [--out mcp.json]
   credit-optimizer mcp list | mcp trust <server>
 
-Exit codes: 0 succeeded, 1 run failed (rolled back or not), 2 invalid input, 3 waiting for approval.
-State (checkpoints, ledger, secrets) lives in .credit-optimizer/ (CREDIT_OPTIMIZER_HOME).`;
+Options for runs: --mcp-config mcp.json (MCP servers; the built-in ones by default),
+  --checkpointer sqlite:FILE|postgres://… (default: .credit-optimizer/checkpoints.sqlite, or DATABASE_URL),
+  --concurrency N (calls at once per MCP server, default 8).
+
+Environment: OPENAI_API_KEY / OPENAI_BASE_URL / CREDIT_OPTIMIZER_MODEL (a model for the architect;
+  the offline catalog planner without one), CREDIT_OPTIMIZER_STRUCTURED_OUTPUT, CREDIT_OPTIMIZER_HOME,
+  DATABASE_URL, CREDIT_OPTIMIZER_DAILY_CAP_USD / _MONTHLY_CAP_USD / _APPROVAL_USD, CREDIT_OPTIMIZER_CONFIG_FILE,
+  LANGSMITH_TRACING / LANGSMITH_API_KEY / LANGSMITH_ENDPOINT, NEON_API_KEY, UPSTASH_EMAIL + UPSTASH_API_KEY,
+  VERCEL_TOKEN, FLY_API_TOKEN, GITHUB_TOKEN (cloud providers; the local provider without them).
+
+Exit codes: 0 succeeded, 1 run failed (rolled back or not), 2 invalid input, 3 waiting for approval.`;
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -37,10 +45,7 @@ const commands: Record<string, Command> = {
     const { requestCommand } = await import("./request.ts");
     return requestCommand("plan", argv, loadConfig(), run.consoleIo);
   },
-  resume: async (argv) => {
-    const run = await import("./run.ts");
-    return run.resumeCommand(argv, loadConfig(), run.consoleIo);
-  },
+  resume: async (argv) => (await import("./request.ts")).resumeRequestCommand(argv, loadConfig(), (await import("./run.ts")).consoleIo),
   serve: async (argv) => {
     const [name, ...rest] = argv;
     if (name !== "thinking" && name !== "toolkit" && name !== "workspace") {

@@ -44,7 +44,7 @@ const REQUEST_FLAGS = {
 /**
  * `run "<request>"` and `plan "<request>"`: the orchestrator (architect → credit-validator →
  * approval → executor → reporter) on a thread of its own. `--yes` approves, `--dry-run` (and
- * `plan`) stop after the forecast, `--json` prints the report as JSON. `run --resume <thread>`
+ * `plan`) stop after the forecast, `--json` prints the report as JSON. `resume <thread>`
  * continues a request thread (see resumeRequestCommand).
  */
 export async function requestCommand(mode: "run" | "plan", argv: string[], config: AppConfig, io: Io): Promise<number> {
@@ -184,7 +184,12 @@ export async function openRequestSession(config: AppConfig, options: SessionOpti
   try {
     // The ledger sits beside a Postgres checkpointer; with SQLite it keeps its own file.
     ledger = await openLedger({ home: config.home, url: checkpointerUrl && /^postgres(ql)?:/.test(checkpointerUrl) ? checkpointerUrl : undefined });
-    runtime = await openRuntime({ config, mcpConfigPath: options.mcpConfigPath, concurrency: options.concurrency ? Number(options.concurrency) : undefined });
+    runtime = await openRuntime({
+      config,
+      mcpConfigPath: options.mcpConfigPath,
+      concurrency: options.concurrency ? Number(options.concurrency) : undefined,
+      checkpointerUrl,
+    });
   } catch (error) {
     await ledger?.close();
     await checkpointer.close();
@@ -470,7 +475,7 @@ async function askOnTerminal(request: ApprovalRequest, io: Io): Promise<Approval
 
 /** How to continue a request thread from the command line. */
 export function resumeHint(threadId: string): string {
-  return `credit-optimizer run --resume ${threadId}`;
+  return `credit-optimizer resume ${threadId}`;
 }
 
 async function askBudgetOnTerminal(message: string): Promise<boolean> {

@@ -88,7 +88,7 @@ describe("credit-optimizer run \"<request>\" (no API key, no network, built-in s
     const pending = JSON.parse(waiting.stdout) as { threadId: string; outcome: string; approval: { reasons: string[] } };
     expect(pending.outcome).toBe("waiting_for_approval");
     expect(pending.approval.reasons.join("\n")).toContain("over the approval threshold");
-    const resumed = await runCli(["run", "--resume", pending.threadId, "--approve", "--json"], env);
+    const resumed = await runCli(["resume", pending.threadId, "--approve", "--json"], env);
     expect(resumed.code).toBe(0);
     const report = JSON.parse(resumed.stdout) as OrchestratorReport;
     expect(report.threadId).toBe(pending.threadId);
@@ -174,13 +174,13 @@ describe("Ctrl-C during a run (model stand-in, scripted MCP server)", () => {
     expect(stopped.code).toBe(1);
     expect(stopped.stderr).toContain("stopping: no new steps start");
     expect(stopped.stdout).toContain("cancelled");
-    const thread = /the thread is resumable: credit-optimizer run --resume (run-[0-9a-f-]+)/.exec(stopped.stderr)?.[1];
+    const thread = /the thread is resumable: credit-optimizer resume (run-[0-9a-f-]+)/.exec(stopped.stderr)?.[1];
     expect(thread).toBeDefined();
     const afterStop = readCalls(calls);
     expect(afterStop.filter((c) => c.tool === "work").map((c) => c.name)).toEqual(["first", "slow"]);
     expect(afterStop.filter((c) => c.tool === "undo").map((c) => c.name).sort()).toEqual(["first", "slow"]);
 
-    const resumed = await runCli(["run", "--resume", thread!, "--json"], env);
+    const resumed = await runCli(["resume", thread!, "--json"], env);
     expect(resumed.code).toBe(0);
     const report = JSON.parse(resumed.stdout) as OrchestratorReport;
     expect(report.status).toBe("succeeded");
@@ -202,10 +202,10 @@ describe("Ctrl-C during a run (model stand-in, scripted MCP server)", () => {
     const ended = await chat.done;
     expect(ended.code).toBe(0);
     expect(ended.stdout).toContain("cancelled");
-    const thread = /the thread is resumable: credit-optimizer run --resume (run-[0-9a-f-]+)/.exec(ended.stderr)?.[1];
+    const thread = /the thread is resumable: credit-optimizer resume (run-[0-9a-f-]+)/.exec(ended.stderr)?.[1];
     expect(thread).toBeDefined();
     expect(readCalls(calls).filter((c) => c.tool === "undo").map((c) => c.name).sort()).toEqual(["first", "slow"]);
-    const resumed = await runCli(["run", "--resume", thread!, "--json"], env);
+    const resumed = await runCli(["resume", thread!, "--json"], env);
     expect(resumed.code).toBe(0);
     expect((JSON.parse(resumed.stdout) as OrchestratorReport).status).toBe("succeeded");
   });
@@ -220,7 +220,7 @@ describe("Ctrl-C during a run (model stand-in, scripted MCP server)", () => {
     run.child.kill("SIGKILL");
     await run.done;
     expect(thread).toBeDefined();
-    const resumed = await runCli(["run", "--resume", thread!, "--json"], env);
+    const resumed = await runCli(["resume", thread!, "--json"], env);
     expect(resumed.code).toBe(0);
     const report = JSON.parse(resumed.stdout) as OrchestratorReport;
     expect(report.status).toBe("succeeded");
