@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { loadConfig } from "../config.ts";
 import { isUsageError } from "./args.ts";
 
@@ -74,6 +75,8 @@ const commands: Record<string, Command> = {
 
 /** Runs one command; returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
+  // LangGraph adds one abort listener per running task to the run's signal: a wide plan has many.
+  setMaxListeners(0);
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     process.stdout.write(`${HELP}\n`);

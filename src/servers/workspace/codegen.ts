@@ -1,6 +1,4 @@
 import path from "node:path";
-import { AIMessage } from "@langchain/core/messages";
-import { ChatOpenAI } from "@langchain/openai";
 import { z } from "zod";
 import { CODE_GENERATION_SYSTEM_PROMPT, CODE_GENERATION_USER_PROMPT, COMPLEXITY_GUIDANCE } from "../../../prompts/workspace.ts";
 import { WorkspaceError } from "./errors.ts";
@@ -34,6 +32,8 @@ export interface GeneratedCode {
 
 /** Asks the configured OpenAI-compatible model for the project's files (structured output). */
 export async function generateWithModel(model: WorkspaceModel, request: CodeRequest): Promise<GeneratedCode> {
+  // Loaded on first use, so the server starts fast when no model is configured.
+  const [{ ChatOpenAI }, { AIMessage }] = await Promise.all([import("@langchain/openai"), import("@langchain/core/messages")]);
   const chat = new ChatOpenAI({
     model: model.name,
     apiKey: model.apiKey ?? "not-needed",

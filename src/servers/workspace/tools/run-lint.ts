@@ -1,5 +1,5 @@
 import path from "node:path";
-import ts from "typescript";
+import type ts from "typescript";
 import { z } from "zod";
 import { isTestFile, listProjectFiles } from "../files.ts";
 import { resolveProject } from "../paths.ts";
@@ -32,7 +32,10 @@ const DECLARATION = /\.d\.[cm]?ts$/;
 /** TypeScript's "declared but never used" diagnostics (noUnusedLocals / noUnusedParameters). */
 const UNUSED_CODES = new Set([6133, 6138, 6192, 6196, 6198, 6199, 6205]);
 
-const COMPILER_OPTIONS: ts.CompilerOptions = {
+/** The compiler is loaded on first use: it is large, and the server should start fast. */
+type TypeScript = typeof ts;
+
+const compilerOptions = (ts: TypeScript): ts.CompilerOptions => ({
   allowJs: true,
   checkJs: true,
   noEmit: true,
@@ -45,14 +48,15 @@ const COMPILER_OPTIONS: ts.CompilerOptions = {
   jsx: ts.JsxEmit.Preserve,
   types: [],
   skipLibCheck: true,
-};
+});
 
 /**
  * Lints the given absolute files with the TypeScript compiler API; paths in findings are relative
  * to `projectDir`. Stops between files once `deadline` (epoch ms) has passed.
  */
-function lintFiles(projectDir: string, files: readonly string[], deadline = Infinity): { findings: LintFinding[]; timedOut: boolean } {
-  const program = ts.createProgram({ rootNames: files, options: COMPILER_OPTIONS });
+async function lintFiles(projectDir: string, files: readonly string[], deadline = Infinity): Promise<{ findings: LintFinding[]; timedOut: boolean }> {
+  const { default: ts } = await import("typescript");
+  const program = ts.createProgram({ rootNames: files, options: compilerOptions(ts) });
   const findings: LintFinding[] = [];
   let timedOut = false;
   for (const file of files) {
@@ -76,7 +80,7 @@ function lintFiles(projectDir: string, files: readonly string[], deadline = Infi
     const visit = (node: ts.Node): void => {
       if (ts.isDebuggerStatement(node)) at(node.getStart(source), "no-debugger", "Unexpected 'debugger' statement.");
       else if (node.kind === ts.SyntaxKind.AnyKeyword) at(node.getStart(source), "no-explicit-any", "Unexpected 'any'; use 'unknown' or a precise type.");
-      else if (!testFile && isConsoleLog(node)) at(node.getStart(source), "no-console-log", "Unexpected 'console.log'; use a logger or console.info/error.");
+      else if (!testFile && isConsoleLog(ts, node)) at(node.getStart(source), "no-console-log", "Unexpected 'console.log'; use a logger or console.info/error.");
       ts.forEachChild(node, visit);
     };
     visit(source);
@@ -85,7 +89,7 @@ function lintFiles(projectDir: string, files: readonly string[], deadline = Infi
   return { findings, timedOut };
 }
 
-function isConsoleLog(node: ts.Node): boolean {
+function isConsoleLog(ts: TypeScript, node: ts.Node): boolean {
   return (
     ts.isCallExpression(node) &&
     ts.isPropertyAccessExpression(node.expression) &&
@@ -108,7 +112,7 @@ export const runLint: WorkspaceTool<typeof input> = {
     const files = (await listProjectFiles(projectDir))
       .filter((file) => SOURCE.test(file) && !DECLARATION.test(file))
       .map((file) => path.join(projectDir, file));
-    const { findings, timedOut } = lintFiles(projectDir, files, Date.now() + args.timeoutMs);
+    const { findings, timedOut } = await lintFiles(projectDir, files, Date.now() + args.timeoutMs);
     const byRule = Object.fromEntries(Object.keys(LINT_RULES).map((rule) => [rule, findings.filter((f) => f.rule === rule).length]));
     return {
       project: args.project,
