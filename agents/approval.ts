@@ -7,6 +7,8 @@ import type { Approval, ApprovalAnswer, ApprovalRequest, OrchestratorView } from
 export interface ApprovalUpdate {
   approval: Approval;
   outcome?: "declined";
+  /** Set when the approval covers the plan's destructive steps. */
+  allowDestructive?: boolean;
 }
 
 /**
@@ -16,9 +18,13 @@ export interface ApprovalUpdate {
  */
 export function approve(state: OrchestratorView): ApprovalUpdate {
   const decision = state.decision!;
+  const destructive = decision.destructiveSteps.length > 0;
   const needed = decision.verdict === "ask" || state.confirm;
   if (!needed) return { approval: { approved: true, by: "not-needed" } };
-  if (state.autoApprove) return { approval: { approved: true, by: "flag", note: decision.reasons.join("; ") || undefined } };
+  // `--yes` approves a budget, not destruction: that takes `--allow-destructive` or a person.
+  if (state.autoApprove && (!destructive || state.allowDestructive)) {
+    return { approval: { approved: true, by: "flag", note: decision.reasons.join("; ") || undefined }, allowDestructive: state.allowDestructive };
+  }
   const request: ApprovalRequest = {
     kind: "approval",
     question: formatPrompt(APPROVAL_QUESTION, { plan: planName(state.plan), ...describeForecast(state.forecast!) }),
@@ -28,7 +34,7 @@ export function approve(state: OrchestratorView): ApprovalUpdate {
     decision,
   };
   const answer = parseAnswer(interrupt<ApprovalRequest, unknown>(request));
-  return answer.approved ? { approval: { ...answer, by: "human" } } : { approval: { ...answer, by: "human" }, outcome: "declined" };
+  return answer.approved ? { approval: { ...answer, by: "human" }, allowDestructive: true } : { approval: { ...answer, by: "human" }, outcome: "declined" };
 }
 
 /** `true`, `"approve"`/`"yes"`/`"y"`, or `{ approved: boolean, note? }`; anything else declines. */

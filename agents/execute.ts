@@ -44,9 +44,9 @@ export function executeNode(deps: OrchestratorDeps, runExecutor: ExecutorRunner)
         deps.onEvent?.(event);
       },
     });
-    const { plan, params, scheduler, mcpConfigPath } = state as OrchestratorView & Pick<ExecState, "scheduler"> & { mcpConfigPath?: string };
+    const { plan, params, scheduler, mcpConfigPath, allowDestructive } = state as OrchestratorView & Pick<ExecState, "scheduler"> & { mcpConfigPath?: string };
     try {
-      return (await executor.invoke({ plan, params, scheduler, mcpConfigPath } as Partial<ExecState>, config)) as Partial<ExecState>;
+      return (await executor.invoke({ plan, params, scheduler, mcpConfigPath, allowDestructive } as Partial<ExecState>, config)) as Partial<ExecState>;
     } finally {
       await recorder?.flush().catch(() => {});
     }

@@ -115,6 +115,8 @@ export interface OrchestratorView {
   budgetUsd?: number;
   dryRun: boolean;
   autoApprove: boolean;
+  /** Steps may call destructive tools: `--allow-destructive`, or a person approved them. */
+  allowDestructive: boolean;
   /** Plan anew even when the plan cache has this request (`--fresh`). */
   fresh: boolean;
   confirm: boolean;

@@ -17,6 +17,8 @@ export const ExecutorState = Annotation.Root({
   plan: Annotation<unknown>,
   /** `--param key=value` overrides of the plan's parameters. */
   params: Annotation<Record<string, unknown>>({ reducer: (_, r) => r, default: () => ({}) }),
+  /** Whether steps may call destructive tools (approved by a person, or `--allow-destructive`). */
+  allowDestructive: Annotation<boolean>({ reducer: (_, r) => r, default: () => false }),
   /** Which scheduler runs the DAG. */
   scheduler: Annotation<Scheduler>({ reducer: (_, r) => r, default: () => "asap" }),
   /** The validated plan: order, dependencies (with implied ones), resolved tools. */

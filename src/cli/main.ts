@@ -5,11 +5,11 @@ import { isUsageError } from "./args.ts";
 const HELP = `credit-optimizer — plan, forecast and run infrastructure workflows as parallel DAGs of MCP tool calls
 
 Usage:
-  credit-optimizer run "<request>" [--yes] [--dry-run] [--json] [--budget USD] [--fresh] [--session NAME]
+  credit-optimizer run "<request>" [--yes] [--allow-destructive] [--dry-run] [--json] [--budget USD] [--fresh] [--session NAME]
   credit-optimizer plan "<request>" [--json]
   credit-optimizer chat [--session NAME] [--budget USD]
-  credit-optimizer run --plan <plan.json> [--param k=v] [--scheduler asap|waves] [--thread ID] [--json]
-  credit-optimizer run --workflow <id> [--param k=v] [--scheduler asap|waves] [--thread ID] [--json]
+  credit-optimizer run --plan <plan.json> [--param k=v] [--scheduler asap|waves] [--thread ID] [--json] [--allow-destructive]
+  credit-optimizer run --workflow <id> [--param k=v] [--scheduler asap|waves] [--thread ID] [--json] [--allow-destructive]
   credit-optimizer resume <thread> [--approve | --reject] [--json]
   credit-optimizer validate <plan.json> [--param k=v]
   credit-optimizer workflows [show <id>]
@@ -27,6 +27,9 @@ Environment: OPENAI_API_KEY / OPENAI_BASE_URL / CREDIT_OPTIMIZER_MODEL (a model 
   DATABASE_URL, CREDIT_OPTIMIZER_DAILY_CAP_USD / _MONTHLY_CAP_USD / _APPROVAL_USD, CREDIT_OPTIMIZER_CONFIG_FILE,
   LANGSMITH_TRACING / LANGSMITH_API_KEY / LANGSMITH_ENDPOINT, NEON_API_KEY, UPSTASH_EMAIL + UPSTASH_API_KEY,
   VERCEL_TOKEN, FLY_API_TOKEN, GITHUB_TOKEN (cloud providers; the local provider without them).
+
+--yes approves a budget, not destruction: steps that delete or drop things also need --allow-destructive
+(or a person's approval).
 
 Exit codes: 0 succeeded, 1 run failed (rolled back or not), 2 invalid input, 3 waiting for approval.`;
 

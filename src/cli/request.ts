@@ -25,6 +25,7 @@ export const EXIT = { ok: 0, failed: 1, badInput: 2, waiting: 3 } as const;
 
 const REQUEST_FLAGS = {
   yes: { type: "boolean", short: "y" },
+  "allow-destructive": { type: "boolean" },
   fresh: { type: "boolean" },
   "dry-run": { type: "boolean" },
   json: { type: "boolean" },
@@ -65,6 +66,7 @@ export async function requestCommand(mode: "run" | "plan", argv: string[], confi
       budgetUsd,
       dryRun: mode === "plan" || (values["dry-run"] ?? false),
       autoApprove: values.yes ?? false,
+      allowDestructive: values["allow-destructive"] ?? false,
       fresh: values.fresh ?? false,
       params: parseParams(values.param),
       scheduler,

@@ -27,6 +27,7 @@ export const consoleIo: Io = {
 
 const RUN_FLAGS = {
   plan: { type: "string" },
+  "allow-destructive": { type: "boolean" },
   "mcp-config": { type: "string" },
   scheduler: { type: "string" },
   thread: { type: "string" },
@@ -67,7 +68,7 @@ export async function runPlanCommand(argv: string[], config: AppConfig, io: Io):
   const scheduler = parseScheduler(values.scheduler);
   const plan = await readPlanFile(values.plan);
   return executeOnThread(
-    { plan, params: parseParams(values.param), scheduler, mcpConfigPath: values["mcp-config"] ?? config.mcpConfigPath },
+    { plan, params: parseParams(values.param), scheduler, allowDestructive: values["allow-destructive"] ?? false, mcpConfigPath: values["mcp-config"] ?? config.mcpConfigPath },
     { threadId: values.thread ?? `run-${randomUUID()}`, json: values.json ?? false, checkpointer: values.checkpointer, concurrency: values.concurrency },
     config,
     io,
@@ -86,6 +87,8 @@ export interface RunInput {
   plan: unknown;
   params: Record<string, unknown>;
   scheduler: Scheduler;
+  /** `--allow-destructive`: steps may call destructive tools. */
+  allowDestructive: boolean;
   mcpConfigPath?: string;
 }
 
@@ -206,7 +209,8 @@ async function resumeInput(checkpointer: Awaited<ReturnType<typeof openCheckpoin
   const plan = values.plan;
   if (snapshot.next.length > 0) return { input: null, plan, mcpConfigPath, pending: true };
   if (values.status === "cancelled") {
-    return { input: { plan, params: values.params ?? {}, scheduler: values.scheduler ?? "asap" }, plan, mcpConfigPath, pending: true };
+    const input = { plan, params: values.params ?? {}, scheduler: values.scheduler ?? "asap", allowDestructive: values.allowDestructive ?? false };
+    return { input, plan, mcpConfigPath, pending: true };
   }
   return { input: null, plan, mcpConfigPath, pending: false, finished: values as ExecState };
 }

@@ -31,6 +31,7 @@ export async function workflowsCommand(argv: string[], _config: AppConfig, io: I
 
 const RUN_FLAGS = {
   workflow: { type: "string" },
+  "allow-destructive": { type: "boolean" },
   param: { type: "string", multiple: true },
   scheduler: { type: "string" },
   thread: { type: "string" },
@@ -48,7 +49,7 @@ export async function runWorkflowCommand(argv: string[], config: AppConfig, io: 
   const scheduler = parseScheduler(values.scheduler);
   const plan = instantiateForCli(template, parseParams(values.param));
   return executeOnThread(
-    { plan, params: {}, scheduler, mcpConfigPath: values["mcp-config"] ?? config.mcpConfigPath },
+    { plan, params: {}, scheduler, allowDestructive: values["allow-destructive"] ?? false, mcpConfigPath: values["mcp-config"] ?? config.mcpConfigPath },
     { threadId: values.thread ?? `run-${randomUUID()}`, json: values.json ?? false, checkpointer: values.checkpointer, concurrency: values.concurrency },
     config,
     io,
@@ -63,13 +64,13 @@ export interface RunWorkflowOptions {
   transform?: (plan: Plan) => Plan;
 }
 
-/** Runs a template in process on the executor graph (in-memory checkpointer) and returns its report. */
+/** Runs a template in process on the executor graph (in-memory checkpointer, destruction allowed) and returns its report. */
 export async function runWorkflow(template: WorkflowTemplate, values: Record<string, unknown>, options: RunWorkflowOptions): Promise<RunReport> {
   const plan = instantiate(template, values);
   const graph = compileExecutor({ context: async () => options.context }, new MemorySaver());
   const threadId = `workflow-${template.id}-${randomUUID()}`;
   const state = (await graph.invoke(
-    { plan: options.transform ? options.transform(plan) : plan, params: {}, scheduler: options.scheduler ?? "asap" },
+    { plan: options.transform ? options.transform(plan) : plan, params: {}, scheduler: options.scheduler ?? "asap", allowDestructive: true },
     { configurable: { thread_id: threadId }, recursionLimit: 10_000 },
   )) as ExecState;
   return buildRunReport(threadId, state);

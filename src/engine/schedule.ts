@@ -12,6 +12,7 @@ export type RunStatus = "pending" | "invalid" | "succeeded" | "rolled_back" | "c
 export interface ExecState {
   plan: unknown;
   params: Record<string, unknown>;
+  allowDestructive: boolean;
   scheduler: Scheduler;
   prepared?: PreparedPlan;
   problems: Problem[];
@@ -37,7 +38,11 @@ export interface ExecutorDeps {
 /** Validates the plan against the loaded tools; an invalid plan ends the run before any step. */
 export async function prepare(state: ExecState, deps: ExecutorDeps): Promise<Omit<Partial<ExecState>, "results"> & { results: null }> {
   const ctx = await deps.context();
-  const validation = validatePlan(state.plan, { tools: ctx.caller.tools, params: state.params, allow: ctx.allow, untrusted: ctx.untrusted });
+  const validation = validatePlan(state.plan, { tools: ctx.caller.tools, params: state.params,
+    allow: ctx.allow,
+    untrusted: ctx.untrusted,
+    allowDestructive: state.allowDestructive,
+  });
   if (!validation.ok) return { prepared: undefined, problems: validation.problems, status: "invalid", results: null, compensations: [] };
   return { prepared: validation.prepared, problems: [], status: "pending", results: null, compensations: [] };
 }

@@ -1,5 +1,5 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
-import { findTool, resolveTool, type ResolvedTool, type ToolInfo } from "../mcp/catalog.ts";
+import { findTool, isDestructiveCall, resolveTool, type ResolvedTool, type ToolInfo } from "../mcp/catalog.ts";
 import { denial, type AllowLists } from "../policy.ts";
 import { findCycle, topologicalOrder } from "./dag.ts";
 import { findReferences, type Reference } from "./interpolate.ts";
@@ -55,6 +55,8 @@ export interface ValidateOptions {
   allow?: AllowLists;
   /** Servers whose tools changed since they were pinned: steps that use them are problems. */
   untrusted?: Record<string, string[]>;
+  /** When false, a step calling a destructive tool is a problem until destruction is approved. */
+  allowDestructive?: boolean;
 }
 
 /** Checks everything that can be checked before anything runs; never throws. */
@@ -118,6 +120,9 @@ export function validatePlan(input: unknown, options: ValidateOptions = {}): Val
       if (changed) problems.push({ step: step.id, field: "tool", message: untrustedMessage(resolution.resolved.server, changed) });
       const info = findTool(options.tools, resolution.resolved);
       if (info) problems.push(...checkParams(info, step.id, step.params, "params"));
+      if (info && options.allowDestructive === false && isDestructiveCall(info, step.params)) {
+        problems.push({ step: step.id, field: "tool", message: `${info.server}.${info.name} is destructive: it runs only with explicit approval (--allow-destructive)` });
+      }
       if (step.rollback) {
         const rb = resolveTool(step.rollback.tool, options.tools, step.agent);
         if (!rb.ok) problems.push({ step: step.id, field: "rollback.tool", message: rb.message });

@@ -53,6 +53,19 @@ describe("orchestrator graph (catalog planner, fake tools)", () => {
     expect(final.report?.status).toBe("succeeded");
   });
 
+  it("--yes approves a budget, not destruction: a destructive step still asks unless --allow-destructive", async () => {
+    const caller = infraCaller();
+    const graph = compileOrchestrator(testDeps(caller), new MemorySaver());
+    const config = thread();
+    await graph.invoke({ request: "tear down the resource called id-42", autoApprove: true }, config);
+    expect((await pendingInterrupt(graph, config))?.reasons.join("\n")).toContain("destructive steps: remove");
+    expect(caller.calls).toHaveLength(0);
+
+    const allowed = (await graph.invoke({ request: "tear down the resource called id-42", autoApprove: true, allowDestructive: true }, thread())) as OrchestratorStateType;
+    expect(allowed.report?.approval).toMatchObject({ approved: true, by: "flag" });
+    expect(caller.callsOf("delete").map((c) => c.args["id"])).toEqual(["id-42"]);
+  });
+
   it("a declined approval runs nothing and says so", async () => {
     const caller = infraCaller();
     const graph = compileOrchestrator(testDeps(caller), new MemorySaver());

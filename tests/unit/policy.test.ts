@@ -50,6 +50,7 @@ describe("per-agent allow-lists (complete mediation)", () => {
     expect(state.status).toBe("invalid");
     expect(state.problems.map(formatProblem)).toEqual([
       'step "drop", tool: agent "coding" may not call toolkit.neon_delete_project (allowed: workspace.*, toolkit.github_*, thinking*.*, toolkit.toolkit_list_*, toolkit.toolkit_get_tool_schema)',
+      'step "drop", tool: toolkit.neon_delete_project is destructive: it runs only with explicit approval (--allow-destructive)',
     ]);
     expect(caller.calls).toHaveLength(0);
   });
@@ -80,5 +81,19 @@ describe("per-agent allow-lists (complete mediation)", () => {
     expect(lists["redis"]).toEqual(DEFAULT_ALLOW_LISTS["redis"]);
     writeFileSync(path.join(home, "config.json"), JSON.stringify({ agents: { db: { allow: "all" } } }));
     expect(() => loadAllowLists(loadConfig({ CREDIT_OPTIMIZER_HOME: home }, home))).toThrow(/agents\.db\.allow/);
+  });
+
+  it("a destructive step is refused unless destruction is approved (allowDestructive)", async () => {
+    const plan = { name: "drop", steps: [{ id: "drop", tool: "toolkit.neon_delete_project", params: { project_id: "p" } }] };
+    const ctx = { caller: toolkit(), limits: new ServerLimits() };
+    const graph = compileExecutor({ context: async () => ctx }, new MemorySaver());
+    const refused = (await graph.invoke({ plan }, { configurable: { thread_id: `d-${Math.random()}` } })) as ExecState;
+    expect(refused.status).toBe("invalid");
+    expect(refused.problems.map(formatProblem)).toEqual([
+      'step "drop", tool: toolkit.neon_delete_project is destructive: it runs only with explicit approval (--allow-destructive)',
+    ]);
+    expect(ctx.caller.calls).toHaveLength(0);
+    const allowed = (await graph.invoke({ plan, allowDestructive: true }, { configurable: { thread_id: `d-${Math.random()}` } })) as ExecState;
+    expect(allowed.status).toBe("succeeded");
   });
 });
