@@ -284,6 +284,8 @@ async function invokeOnce(session: RequestSession, input: unknown, threadId: str
   const threadConfig = {
     configurable: { thread_id: threadId },
     recursionLimit: 10_000,
+    // Each checkpoint is saved before the next step starts: what a crash loses is only what was running.
+    durability: "sync" as const,
     callbacks: [...(costs ? [costs] : []), ...session.tracing.callbacks],
     metadata: { thread_id: threadId },
     runName: "credit-optimizer",

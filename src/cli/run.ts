@@ -117,7 +117,8 @@ export async function executeOnThread(input: RunInput | undefined, options: Thre
     stop.abort();
   };
   try {
-    const threadConfig = { configurable: { thread_id: options.threadId }, recursionLimit: 10_000 };
+    // Each checkpoint is saved before the next step starts: what a crash loses is only what was running.
+    const threadConfig = { configurable: { thread_id: options.threadId }, recursionLimit: 10_000, durability: "sync" as const };
     let mcpConfigPath = input?.mcpConfigPath;
     let graphInput: RunInput | null = input ?? null;
     let resumedPlan: unknown;
