@@ -1,11 +1,9 @@
 import { Annotation } from "@langchain/langgraph";
+import type { Approval, BudgetDecision, Forecast, ModelUsage, OrchestratorReport, Outcome, PlannerInfo } from "../agents/types.ts";
 import type { CompensationResult } from "../src/engine/compensate.ts";
 import type { StepResult } from "../src/engine/run-step.ts";
+import type { RunStatus, Scheduler } from "../src/engine/schedule.ts";
 import type { PreparedPlan, Problem } from "../src/plan/validate.ts";
-
-export type Scheduler = "asap" | "waves";
-
-export type RunStatus = "pending" | "invalid" | "succeeded" | "rolled_back" | "compensation_failed" | "cancelled";
 
 /** Merges step results by id; `null` clears them (a re-run of the thread starts afresh). */
 function mergeResults(left: Record<string, StepResult>, right: Record<string, StepResult> | null): Record<string, StepResult> {
@@ -37,5 +35,38 @@ export const ExecutorState = Annotation.Root({
   stepId: Annotation<string | undefined>,
 });
 
-export type ExecutorStateType = typeof ExecutorState.State;
-export type ExecutorUpdate = typeof ExecutorState.Update;
+
+const last = <T>(_: T, right: T): T => right;
+
+/** The executor's keys (plan, params, scheduler, prepared, results, …) plus what the agents add. */
+export const OrchestratorState = Annotation.Root({
+  ...ExecutorState.spec,
+  /** The request in plain language. */
+  request: Annotation<string>({ reducer: last, default: () => "" }),
+  /** Chat session: the agents' own threads are `<session>/<agent>`. */
+  session: Annotation<string | undefined>,
+  /** Run budget in USD (`--budget`); the approval threshold from config when absent. */
+  budgetUsd: Annotation<number | undefined>,
+  /** Plan and forecast only (`plan`, `run --dry-run`). */
+  dryRun: Annotation<boolean>({ reducer: last, default: () => false }),
+  /** `--fresh`: plan anew even when the plan cache holds this request. */
+  fresh: Annotation<boolean>({ reducer: last, default: () => false }),
+  /** `--yes`: approve without asking. */
+  autoApprove: Annotation<boolean>({ reducer: last, default: () => false }),
+  /** Always ask before running (chat), not only when over budget or destructive. */
+  confirm: Annotation<boolean>({ reducer: last, default: () => false }),
+  /** Which planner made the plan and why. */
+  planner: Annotation<PlannerInfo | undefined>,
+  /** Why there is no valid plan (nothing runs). */
+  planProblems: Annotation<string[]>({ reducer: last, default: () => [] }),
+  /** Every model call's tokens and cost, appended by each agent. */
+  usage: Annotation<ModelUsage[]>({ reducer: (left, right) => [...left, ...right], default: () => [] }),
+  forecast: Annotation<Forecast | undefined>,
+  decision: Annotation<BudgetDecision | undefined>,
+  approval: Annotation<Approval | undefined>,
+  /** Where the request ended up when it did not simply run. */
+  outcome: Annotation<Outcome | undefined>,
+  report: Annotation<OrchestratorReport | undefined>,
+});
+
+export type OrchestratorStateType = typeof OrchestratorState.State;
