@@ -66,7 +66,7 @@ export function buildReport(threadId: string, state: OrchestratorView): { report
   const executed = state.status !== "pending" && state.status !== "invalid" && state.prepared !== undefined && state.approval?.approved === true;
   const outcome: Outcome = state.outcome ?? (executed ? "executed" : state.status === "invalid" ? "planning_failed" : "planned");
   const run = executed || state.status === "invalid" ? buildRunReport(threadId, state as unknown as ExecState) : undefined;
-  const steps = (run?.steps ?? []).map(({ id, tool, status, attempts, startedAtMs, endedAtMs, error, reason }) => ({ id, tool, status, attempts, startedAtMs, endedAtMs, error, reason }));
+  const steps = (run?.steps ?? []).map(({ id, tool, status, attempts, startedAtMs, endedAtMs, output, error, reason }) => ({ id, tool, status, attempts, startedAtMs, endedAtMs, output, error, reason }));
   const modelUsd = totalUsd(state.usage);
   const toolUsd = toolCost(steps, state);
   const report: OrchestratorReport = {

@@ -93,7 +93,8 @@ export interface OrchestratorReport {
   planner?: PlannerInfo;
   plan?: string;
   problems: string[];
-  steps: Pick<StepResult, "id" | "tool" | "status" | "attempts" | "startedAtMs" | "endedAtMs" | "error" | "reason">[];
+  /** Outputs carry `secret://` handles, never secrets. */
+  steps: Pick<StepResult, "id" | "tool" | "status" | "attempts" | "startedAtMs" | "endedAtMs" | "output" | "error" | "reason">[];
   rolledBack: CompensationResult[];
   leftBehind: string[];
   timeline: { overlaps: Overlap[]; makespanMs: number; sequentialMs: number; criticalPathMs: number; speedup: number };

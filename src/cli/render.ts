@@ -23,6 +23,12 @@ export function renderRunReport(report: RunReport): string {
     lines.push(`  ↺ rolled back ${c.step} with ${c.tool}: ${c.status}${c.error ? ` — ${c.error.message}` : ""}`);
   }
   if (report.leftBehind.length) lines.push(`  ! may be left behind: ${report.leftBehind.join(", ")}`);
+  if (report.status === "succeeded") {
+    for (const step of report.steps) {
+      const url = (step.output as { url?: unknown } | undefined)?.url;
+      if (typeof url === "string" && /^https?:\/\//.test(url)) lines.push(`  → ${step.id}: ${url}`);
+    }
+  }
   if (ran.length) {
     const t = report.timing;
     lines.push(`  makespan ${t.makespanMs} ms · critical path ${t.criticalPathMs} ms · sequential ${t.sequentialMs} ms · speedup ${t.speedup}×`);
