@@ -13,6 +13,7 @@ import { formatMs, formatUsd } from "../cost/format.ts";
 import { openLedger, type Ledger } from "../cost/ledger.ts";
 import { loadCostSettings } from "../cost/settings.ts";
 import { exitCodeOf, type RunReport } from "../engine/report.ts";
+import { acquireThreadLock } from "../engine/thread-lock.ts";
 import { openRuntime, type Runtime } from "../engine/runtime.ts";
 import type { StepEvent } from "../engine/schedule.ts";
 import { flushBeforeExit, setupTracing, type Tracing } from "../tracing.ts";
@@ -161,6 +162,8 @@ async function resumeThread(threadId: string, options: ResumeOptions, config: Ap
 export interface RequestSession {
   config: AppConfig;
   checkpointer: Checkpointer;
+  /** Where the checkpointer is (thread locks live beside it). */
+  checkpointerUrl?: string;
   runtime: Runtime;
   ledger?: Ledger;
   tracing: Tracing;
@@ -212,6 +215,7 @@ export async function openRequestSession(config: AppConfig, options: SessionOpti
   return {
     config,
     checkpointer,
+    checkpointerUrl,
     runtime,
     ledger,
     tracing,
@@ -241,6 +245,15 @@ export interface DriveUi {
 
 /** Runs the orchestrator on a thread until it ends or waits for an approval nobody can give now. */
 export async function drive(session: RequestSession, input: unknown, threadId: string, ui: DriveUi): Promise<number> {
+  const lock = await acquireThreadLock({ home: session.config.home, url: session.checkpointerUrl }, threadId);
+  try {
+    return await driveLocked(session, input, threadId, ui);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function driveLocked(session: RequestSession, input: unknown, threadId: string, ui: DriveUi): Promise<number> {
   if (!ui.json) ui.io.err(`thread ${threadId} (resume with: ${resumeHint(threadId)})`);
   let next: unknown = input;
   let planShown = false;

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { compileExecutor } from "../../graphs/executor.ts";
-import { openCheckpointer } from "../checkpoint.ts";
+import { openCheckpointer, type Checkpointer } from "../checkpoint.ts";
 import type { AppConfig } from "../config.ts";
 import { buildRunReport, exitCodeOf, type RunReport } from "../engine/report.ts";
 import { openRuntime, type Runtime } from "../engine/runtime.ts";
@@ -123,7 +123,7 @@ export async function executeOnThread(input: RunInput | undefined, options: Thre
     let graphInput: RunInput | null = input ?? null;
     let resumedPlan: unknown;
     if (!input) {
-      const resumed = await resumeInput(checkpointer, options.threadId, config);
+      const resumed = await resumeInput(checkpointer, options.threadId, config, io);
       if (typeof resumed === "number") return resumed;
       graphInput = resumed.input;
       resumedPlan = resumed.plan;
@@ -198,12 +198,12 @@ export class RunInterruptedError extends Error {
 type Resumed = { input: RunInput | null; plan: unknown; mcpConfigPath?: string; pending: boolean; finished?: ExecState };
 
 /** Reads a thread back: an interrupted superstep continues (null input); a stopped run starts again. */
-async function resumeInput(checkpointer: Awaited<ReturnType<typeof openCheckpointer>>, threadId: string, config: AppConfig): Promise<Resumed | number> {
+async function resumeInput(checkpointer: Checkpointer, threadId: string, config: AppConfig, io: Io): Promise<Resumed | number> {
   const probe = compileExecutor({ context: () => Promise.reject(new Error("not connected")) }, checkpointer.saver);
   const snapshot = await probe.getState({ configurable: { thread_id: threadId } });
   const values = snapshot.values as Partial<ExecState> & { mcpConfigPath?: string };
   if (!values.plan) {
-    process.stderr.write(`no run found on thread "${threadId}" in ${checkpointer.description}\n`);
+    io.err(`no run found on thread "${threadId}" in ${checkpointer.description}`);
     return 2;
   }
   const mcpConfigPath = values.mcpConfigPath ?? config.mcpConfigPath;

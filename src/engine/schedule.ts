@@ -38,7 +38,9 @@ export interface ExecutorDeps {
 /** Validates the plan against the loaded tools; an invalid plan ends the run before any step. */
 export async function prepare(state: ExecState, deps: ExecutorDeps): Promise<Omit<Partial<ExecState>, "results"> & { results: null }> {
   const ctx = await deps.context();
-  const validation = validatePlan(state.plan, { tools: ctx.caller.tools, params: state.params,
+  const validation = validatePlan(state.plan, {
+    tools: ctx.caller.tools,
+    params: state.params,
     allow: ctx.allow,
     untrusted: ctx.untrusted,
     allowDestructive: state.allowDestructive,
@@ -51,7 +53,7 @@ export async function prepare(state: ExecState, deps: ExecutorDeps): Promise<Omi
  * LangGraph's cost per task grows with the number of tasks in one superstep, so a very large plan
  * runs in segments of this many steps (one superstep each); plans up to this size run in one.
  */
-export const ASAP_SEGMENT = 500;
+export const ASAP_SEGMENT = 250;
 
 /**
  * asap: one Functional API task per step, created up front in topological order (task identity is
