@@ -5,13 +5,10 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import pg from "pg";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createWorkspaceServer } from "../../src/servers/workspace/server.ts";
+import { connectWorkspace, type WorkspaceClient } from "../helpers/workspace.ts";
 import { projectNameFromTask } from "../../src/servers/workspace/tools/delegate-code-generation.ts";
 
 const NODE_MODULES = fileURLToPath(new URL("../../node_modules", import.meta.url));
@@ -19,36 +16,21 @@ const DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 const REDIS_URL = "redis://127.0.0.1:6379";
 
 let root: string;
-let client: Client;
+let ws: WorkspaceClient;
+const call = (name: string, args: Record<string, unknown>): Promise<Record<string, unknown>> => ws.call(name, args);
+const callError = (name: string, args: Record<string, unknown>): Promise<string> => ws.callError(name, args);
 const started: ChildProcess[] = [];
 
 beforeAll(async () => {
   root = await realpath(await mkdtemp(path.join(tmpdir(), "ws-codegen-")));
-  const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
-  await createWorkspaceServer({ root }).connect(serverTransport);
-  client = new Client({ name: "test", version: "1.0.0" });
-  await client.connect(clientTransport);
+  ws = await connectWorkspace(root);
 });
 
 afterAll(async () => {
   for (const child of started) child.kill("SIGKILL");
-  await client.close();
+  await ws.close();
   await rm(root, { recursive: true, force: true });
 });
-
-async function call(name: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
-  const [first] = result.content;
-  if (result.isError) throw new Error(first?.type === "text" ? first.text : "tool failed");
-  return result.structuredContent ?? {};
-}
-
-async function callError(name: string, args: Record<string, unknown>): Promise<string> {
-  const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
-  expect(result.isError).toBe(true);
-  const [first] = result.content;
-  return first?.type === "text" ? first.text : "";
-}
 
 async function freePort(): Promise<number> {
   const server = net.createServer();

@@ -2,15 +2,14 @@ import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createWorkspaceServer } from "../../src/servers/workspace/server.ts";
+import { connectWorkspace, type WorkspaceClient } from "../helpers/workspace.ts";
 
 let base: string;
 let root: string;
-let client: Client;
+let ws: WorkspaceClient;
+const call = (name: string, args: Record<string, unknown>): Promise<Record<string, unknown>> => ws.call(name, args);
+const callError = (name: string, args: Record<string, unknown>): Promise<string> => ws.callError(name, args);
 
 beforeAll(async () => {
   base = await realpath(await mkdtemp(path.join(tmpdir(), "ws-git-")));
@@ -18,30 +17,13 @@ beforeAll(async () => {
   execFileSync("git", ["init", "--quiet", base]);
   root = path.join(base, "root");
   await mkdir(root);
-  const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
-  await createWorkspaceServer({ root }).connect(serverTransport);
-  client = new Client({ name: "test", version: "1.0.0" });
-  await client.connect(clientTransport);
+  ws = await connectWorkspace(root);
 });
 
 afterAll(async () => {
-  await client.close();
+  await ws.close();
   await rm(base, { recursive: true, force: true });
 });
-
-async function call(name: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
-  const [first] = result.content;
-  if (result.isError) throw new Error(first?.type === "text" ? first.text : "tool failed");
-  return result.structuredContent ?? {};
-}
-
-async function callError(name: string, args: Record<string, unknown>): Promise<string> {
-  const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
-  expect(result.isError).toBe(true);
-  const [first] = result.content;
-  return first?.type === "text" ? first.text : "";
-}
 
 describe("git tools", () => {
   it("round trip: init, status, commit, branch, diff", async () => {

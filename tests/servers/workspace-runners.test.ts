@@ -2,46 +2,27 @@ import { cp, mkdir, mkdtemp, realpath, rm, symlink, writeFile } from "node:fs/pr
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createWorkspaceServer } from "../../src/servers/workspace/server.ts";
+import { connectWorkspace, type WorkspaceClient } from "../helpers/workspace.ts";
 
 const FIXTURE = fileURLToPath(new URL("../fixtures/workspace/sample", import.meta.url));
 const NODE_MODULES = fileURLToPath(new URL("../../node_modules", import.meta.url));
 
 let root: string;
-let client: Client;
+let ws: WorkspaceClient;
+const call = (name: string, args: Record<string, unknown>): Promise<Record<string, unknown>> => ws.call(name, args);
+const callError = (name: string, args: Record<string, unknown>): Promise<string> => ws.callError(name, args);
 
 beforeAll(async () => {
   root = await realpath(await mkdtemp(path.join(tmpdir(), "ws-runners-")));
   await cp(FIXTURE, path.join(root, "sample"), { recursive: true });
-  const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
-  await createWorkspaceServer({ root }).connect(serverTransport);
-  client = new Client({ name: "test", version: "1.0.0" });
-  await client.connect(clientTransport);
+  ws = await connectWorkspace(root);
 });
 
 afterAll(async () => {
-  await client.close();
+  await ws.close();
   await rm(root, { recursive: true, force: true });
 });
-
-async function call(name: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
-  const [first] = result.content;
-  if (result.isError) throw new Error(first?.type === "text" ? first.text : "tool failed");
-  expect(first?.type === "text" ? JSON.parse(first.text) : undefined).toEqual(result.structuredContent);
-  return result.structuredContent ?? {};
-}
-
-async function callError(name: string, args: Record<string, unknown>): Promise<string> {
-  const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
-  expect(result.isError).toBe(true);
-  const [first] = result.content;
-  return first?.type === "text" ? first.text : "";
-}
 
 async function project(name: string, files: Record<string, string>): Promise<void> {
   for (const [file, content] of Object.entries(files)) {
