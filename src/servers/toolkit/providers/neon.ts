@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
-import { createHttpClient, isProviderError, type HttpClient } from "../http.ts";
+import { createHttpClient, isProviderError } from "../http.ts";
 import type { ToolkitEnv, ToolkitTool } from "../tool.ts";
 import { localNeonBackend } from "./local/postgres.ts";
 
