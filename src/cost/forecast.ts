@@ -206,12 +206,12 @@ export function formatForecast(forecast: Forecast): string {
 export function formatComparison(comparison: ForecastComparison): string {
   const line = (label: string, v: ComparedValue, fmt: (n: number) => string): string =>
     `${label}: forecast ${fmt(v.forecast.p50)} (p90 ${fmt(v.forecast.p90)}), actual ${fmt(v.actual)} — ` +
-    `${v.relativeError >= 0 ? "+" : ""}${formatPct(v.relativeError)} vs p50, ${v.withinRange ? "within" : "over"} the range`;
+    `${v.relativeError >= 0 ? "+" : ""}${formatPct(v.relativeError)} vs p50, ${v.withinRange ? "at or under" : "over"} p90`;
   return [line("duration", comparison.durationMs, formatMs), line("cost", comparison.usd, formatUsd)].join("\n");
 }
 
 function compareValue(forecast: Range, actual: number): ComparedValue {
-  const relativeError = actual === 0 ? (forecast.p50 === 0 ? 0 : -1) : (actual - forecast.p50) / actual;
+  const relativeError = forecast.p50 === 0 ? (actual === 0 ? 0 : 1) : (actual - forecast.p50) / forecast.p50;
   return { forecast, actual, relativeError, withinRange: actual <= forecast.p90 + 1e-9 };
 }
 

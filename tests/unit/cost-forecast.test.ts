@@ -134,10 +134,10 @@ describe("forecastPlan", () => {
 
   it("compares forecast with actual", () => {
     const comparison = compareForecast({ durationMs: { p50: 1000, p90: 1500 }, usd: { p50: 0.1, p90: 0.2 } }, { durationMs: 2000, usd: 0.1 });
-    expect(comparison.durationMs).toMatchObject({ actual: 2000, relativeError: 0.5, withinRange: false });
+    expect(comparison.durationMs).toMatchObject({ actual: 2000, relativeError: 1, withinRange: false });
     expect(comparison.usd).toMatchObject({ relativeError: 0, withinRange: true });
     expect(formatComparison(comparison)).toBe(
-      "duration: forecast 1.0s (p90 1.5s), actual 2.0s — +50% vs p50, over the range\ncost: forecast $0.1000 (p90 $0.2000), actual $0.1000 — +0% vs p50, within the range",
+      "duration: forecast 1.0s (p90 1.5s), actual 2.0s — +100% vs p50, over p90\ncost: forecast $0.1000 (p90 $0.2000), actual $0.1000 — +0% vs p50, at or under p90",
     );
   });
 });
