@@ -4,7 +4,7 @@ import { REPORT_SUMMARY_TEMPLATE, REPORTER_SYSTEM_PROMPT, REPORTER_USER_PROMPT }
 import { formatMs, formatUsd } from "../src/cost/format.ts";
 import { COST_METADATA } from "../src/cost/callbacks.ts";
 import { compareForecast } from "../src/cost/forecast.ts";
-import { recordRunEnd } from "../src/cost/recorder.ts";
+import { measuredUsd, recordRunEnd } from "../src/cost/recorder.ts";
 import { buildRunReport, type RunReport } from "../src/engine/report.ts";
 import type { StepResult } from "../src/engine/run-step.ts";
 import type { ExecState } from "../src/engine/schedule.ts";
@@ -136,10 +136,10 @@ function templateSummary(report: OrchestratorReport): string {
   });
 }
 
-/** Tools cost what the plan declares for the steps that ran. */
-function toolCost(steps: readonly Pick<StepResult, "id" | "status">[], state: OrchestratorView): number {
+/** Tools cost what they report (`cost_usd`), else what the plan declares, for the steps that ran. */
+function toolCost(steps: readonly Pick<StepResult, "id" | "status" | "output">[], state: OrchestratorView): number {
   const declared = new Map((state.prepared?.plan.steps ?? []).map((s) => [s.id, s.estimate?.usd ?? 0]));
-  return steps.filter((s) => s.status !== "skipped").reduce((sum, s) => sum + (declared.get(s.id) ?? 0), 0);
+  return steps.filter((s) => s.status !== "skipped").reduce((sum, s) => sum + (measuredUsd(s.output) ?? declared.get(s.id) ?? 0), 0);
 }
 
 /** Writes the model calls (unless recorded as they happened) and the run's end to the ledger; actual spend into the report. */

@@ -109,7 +109,8 @@ export async function recordRunEnd(
   return actual;
 }
 
-function measuredUsd(output: unknown): number | undefined {
+/** What a tool reported it cost (`cost_usd` / `costUsd` / `usd` in its output), if it did. */
+export function measuredUsd(output: unknown): number | undefined {
   if (typeof output !== "object" || output === null) return undefined;
   const o = output as Record<string, unknown>;
   for (const key of ["cost_usd", "costUsd", "usd"]) {

@@ -66,6 +66,7 @@ export const delegateCodeGeneration: WorkspaceTool<typeof input> = {
     const templateId = args.template ?? chooseTemplate(args.task, args.context);
     const files = await getTemplate(templateId).render({ name: project, task: args.task, context: args.context });
     const { projectDir, written } = await writeProjectFiles(files, { root: context.root, project, overwrite: args.overwrite, field: "files" });
-    return { mode: "template", template: templateId, project, project_dir: projectDir, complexity: args.complexity, files: written };
+    // A template scaffold costs nothing: saying so lets the ledger record $0 instead of the declared estimate.
+    return { mode: "template", template: templateId, project, project_dir: projectDir, complexity: args.complexity, files: written, cost_usd: 0 };
   },
 };
