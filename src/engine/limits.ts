@@ -34,15 +34,12 @@ export class Semaphore {
 export class ServerLimits {
   private readonly semaphores = new Map<string, Semaphore>();
 
-  constructor(
-    private readonly defaultLimit = 8,
-    private readonly perServer: Record<string, number> = {},
-  ) {}
+  constructor(private readonly limit = 8) {}
 
   for(server: string): Semaphore {
     let semaphore = this.semaphores.get(server);
     if (!semaphore) {
-      semaphore = new Semaphore(this.perServer[server] ?? this.defaultLimit);
+      semaphore = new Semaphore(this.limit);
       this.semaphores.set(server, semaphore);
     }
     return semaphore;

@@ -1,5 +1,4 @@
 import { readFile } from "node:fs/promises";
-import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 
@@ -92,8 +91,4 @@ export function defaultMcpConfig(env: Record<string, string> = {}): McpConfig {
       workspace: builtinServer("workspace", env),
     },
   };
-}
-
-export function resolveConfigPath(file: string, cwd = process.cwd()): string {
-  return path.resolve(cwd, file);
 }

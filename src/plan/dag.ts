@@ -91,7 +91,7 @@ export function criticalPath(order: readonly string[], deps: Deps, durationOf: (
   return { ms: last === undefined ? 0 : finish.get(last)!, path };
 }
 
-export function dependentsOf(ids: readonly string[], deps: Deps): Map<string, string[]> {
+function dependentsOf(ids: readonly string[], deps: Deps): Map<string, string[]> {
   const dependents = new Map<string, string[]>(ids.map((id) => [id, []]));
   for (const id of ids) for (const dep of deps[id] ?? []) dependents.get(dep)?.push(id);
   return dependents;
