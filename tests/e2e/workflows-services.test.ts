@@ -14,6 +14,7 @@ import { openRuntime, type Runtime } from "../../src/engine/runtime.ts";
 import type { Plan } from "../../src/plan/schema.ts";
 import { ProcessRegistry, type LocalProject } from "../../src/servers/toolkit/providers/local/processes-registry.ts";
 import { getWorkflow } from "../../src/workflows/index.ts";
+import { expectSucceeded, failingAtTheEnd } from "../helpers/workflow-runs.ts";
 import { undoRun } from "../../src/workflows/run.ts";
 
 /*
@@ -63,24 +64,6 @@ function output(report: RunReport, stepId: string): Record<string, unknown> {
 
 function str(report: RunReport, stepId: string, field: string): string {
   return String(output(report, stepId)[field]);
-}
-
-function expectSucceeded(report: RunReport): void {
-  const failed = report.steps.filter((s) => s.status !== "succeeded").map((s) => `${s.id}: ${s.error?.message ?? s.reason}`);
-  expect(failed).toEqual([]);
-  expect(report.status).toBe("succeeded");
-}
-
-/** The plan plus a last step that fails once everything else has finished. */
-function failingAtTheEnd(plan: Plan): Plan {
-  const step = {
-    id: "forced_failure",
-    tool: "workspace.find_todos",
-    dependencies: plan.steps.map((s) => s.id),
-    params: { project: `no-such-project-${randomBytes(4).toString("hex")}` },
-    retry: { maxAttempts: 1 },
-  };
-  return { ...plan, steps: [...plan.steps, step] };
 }
 
 async function sql<T extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<T[]> {

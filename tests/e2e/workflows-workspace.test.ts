@@ -13,6 +13,7 @@ import type { RunContext } from "../../src/engine/run-step.ts";
 import { openRuntime, type Runtime } from "../../src/engine/runtime.ts";
 import type { Plan } from "../../src/plan/schema.ts";
 import { getWorkflow } from "../../src/workflows/index.ts";
+import { expectSucceeded, failingAtTheEnd } from "../helpers/workflow-runs.ts";
 import { undoRun } from "../../src/workflows/run.ts";
 
 /*
@@ -59,22 +60,6 @@ function output(report: RunReport, stepId: string): Record<string, unknown> {
   const step = report.steps.find((s) => s.id === stepId);
   if (!step || step.status !== "succeeded") throw new Error(`step ${stepId}: ${JSON.stringify(step?.error ?? step?.reason ?? "missing")}`);
   return ctx.secrets!.reveal(step.output) as Record<string, unknown>;
-}
-
-function expectSucceeded(report: RunReport): void {
-  expect(report.steps.filter((s) => s.status !== "succeeded").map((s) => `${s.id}: ${s.error?.message ?? s.reason}`)).toEqual([]);
-  expect(report.status).toBe("succeeded");
-}
-
-function failingAtTheEnd(plan: Plan): Plan {
-  const step = {
-    id: "forced_failure",
-    tool: "workspace.find_todos",
-    dependencies: plan.steps.map((s) => s.id),
-    params: { project: `no-such-project-${randomBytes(4).toString("hex")}` },
-    retry: { maxAttempts: 1 },
-  };
-  return { ...plan, steps: [...plan.steps, step] };
 }
 
 function git(project: string, args: string[]): string {
