@@ -11,6 +11,7 @@ export function toolkitEnvFromConfig(config: AppConfig): ToolkitEnv {
   return {
     dataDir: path.join(config.home, "toolkit"),
     localPostgresUrl: e.LOCAL_POSTGRES_URL ?? DEFAULT_LOCAL_POSTGRES_URL,
+    localPostgresFallback: e.LOCAL_POSTGRES_URL === undefined,
     localRedisUrl: e.LOCAL_REDIS_URL ?? DEFAULT_LOCAL_REDIS_URL,
     workspaceRoot: config.workspaceRoot,
     neon: e.NEON_API_KEY ? { apiKey: e.NEON_API_KEY, baseUrl: e.NEON_API_URL ?? "https://console.neon.tech/api/v2" } : undefined,

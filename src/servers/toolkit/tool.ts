@@ -5,8 +5,10 @@ import type { RetryOptions } from "./http.ts";
 export interface ToolkitEnv {
   /** Directory for on-disk state of the local backend (process registry, bare git repos, …). */
   dataDir: string;
-  /** Admin URL of the local Postgres server, e.g. postgres://postgres@127.0.0.1:5432/postgres. */
+  /** Admin URL of the local Postgres server, e.g. postgres://postgres@127.0.0.1:5432/postgres, or `embedded` (PGlite). */
   localPostgresUrl: string;
+  /** Use the embedded Postgres when the server at `localPostgresUrl` cannot be reached (set when no URL was configured). */
+  localPostgresFallback?: boolean;
   /** URL of the local Redis server, e.g. redis://127.0.0.1:6379. */
   localRedisUrl: string;
   /** Where generated apps live: local deploys run `<workspaceRoot>/<name>` (default `<home>/workspace`). */

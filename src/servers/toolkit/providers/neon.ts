@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { createHttpClient, isProviderError } from "../http.ts";
 import type { ToolkitEnv, ToolkitTool } from "../tool.ts";
-import { localNeonBackend } from "./local/postgres.ts";
+import { localNeon } from "./local/embedded-client.ts";
 
 /** Database names: a strict identifier pattern both backends accept. */
 export const NEON_DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,39}$/;
@@ -77,7 +77,7 @@ export interface NeonBackend {
 }
 
 function backend(env: ToolkitEnv): NeonBackend {
-  return env.neon ? cloudNeonBackend(env.neon) : localNeonBackend(env);
+  return env.neon ? cloudNeonBackend(env.neon) : localNeon(env);
 }
 
 /** `name` (the seed's spelling) or `database_name`; a refinement requires one of them. */

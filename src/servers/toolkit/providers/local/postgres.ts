@@ -18,8 +18,8 @@ import { NEON_DATABASE_NAME } from "../neon.ts";
  */
 
 const PROJECT_ID = /^[a-z0-9]{8}$/;
-const DEFAULT_DATABASE = "neondb";
-const DEFAULT_BRANCH = "main";
+export const DEFAULT_DATABASE = "neondb";
+export const DEFAULT_BRANCH = "main";
 const OBJECT_IN_USE = "55006";
 
 interface ProjectMeta {
@@ -38,13 +38,13 @@ interface DatabaseMeta {
   database_name: string;
 }
 
-function randomId(length: number): string {
+export function randomId(length: number): string {
   const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
   return [...randomBytes(length)].map((b) => alphabet[b % alphabet.length]).join("");
 }
 
-const roleOf = (projectId: string): string => `co_${projectId}`;
-const physicalName = (projectId: string, branchId: string, database: string): string => `co_${projectId}_${branchId}_${database}`;
+export const roleOf = (projectId: string): string => `co_${projectId}`;
+export const physicalName = (projectId: string, branchId: string, database: string): string => `co_${projectId}_${branchId}_${database}`;
 
 /** Quotes an identifier after checking it against the patterns this backend generates. */
 function ident(name: string): string {
@@ -54,7 +54,7 @@ function ident(name: string): string {
   return pg.escapeIdentifier(name);
 }
 
-function checkDatabaseName(name: string): string {
+export function checkDatabaseName(name: string): string {
   if (!NEON_DATABASE_NAME.test(name)) throw new LocalBackendError(`database_name: invalid database name "${name}"`);
   return name;
 }
@@ -120,14 +120,14 @@ async function listDatabases(client: pg.Client, projectId: string): Promise<(Dat
   });
 }
 
-function resolveBranch(projectId: string, meta: ProjectMeta, branchId: string | undefined, field = "branch_id"): string {
+export function resolveBranch(projectId: string, meta: Pick<ProjectMeta, "default_branch_id" | "branches">, branchId: string | undefined, field = "branch_id"): string {
   const id = branchId ?? meta.default_branch_id;
   if (!meta.branches[id]) throw new LocalBackendError(`${field}: no branch "${id}" in project ${projectId}`);
   return id;
 }
 
 /** The database a connection goes to by default: `neondb` when present, else the first. */
-function defaultDatabase<T extends { database_name: string }>(databases: T[]): T | undefined {
+export function defaultDatabase<T extends { database_name: string }>(databases: T[]): T | undefined {
   return databases.find((d) => d.database_name === DEFAULT_DATABASE) ?? databases[0];
 }
 

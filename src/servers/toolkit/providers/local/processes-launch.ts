@@ -71,7 +71,7 @@ export function defaultAppCommand(): AppCommand {
   return { cwd: path.dirname(DEFAULT_APP), args: [DEFAULT_APP], source: "default-app" };
 }
 
-function tsxLoader(): string {
+export function tsxLoader(): string {
   return fileURLToPath(import.meta.resolve("tsx/esm"));
 }
 

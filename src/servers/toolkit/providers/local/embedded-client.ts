@@ -1,0 +1,138 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
+import { mkdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { scrubSecrets } from "../../http.ts";
+import { LocalBackendError } from "../../local.ts";
+import type { ToolkitEnv } from "../../tool.ts";
+import type { NeonBackend } from "../neon.ts";
+import { embeddedDir, hostFile, NEON_METHODS, readState, type HostInfo } from "./embedded-neon.ts";
+import { tsxLoader } from "./processes-launch.ts";
+import { localNeonBackend } from "./postgres.ts";
+
+/** `LOCAL_POSTGRES_URL=embedded`: always use the embedded Postgres. */
+export const EMBEDDED_POSTGRES = "embedded";
+
+const HOST_SCRIPT = fileURLToPath(new URL("./embedded-neon.ts", import.meta.url));
+/** How long a call waits for the host to start (it restarts every saved database first). */
+const HOST_START_TIMEOUT_MS = 120_000;
+
+/**
+ * The local Neon backend: on the Postgres server at `env.localPostgresUrl`, or on the embedded
+ * Postgres when that is configured, or (with `localPostgresFallback`) when the server cannot be
+ * reached. A project stays where it was made: calls about a project the embedded host holds go
+ * there even once a server is reachable, so a later rollback finds it.
+ */
+export function localNeon(env: ToolkitEnv): NeonBackend {
+  const embedded = embeddedNeonBackend(env);
+  if (env.localPostgresUrl === EMBEDDED_POSTGRES) return embedded;
+  const server = localNeonBackend(env);
+  if (!env.localPostgresFallback) return server;
+  const pick = async (input: { project_id?: string; name?: string }): Promise<NeonBackend> => {
+    const { projects } = await readState(env.dataDir);
+    const known = input.project_id !== undefined ? projects[input.project_id] : Object.values(projects).find((p) => p.name === input.name);
+    return known || !(await serverReachable(env)) ? embedded : server;
+  };
+  return Object.fromEntries(
+    NEON_METHODS.map((method) => [method, async (input: never, signal?: AbortSignal) => (await pick(input))[method](input, signal)]),
+  ) as unknown as NeonBackend;
+}
+
+const reachability = new WeakMap<ToolkitEnv, Promise<boolean>>();
+
+/** Whether the Postgres server answers at all (asked once per environment); says so when it does not. */
+function serverReachable(env: ToolkitEnv): Promise<boolean> {
+  let answer = reachability.get(env);
+  if (!answer) {
+    answer = (async () => {
+      const client = new pg.Client({ connectionString: env.localPostgresUrl, connectionTimeoutMillis: 3_000 });
+      client.on("error", () => {});
+      try {
+        await client.connect();
+        return true;
+      } catch (error) {
+        // Refused, unresolvable or silent: no server. Anything else (a wrong password, say) means one is there.
+        const code = (error as NodeJS.ErrnoException).code;
+        const absent = code === undefined || ["ECONNREFUSED", "ENOENT", "ENOTFOUND", "EHOSTUNREACH", "ETIMEDOUT"].includes(code);
+        if (absent) {
+          console.error(`toolkit: no Postgres server at ${scrubSecrets(env.localPostgresUrl)}; using the embedded Postgres under ${embeddedDir(env.dataDir)}`);
+        }
+        return !absent;
+      } finally {
+        await client.end().catch(() => {});
+      }
+    })();
+    reachability.set(env, answer);
+  }
+  return answer;
+}
+
+/** The Neon backend served by the embedded host of `env.dataDir`, started on first use. */
+export function embeddedNeonBackend(env: ToolkitEnv): NeonBackend {
+  return Object.fromEntries(
+    NEON_METHODS.map((method) => [method, (input: unknown, signal?: AbortSignal) => callHost(env.dataDir, method, input, signal)]),
+  ) as unknown as NeonBackend;
+}
+
+async function readHost(dataDir: string): Promise<HostInfo | undefined> {
+  try {
+    return JSON.parse(await readFile(hostFile(dataDir), "utf8")) as HostInfo;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Calls the host, starting it (again) when nothing answers; a host that is shutting down is waited out. */
+async function callHost(dataDir: string, method: string, input: unknown, signal?: AbortSignal): Promise<never> {
+  const deadline = Date.now() + HOST_START_TIMEOUT_MS;
+  let child: ChildProcess | undefined;
+  for (;;) {
+    const host = await readHost(dataDir);
+    if (host) {
+      let response: Response | undefined;
+      try {
+        response = await fetch(`http://127.0.0.1:${host.port}/call`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${host.token}`, "content-type": "application/json" },
+          body: JSON.stringify({ method, input }),
+          signal,
+        });
+      } catch (error) {
+        if (signal?.aborted) throw error;
+      }
+      if (response) {
+        if (!response.ok) throw new LocalBackendError(`embedded Postgres host answered HTTP ${response.status}`);
+        const reply = (await response.json()) as { result?: never; error?: string };
+        if (reply.error !== undefined) throw new LocalBackendError(reply.error);
+        return reply.result as never;
+      }
+    }
+    if (Date.now() >= deadline) {
+      throw new LocalBackendError(`the embedded Postgres did not start within ${HOST_START_TIMEOUT_MS / 1000} s; see ${path.join(embeddedDir(dataDir), "host.log")}`);
+    }
+    if (!child || child.exitCode !== null || child.signalCode !== null) child = await startHost(dataDir);
+    await sleep(100, undefined, { signal });
+  }
+}
+
+async function startHost(dataDir: string): Promise<ChildProcess> {
+  const dir = embeddedDir(dataDir);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const log = openSync(path.join(dir, "host.log"), "a", 0o600);
+  try {
+    const child = spawn(process.execPath, ["--import", tsxLoader(), HOST_SCRIPT, dataDir], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? dir },
+      detached: true,
+      stdio: ["ignore", log, log],
+    });
+    child.unref();
+    child.on("error", () => {});
+    return child;
+  } finally {
+    closeSync(log);
+  }
+}
