@@ -1,0 +1,106 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createClient } from "redis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runWorkflow } from "../../src/cli/workflows.ts";
+import { loadConfig } from "../../src/config.ts";
+import type { RunReport } from "../../src/engine/report.ts";
+import { openRuntime, type Runtime } from "../../src/engine/runtime.ts";
+import { hostFile, readState } from "../../src/servers/toolkit/providers/local/embedded-neon.ts";
+import { getWorkflow } from "../../src/workflows/index.ts";
+import { undoRun } from "../../src/workflows/run.ts";
+import { expectSucceeded, failingAtTheEnd } from "../helpers/workflow-runs.ts";
+
+/*
+ * The seed's RAD Crawler setup with LOCAL_POSTGRES_URL=embedded: Neon on the embedded Postgres
+ * (what a machine without a Postgres server gets), Upstash on the local Redis, the deploy a local
+ * process. The deployed crawler must reach its database; a failed run must leave nothing.
+ */
+
+let home: string;
+let runtime: Runtime;
+const succeeded: RunReport[] = [];
+const toolkitDir = (): string => path.join(home, "toolkit");
+
+beforeAll(async () => {
+  home = mkdtempSync(path.join(os.tmpdir(), "co-wf-embedded-"));
+  const config = loadConfig(
+    { CREDIT_OPTIMIZER_HOME: home, CREDIT_OPTIMIZER_WORKSPACE: path.join(home, "ws"), LOCAL_POSTGRES_URL: "embedded", PATH: process.env.PATH },
+    home,
+  );
+  runtime = await openRuntime({ config });
+});
+
+afterAll(async () => {
+  for (const report of succeeded) await undoRun(report, runtime.context);
+  await runtime?.close();
+  rmSync(home, { recursive: true, force: true });
+}, 120_000);
+
+async function run(values: Record<string, unknown>, transform?: typeof failingAtTheEnd): Promise<RunReport> {
+  const report = await runWorkflow(getWorkflow("rad-crawler-setup")!, values, { context: runtime.context, transform, scheduler: "asap" });
+  if (report.status === "succeeded") succeeded.push(report);
+  return report;
+}
+
+function output(report: RunReport, stepId: string): Record<string, unknown> {
+  const step = report.steps.find((s) => s.id === stepId);
+  return runtime.context.secrets!.reveal(step?.output) as Record<string, unknown>;
+}
+
+async function reachable(url: string): Promise<boolean> {
+  try {
+    await fetch(`${url}/health`, { signal: AbortSignal.timeout(3000) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("rad-crawler-setup on the embedded Postgres", () => {
+  it("provisions Neon on PGlite, and the deployed crawler reaches its database and cache", async () => {
+    const report = await run({ app_name: `rad-${randomBytes(3).toString("hex")}` });
+    expectSucceeded(report);
+    const db = output(report, "create_database");
+    const state = await readState(toolkitDir());
+    expect(state.projects[String(db["project_id"])]).toBeDefined();
+    expect(Number(new URL(String(db["connection_string"])).port)).toBe(
+      state.databases[`co_${String(db["project_id"])}_${String(db["branch_id"])}_crawler`]?.port,
+    );
+    const res = await fetch(`${String(output(report, "deploy_app")["url"])}/health`, { signal: AbortSignal.timeout(10_000) });
+    expect(await res.json()).toMatchObject({ status: "ok", db: "up", cache: "up" });
+  });
+
+  it("with a failing last step rolls everything back: no embedded database, ACL user or process is left", async () => {
+    const before = Object.keys((await readState(toolkitDir())).projects);
+    const report = await run({ app_name: `radf-${randomBytes(3).toString("hex")}` }, failingAtTheEnd);
+    expect(report.status).toBe("rolled_back");
+    expect(report.leftBehind).toEqual([]);
+    expect(report.compensations.map((c) => [c.step, c.status]).sort()).toEqual(
+      ["create_database", "create_fly_app", "create_neon_project", "create_redis"].map((s) => [s, "succeeded"]),
+    );
+    const project = String(output(report, "create_neon_project")["project_id"]);
+    const state = await readState(toolkitDir());
+    expect(Object.keys(state.projects)).toEqual(before);
+    expect(Object.keys(state.databases).filter((name) => name.startsWith(`co_${project}_`))).toEqual([]);
+    expect(readdirSync(path.join(toolkitDir(), "embedded-postgres", "data")).filter((name) => name.startsWith(`co_${project}_`))).toEqual([]);
+    const redis = createClient({ url: "redis://127.0.0.1:6379" });
+    await redis.connect();
+    try {
+      expect(await redis.exists(`co:upstash:db:${String(output(report, "create_redis")["database_id"])}`)).toBe(0);
+    } finally {
+      redis.destroy();
+    }
+    expect(await reachable(String(output(report, "deploy_app")["url"]))).toBe(false);
+  });
+
+  it("once the succeeded run is undone, the embedded host has nothing left and exits", async () => {
+    for (const report of succeeded.splice(0)) await undoRun(report, runtime.context);
+    expect(await readState(toolkitDir())).toEqual({ projects: {}, databases: {} });
+    const deadline = Date.now() + 20_000;
+    while (existsSync(hostFile(toolkitDir())) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(existsSync(hostFile(toolkitDir()))).toBe(false);
+  });
+});
