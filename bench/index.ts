@@ -13,6 +13,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   forecast: async () => () => import("./forecast.ts").then((m) => m.benchForecast()),
   workflows: async () => (await import("./workflows.ts")).benchWorkflows,
   cli: async () => (await import("./cli.ts")).benchCli,
+  "embedded-postgres": async () => (await import("./embedded-postgres.ts")).benchEmbeddedPostgres,
 };
 
 const onlyAt = process.argv.indexOf("--only");
