@@ -111,6 +111,21 @@ describe("the embedded Postgres host", () => {
     await expect(query(otherDatabase.toString(), "SELECT 1")).rejects.toThrow('database "postgres" does not exist');
   });
 
+  it("concurrent first calls start one host between them, and each gets its own project", async () => {
+    const env = localEnv({ localPostgresUrl: "embedded" });
+    const toolkits = [await open(env), await open(env), await open(env)];
+    const names = toolkits.map(() => uniqueName("race"));
+    const made = await Promise.all(toolkits.map(async (t, i) => output(await t.call("neon_create_project", { name: names[i] }))));
+    expect(new Set(made.map((p) => p.project_id)).size).toBe(3);
+    const state = await readState(env.dataDir);
+    expect(Object.values(state.projects).map((p) => p.name).sort()).toEqual([...names].sort());
+    const { pid } = host(env)!;
+    for (const project of made) {
+      expect(await query(project.connection_string as string, "SELECT current_user AS u")).toEqual([{ u: project.role_name }]);
+    }
+    expect(host(env)!.pid).toBe(pid);
+  });
+
   it("after being killed, comes back on the next call with every database on its port and its data", async () => {
     const env = localEnv({ localPostgresUrl: "embedded" });
     const toolkit = await open(env);

@@ -103,7 +103,10 @@ async function callHost(dataDir: string, method: string, input: unknown, signal?
       } catch (error) {
         if (signal?.aborted) throw error;
       }
-      if (response) {
+      // 503: the host is shutting down (a new one is started below); 403 from a host that
+      // restarted since host.json was read: read it again.
+      const stale = response?.status === 403 && (await readHost(dataDir))?.token !== host.token;
+      if (response && response.status !== 503 && !stale) {
         if (!response.ok) throw new LocalBackendError(`embedded Postgres host answered HTTP ${response.status}`);
         const reply = (await response.json()) as { result?: never; error?: string };
         if (reply.error !== undefined) throw new LocalBackendError(reply.error);

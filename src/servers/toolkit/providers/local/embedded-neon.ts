@@ -293,6 +293,9 @@ export async function runEmbeddedHost(toolkitDataDir: string): Promise<void> {
   restored.catch((error: unknown) => console.error(`embedded Postgres: could not restart the saved databases: ${String(error)}`));
   let queue: Promise<unknown> = restored.catch(() => {});
   let idle: NodeJS.Timeout | undefined;
+  /** Calls taken and not yet answered: the host never exits with one. */
+  let pending = 0;
+  let exiting = false;
 
   const server = http.createServer((req, res) => {
     let body = "";
@@ -314,19 +317,25 @@ export async function runEmbeddedHost(toolkitDataDir: string): Promise<void> {
         res.writeHead(404).end();
         return;
       }
+      if (exiting) {
+        res.writeHead(503).end(); // the caller starts a new host once this one is gone
+        return;
+      }
+      pending++;
       const run = queue.then(() => restored).then((): Promise<unknown> => neon[method](input));
       queue = run.catch(() => {});
       run.then(
         (result) => ({ result }),
         (error: unknown) => ({ error: error instanceof Error ? error.message : String(error) }),
       ).then((reply) => {
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(reply));
-        if (neon.empty) scheduleExit(0);
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(reply), () => {
+          pending--;
+          if (neon.empty) scheduleExit(0);
+        });
       });
     });
   });
 
-  let exiting = false;
   async function shutdown(): Promise<void> {
     if (exiting) return;
     exiting = true;
@@ -339,7 +348,7 @@ export async function runEmbeddedHost(toolkitDataDir: string): Promise<void> {
   }
   function scheduleExit(afterMs: number): void {
     clearTimeout(idle);
-    idle = setTimeout(() => void (neon.empty ? shutdown() : undefined), afterMs);
+    idle = setTimeout(() => void (neon.empty && pending === 0 ? shutdown() : undefined), afterMs);
   }
   process.on("SIGTERM", () => void shutdown());
   process.on("SIGINT", () => void shutdown());
