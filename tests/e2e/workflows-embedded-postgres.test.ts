@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createClient } from "redis";
@@ -71,6 +71,12 @@ describe("rad-crawler-setup on the embedded Postgres", () => {
     );
     const res = await fetch(`${String(output(report, "deploy_app")["url"])}/health`, { signal: AbortSignal.timeout(10_000) });
     expect(await res.json()).toMatchObject({ status: "ok", db: "up", cache: "up" });
+
+    // The role's password is derived when needed, never stored: not in the state, host files, log or data dirs.
+    const password = Buffer.from(decodeURIComponent(new URL(String(db["connection_string"])).password));
+    const files = readdirSync(path.join(toolkitDir(), "embedded-postgres"), { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+    expect(files.map((e) => e.name)).toEqual(expect.arrayContaining(["state.json", "host.json", "host.log", "blank.tar"]));
+    for (const entry of files) expect(readFileSync(path.join(entry.parentPath, entry.name)).includes(password), entry.name).toBe(false);
   });
 
   it("with a failing last step rolls everything back: no embedded database, ACL user or process is left", async () => {
