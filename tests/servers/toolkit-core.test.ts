@@ -127,12 +127,17 @@ describe("toolkit server over an in-memory MCP transport", () => {
 });
 
 describe("toolkit entry", () => {
-  it("builds the environment from the config: local backends without tokens, cloud with them", () => {
+  it("builds the environment from the config: local backends without tokens (the embedded Postgres only as a fallback for the default URL), cloud with them", () => {
     const local = toolkitEnvFromConfig(loadConfig({ CREDIT_OPTIMIZER_HOME: "/tmp/co-home" }, "/"));
     expect(local).toMatchObject({
       dataDir: "/tmp/co-home/toolkit",
       localPostgresUrl: "postgres://postgres@127.0.0.1:5432/postgres",
       localRedisUrl: "redis://127.0.0.1:6379",
+      localPostgresFallback: true,
+    });
+    expect(toolkitEnvFromConfig(loadConfig({ LOCAL_POSTGRES_URL: "postgres://me@db:5432/postgres" }, "/"))).toMatchObject({
+      localPostgresUrl: "postgres://me@db:5432/postgres",
+      localPostgresFallback: false,
     });
     expect(local.neon).toBeUndefined();
     expect(local.upstash).toBeUndefined();
