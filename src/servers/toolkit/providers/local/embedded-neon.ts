@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
@@ -7,6 +6,7 @@ import { pathToFileURL } from "node:url";
 import { LocalBackendError, localPassword } from "../../local.ts";
 import type { NeonBackend, NeonConnection } from "../neon.ts";
 import { EmbeddedPostgres } from "./embedded-postgres.ts";
+import { isRunning, startTime } from "./processes-launch.ts";
 import {
   DEFAULT_BRANCH,
   DEFAULT_DATABASE,
@@ -258,23 +258,20 @@ export const NEON_METHODS = [
   "deleteBranch",
 ] as const satisfies readonly (keyof NeonBackend)[];
 
-/** Takes the host lock, or returns false when a live host holds it. */
-function takeLock(file: string): boolean {
+/**
+ * Takes the host lock, or returns false when a live host holds it. The lock names the holder's pid
+ * and start time, so a pid reused by another process after a crash does not keep it.
+ */
+async function takeLock(file: string): Promise<boolean> {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fd = openSync(file, "wx", 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
+      await writeFile(file, `${process.pid} ${(await startTime(process.pid)) ?? ""}`, { flag: "wx", mode: 0o600 });
       return true;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const holder = Number(readFileSync(file, "utf8"));
-      try {
-        process.kill(holder, 0);
-        return false;
-      } catch {
-        unlinkSync(file);
-      }
+      const [pid, started] = (await readFile(file, "utf8")).split(" ");
+      if (await isRunning(Number(pid), started || undefined)) return false;
+      await rm(file, { force: true });
     }
   }
   return false;
@@ -285,7 +282,7 @@ export async function runEmbeddedHost(toolkitDataDir: string): Promise<void> {
   const dir = embeddedDir(toolkitDataDir);
   const lock = path.join(dir, LOCK_FILE);
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  if (!takeLock(lock)) return;
+  if (!(await takeLock(lock))) return;
   const cluster = new EmbeddedPostgres(dir, (role) => localPassword(toolkitDataDir, `postgres:${role}`));
   const neon = new EmbeddedNeon(toolkitDataDir, await readState(toolkitDataDir), cluster);
   const token = randomBytes(24).toString("base64url");
