@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
@@ -23,6 +23,8 @@ const SSL_REQUEST = 80877103;
 const GSSENC_REQUEST = 80877104;
 const CANCEL_REQUEST = 80877102;
 const STARTUP_LIMIT = 10_000;
+/** A Unix socket path has at most 107 bytes; sockets are named `<n>.sock`. */
+const MAX_SOCKET_DIR = 90;
 /** Smaller buffers than PGlite's default (128 MB each): about 50 MB per database instead of 165. */
 const START_PARAMS = [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB", "-c", "work_mem=2MB"];
 
@@ -45,14 +47,26 @@ export interface DatabaseSpec {
 
 export class EmbeddedPostgres {
   private readonly instances = new Map<string, Instance>();
-  private readonly socketDir = mkdtempSync(path.join(os.tmpdir(), "co-pglite-"));
+  private readonly socketDir: string;
   private socketCount = 0;
 
-  /** `passwordOf(role)`: the password a role's connections must present. */
+  /**
+   * `passwordOf(role)`: the password a role's connections must present. PGlite's private sockets
+   * go in `<root>/sockets` (emptied first: one host per root), or in a temporary folder where
+   * that path would be too long for a Unix socket.
+   */
   constructor(
     private readonly root: string,
     private readonly passwordOf: (role: string) => Promise<string>,
-  ) {}
+  ) {
+    this.socketDir = path.join(root, "sockets");
+    if (this.socketDir.length > MAX_SOCKET_DIR) {
+      this.socketDir = mkdtempSync(path.join(os.tmpdir(), "co-pglite-"));
+    } else {
+      rmSync(this.socketDir, { recursive: true, force: true });
+      mkdirSync(this.socketDir, { recursive: true, mode: 0o700 });
+    }
+  }
 
   private dataDir(name: string): string {
     return path.join(this.root, "data", name);
