@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { lstat, mkdir, mkdtemp, readFile, readlink, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -48,7 +49,7 @@ http.createServer((req, res) => {
 `;
 
 interface Registry {
-  projects: Record<string, { deployment?: { pid: number; port: number } }>;
+  projects: Record<string, { deployment?: { pid: number; port: number; logFile: string } }>;
 }
 
 async function registry(kind: "vercel" | "fly"): Promise<Registry> {
@@ -118,13 +119,15 @@ describe("local Vercel-like deploys", () => {
     const status = await tool("vercel_get_deployment").run({ deployment_id: deployed.deployment_id }, env);
     expect(status).toMatchObject({ deployment_id: deployed.deployment_id, url, state: "READY" });
 
-    const pid = (await registry("vercel")).projects.demo?.deployment?.pid as number;
+    const { pid, logFile } = (await registry("vercel")).projects.demo!.deployment!;
     expect(alive(pid)).toBe(true);
+    expect(existsSync(logFile)).toBe(true);
     const deleted = await tool("vercel_delete_project").run({ project_id: project.project_id }, env);
     expect(deleted).toEqual({ project_id: project.project_id, deleted: true, existed: true });
     expect(alive(pid)).toBe(false);
     expect(await refuses(url)).toBe(true);
     expect((await registry("vercel")).projects).toEqual({});
+    expect(existsSync(logFile)).toBe(false);
   });
 
   it("runs `tsx <file>` apps with this installation's packages resolvable", async () => {

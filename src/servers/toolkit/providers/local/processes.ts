@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { stat } from "node:fs/promises";
+import { readdir, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { ToolkitEnv } from "../../tool.ts";
@@ -110,7 +110,7 @@ export class LocalDeployments {
     throw new LocalDeployError("NOT_FOUND", `local ${this.kind} deployment "${id}" does not exist`);
   }
 
-  /** Stops the project's process and removes its record; false when there was no such project. */
+  /** Stops the project's process and removes its record and deploy logs; false when there was no such project. */
   async delete(idOrName: string): Promise<boolean> {
     const project = await this.registry.find(idOrName);
     if (!project) return false;
@@ -119,6 +119,10 @@ export class LocalDeployments {
       await this.registry.update((projects) => {
         delete projects[project.name];
       });
+      const logs = path.join(this.registry.dir, "logs");
+      const prefix = `${this.kind}-${project.name}-dpl_`;
+      const names = await readdir(logs).catch(() => []);
+      await Promise.all(names.filter((n) => n.startsWith(prefix)).map((n) => rm(path.join(logs, n), { force: true })));
     });
     return true;
   }
