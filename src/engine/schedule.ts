@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { Send, task } from "@langchain/langgraph";
 import type { Scope } from "../plan/interpolate.ts";
 import type { Step } from "../plan/schema.ts";
@@ -54,6 +55,10 @@ export async function prepare(state: ExecState, deps: ExecutorDeps): Promise<Omi
  * runs in segments of this many steps (one superstep each); plans up to this size run in one.
  */
 export const ASAP_SEGMENT = 250;
+
+// Inside LangGraph every running task adds an abort listener to the run's signal. Raise Node's
+// default limit (10) for new signals so that parallel steps print no false "memory leak" warning.
+setMaxListeners(ASAP_SEGMENT + 50);
 
 /**
  * asap: one Functional API task per step, created up front in topological order (task identity is
