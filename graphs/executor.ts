@@ -8,7 +8,7 @@ export function buildExecutorGraph(deps: ExecutorDeps) {
   const as = (state: typeof ExecutorState.State): ExecState => state as ExecState;
   return new StateGraph(ExecutorState)
     .addNode("prepare", (s) => prepare(as(s), deps))
-    .addNode("runAsap", (s) => runAsap(as(s), deps))
+    .addNode("runAsap", (s, config) => runAsap(as(s), deps, config))
     .addNode("dispatch", () => ({}))
     .addNode("runStep", (s) => runWaveStep(as(s), deps))
     .addNode("compensate", (s) => compensate(as(s), deps))

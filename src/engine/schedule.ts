@@ -1,10 +1,11 @@
 import { setMaxListeners } from "node:events";
-import { Send, task } from "@langchain/langgraph";
+import { Send, task, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { Scope } from "../plan/interpolate.ts";
 import type { Step } from "../plan/schema.ts";
 import { validatePlan, type PreparedPlan, type Problem } from "../plan/validate.ts";
 import { planCompensations, runCompensation, type CompensationResult } from "./compensate.ts";
 import { runStep, type RunContext, type StepResult } from "./run-step.ts";
+import { savedResults } from "./saved-results.ts";
 
 export type Scheduler = "asap" | "waves";
 export type RunStatus = "pending" | "invalid" | "succeeded" | "rolled_back" | "compensation_failed" | "cancelled";
@@ -66,9 +67,10 @@ setMaxListeners(ASAP_SEGMENT + 50);
  * every result is checkpointed as it lands, so a resumed run does not call finished steps again.
  * Steps finished in earlier segments are read from state.
  */
-export async function runAsap(state: ExecState, deps: ExecutorDeps): Promise<Partial<ExecState>> {
+export async function runAsap(state: ExecState, deps: ExecutorDeps, config?: LangGraphRunnableConfig): Promise<Partial<ExecState>> {
   const prepared = state.prepared!;
   const ctx = await deps.context();
+  const saved = savedResults(config);
   const steps = stepsById(prepared);
   const earlier = new Map(Object.values(state.results).map((r) => [r.id, Promise.resolve(r)]));
   const promises = new Map<string, Promise<StepResult>>(earlier);
@@ -77,6 +79,7 @@ export async function runAsap(state: ExecState, deps: ExecutorDeps): Promise<Par
     const depIds = prepared.deps[id] ?? [];
     const run = durableTask(`step:${id}`, async () => {
       const depResults = await Promise.all(depIds.map((d) => promises.get(d)!));
+      await saved(depIds);
       const blocked = skipReason(depResults, failed, deps.stopSignal);
       if (blocked) return skipped(id, prepared, blocked);
       return execute(steps.get(id)!, prepared, scopeOf(depResults, prepared), ctx, deps);
