@@ -63,8 +63,9 @@ setMaxListeners(ASAP_SEGMENT + 50);
 
 /**
  * asap: one Functional API task per step, created up front in topological order (task identity is
- * call order + name), each awaiting its own dependencies. A step starts the moment they finish;
- * every result is checkpointed as it lands, so a resumed run does not call finished steps again.
+ * call order + name), each awaiting its own dependencies. A step starts the moment their results
+ * are saved (see saved-results.ts); every result is checkpointed as it lands, so a resumed run
+ * does not call finished steps again.
  * Steps finished in earlier segments are read from state.
  */
 export async function runAsap(state: ExecState, deps: ExecutorDeps, config?: LangGraphRunnableConfig): Promise<Partial<ExecState>> {
