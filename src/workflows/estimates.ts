@@ -23,6 +23,8 @@ export const ESTIMATES = {
   flyDeploy: { ms: 60_000, usd: 0.01 },
   githubRepo: { ms: 2_500, usd: 0 },
   gitLocal: { ms: 300, usd: 0 },
+  gitPush: { ms: 2_000, usd: 0 },
+  githubPull: { ms: 1_200, usd: 0 },
   lint: { ms: 8_000, usd: 0 },
   typecheck: { ms: 15_000, usd: 0 },
   tests: { ms: 30_000, usd: 0 },

@@ -11,6 +11,7 @@ import { lintAndTypecheck } from "./lint-and-typecheck.ts";
 import { multiTenantProvision } from "./multi-tenant-provision.ts";
 import { neonEnvironments } from "./neon-environments.ts";
 import { neonFullSetup } from "./neon-full-setup.ts";
+import { openPullRequest } from "./open-pull-request.ts";
 import { prDatabaseBranch } from "./pr-database-branch.ts";
 import { preCommitCheck } from "./pre-commit-check.ts";
 import { previewEnvironment } from "./preview-environment.ts";
@@ -52,6 +53,7 @@ export const workflows: WorkflowTemplate[] = [
   scaffoldService,
   githubRepoBootstrap,
   featureBranch,
+  openPullRequest,
   prDatabaseBranch,
   releaseBranch,
   healthCheck,

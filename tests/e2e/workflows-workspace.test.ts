@@ -227,6 +227,46 @@ describe("development templates", () => {
     expect(git(name, ["log", "--format=%s"])).toBe("Initial commit");
   });
 
+  /** A workspace project with a commit on main and one more on feature/login. */
+  function projectWithFeature(name: string): string {
+    const dir = path.join(config.workspaceRoot, name);
+    mkdirSync(dir, { recursive: true });
+    const run = (...args: string[]): string => execFileSync("git", ["-C", dir, "-c", "user.name=t", "-c", "user.email=t@localhost", ...args], { encoding: "utf8" }).trim();
+    run("init", "--quiet", "--initial-branch=main");
+    writeFileSync(path.join(dir, "README.md"), "# demo\n");
+    run("add", "README.md");
+    run("commit", "--quiet", "-m", "Initial commit");
+    run("switch", "--quiet", "--create", "feature/login");
+    writeFileSync(path.join(dir, "login.ts"), "export const login = () => true;\n");
+    run("add", "login.ts");
+    run("commit", "--quiet", "-m", "Add login");
+    return name;
+  }
+
+  it("open-pull-request: pushes base and head to the new hosted repository and opens the pull request", async () => {
+    const project = projectWithFeature(unique("pr"));
+    const report = await run("open-pull-request", { project, repo_name: project, head: "feature/login", title: "Add login" });
+    expectSucceeded(report);
+    const remote = fileURLToPath(String(output(report, "ensure_repo")["clone_url"]));
+    for (const branch of ["main", "feature/login"]) {
+      expect(execFileSync("git", ["--git-dir", remote, "rev-parse", branch], { encoding: "utf8" }).trim()).toBe(git(project, ["rev-parse", branch]));
+    }
+    expect(output(report, "push")).toMatchObject({ pushed: ["main", "feature/login"], created: ["main", "feature/login"] });
+    expect(output(report, "open_pr")).toMatchObject({ number: 1, state: "open", title: "Add login", head: "feature/login", base: "main" });
+  });
+
+  it("open-pull-request with a failing last step closes the pull request, deletes the pushed branches and the repository", async () => {
+    const project = projectWithFeature(unique("prf"));
+    const report = await run("open-pull-request", { project, repo_name: project, head: "feature/login" }, failingAtTheEnd);
+    expect(report.status).toBe("rolled_back");
+    expect(report.compensations.map((c) => [c.step, c.status])).toEqual([
+      ["open_pr", "succeeded"],
+      ["push", "succeeded"],
+      ["ensure_repo", "succeeded"],
+    ]);
+    expect(existsSync(fileURLToPath(String(output(report, "ensure_repo")["clone_url"])))).toBe(false);
+  });
+
   it("github-repo-bootstrap with a failing last step deletes the repository", async () => {
     const report = await run("github-repo-bootstrap", { repo_name: unique("repof") }, failingAtTheEnd);
     expect(report.status).toBe("rolled_back");

@@ -110,3 +110,38 @@ describe("git tools", () => {
     expect(await callError("git_branch", { project: "app", action: "rename" })).toContain("action");
   });
 });
+
+describe("git_push", () => {
+  it("pushes branches to a bare repository, creating only the new ones, and its rollback deletes exactly those", async () => {
+    const remote = path.join(base, "remote.git");
+    execFileSync("git", ["init", "--quiet", "--bare", "--initial-branch=main", remote]);
+    const heads = (): string[] =>
+      execFileSync("git", ["--git-dir", remote, "for-each-ref", "--format=%(refname:short)", "refs/heads"]).toString().split("\n").filter(Boolean);
+
+    const first = await call("git_push", { project: "app", remote, branches: ["main"] });
+    expect(first).toMatchObject({ pushed: ["main"], created: ["main"] });
+    expect(first).not.toHaveProperty("rollback"); // main became the remote's default branch: it goes with the repository
+    expect(heads()).toEqual(["main"]);
+    const url = `file://${remote}`;
+    const second = await call("git_push", { project: "app", remote: url, branches: ["main", "hotfix"] });
+    expect(second).toMatchObject({ pushed: ["main", "hotfix"], created: ["hotfix"] });
+    expect(second.rollback).toEqual({ tool: "git_delete_remote_branches", arguments: { project: "app", remote: url, branches: ["hotfix"] } });
+    expect(execFileSync("git", ["--git-dir", remote, "rev-parse", "hotfix"]).toString()).toBe(execFileSync("git", ["-C", path.join(root, "app"), "rev-parse", "hotfix"]).toString());
+
+    const rollback = second.rollback as { tool: string; arguments: Record<string, unknown> };
+    expect(await call(rollback.tool, rollback.arguments)).toMatchObject({ deleted: ["hotfix"] });
+    expect(heads()).toEqual(["main"]);
+    expect(await call(rollback.tool, rollback.arguments)).toMatchObject({ deleted: [] });
+  });
+
+  it("refuses other transports and unknown branches, naming the field, with no credentials in messages", async () => {
+    expect(await callError("git_push", { project: "app", remote: "ext::sh -c touch% /tmp/pwned", branches: ["main"] })).toContain("remote");
+    expect(await callError("git_push", { project: "app", remote: "relative/remote.git", branches: ["main"] })).toContain("remote");
+    expect(await callError("git_push", { project: "app", remote: path.join(base, "remote.git"), branches: ["no-such-branch"] })).toMatch(
+      /^branches: "no-such-branch" is not a local branch/,
+    );
+    const text = await callError("git_push", { project: "app", remote: "http://user:s3cr3t-token@127.0.0.1:1/repo.git", branches: ["main"] });
+    expect(text).toMatch(/^remote: git ls-remote failed/);
+    expect(text).not.toContain("s3cr3t-token");
+  });
+});

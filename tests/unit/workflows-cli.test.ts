@@ -27,7 +27,7 @@ describe("credit-optimizer workflows", () => {
     const io = capture();
     expect(await workflowsCommand([], config, io)).toBe(0);
     const text = io.stdout.join("\n");
-    for (const category of ["infrastructure (10)", "code-quality (6)", "development (5)", "operations (6)"]) expect(text).toContain(category);
+    for (const category of ["infrastructure (10)", "code-quality (6)", "development (6)", "operations (6)"]) expect(text).toContain(category);
     for (const w of workflows) expect(text).toMatch(new RegExp(`${w.id}\\s+${w.plan.steps.length} steps\\s+${w.name.replace(/[()]/g, "\\$&")}`));
     expect(text).toContain(`${workflows.length} workflows.`);
   });

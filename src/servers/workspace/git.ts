@@ -26,13 +26,15 @@ export async function git(projectDir: string, args: readonly string[], options: 
     timeoutMs: options.timeoutMs,
     maxOutputBytes: options.maxOutputBytes ?? 5_000_000,
   });
+  // The subcommand, after any `-c key=value` settings.
+  const command = args.find((arg, i) => arg !== "-c" && args[i - 1] !== "-c") ?? "";
   if (result.timedOut) {
-    throw new WorkspaceError("COMMAND_FAILED", `git ${args[0] ?? ""} timed out after ${options.timeoutMs} ms`, "timeoutMs");
+    throw new WorkspaceError("COMMAND_FAILED", `git ${command} timed out after ${options.timeoutMs} ms`, "timeoutMs");
   }
   if (result.exitCode === null || !okExitCodes.includes(result.exitCode)) {
     const field = options.field ?? "project";
     const detail = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(0, 5).join("; ");
-    throw new WorkspaceError("COMMAND_FAILED", `${field}: git ${args[0] ?? ""} failed (exit ${result.exitCode ?? result.signal}): ${detail}`, field);
+    throw new WorkspaceError("COMMAND_FAILED", `${field}: git ${command} failed (exit ${result.exitCode ?? result.signal}): ${detail}`, field);
   }
   return result;
 }

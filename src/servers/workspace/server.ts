@@ -10,6 +10,7 @@ import { gitBranch } from "./tools/git-branch.ts";
 import { gitCommit } from "./tools/git-commit.ts";
 import { gitDiff } from "./tools/git-diff.ts";
 import { gitInit } from "./tools/git-init.ts";
+import { gitDeleteRemoteBranches, gitPush } from "./tools/git-push.ts";
 import { gitStatus } from "./tools/git-status.ts";
 import { runLint } from "./tools/run-lint.ts";
 import { runTests } from "./tools/run-tests.ts";
@@ -35,6 +36,8 @@ export const WORKSPACE_TOOLS: readonly WorkspaceTool[] = [
   gitBranch,
   gitDiff,
   gitStatus,
+  gitPush,
+  gitDeleteRemoteBranches,
 ];
 
 /** The workspace MCP server: code generation, project runners and git, confined to `root`. */
