@@ -172,6 +172,11 @@ function valuesFor(id: string, env: Env): Values {
     "scaffold-service": async () => ({ project: unique("svc") }),
     "github-repo-bootstrap": async () => ({ repo_name: unique("repo") }),
     "feature-branch": async () => ({ project: FIXTURE, branch: `feature/${unique("f")}`, from: "main", project_id: env.neonProjectId }),
+    "open-pull-request": async () => {
+      const head = `feature/${unique("pr")}`;
+      await env.ctx.caller.call("workspace", "git_branch", { project: FIXTURE, action: "create", name: head });
+      return { project: FIXTURE, repo_name: unique("prrepo"), head };
+    },
     "pr-database-branch": async (n) => ({ project_id: env.neonProjectId, pr_number: 100 + n }),
     "release-branch": async (n) => ({ project: FIXTURE, version: `1.0.${n}` }),
     "health-check": fixed({ deployment_id: env.deploymentId, redis_id: env.redisId, project_id: env.neonProjectId }),
