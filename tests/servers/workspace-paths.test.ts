@@ -112,6 +112,8 @@ describe("tools refuse paths outside the root", () => {
     ["git_commit", { project: "escape-dir", message: "x" }],
     ["git_branch", { project: "dangling" }],
     ["git_diff", { project: "../" }],
+    ["git_push", { project: "escape-dir", remote: "/tmp/remote.git", branches: ["main"] }],
+    ["git_delete_remote_branches", { project: "../outside", remote: "/tmp/remote.git", branches: ["main"] }],
   ])("%s refuses %j", async (name, args) => {
     expect(await callError(name, args)).toMatch(/^project: .*(outside the workspace root|symlink)/);
   });
