@@ -7,8 +7,9 @@ import { projectField, timeoutField, type WorkspaceTool } from "../tool.ts";
 /*
  * Pushing to a hosted repository (the `clone_url` a github_create_repo step returns): https, or a
  * bare repository on this machine (file:// URL or absolute path ending in .git, as the local
- * GitHub provider returns). Credentials are git's own (credential helper); no other transport
- * (ssh, ext::, fd::) is allowed.
+ * GitHub provider returns). Credentials are git's own (credential helper); ones written into the
+ * URL are used but never repeated in outputs, rollbacks or messages. No other transport (ssh,
+ * ext::, fd::) is allowed.
  */
 const remoteField = z
   .string()
@@ -67,7 +68,7 @@ export const gitPush: WorkspaceTool<typeof pushInput> = {
       pushed: args.branches,
       created,
       ...(undo.length > 0
-        ? { rollback: { tool: "git_delete_remote_branches", arguments: { project: args.project, remote: args.remote, branches: undo } } }
+        ? { rollback: { tool: "git_delete_remote_branches", arguments: { project: args.project, remote: shown(args.remote), branches: undo } } }
         : {}),
     };
   },
