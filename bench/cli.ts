@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { median } from "../src/cost/stats.ts";
 import { instantiate, getWorkflow } from "../src/workflows/index.ts";
 import { startOpenAIStub, type StubRequest, type StubReply } from "../tests/helpers/openai-stub.ts";
 
@@ -35,11 +36,6 @@ function time(args: string[], env: Record<string, string>, marker?: string): Pro
     if (marker && markerMs === undefined && stderr.includes(marker)) markerMs = Math.round(performance.now() - started);
   });
   return new Promise((resolve) => child.on("close", (code) => resolve({ ms: Math.round(performance.now() - started), code, stdout, stderr, markerMs })));
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 function freshHome(): string {

@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { runWorkflow } from "../src/cli/workflows.ts";
 import { loadConfig } from "../src/config.ts";
+import { median } from "../src/cost/stats.ts";
 import { openRuntime } from "../src/engine/runtime.ts";
 import { DEFAULT_LOCAL_POSTGRES_URL, DEFAULT_LOCAL_REDIS_URL } from "../src/servers/toolkit/env.ts";
 import { localNeon } from "../src/servers/toolkit/providers/local/embedded-client.ts";
@@ -22,7 +23,6 @@ import type { ToolkitEnv } from "../src/servers/toolkit/tool.ts";
 import { getWorkflow } from "../src/workflows/index.ts";
 import { sequentialPlan, undoRun } from "../src/workflows/run.ts";
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const round = (ms: number): number => Math.round(ms * 100) / 100;
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {

@@ -29,9 +29,9 @@ export function runCli(args: string[], env: Record<string, string>, input?: stri
   return startCli(args, env, input).done;
 }
 
-export async function waitFor(predicate: () => boolean, timeoutMs = 30_000, what = "condition"): Promise<void> {
+export async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs = 30_000, what = "condition"): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }

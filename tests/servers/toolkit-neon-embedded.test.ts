@@ -1,11 +1,11 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { hostFile, readState, type HostInfo } from "../../src/servers/toolkit/providers/local/embedded-neon.ts";
 import type { ToolkitEnv } from "../../src/servers/toolkit/tool.ts";
+import { waitFor } from "../helpers/cli.ts";
 import { connectToolkit, errorText, LOCAL_POSTGRES_URL, localEnv, output, uniqueName, type ToolkitConnection } from "./toolkit-core-client.ts";
 
 /*
@@ -51,14 +51,6 @@ async function portOpen(port: number): Promise<boolean> {
     socket.once("connect", () => (socket.destroy(), resolve(true)));
     socket.once("error", () => resolve(false));
   });
-}
-
-async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 describe("choosing the embedded Postgres", () => {
@@ -134,7 +126,7 @@ describe("the embedded Postgres host", () => {
     await query(url, "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('before the crash')");
     const before = host(env)!;
     process.kill(before.pid, "SIGKILL");
-    await until(async () => !(await portOpen(Number(new URL(url).port))), "the killed host's port to close");
+    await waitFor(async () => !(await portOpen(Number(new URL(url).port))), 20_000, "the killed host's port to close");
 
     const conn = output(await toolkit.call("neon_get_connection_string", { project_id: project.project_id }));
     expect(conn.connection_string).toBe(url);
@@ -151,15 +143,15 @@ describe("the embedded Postgres host", () => {
     const { pid } = host(env)!;
     expect(output(await toolkit.call("neon_delete_project", { project_id: project.project_id })).deleted).toBe(true);
 
-    await until(() => host(env) === undefined, "the host to exit");
-    await until(() => {
+    await waitFor(() => host(env) === undefined, 20_000, "the host to exit");
+    await waitFor(() => {
       try {
         process.kill(pid, 0);
         return false;
       } catch {
         return true;
       }
-    }, "the host process to end");
+    }, 20_000, "the host process to end");
     for (const port of ports) expect(await portOpen(port)).toBe(false);
     expect(await readState(env.dataDir)).toEqual({ projects: {}, databases: {} });
     expect(readdirSync(path.join(env.dataDir, "embedded-postgres", "data"))).toEqual([]);

@@ -33,12 +33,10 @@ async function remoteGit(projectDir: string, args: string[], timeoutMs: number):
   }
 }
 
-const pushInput = z.object({
-  project: projectField,
-  remote: remoteField,
-  branches: z.array(refField).min(1).max(20).describe("Local branches to push, each to the branch of the same name."),
-  timeoutMs: timeoutField,
-});
+const remoteBranchesInput = (branches: string) =>
+  z.object({ project: projectField, remote: remoteField, branches: z.array(refField).min(1).max(20).describe(branches), timeoutMs: timeoutField });
+
+const pushInput = remoteBranchesInput("Local branches to push, each to the branch of the same name.");
 
 export const gitPush: WorkspaceTool<typeof pushInput> = {
   name: "git_push",
@@ -74,12 +72,7 @@ export const gitPush: WorkspaceTool<typeof pushInput> = {
   },
 };
 
-const deleteInput = z.object({
-  project: projectField,
-  remote: remoteField,
-  branches: z.array(refField).min(1).max(20).describe("Remote branches to delete."),
-  timeoutMs: timeoutField,
-});
+const deleteInput = remoteBranchesInput("Remote branches to delete.");
 
 export const gitDeleteRemoteBranches: WorkspaceTool<typeof deleteInput> = {
   name: "git_delete_remote_branches",

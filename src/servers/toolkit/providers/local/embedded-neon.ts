@@ -10,9 +10,12 @@ import { isRunning, startTime } from "./processes-launch.ts";
 import {
   DEFAULT_BRANCH,
   DEFAULT_DATABASE,
+  checkBranchDeletable,
   checkDatabaseName,
   defaultDatabase,
+  onlyRole,
   physicalName,
+  pickDatabase,
   randomId,
   resolveBranch,
   roleOf,
@@ -154,10 +157,7 @@ class EmbeddedNeon implements NeonBackend {
 
   async createDatabase(input: { project_id: string; branch_id?: string; database_name: string; owner_name?: string }): ReturnType<NeonBackend["createDatabase"]> {
     const branchId = resolveBranch(input.project_id, this.project(input.project_id), input.branch_id);
-    const role = roleOf(input.project_id);
-    if (input.owner_name !== undefined && input.owner_name !== role) {
-      throw new LocalBackendError(`owner_name: the local project's only role is ${role}`);
-    }
+    const role = onlyRole(input.project_id, "owner_name", input.owner_name);
     const existing = this.databases(input.project_id, branchId).find((d) => d.database_name === input.database_name);
     const db = existing ?? (await this.addDatabase(input.project_id, branchId, input.database_name));
     return {
@@ -203,17 +203,8 @@ class EmbeddedNeon implements NeonBackend {
 
   async getConnectionString(input: { project_id: string; branch_id?: string; database_name?: string; role_name?: string }): Promise<NeonConnection> {
     const branchId = resolveBranch(input.project_id, this.project(input.project_id), input.branch_id);
-    const role = roleOf(input.project_id);
-    if (input.role_name !== undefined && input.role_name !== role) {
-      throw new LocalBackendError(`role_name: the local project's only role is ${role}`);
-    }
-    const databases = this.databases(input.project_id, branchId);
-    const db = input.database_name === undefined ? defaultDatabase(databases) : databases.find((d) => d.database_name === input.database_name);
-    if (!db) {
-      const what = input.database_name === undefined ? "no databases" : `no database "${input.database_name}"`;
-      throw new LocalBackendError(`database_name: ${what} in branch ${branchId} of project ${input.project_id}`);
-    }
-    return this.connection(db);
+    onlyRole(input.project_id, "role_name", input.role_name);
+    return this.connection(pickDatabase(input.project_id, branchId, this.databases(input.project_id, branchId), input.database_name));
   }
 
   async deleteProject(input: { project_id: string }): ReturnType<NeonBackend["deleteProject"]> {
@@ -236,11 +227,7 @@ class EmbeddedNeon implements NeonBackend {
   async deleteBranch(input: { project_id: string; branch_id: string }): ReturnType<NeonBackend["deleteBranch"]> {
     const project = this.state.projects[input.project_id];
     if (!project?.branches[input.branch_id]) return { deleted: false };
-    if (input.branch_id === project.default_branch_id) {
-      throw new LocalBackendError(`branch_id: ${input.branch_id} is the default branch of project ${input.project_id} and cannot be deleted`);
-    }
-    const child = Object.entries(project.branches).find(([, b]) => b.parent_id === input.branch_id);
-    if (child) throw new LocalBackendError(`branch_id: ${input.branch_id} has a child branch ${child[0]}; delete that first`);
+    checkBranchDeletable(input.project_id, project, input.branch_id);
     for (const db of this.databases(input.project_id, input.branch_id)) await this.dropDatabase(db.physical);
     delete project.branches[input.branch_id];
     await this.save();

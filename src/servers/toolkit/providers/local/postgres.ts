@@ -131,6 +131,32 @@ export function defaultDatabase<T extends { database_name: string }>(databases: 
   return databases.find((d) => d.database_name === DEFAULT_DATABASE) ?? databases[0];
 }
 
+/** The project's role; another name given for `field` (owner_name, role_name) is an error: it is the only one. */
+export function onlyRole(projectId: string, field: string, given: string | undefined): string {
+  const role = roleOf(projectId);
+  if (given !== undefined && given !== role) throw new LocalBackendError(`${field}: the local project's only role is ${role}`);
+  return role;
+}
+
+/** Of a branch's databases, the named one or else the default one; none is an error naming the field. */
+export function pickDatabase<T extends { database_name: string }>(projectId: string, branchId: string, databases: T[], name?: string): T {
+  const db = name === undefined ? defaultDatabase(databases) : databases.find((d) => d.database_name === name);
+  if (!db) {
+    const what = name === undefined ? "no databases" : `no database "${name}"`;
+    throw new LocalBackendError(`database_name: ${what} in branch ${branchId} of project ${projectId}`);
+  }
+  return db;
+}
+
+/** A branch can be deleted unless it is the project's default one or has a child branch. */
+export function checkBranchDeletable(projectId: string, meta: Pick<ProjectMeta, "default_branch_id" | "branches">, branchId: string): void {
+  if (branchId === meta.default_branch_id) {
+    throw new LocalBackendError(`branch_id: ${branchId} is the default branch of project ${projectId} and cannot be deleted`);
+  }
+  const child = Object.entries(meta.branches).find(([, b]) => b.parent_id === branchId);
+  if (child) throw new LocalBackendError(`branch_id: ${branchId} has a child branch ${child[0]}; delete that first`);
+}
+
 /** Creates one physical database (optionally copying a template), comments it, and closes it to other roles. */
 async function createDatabase(client: pg.Client, meta: DatabaseMeta, template?: string): Promise<void> {
   const name = ident(physicalName(meta.project_id, meta.branch_id, checkDatabaseName(meta.database_name)));
@@ -230,9 +256,7 @@ export function localNeonBackend(env: ToolkitEnv): NeonBackend {
         await lock(client, `neon-project:${input.project_id}`);
         const project = await requireProject(client, input.project_id);
         const branchId = resolveBranch(input.project_id, project, input.branch_id);
-        if (input.owner_name !== undefined && input.owner_name !== roleOf(input.project_id)) {
-          throw new LocalBackendError(`owner_name: the local project's only role is ${roleOf(input.project_id)}`);
-        }
+        onlyRole(input.project_id, "owner_name", input.owner_name);
         const existing = (await listDatabases(client, input.project_id)).find(
           (d) => d.branch_id === branchId && d.database_name === input.database_name,
         );
@@ -290,16 +314,9 @@ export function localNeonBackend(env: ToolkitEnv): NeonBackend {
       withAdmin(env, async (client) => {
         const project = await requireProject(client, input.project_id);
         const branchId = resolveBranch(input.project_id, project, input.branch_id);
-        if (input.role_name !== undefined && input.role_name !== roleOf(input.project_id)) {
-          throw new LocalBackendError(`role_name: the local project's only role is ${roleOf(input.project_id)}`);
-        }
+        onlyRole(input.project_id, "role_name", input.role_name);
         const databases = (await listDatabases(client, input.project_id)).filter((d) => d.branch_id === branchId);
-        const db = input.database_name === undefined ? defaultDatabase(databases) : databases.find((d) => d.database_name === input.database_name);
-        if (!db) {
-          const what = input.database_name === undefined ? "no databases" : `no database "${input.database_name}"`;
-          throw new LocalBackendError(`database_name: ${what} in branch ${branchId} of project ${input.project_id}`);
-        }
-        return connection(client, input.project_id, db);
+        return connection(client, input.project_id, pickDatabase(input.project_id, branchId, databases, input.database_name));
       }),
 
     deleteProject: (input) =>
@@ -329,11 +346,7 @@ export function localNeonBackend(env: ToolkitEnv): NeonBackend {
         await lock(client, `neon-project:${input.project_id}`);
         const project = await readProject(client, input.project_id);
         if (!project?.branches[input.branch_id]) return { deleted: false };
-        if (input.branch_id === project.default_branch_id) {
-          throw new LocalBackendError(`branch_id: ${input.branch_id} is the default branch of project ${input.project_id} and cannot be deleted`);
-        }
-        const child = Object.entries(project.branches).find(([, b]) => b.parent_id === input.branch_id);
-        if (child) throw new LocalBackendError(`branch_id: ${input.branch_id} has a child branch ${child[0]}; delete that first`);
+        checkBranchDeletable(input.project_id, project, input.branch_id);
         for (const db of await listDatabases(client, input.project_id)) {
           if (db.branch_id === input.branch_id) await dropDatabase(client, db.physical);
         }
