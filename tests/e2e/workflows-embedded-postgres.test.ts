@@ -11,7 +11,7 @@ import { openRuntime, type Runtime } from "../../src/engine/runtime.ts";
 import { hostFile, readState } from "../../src/servers/toolkit/providers/local/embedded-neon.ts";
 import { getWorkflow } from "../../src/workflows/index.ts";
 import { undoRun } from "../../src/workflows/run.ts";
-import { expectSucceeded, failingAtTheEnd } from "../helpers/workflow-runs.ts";
+import { expectSucceeded, failingAtTheEnd, stepOutput } from "../helpers/workflow-runs.ts";
 
 /*
  * The seed's RAD Crawler setup with LOCAL_POSTGRES_URL=embedded: Neon on the embedded Postgres
@@ -45,10 +45,7 @@ async function run(values: Record<string, unknown>, transform?: typeof failingAt
   return report;
 }
 
-function output(report: RunReport, stepId: string): Record<string, unknown> {
-  const step = report.steps.find((s) => s.id === stepId);
-  return runtime.context.secrets!.reveal(step?.output) as Record<string, unknown>;
-}
+const output = (report: RunReport, stepId: string): Record<string, unknown> => stepOutput(report, stepId, runtime.context);
 
 async function reachable(url: string): Promise<boolean> {
   try {

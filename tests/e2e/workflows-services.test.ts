@@ -14,7 +14,7 @@ import { openRuntime, type Runtime } from "../../src/engine/runtime.ts";
 import type { Plan } from "../../src/plan/schema.ts";
 import { ProcessRegistry, type LocalProject } from "../../src/servers/toolkit/providers/local/processes-registry.ts";
 import { getWorkflow } from "../../src/workflows/index.ts";
-import { expectSucceeded, failingAtTheEnd } from "../helpers/workflow-runs.ts";
+import { expectSucceeded, failingAtTheEnd, stepOutput } from "../helpers/workflow-runs.ts";
 import { undoRun } from "../../src/workflows/run.ts";
 
 /*
@@ -56,11 +56,7 @@ async function run(id: string, values: Record<string, unknown>, transform?: (pla
 }
 
 /** A step's output with its secret handles revealed. */
-function output(report: RunReport, stepId: string): Record<string, unknown> {
-  const step = report.steps.find((s) => s.id === stepId);
-  if (!step || step.status !== "succeeded") throw new Error(`step ${stepId}: ${JSON.stringify(step?.error ?? step?.reason ?? "missing")}`);
-  return ctx.secrets!.reveal(step.output) as Record<string, unknown>;
-}
+const output = (report: RunReport, stepId: string): Record<string, unknown> => stepOutput(report, stepId, ctx);
 
 function str(report: RunReport, stepId: string, field: string): string {
   return String(output(report, stepId)[field]);

@@ -13,7 +13,7 @@ import type { RunContext } from "../../src/engine/run-step.ts";
 import { openRuntime, type Runtime } from "../../src/engine/runtime.ts";
 import type { Plan } from "../../src/plan/schema.ts";
 import { getWorkflow } from "../../src/workflows/index.ts";
-import { expectSucceeded, failingAtTheEnd } from "../helpers/workflow-runs.ts";
+import { expectSucceeded, failingAtTheEnd, stepOutput } from "../helpers/workflow-runs.ts";
 import { undoRun } from "../../src/workflows/run.ts";
 
 /*
@@ -56,11 +56,7 @@ async function run(id: string, values: Record<string, unknown>, transform?: (pla
   return report;
 }
 
-function output(report: RunReport, stepId: string): Record<string, unknown> {
-  const step = report.steps.find((s) => s.id === stepId);
-  if (!step || step.status !== "succeeded") throw new Error(`step ${stepId}: ${JSON.stringify(step?.error ?? step?.reason ?? "missing")}`);
-  return ctx.secrets!.reveal(step.output) as Record<string, unknown>;
-}
+const output = (report: RunReport, stepId: string): Record<string, unknown> => stepOutput(report, stepId, ctx);
 
 function git(project: string, args: string[]): string {
   return execFileSync("git", ["-C", path.join(config.workspaceRoot, project), ...args], { encoding: "utf8" }).trim();

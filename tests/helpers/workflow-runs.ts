@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { expect } from "vitest";
 import type { RunReport } from "../../src/engine/report.ts";
+import type { RunContext } from "../../src/engine/run-step.ts";
 import type { Plan } from "../../src/plan/schema.ts";
 
 /** Asserts every step of a workflow run succeeded, listing the ones that did not. */
@@ -20,4 +21,11 @@ export function failingAtTheEnd(plan: Plan): Plan {
     retry: { maxAttempts: 1 },
   };
   return { ...plan, steps: [...plan.steps, step] };
+}
+
+/** A succeeded step's output with its secret handles revealed; fails naming the step otherwise. */
+export function stepOutput(report: RunReport, stepId: string, context: RunContext): Record<string, unknown> {
+  const step = report.steps.find((s) => s.id === stepId);
+  if (!step || step.status !== "succeeded") throw new Error(`step ${stepId}: ${JSON.stringify(step?.error ?? step?.reason ?? "missing")}`);
+  return context.secrets!.reveal(step.output) as Record<string, unknown>;
 }
