@@ -13,11 +13,12 @@ import { planFromCatalog, rankWorkflows, type WorkflowLibrary } from "../src/mod
 import { describeModel } from "../src/models/chat-model.ts";
 import { formatPrompt, quoteData } from "../src/models/prompt-format.ts";
 import { Plan } from "../src/plan/schema.ts";
-import { formatProblem, validatePlan, type Problem } from "../src/plan/validate.ts";
+import { formatProblem, validatePlan, type PreparedPlan, type Problem, type ValidateOptions } from "../src/plan/validate.ts";
+import type { RunState } from "../graphs/state.ts";
 import type { AgentModel, OrchestratorDeps } from "./deps.ts";
 import { agentThread, type MemoryMessage } from "./memory.ts";
 import { usageOf } from "./usage.ts";
-import type { ModelUsage, OrchestratorView, PlannerInfo } from "./types.ts";
+import type { ModelUsage, PlannerInfo } from "./types.ts";
 
 export const DEFAULT_MAX_REPAIRS = 2;
 /** Workflow templates shown to the model as examples: the closest few to the request. */
@@ -25,6 +26,8 @@ const EXAMPLE_COUNT = 3;
 
 export interface ArchitectUpdate {
   plan?: unknown;
+  /** The plan, validated once against the loaded tools, the allow-lists and the pins. */
+  prepared?: PreparedPlan;
   planner: PlannerInfo;
   planProblems: string[];
   usage: ModelUsage[];
@@ -37,18 +40,20 @@ export interface ArchitectUpdate {
  * the catalog planner picks and fills a workflow template. Either way the plan is validated against
  * the loaded tools before anyone sees a forecast.
  */
-export async function architect(state: OrchestratorView, deps: OrchestratorDeps, config?: RunnableConfig): Promise<ArchitectUpdate> {
-  const tools = (await deps.context()).caller.tools;
+export async function architect(state: RunState, deps: OrchestratorDeps, config?: RunnableConfig): Promise<ArchitectUpdate> {
+  const ctx = await deps.context();
+  const tools = ctx.caller.tools;
+  const rules: ValidateOptions = { tools, allow: ctx.allow, untrusted: ctx.untrusted };
   const history = state.session && deps.memory ? await deps.memory.load(agentThread(state.session, "architect")) : [];
   const model = deps.chatModel?.("architect", "plan");
   // The plan cache covers first requests only: a follow-up depends on the conversation.
   const cache = model && deps.ledger && history.length === 0 ? await cacheUse(state.request, tools, deps) : undefined;
-  const cached = cache && !state.fresh ? await cachedPlan(cache, tools) : undefined;
+  const cached = cache && !state.fresh ? await cachedPlan(cache, rules) : undefined;
   const update = cached
     ? cached
     : model
-      ? await planWithModel(state.request, history, tools, model, deps, config)
-      : await planWithCatalog(state.request, history, tools, await deps.library());
+      ? await planWithModel(state.request, history, rules, model, deps, config)
+      : await planWithCatalog(state.request, history, rules, await deps.library());
   if (cache && !cached && update.plan !== undefined) await cache.cache.put(cache.key, update.plan, update.planner.model ?? "model");
   if (state.session && deps.memory) {
     const answer = update.plan !== undefined ? JSON.stringify(update.plan) : `could not plan: ${update.planProblems.join("; ")}`;
@@ -72,11 +77,13 @@ async function cacheUse(request: string, tools: readonly ToolInfo[], deps: Orche
 }
 
 /** The stored plan for this request, if it is still valid against the loaded tools. */
-async function cachedPlan(use: CacheUse, tools: readonly ToolInfo[]): Promise<ArchitectUpdate | undefined> {
+async function cachedPlan(use: CacheUse, rules: ValidateOptions): Promise<ArchitectUpdate | undefined> {
   const hit = await use.cache.get(use.key);
-  if (!hit || !validatePlan(hit.plan, { tools }).ok) return undefined;
+  const validation = hit ? validatePlan(hit.plan, rules) : undefined;
+  if (!hit || !validation?.ok) return undefined;
   return {
     plan: hit.plan,
+    prepared: validation.prepared,
     planner: { kind: "model", model: hit.planner, cached: true, attempts: 0, reason: `reused the plan ${hit.planner} made for this request before (no model call; --fresh plans anew)` },
     planProblems: [],
     usage: [],
@@ -86,12 +93,13 @@ async function cachedPlan(use: CacheUse, tools: readonly ToolInfo[]): Promise<Ar
 async function planWithModel(
   request: string,
   history: readonly MemoryMessage[],
-  tools: readonly ToolInfo[],
+  rules: ValidateOptions,
   first: AgentModel,
   deps: OrchestratorDeps,
   config?: RunnableConfig,
 ): Promise<ArchitectUpdate> {
   const library = await deps.library().catch(() => undefined);
+  const tools = rules.tools ?? [];
   const system = formatPrompt(ARCHITECT_SYSTEM_PROMPT, {
     tool_catalog: quoteData(toolCatalog(tools)),
     workflow_examples: quoteData(library ? workflowExamples(request, library) : []),
@@ -121,10 +129,11 @@ async function planWithModel(
     })) as { raw: AIMessage };
     usage.push(usageOf("architect", raw, deps, picked));
     const candidate = candidateOf(raw);
-    const validation = candidate.ok ? validatePlan(candidate.value, { tools }) : undefined;
+    const validation = candidate.ok ? validatePlan(candidate.value, rules) : undefined;
     if (validation?.ok) {
       return {
         plan: candidate.ok ? candidate.value : undefined,
+        prepared: validation.prepared,
         planner: { kind: "model", model: modelName, attempts: attempt, reason: attempt === 1 ? "the model's first plan was valid" : `the model repaired its plan after ${attempt - 1} invalid attempt(s)` },
         planProblems: [],
         usage,
@@ -149,7 +158,7 @@ async function planWithModel(
 async function planWithCatalog(
   request: string,
   history: readonly MemoryMessage[],
-  tools: readonly ToolInfo[],
+  rules: ValidateOptions,
   library: WorkflowLibrary,
 ): Promise<ArchitectUpdate> {
   let result = planFromCatalog(request, library);
@@ -174,11 +183,11 @@ async function planWithCatalog(
     closest: result.closest,
     reason: `workflow "${result.workflow.id}" matched the request (score ${result.workflow.score}; words: ${result.workflow.matched.join(", ") || "none"})`,
   };
-  const validation = validatePlan(result.plan, { tools });
+  const validation = validatePlan(result.plan, rules);
   if (!validation.ok) {
     return { planner, planProblems: validation.problems.map(formatProblem), usage: [], outcome: "planning_failed" };
   }
-  return { plan: result.plan, planner, planProblems: [], usage: [] };
+  return { plan: result.plan, prepared: validation.prepared, planner, planProblems: [], usage: [] };
 }
 
 /** The tool catalog the model sees: name, one-line description, input schema. Per-agent thinking copies are left out. */

@@ -1,38 +1,45 @@
-import type { RunnableConfig } from "@langchain/core/runnables";
 import { checkBudget, spendSoFar } from "../src/cost/budget.ts";
 import { forecastPlan, type ExpectedModelCall } from "../src/cost/forecast.ts";
 import { formatMs, formatUsd } from "../src/cost/format.ts";
 import { DEFAULT_PRICING } from "../src/cost/pricing.ts";
-import { findTool, isDestructiveCall, type ToolInfo } from "../src/mcp/catalog.ts";
+import type { ApprovalAnswer } from "../src/engine/approval.ts";
+import { canonicalJson, sha256 } from "../src/hash.ts";
 import { formatProblem, validatePlan, type PreparedPlan } from "../src/plan/validate.ts";
+import type { RunState, RunUpdate } from "../graphs/state.ts";
 import type { OrchestratorDeps } from "./deps.ts";
 import { agentThread } from "./memory.ts";
-import type { BudgetDecision, Forecast, ModelUsage, OrchestratorView } from "./types.ts";
+import type { BudgetDecision, Forecast, ModelUsage } from "./types.ts";
 
-export interface ValidatorUpdate {
-  forecast?: Forecast;
-  decision?: BudgetDecision;
-  planProblems?: string[];
-  outcome?: "planning_failed" | "rejected";
+/** What the credit-validator keeps in its session thread: each person's answer about a plan. */
+interface RememberedAnswer {
+  plan: string;
+  name: string;
+  approved: boolean;
+  p90Usd: number;
+  at: number;
 }
 
 /**
- * The Credit-Validator: forecasts cost (model tokens × pricing, per-tool costs) and duration
- * (critical path over the median of each tool's past durations, else the plan's estimates) with the
- * cost library, then holds it to the budgets: over a hard cap → reject; over the run budget or the
- * approval threshold, or any destructive step → ask; else go.
+ * The Credit-Validator: validates a plan that arrived unvalidated (a plan file, a workflow), forecasts
+ * cost (model tokens × pricing, per-tool costs) and duration (critical path, from the ledger's history
+ * or the plan's estimates), then holds it to the budgets: over a hard cap → reject; over the run budget
+ * or the approval threshold, or any call that may destroy data → ask; else go. In a session it
+ * remembers what a person answered: the same plan, approved for at least this much, is not asked
+ * about again, and a plan the person declined is declined again — and the decision says so.
  */
-export async function creditValidator(state: OrchestratorView, deps: OrchestratorDeps, _config?: RunnableConfig): Promise<ValidatorUpdate> {
-  const tools = (await deps.context()).caller.tools;
-  const validation = validatePlan(state.plan, { tools, params: state.params });
-  if (!validation.ok) return { planProblems: validation.problems.map(formatProblem), outcome: "planning_failed" };
-  const prepared = validation.prepared;
+export async function creditValidator(state: RunState, deps: OrchestratorDeps): Promise<RunUpdate> {
+  const ctx = await deps.context();
+  let prepared = state.prepared;
+  if (!prepared) {
+    const validation = validatePlan(state.plan, { tools: ctx.caller.tools, params: state.params, allow: ctx.allow, untrusted: ctx.untrusted });
+    if (!validation.ok) return { planProblems: validation.problems.map(formatProblem), outcome: "planning_failed" };
+    prepared = validation.prepared;
+  }
   const forecast = await forecastPlan(prepared, {
     ledger: deps.ledger,
     pricing: deps.pricing ?? DEFAULT_PRICING,
     expectedModelCalls: expectedModelCalls(state.usage, deps),
   });
-  const destructiveSteps = destructiveStepsOf(prepared, tools);
   const now = deps.now?.() ?? Date.now();
   const spent = deps.ledger ? await spendSoFar(deps.ledger, now) : { today: 0, month: 0 };
   const caps = deps.config.budgets;
@@ -42,27 +49,62 @@ export async function creditValidator(state: OrchestratorView, deps: Orchestrato
     caps,
     spentToday: spent.today,
     spentThisMonth: spent.month,
-    destructiveSteps,
+    destructiveSteps: prepared.needsApproval,
     unknownModels: forecast.unknownModels,
   });
   const decision: BudgetDecision = {
     verdict: verdict.decision,
-    reasons: verdict.reasons,
+    reasons: [...verdict.reasons, ...prepared.atCallTime],
     runBudgetUsd: state.budgetUsd,
     approvalUsd: caps.approvalUsd,
-    destructiveSteps,
+    destructiveSteps: prepared.needsApproval,
     spentTodayUsd: spent.today,
     spentMonthUsd: spent.month,
     dailyCapUsd: caps.dailyUsd,
     monthlyCapUsd: caps.monthlyUsd,
   };
-  if (state.session && deps.memory) {
-    await deps.memory.append(agentThread(state.session, "credit-validator"), [
-      { role: "user", content: `forecast plan "${prepared.plan.name}" for: ${state.request}`, at: now },
-      { role: "assistant", content: JSON.stringify({ usd: forecast.usd, durationMs: forecast.durationMs, verdict: decision.verdict, reasons: decision.reasons }), at: now },
-    ]);
+  const update: RunUpdate = { prepared, forecast, decision };
+  if (decision.verdict === "reject") return { ...update, outcome: "rejected" };
+  const earlier = decision.verdict === "ask" && !state.autoApprove ? await recall(state, deps, prepared) : undefined;
+  if (!earlier) return update;
+  const when = new Date(earlier.at).toISOString().slice(11, 16);
+  if (!earlier.approved) {
+    decision.remembered = `you declined "${earlier.name}" earlier in this session (${when} UTC); not asking again — approve with --yes`;
+    return { ...update, outcome: "declined", approval: { approved: false, by: "session", note: decision.remembered } };
   }
-  return decision.verdict === "reject" ? { forecast, decision, outcome: "rejected" } : { forecast, decision };
+  if (prepared.needsApproval.length === 0 && forecast.usd.p90 <= earlier.p90Usd) {
+    decision.remembered = `you approved "${earlier.name}" for up to ${formatUsd(earlier.p90Usd)} earlier in this session (${when} UTC); not asking again`;
+    decision.verdict = "ok";
+  }
+  return update;
+}
+
+/** Records a person's answer about this plan in the credit-validator's session thread. */
+export async function rememberAnswer(state: RunState, deps: OrchestratorDeps, answer: ApprovalAnswer): Promise<void> {
+  if (!state.session || !deps.memory || !state.prepared) return;
+  const entry: RememberedAnswer = { plan: planKey(state.prepared), name: state.prepared.plan.name, approved: answer.approved, p90Usd: state.forecast?.usd.p90 ?? 0, at: deps.now?.() ?? Date.now() };
+  await deps.memory.append(agentThread(state.session, "credit-validator"), [{ role: "assistant", content: JSON.stringify(entry), at: entry.at }]);
+}
+
+/** The person's latest answer about this same plan in this session, if any. */
+async function recall(state: RunState, deps: OrchestratorDeps, prepared: PreparedPlan): Promise<RememberedAnswer | undefined> {
+  if (!state.session || !deps.memory) return undefined;
+  const key = planKey(prepared);
+  const messages = await deps.memory.load(agentThread(state.session, "credit-validator"));
+  for (const m of [...messages].reverse()) {
+    try {
+      const entry = JSON.parse(m.content) as Partial<RememberedAnswer>;
+      if (entry.plan === key && typeof entry.approved === "boolean") return entry as RememberedAnswer;
+    } catch {
+      // Not one of ours: older threads kept free text.
+    }
+  }
+  return undefined;
+}
+
+/** The same plan: steps, params and tools, whatever the request's wording. */
+function planKey(prepared: PreparedPlan): string {
+  return sha256(canonicalJson({ steps: prepared.plan.steps, params: prepared.params, tools: prepared.tools }));
 }
 
 /** The planning calls already made (exact tokens) and the reporter's summary still to come. */
@@ -77,17 +119,6 @@ function expectedModelCalls(usage: readonly ModelUsage[], deps: OrchestratorDeps
   const reporter = deps.chatModel?.("reporter", "summary");
   if (reporter) calls.push({ agent: "reporter", model: reporter.name, baseUrl: reporter.baseUrl });
   return calls;
-}
-
-/** Steps whose tool is destructive, or that broker a destructive tool (`toolkit_call` of `neon_delete_project`). */
-export function destructiveStepsOf(prepared: PreparedPlan, tools: readonly ToolInfo[]): string[] {
-  return prepared.plan.steps
-    .filter((step) => {
-      const resolved = prepared.tools[step.id];
-      const info = resolved ? findTool(tools, resolved) : undefined;
-      return info !== undefined && isDestructiveCall(info, step.params);
-    })
-    .map((s) => s.id);
 }
 
 /** "$0.0042" and "~1.2s": a forecast's p50 in words. */

@@ -1,17 +1,13 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { loadConfig, type AppConfig } from "../src/config.ts";
+import type { AppConfig } from "../src/config.ts";
 import type { Ledger } from "../src/cost/ledger.ts";
 import type { Pricing } from "../src/cost/pricing.ts";
-import { routeModel, type RoutingTable } from "../src/cost/routing.ts";
-import { loadCostSettings, type CostSettings } from "../src/cost/settings.ts";
-import { openRuntime, type Runtime } from "../src/engine/runtime.ts";
 import type { ExecutorDeps } from "../src/engine/schedule.ts";
 import type { WorkflowLibrary } from "../src/models/catalog-planner.ts";
-import { createChatModel } from "../src/models/chat-model.ts";
-import { noMemory, type AgentMemory } from "./memory.ts";
+import type { AgentMemory } from "./memory.ts";
 
-/** What the orchestrator's nodes need besides the graph state. */
-export interface OrchestratorDeps extends ExecutorDeps {
+/** What the orchestrator's nodes need besides the graph state (opened by the composition root, src/run). */
+export interface OrchestratorDeps extends Omit<ExecutorDeps, "budget"> {
   config: AppConfig;
   /** Per-agent conversation threads; forgets when absent. */
   memory?: AgentMemory;
@@ -27,15 +23,10 @@ export interface OrchestratorDeps extends ExecutorDeps {
   /** Invalid plans sent back to the model before the run stops (default 2). */
   maxRepairs?: number;
   pricing?: Pricing;
-  /**
-   * Asked mid-run when the run has spent more than it was allowed (true = go on). Without it there is
-   * no running-budget gate (LangGraph Studio); the CLI asks on the terminal or in chat, else declines.
-   */
-  askBudget?(message: string): Promise<boolean>;
   /** Past durations and spend; forecasts fall back to declared estimates without it. */
   ledger?: Ledger;
   /**
-   * Whether the reporter writes the run's model calls to the ledger (default true). The CLI turns it
+   * Whether the reporter writes the run's model calls to the ledger (default true). The root turns it
    * off when a CostCallbackHandler already records each call as it happens.
    */
   recordModelCalls?: boolean;
@@ -50,59 +41,4 @@ export interface AgentModel {
   baseUrl?: string;
   /** The default model this call was routed away from (`routed_from` metadata for the ledger). */
   routedFrom?: string;
-}
-
-/** The library lives in src/workflows (loaded on first use: the CLI's --help never pays for it). */
-export async function loadWorkflowLibrary(): Promise<WorkflowLibrary> {
-  const specifier = "../src/workflows/index.ts";
-  const mod = (await import(specifier)) as Partial<WorkflowLibrary>;
-  if (!Array.isArray(mod.workflows) || typeof mod.instantiate !== "function") {
-    throw new Error("the workflow library (src/workflows/index.ts) exports no `workflows` and `instantiate`");
-  }
-  return { workflows: mod.workflows, instantiate: mod.instantiate.bind(mod) };
-}
-
-/** ChatOpenAI per agent call from the configured model and the routing table, or none without a model. */
-export function configuredChatModel(config: AppConfig, maxRetries?: number, routing: RoutingTable = {}): OrchestratorDeps["chatModel"] {
-  const fallback = config.model;
-  if (!fallback) return undefined;
-  const cache = new Map<string, BaseChatModel>();
-  return (agent, stepKind) => {
-    const route = routeModel(routing, agent, stepKind, { model: fallback.name, baseUrl: fallback.baseUrl });
-    const target = { ...fallback, name: route.model, baseUrl: route.baseUrl };
-    const key = `${target.name}@${target.baseUrl ?? ""}`;
-    if (!cache.has(key)) cache.set(key, createChatModel(target, { maxRetries }));
-    return { model: cache.get(key)!, name: route.model, baseUrl: route.baseUrl, routedFrom: route.routedFrom };
-  };
-}
-
-/**
- * For LangGraph Studio: config from the environment and the built-in (or configured) MCP servers,
- * all read on first use, so importing the graph module costs nothing and a bad environment is
- * reported when a run starts.
- */
-export function defaultOrchestratorDeps(): OrchestratorDeps {
-  let config: AppConfig | undefined;
-  let chatModel: OrchestratorDeps["chatModel"] | null = null;
-  let settings: CostSettings | undefined;
-  let runtime: Promise<Runtime> | undefined;
-  const cfg = (): AppConfig => (config ??= loadConfig());
-  return {
-    get config() {
-      return cfg();
-    },
-    get pricing() {
-      return (settings ??= loadCostSettings(cfg())).pricing;
-    },
-    memory: noMemory,
-    library: loadWorkflowLibrary,
-    chatModel: (agent, stepKind) => {
-      if (chatModel === null) chatModel = configuredChatModel(cfg(), undefined, (settings ??= loadCostSettings(cfg())).routing);
-      return chatModel?.(agent, stepKind);
-    },
-    context: async () => {
-      runtime ??= openRuntime({ config: cfg(), mcpConfigPath: cfg().mcpConfigPath });
-      return (await runtime).context;
-    },
-  };
 }

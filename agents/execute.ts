@@ -1,52 +1,44 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
-import { createBudgetGuard, spendSoFar } from "../src/cost/budget.ts";
-import { budgetGate, type BudgetGate } from "../src/cost/gate.ts";
-import { createStepRecorder, recordRunStart, type StepRecorder } from "../src/cost/recorder.ts";
-import type { RunContext } from "../src/engine/run-step.ts";
-import type { ExecState, ExecutorDeps } from "../src/engine/schedule.ts";
-import { validatePlan } from "../src/plan/validate.ts";
+import { spendSoFar } from "../src/cost/budget.ts";
+import { createStepRecorder, recordRunStart } from "../src/cost/recorder.ts";
+import type { ExecutorDeps, RunBudget } from "../src/engine/schedule.ts";
+import type { ExecState, ExecUpdate } from "../src/engine/state.ts";
+import type { RunState } from "../graphs/state.ts";
 import type { OrchestratorDeps } from "./deps.ts";
 import { totalUsd } from "./usage.ts";
-import type { OrchestratorView } from "./types.ts";
 
 /** Something that runs the executor graph (graphs/executor.ts builds it; agents never import graphs). */
 export type ExecutorRunner = (deps: ExecutorDeps) => { invoke(input: Partial<ExecState>, config?: RunnableConfig): Promise<unknown> };
 
 /**
  * The execute node: the executor graph, invoked with this node's config so it checkpoints as a
- * subgraph of the run (a resumed run does not call finished steps again). Around it, the cost
- * library: the run is recorded as started, every finished step lands in the ledger as it finishes,
- * and, when someone can be asked (`deps.askBudget`), the running-budget gate holds new tool calls
- * once the run has spent more than it was allowed and asks; declining stops and rolls back.
+ * subgraph of the run (a resumed run does not call finished steps again, and the running-budget
+ * interrupt inside it pauses the whole run). Around it, the cost library: the run is recorded as
+ * started (an idempotent write: this node runs again on resume), every finished step lands in the
+ * ledger as it finishes, and the gate holds calls once the run has spent what it was allowed.
  */
 export function executeNode(deps: OrchestratorDeps, runExecutor: ExecutorRunner) {
-  return async (state: OrchestratorView, config?: RunnableConfig): Promise<Partial<ExecState>> => {
+  return async (state: RunState, config?: RunnableConfig): Promise<ExecUpdate> => {
     const runId = String(config?.configurable?.["thread_id"] ?? "");
-    const ctx = await deps.context();
-    const validation = validatePlan(state.plan, { tools: ctx.caller.tools, params: state.params });
+    const prepared = state.prepared!;
     const ledger = deps.ledger;
-    let recorder: StepRecorder | undefined;
-    if (ledger && runId && validation.ok) {
+    const recorder = ledger && runId ? createStepRecorder(ledger, runId, prepared) : undefined;
+    if (ledger && runId) {
       const forecast = state.forecast ? { durationMs: state.forecast.durationMs, usd: state.forecast.usd } : undefined;
-      await recordRunStart(ledger, { runId, request: state.request, plan: validation.prepared.plan.name, forecast, startedAt: deps.now?.() ?? Date.now() });
-      recorder = createStepRecorder(ledger, runId, validation.prepared);
+      await recordRunStart(ledger, { runId, request: state.request || undefined, plan: prepared.plan.name, forecast, startedAt: deps.now?.() ?? Date.now() });
     }
-    const declined = new AbortController();
-    const stopSignal = deps.stopSignal ? AbortSignal.any([deps.stopSignal, declined.signal]) : declined.signal;
-    const gate = deps.askBudget ? await gateFor(state, ctx, deps, recorder, stopSignal, () => declined.abort()) : undefined;
-    const context: RunContext = gate ? { ...ctx, caller: gate } : ctx;
     const executor = runExecutor({
-      context: async () => context,
-      stopSignal,
+      context: deps.context,
+      stopSignal: deps.stopSignal,
+      budget: await runBudget(state, deps, runId),
       onEvent: (event) => {
         recorder?.onEvent(event);
-        gate?.onEvent(event);
         deps.onEvent?.(event);
       },
     });
-    const { plan, params, scheduler, mcpConfigPath, allowDestructive } = state as OrchestratorView & Pick<ExecState, "scheduler"> & { mcpConfigPath?: string };
+    const { plan, params, scheduler, mcpConfigPath, allowDestructive } = state;
     try {
-      return (await executor.invoke({ plan, params, scheduler, mcpConfigPath, allowDestructive } as Partial<ExecState>, config)) as Partial<ExecState>;
+      return (await executor.invoke({ plan, params, scheduler, mcpConfigPath, allowDestructive, prepared }, config)) as ExecUpdate;
     } finally {
       await recorder?.flush().catch(() => {});
     }
@@ -54,23 +46,17 @@ export function executeNode(deps: OrchestratorDeps, runExecutor: ExecutorRunner)
 }
 
 /** What the run may spend: `--budget`, else the approved forecast (p90), at least the approval threshold. */
-async function gateFor(
-  state: OrchestratorView,
-  ctx: RunContext,
-  deps: OrchestratorDeps,
-  recorder: StepRecorder | undefined,
-  stopSignal: AbortSignal,
-  onDecline: () => void,
-): Promise<BudgetGate> {
+async function runBudget(state: RunState, deps: OrchestratorDeps, runId: string): Promise<RunBudget> {
   const caps = deps.config.budgets;
-  const spent = deps.ledger ? await spendSoFar(deps.ledger, deps.now?.() ?? Date.now()) : { today: 0, month: 0 };
-  const modelUsd = totalUsd(state.usage);
-  const guard = createBudgetGuard({
+  const ledger = deps.ledger;
+  const spent = ledger ? await spendSoFar(ledger, deps.now?.() ?? Date.now()) : { today: 0, month: 0 };
+  // What this run already spent (before a resume) is counted with its steps, not as other runs' spend.
+  const own = ledger && runId ? (await ledger.runSpend(runId)).usd : 0;
+  return {
     caps,
-    spentToday: spent.today,
-    spentThisMonth: spent.month,
-    runSpentUsd: () => modelUsd + (recorder?.usd() ?? 0),
+    spentToday: Math.max(0, spent.today - own),
+    spentThisMonth: Math.max(0, spent.month - own),
     runLimitUsd: Math.max(state.budgetUsd ?? state.forecast?.usd.p90 ?? 0, caps.approvalUsd),
-  });
-  return budgetGate(ctx.caller, { guard, ask: (message) => deps.askBudget!(message), onDecline, stopSignal });
+    otherUsd: totalUsd(state.usage),
+  };
 }

@@ -5,29 +5,24 @@ import { formatMs, formatUsd } from "../src/cost/format.ts";
 import { COST_METADATA } from "../src/cost/callbacks.ts";
 import { compareForecast } from "../src/cost/forecast.ts";
 import { measuredUsd, recordRunEnd } from "../src/cost/recorder.ts";
-import { buildRunReport, type RunReport } from "../src/engine/report.ts";
+import { summarizeExecution } from "../src/engine/report.ts";
 import type { StepResult } from "../src/engine/run-step.ts";
-import type { ExecState } from "../src/engine/schedule.ts";
+import type { RunState, RunUpdate } from "../graphs/state.ts";
 import { formatPrompt, quoteData } from "../src/models/prompt-format.ts";
 import type { OrchestratorDeps } from "./deps.ts";
 import { agentThread } from "./memory.ts";
 import { totalUsd, usageOf } from "./usage.ts";
-import type { ModelUsage, OrchestratorReport, OrchestratorView, Outcome, Overlap } from "./types.ts";
-
-export interface ReporterUpdate {
-  report: OrchestratorReport;
-  usage: ModelUsage[];
-  outcome: Outcome;
-}
+import type { ModelUsage, Outcome, Report } from "./types.ts";
 
 /**
- * The Reporter: status, per-step outcomes, rollbacks, the timeline (which steps overlapped), speedup
- * over a sequential run, and cost forecast against actual; a model summary when a model is
- * configured, else a deterministic one. Records the run in the ledger when there is one.
+ * The Reporter: status, per-step outcomes, what a failure undid and left behind, the timeline (which
+ * steps overlapped), speedup over a sequential run, cost forecast against actual, and against the
+ * previous run of the same plan (its own session thread, else the ledger); a model summary when a
+ * model is configured, else a deterministic one. Records the run's end in the ledger.
  */
-export async function reporter(state: OrchestratorView, deps: OrchestratorDeps, config?: RunnableConfig): Promise<ReporterUpdate> {
+export async function reporter(state: RunState, deps: OrchestratorDeps, config?: RunnableConfig): Promise<RunUpdate> {
   const threadId = String(config?.configurable?.["thread_id"] ?? "");
-  const { report, run } = buildReport(threadId, state);
+  const report = buildReport(threadId, state);
   const picked = report.outcome === "executed" ? deps.chatModel?.("reporter", "summary") : undefined;
   const usage: ModelUsage[] = [];
   if (picked) {
@@ -50,100 +45,121 @@ export async function reporter(state: OrchestratorView, deps: OrchestratorDeps, 
     report.actual.modelUsd += totalUsd(usage);
     report.actual.usd += totalUsd(usage);
   }
-  await record(report, run, state, deps);
+  await record(report, state, deps);
+  if (report.outcome === "executed") report.previous = await compareWithPrevious(report, state, deps);
   if (report.summaryBy === "template") report.summary = templateSummary(report);
-  if (state.session && deps.memory) {
+  if (state.session && deps.memory && report.outcome === "executed") {
     const at = deps.now?.() ?? Date.now();
-    await deps.memory.append(agentThread(state.session, "reporter"), [
-      { role: "user", content: `report run ${threadId}: ${state.request}`, at },
-      { role: "assistant", content: report.summary, at },
-    ]);
+    const entry: RememberedRun = { plan: report.plan ?? "", runId: threadId, status: String(report.status), ms: report.actual.ms, usd: report.actual.usd };
+    await deps.memory.append(agentThread(state.session, "reporter"), [{ role: "assistant", content: JSON.stringify(entry), at }]);
   }
   return { report, usage, outcome: report.outcome };
 }
 
-export function buildReport(threadId: string, state: OrchestratorView): { report: OrchestratorReport; run?: RunReport } {
+/** What the reporter keeps in its session thread: each run's plan, time and cost. */
+interface RememberedRun {
+  plan: string;
+  runId: string;
+  status: string;
+  ms: number;
+  usd: number;
+}
+
+/** The report of a run, from its state: built once, here. */
+export function buildReport(threadId: string, state: RunState): Report {
   const executed = state.status !== "pending" && state.status !== "invalid" && state.prepared !== undefined && state.approval?.approved === true;
   const outcome: Outcome = state.outcome ?? (executed ? "executed" : state.status === "invalid" ? "planning_failed" : "planned");
-  const run = executed || state.status === "invalid" ? buildRunReport(threadId, state as unknown as ExecState) : undefined;
-  const steps = (run?.steps ?? []).map(({ id, tool, status, attempts, startedAtMs, endedAtMs, output, error, reason }) => ({ id, tool, status, attempts, startedAtMs, endedAtMs, output, error, reason }));
+  const execution = summarizeExecution(state);
+  const ran = executed || state.status === "invalid";
   const modelUsd = totalUsd(state.usage);
-  const toolUsd = toolCost(steps, state);
-  const report: OrchestratorReport = {
+  const toolUsd = ran ? toolCost(execution.steps, state) : 0;
+  const report: Report = {
+    ...execution,
     threadId,
     request: state.request,
     outcome,
-    status: run ? run.status : "not_run",
+    status: ran ? state.status : "not_run",
     planner: state.planner,
-    plan: planName(state.plan),
-    problems: [...state.planProblems, ...(run?.problems ?? [])],
-    steps,
-    rolledBack: state.compensations ?? [],
-    leftBehind: run?.leftBehind ?? [],
-    timeline: {
-      overlaps: overlaps(steps),
-      makespanMs: run?.timing.makespanMs ?? 0,
-      sequentialMs: run?.timing.sequentialMs ?? 0,
-      criticalPathMs: run?.timing.criticalPathMs ?? 0,
-      speedup: run?.timing.speedup ?? 1,
-    },
+    plan: state.prepared?.plan.name ?? planName(state.plan),
+    problems: [...state.planProblems, ...execution.problems],
     forecast: state.forecast,
     decision: state.decision,
     approval: state.approval,
-    actual: { usd: modelUsd + toolUsd, modelUsd, toolUsd, ms: run?.timing.makespanMs ?? 0 },
+    actual: { usd: modelUsd + toolUsd, modelUsd, toolUsd, ms: execution.timing.makespanMs },
     usage: [...state.usage],
     summary: "",
     summaryBy: "template",
   };
   if (report.forecast) report.comparison = compareForecast(report.forecast, { durationMs: report.actual.ms, usd: report.actual.usd });
   report.summary = templateSummary(report);
-  return { report, run };
+  return report;
 }
 
-/** Every pair of steps whose run times intersect, with how long they overlapped. */
-export function overlaps(steps: readonly Pick<StepResult, "id" | "status" | "startedAtMs" | "endedAtMs">[]): Overlap[] {
-  const ran = steps.filter((s) => s.status !== "skipped");
-  const out: Overlap[] = [];
-  for (let i = 0; i < ran.length; i++) {
-    for (let j = i + 1; j < ran.length; j++) {
-      const a = ran[i]!;
-      const b = ran[j]!;
-      const ms = Math.min(a.endedAtMs, b.endedAtMs) - Math.max(a.startedAtMs, b.startedAtMs);
-      if (ms > 0) out.push({ a: a.id, b: b.id, ms });
-    }
+/** "12% faster than the last run (run-…), same cost": against the session's previous run of this plan, else the ledger's. */
+async function compareWithPrevious(report: Report, state: RunState, deps: OrchestratorDeps): Promise<Report["previous"]> {
+  let previous: RememberedRun | undefined;
+  if (state.session && deps.memory) {
+    const messages = await deps.memory.load(agentThread(state.session, "reporter"));
+    previous = messages
+      .map((m) => parseRun(m.content))
+      .filter((r): r is RememberedRun => r !== undefined && r.plan === report.plan && r.runId !== report.threadId && r.status === "succeeded")
+      .at(-1);
+  } else if (deps.ledger) {
+    const runs = await deps.ledger.runs();
+    const last = runs.filter((r) => r.plan === report.plan && r.runId !== report.threadId && r.status === "succeeded" && r.actual).sort((a, b) => a.startedAt - b.startedAt).at(-1);
+    if (last?.actual) previous = { plan: last.plan, runId: last.runId, status: last.status, ms: last.actual.durationMs, usd: last.actual.usd };
   }
-  return out;
+  if (!previous) return undefined;
+  return { runId: previous.runId, ms: previous.ms, usd: previous.usd, text: `${relative(report.actual.ms, previous.ms, "faster", "slower", "as fast")} than the last run (${previous.runId}), ${relative(report.actual.usd, previous.usd, "cheaper", "dearer", "same cost")}` };
 }
 
-function templateSummary(report: OrchestratorReport): string {
+function relative(now: number, before: number, less: string, more: string, same: string): string {
+  if (before <= 0 || Math.abs(now - before) / before < 0.01) return same;
+  const pct = Math.round((Math.abs(now - before) / before) * 100);
+  return `${pct}% ${now < before ? less : more}`;
+}
+
+function parseRun(content: string): RememberedRun | undefined {
+  try {
+    const value = JSON.parse(content) as Partial<RememberedRun>;
+    return typeof value.plan === "string" && typeof value.ms === "number" ? (value as RememberedRun) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function templateSummary(report: Report): string {
   const plan = report.plan ?? "(no plan)";
   if (report.outcome === "planning_failed") return `${plan}: could not plan the request — ${report.problems.join("; ")}`;
   if (report.outcome === "rejected") return `${plan}: rejected by the budget — ${report.decision?.reasons.join("; ") ?? ""}`;
-  if (report.outcome === "declined") return `${plan}: not run — approval was declined.`;
+  if (report.outcome === "declined") return `${plan}: not run — ${report.decision?.remembered ?? "approval was declined"}.`;
   const forecast = report.forecast ? `forecast ${formatUsd(report.forecast.usd.p50)}, ~${formatMs(report.forecast.durationMs.p50)}` : "no forecast";
   if (report.outcome === "planned") return `${plan}: planned, not run (${forecast}).`;
   const counts = (["succeeded", "failed", "skipped"] as const)
     .map((s) => `${report.steps.filter((x) => x.status === s).length} ${s}`)
     .join(", ");
-  const rolled = report.rolledBack.length > 0 ? `; rolled back ${report.rolledBack.map((c) => c.step).join(", ")}` : "";
-  const t = report.timeline;
+  const undone = report.outcomes.filter((o) => o.outcome === "undone").map((o) => o.step);
+  const rolled = undone.length > 0 ? `; rolled back ${undone.join(", ")}` : "";
+  const left = report.leftBehind.length > 0 ? `; left behind ${report.leftBehind.join(", ")}` : "";
+  const t = report.timing;
+  const previous = report.previous ? ` ${report.previous.text}.` : "";
   return formatPrompt(REPORT_SUMMARY_TEMPLATE, {
     plan,
-    status: report.status.replace("_", " "),
-    counts: `${counts}${rolled}`,
+    status: report.status.replaceAll("_", " "),
+    counts: `${counts}${rolled}${left}`,
     timing: `Took ${formatMs(t.makespanMs)} against ${formatMs(t.sequentialMs)} sequential (${t.speedup}× speedup).`,
-    cost: `Cost ${formatUsd(report.actual.usd)} (${forecast}).`,
+    cost: `Cost ${formatUsd(report.actual.usd)} (${forecast}).${previous}`,
   });
 }
 
 /** Tools cost what they report (`cost_usd`), else what the plan declares, for the steps that ran. */
-function toolCost(steps: readonly Pick<StepResult, "id" | "status" | "output">[], state: OrchestratorView): number {
+function toolCost(steps: readonly StepResult[], state: RunState): number {
   const declared = new Map((state.prepared?.plan.steps ?? []).map((s) => [s.id, s.estimate?.usd ?? 0]));
-  return steps.filter((s) => s.status !== "skipped").reduce((sum, s) => sum + (measuredUsd(s.output) ?? declared.get(s.id) ?? 0), 0);
+  return steps.filter((s) => s.status === "succeeded" || s.status === "failed").reduce((sum, s) => sum + (measuredUsd(s.output) ?? declared.get(s.id) ?? 0), 0);
 }
 
 /** Writes the model calls (unless recorded as they happened) and the run's end to the ledger; actual spend into the report. */
-async function record(report: OrchestratorReport, run: RunReport | undefined, state: OrchestratorView, deps: OrchestratorDeps): Promise<void> {
+async function record(report: Report, state: RunState, deps: OrchestratorDeps): Promise<void> {
   const ledger = deps.ledger;
   if (!ledger || !report.threadId) return;
   const now = deps.now?.() ?? Date.now();
@@ -164,10 +180,10 @@ async function record(report: OrchestratorReport, run: RunReport | undefined, st
     }
   }
   // Steps were recorded by the execute node as they finished.
-  if (!run) return;
+  if (report.status === "not_run" || report.status === "invalid") return;
   const started = report.steps.length > 0 ? Math.min(...report.steps.map((s) => s.startedAtMs)) : now;
   const forecast = report.forecast ? { durationMs: report.forecast.durationMs, usd: report.forecast.usd } : undefined;
-  const actual = await recordRunEnd(ledger, { runId: report.threadId, request: report.request, startedAt: started, forecast, report: run }, now);
+  const actual = await recordRunEnd(ledger, { runId: report.threadId, request: state.request || undefined, startedAt: started, forecast, plan: report.plan ?? "", status: report.status, makespanMs: report.timing.makespanMs }, now);
   report.actual = { ...report.actual, usd: actual.usd, toolUsd: Math.max(0, actual.usd - report.actual.modelUsd) };
   if (report.forecast) report.comparison = compareForecast(report.forecast, actual);
 }

@@ -1,16 +1,16 @@
 import type { Forecast, ForecastComparison } from "../src/cost/forecast.ts";
-import type { CompensationResult } from "../src/engine/compensate.ts";
-import type { StepResult } from "../src/engine/run-step.ts";
-import type { RunStatus } from "../src/engine/schedule.ts";
+import type { ApprovalAnswer } from "../src/engine/approval.ts";
+import type { Execution } from "../src/engine/report.ts";
 import type { WorkflowMatch } from "../src/models/catalog-planner.ts";
-import type { PreparedPlan, Problem } from "../src/plan/validate.ts";
 
-/** Which planner made the plan, and why. */
+export type { ApprovalAnswer, BudgetRequest } from "../src/engine/approval.ts";
+
+/** Which planner made the plan, and why; or that the plan came from a file or a workflow. */
 export interface PlannerInfo {
-  kind: "model" | "catalog";
+  kind: "model" | "catalog" | "file" | "workflow";
   /** The model (model planner). */
   model?: string;
-  /** The workflow template picked (catalog planner). */
+  /** The workflow template picked (catalog planner, `run --workflow`). */
   workflow?: WorkflowMatch;
   /** Model calls it took (1 when the first plan was valid, 0 when reused from the plan cache). */
   attempts?: number;
@@ -31,13 +31,12 @@ export interface ModelUsage {
   usd: number;
   /** False when the model has no price: `usd` is 0 and the cost is unknown. */
   priced: boolean;
-  /** The endpoint, when not OpenAI's (a localhost one is free unless pricing says otherwise). */
+  /** The endpoint, when not OpenAI's. */
   baseUrl?: string;
   /** The default model, when routing sent this call to another one. */
   routedFrom?: string;
 }
 
-/** The cost library's forecast: p50/p90 cost and duration, per step, per expected model call. */
 export type { Forecast };
 
 export interface BudgetDecision {
@@ -47,25 +46,21 @@ export interface BudgetDecision {
   /** `--budget`, when given. */
   runBudgetUsd?: number;
   approvalUsd: number;
-  /** Steps whose tool (or brokered tool) is destructive. */
+  /** Steps and rollbacks whose calls may destroy data: they need a person's approval or --allow-destructive. */
   destructiveSteps: string[];
   spentTodayUsd: number;
   spentMonthUsd: number;
   dailyCapUsd: number;
   monthlyCapUsd: number;
-}
-
-/** What the approver said (the value an approval interrupt is resumed with). */
-export interface ApprovalAnswer {
-  approved: boolean;
-  note?: string;
+  /** The same plan and budget were approved earlier in this session (the credit-validator's memory). */
+  remembered?: string;
 }
 
 export interface Approval extends ApprovalAnswer {
-  by: "not-needed" | "flag" | "human";
+  by: "not-needed" | "flag" | "human" | "session";
 }
 
-/** The payload of the approval interrupt. */
+/** The payload of the pre-run approval interrupt. */
 export interface ApprovalRequest {
   kind: "approval";
   question: string;
@@ -77,64 +72,23 @@ export interface ApprovalRequest {
 
 export type Outcome = "planning_failed" | "rejected" | "declined" | "planned" | "executed";
 
-/** Two steps that ran at the same time. */
-export interface Overlap {
-  a: string;
-  b: string;
-  ms: number;
-}
-
-/** What the Reporter hands back. */
-export interface OrchestratorReport {
+/** The one report of a run: built once by the reporter, printed as JSON or rendered for people. */
+export interface Report extends Omit<Execution, "status"> {
   threadId: string;
   request: string;
   outcome: Outcome;
-  status: RunStatus | "not_run";
+  status: Execution["status"] | "not_run";
   planner?: PlannerInfo;
   plan?: string;
-  problems: string[];
-  /** Outputs carry `secret://` handles, never secrets. */
-  steps: Pick<StepResult, "id" | "tool" | "status" | "attempts" | "startedAtMs" | "endedAtMs" | "output" | "error" | "reason">[];
-  rolledBack: CompensationResult[];
-  leftBehind: string[];
-  timeline: { overlaps: Overlap[]; makespanMs: number; sequentialMs: number; criticalPathMs: number; speedup: number };
   forecast?: Forecast;
   decision?: BudgetDecision;
   approval?: Approval;
   actual: { usd: number; modelUsd: number; toolUsd: number; ms: number };
   /** Forecast (p50/p90) against actual, for duration and cost. */
   comparison?: ForecastComparison;
+  /** Against the previous run of the same plan (the reporter's memory of the session, else the ledger). */
+  previous?: { runId: string; ms: number; usd: number; text: string };
   usage: ModelUsage[];
   summary: string;
   summaryBy: "model" | "template";
-}
-
-/** The orchestrator state as the agents read it (declared for LangGraph in graphs/orchestrator.ts). */
-export interface OrchestratorView {
-  request: string;
-  session?: string;
-  budgetUsd?: number;
-  dryRun: boolean;
-  autoApprove: boolean;
-  /** Steps may call destructive tools: `--allow-destructive`, or a person approved them. */
-  allowDestructive: boolean;
-  /** Plan anew even when the plan cache has this request (`--fresh`). */
-  fresh: boolean;
-  confirm: boolean;
-  plan: unknown;
-  params: Record<string, unknown>;
-  planner?: PlannerInfo;
-  planProblems: string[];
-  usage: ModelUsage[];
-  forecast?: Forecast;
-  decision?: BudgetDecision;
-  approval?: Approval;
-  outcome?: Outcome;
-  report?: OrchestratorReport;
-  // Written by the executor subgraph.
-  prepared?: PreparedPlan;
-  problems: Problem[];
-  results: Record<string, StepResult>;
-  compensations: CompensationResult[];
-  status: RunStatus;
 }

@@ -5,7 +5,7 @@ import { Annotation, MemorySaver, START, StateGraph, task, type BaseCheckpointSa
 import { compileExecutor } from "../graphs/executor.ts";
 import { openCheckpointer } from "../src/checkpoint.ts";
 import { ServerLimits } from "../src/engine/limits.ts";
-import { buildRunReport } from "../src/engine/report.ts";
+import { summarizeExecution } from "../src/engine/report.ts";
 import type { ExecState, Scheduler } from "../src/engine/schedule.ts";
 import { criticalPath, levels, topologicalOrder } from "../src/plan/dag.ts";
 import type { PlanInput } from "../src/plan/schema.ts";
@@ -19,7 +19,7 @@ async function runEngine(dag: BenchDag, scheduler: Scheduler, checkpointer: Base
   const state = (await graph.invoke({ plan: dag.plan, scheduler }, { configurable: { thread_id: `b-${Math.random()}` }, recursionLimit: 100_000 })) as ExecState;
   const wallMs = performance.now() - started;
   if (state.status !== "succeeded") throw new Error(`${dag.name} (${scheduler}) ended ${state.status}`);
-  return { makespanMs: buildRunReport("bench", state).timing.makespanMs, wallMs };
+  return { makespanMs: summarizeExecution(state).timing.makespanMs, wallMs };
 }
 
 /** The seed's `topologicalSort` grouping: run level by level, each level waiting for its slowest step. */

@@ -1,28 +1,28 @@
 import { END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
-import { afterAsapSegment, compensate, dispatchWave, prepare, runAsap, runWaveStep, type ExecState, type ExecutorDeps } from "../src/engine/schedule.ts";
-import { defaultExecutorDeps } from "../src/engine/runtime.ts";
-import { ExecutorState } from "./state.ts";
+import { afterAsapSegment, afterBudget, awaitBudget, compensate, dispatchWave, prepare, runAsap, runWaveStep, type ExecutorDeps } from "../src/engine/schedule.ts";
+import { ExecutorState } from "../src/engine/state.ts";
 
-/** prepare → (asap, in segments | waves: dispatch ⇄ runStep) → compensate. Invalid plans stop at prepare. */
+/**
+ * prepare → (asap, in segments | waves: dispatch ⇄ runStep) → compensate. Invalid plans stop at
+ * prepare; steps held by the running budget wait at `budget` (an interrupt) and go on once approved.
+ */
 export function buildExecutorGraph(deps: ExecutorDeps) {
-  const as = (state: typeof ExecutorState.State): ExecState => state as ExecState;
   return new StateGraph(ExecutorState)
-    .addNode("prepare", (s) => prepare(as(s), deps))
-    .addNode("runAsap", (s, config) => runAsap(as(s), deps, config))
+    .addNode("prepare", (s) => prepare(s, deps))
+    .addNode("runAsap", (s, config) => runAsap(s, deps, config))
     .addNode("dispatch", () => ({}))
-    .addNode("runStep", (s) => runWaveStep(as(s), deps))
-    .addNode("compensate", (s) => compensate(as(s), deps))
+    .addNode("runStep", (s) => runWaveStep(s, deps))
+    .addNode("budget", (s) => awaitBudget(s))
+    .addNode("compensate", (s) => compensate(s, deps))
     .addEdge(START, "prepare")
     .addConditionalEdges("prepare", (s) => (s.status === "invalid" ? END : s.scheduler === "waves" ? "dispatch" : "runAsap"), [END, "dispatch", "runAsap"])
-    .addConditionalEdges("runAsap", (s) => afterAsapSegment(as(s)), ["runAsap", "compensate"])
-    .addConditionalEdges("dispatch", (s) => dispatchWave(as(s), deps), ["runStep", "compensate"])
+    .addConditionalEdges("runAsap", (s) => afterAsapSegment(s), ["runAsap", "budget", "compensate"])
+    .addConditionalEdges("dispatch", (s) => dispatchWave(s, deps), ["runStep", "budget", "compensate"])
     .addEdge("runStep", "dispatch")
+    .addConditionalEdges("budget", (s) => afterBudget(s), ["runAsap", "dispatch", "compensate"])
     .addEdge("compensate", END);
 }
 
 export function compileExecutor(deps: ExecutorDeps, checkpointer?: BaseCheckpointSaver) {
   return buildExecutorGraph(deps).compile({ checkpointer, name: "executor" });
 }
-
-/** For LangGraph Studio: the built-in MCP servers, connected on first use. */
-export const graph = compileExecutor(defaultExecutorDeps());

@@ -1,3 +1,4 @@
+import { postgresUrl } from "./pg-url.ts";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
@@ -14,8 +15,8 @@ export interface Checkpointer {
  * `postgres://` URL (from `--checkpointer` or DATABASE_URL).
  */
 export async function openCheckpointer(options: { home: string; url?: string }): Promise<Checkpointer> {
-  const url = options.url?.replace(/^postgres:(?!\/\/)/, "");
-  if (url && /^postgres(ql)?:\/\//.test(url)) {
+  const url = postgresUrl(options.url);
+  if (url) {
     const [{ PostgresSaver }, { default: pg }] = await Promise.all([import("@langchain/langgraph-checkpoint-postgres"), import("pg")]);
     const pool = new pg.Pool({ connectionString: url });
     // A dropped idle connection must not crash the process: the next query fails (and says why) instead.
@@ -25,7 +26,7 @@ export async function openCheckpointer(options: { home: string; url?: string }):
     await saver.setup();
     return { saver, description: url.replace(/(:\/\/[^:/@]*:)[^@]*@/, "$1***@"), close: () => saver.end() };
   }
-  const file = url?.replace(/^sqlite:/, "") || path.join(options.home, "checkpoints.sqlite");
+  const file = options.url?.replace(/^sqlite:/, "") || path.join(options.home, "checkpoints.sqlite");
   mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const { SqliteSaver } = await import("@langchain/langgraph-checkpoint-sqlite");
   const saver = SqliteSaver.fromConnString(file);

@@ -1,3 +1,4 @@
+import { postgresUrl } from "./pg-url.ts";
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -96,8 +97,8 @@ export class SecretStore {
    */
   static async open(home: string, options: { keyHex?: string; checkpointerUrl?: string } = {}): Promise<SecretStore> {
     const key = options.keyHex ? Buffer.from(options.keyHex, "hex") : loadKeyFile(home);
-    const url = options.checkpointerUrl?.replace(/^postgres:(?!\/\/)/, "");
-    const backend = url && /^postgres(ql)?:\/\//.test(url) ? await PostgresSecrets.open(url) : new SqliteSecrets(path.join(home, "secrets.sqlite"));
+    const url = postgresUrl(options.checkpointerUrl);
+    const backend = url ? await PostgresSecrets.open(url) : new SqliteSecrets(path.join(home, "secrets.sqlite"));
     return new SecretStore(backend, key);
   }
 

@@ -1,5 +1,7 @@
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import { readFile } from "node:fs/promises";
+import type { Scheduler } from "../engine/state.ts";
 
+/** Bad input on the command line: the message names the flag or argument (exit 2). */
 export class UsageError extends Error {
   readonly code = "USAGE";
   constructor(message: string) {
@@ -10,17 +12,6 @@ export class UsageError extends Error {
 
 export function isUsageError(error: unknown): error is UsageError {
   return error instanceof UsageError;
-}
-
-type Options = NonNullable<ParseArgsConfig["options"]>;
-
-/** node:util parseArgs with errors that say which flag was wrong. */
-export function parse<O extends Options>(argv: string[], options: O) {
-  try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
 }
 
 /** `--param key=value` pairs; values that are JSON (numbers, booleans, objects) keep their type. */
@@ -39,4 +30,44 @@ export function parseParams(pairs: readonly string[] | undefined): Record<string
     params[pair.slice(0, eq)] = value;
   }
   return params;
+}
+
+/** `--budget 0.25` or `--budget $0.25`. */
+export function parseBudget(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value.replace(/^\$/, ""));
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--budget must be a non-negative amount in USD, got "${value}"`);
+  return n;
+}
+
+export function parseScheduler(value: string | undefined): Scheduler {
+  if (value === undefined || value === "asap" || value === "waves") return value ?? "asap";
+  throw new UsageError(`--scheduler must be asap or waves, got "${value}"`);
+}
+
+/** A whole number ≥ 1 (`--concurrency`). */
+export function parseCount(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a whole number ≥ 1, got "${value}"`);
+  return n;
+}
+
+export function answerFlag(approve: boolean | undefined, reject: boolean | undefined): boolean | undefined {
+  if (approve && reject) throw new UsageError("--approve and --reject contradict each other");
+  return approve ? true : reject ? false : undefined;
+}
+
+export async function readPlanFile(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    throw new UsageError(`cannot read plan ${file}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`plan ${file} is not JSON: ${(error as Error).message}`);
+  }
 }

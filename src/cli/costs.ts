@@ -3,24 +3,15 @@ import { costReport, DIMENSIONS, parseSince, type AccuracyStat, type CostReport,
 import { formatMs, formatPct, formatUsd } from "../cost/format.ts";
 import { openLedger } from "../cost/ledger.ts";
 import { loadCostSettings } from "../cost/settings.ts";
-import { parse, UsageError } from "./args.ts";
-import type { Io } from "./run.ts";
-
-const FLAGS = {
-  since: { type: "string" },
-  by: { type: "string" },
-  json: { type: "boolean" },
-  ledger: { type: "string" },
-} as const;
+import { UsageError } from "./args.ts";
+import type { Io } from "./io.ts";
 
 /**
  * `costs [--since 7d] [--by agent|tool|model|run] [--json] [--ledger url]`: totals, a breakdown,
  * forecast accuracy and spend per day, from the ledger (the checkpointer's Postgres when
  * DATABASE_URL is set, else `<home>/ledger.sqlite`).
  */
-export async function costsCommand(argv: string[], config: AppConfig, io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, FLAGS);
-  if (positionals.length > 0) throw new UsageError(`costs takes no arguments, got "${positionals.join(" ")}"`);
+export async function costsCommand(values: { since?: string; by?: string; json?: boolean; ledger?: string }, config: AppConfig, io: Io): Promise<number> {
   const sinceText = values.since ?? "7d";
   const since = parseSince(sinceText);
   if (since === undefined) throw new UsageError(`--since expects 30m, 24h, 7d, 2w or a date (2026-11-01), got "${sinceText}"`);

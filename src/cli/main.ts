@@ -1,106 +1,151 @@
 import { setMaxListeners } from "node:events";
-import { loadConfig } from "../config.ts";
+import { Command, CommanderError, Option } from "commander";
+import { loadConfig, type AppConfig } from "../config.ts";
 import { isUsageError } from "./args.ts";
+import { consoleIo, EXIT, EXIT_HELP, type Io } from "./io.ts";
 
-const HELP = `credit-optimizer — plan, forecast and run infrastructure workflows as parallel DAGs of MCP tool calls
-
-Usage:
-  credit-optimizer run "<request>" [--yes] [--allow-destructive] [--dry-run] [--json] [--budget USD] [--fresh] [--session NAME]
-  credit-optimizer plan "<request>" [--json]
-  credit-optimizer chat [--session NAME] [--budget USD]
-  credit-optimizer run --plan <plan.json> [--param k=v] [--scheduler asap|waves] [--thread ID] [--json] [--allow-destructive]
-  credit-optimizer run --workflow <id> [--param k=v] [--scheduler asap|waves] [--thread ID] [--json] [--allow-destructive]
-  credit-optimizer resume <thread> [--approve | --reject] [--json]
-  credit-optimizer validate <plan.json> [--param k=v]
-  credit-optimizer workflows [show <id>]
-  credit-optimizer costs [--since 7d] [--by agent|tool|model|run] [--json]
-  credit-optimizer serve thinking|toolkit|workspace [--http PORT]
-  credit-optimizer mcp-config --agents coding,db,deploy,redis [--out mcp.json]
-  credit-optimizer mcp list | mcp trust <server>
-
-Options for runs: --mcp-config mcp.json (MCP servers; the built-in ones by default),
-  --checkpointer sqlite:FILE|postgres://… (default: .credit-optimizer/checkpoints.sqlite, or DATABASE_URL),
-  --concurrency N (calls at once per MCP server, default 8).
-
-Environment: OPENAI_API_KEY / OPENAI_BASE_URL / CREDIT_OPTIMIZER_MODEL (a model for the architect;
+const ENVIRONMENT = `Environment: OPENAI_API_KEY / OPENAI_BASE_URL / CREDIT_OPTIMIZER_MODEL (a model for the architect;
   the offline catalog planner without one), CREDIT_OPTIMIZER_STRUCTURED_OUTPUT, CREDIT_OPTIMIZER_HOME,
   DATABASE_URL, CREDIT_OPTIMIZER_DAILY_CAP_USD / _MONTHLY_CAP_USD / _APPROVAL_USD, CREDIT_OPTIMIZER_CONFIG_FILE,
   LANGSMITH_TRACING / LANGSMITH_API_KEY / LANGSMITH_ENDPOINT, NEON_API_KEY, UPSTASH_EMAIL + UPSTASH_API_KEY,
   VERCEL_TOKEN, FLY_API_TOKEN, GITHUB_TOKEN (cloud providers; the local provider without them),
   LOCAL_POSTGRES_URL (\`embedded\` for the embedded Postgres, used anyway when the default one does not answer),
-  LOCAL_REDIS_URL.
+  LOCAL_REDIS_URL.`;
 
---yes approves a budget, not destruction: steps that delete or drop things also need --allow-destructive
-(or a person's approval).
+const APPROVALS = `--yes approves a budget in every form of run; calls that may destroy data also need
+--allow-destructive or a person's approval (asked on a terminal, in chat, or with resume --approve).`;
 
-Exit codes: 0 succeeded, 1 run failed (rolled back or not), 2 invalid input, 3 waiting for approval.`;
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-type Command = (argv: string[]) => Promise<number>;
+/** The options every command that runs or reads runs shares. */
+function stateOptions(command: Command): Command {
+  return command
+    .option("--mcp-config <file>", "MCP servers (an mcpServers JSON file; the built-in ones by default)")
+    .option("--checkpointer <url>", "sqlite:FILE or postgres://… (default: .credit-optimizer/checkpoints.sqlite, or DATABASE_URL)")
+    .option("--concurrency <n>", "calls at once per MCP server (default 8)");
+}
 
-const commands: Record<string, Command> = {
-  validate: async (argv) => (await import("./run.ts")).validateCommand(argv, loadConfig(), (await import("./run.ts")).consoleIo),
-  run: async (argv) => {
-    const run = await import("./run.ts");
-    if (argv.includes("--plan")) return run.runPlanCommand(argv, loadConfig(), run.consoleIo);
-    if (argv.includes("--workflow")) return (await import("./workflows.ts")).runWorkflowCommand(argv, loadConfig(), run.consoleIo);
-    const { requestCommand } = await import("./request.ts");
-    return requestCommand("run", argv, loadConfig(), run.consoleIo);
-  },
-  plan: async (argv) => {
-    const run = await import("./run.ts");
-    const { requestCommand } = await import("./request.ts");
-    return requestCommand("plan", argv, loadConfig(), run.consoleIo);
-  },
-  resume: async (argv) => (await import("./request.ts")).resumeRequestCommand(argv, loadConfig(), (await import("./run.ts")).consoleIo),
-  serve: async (argv) => {
-    const [name, ...rest] = argv;
-    if (name !== "thinking" && name !== "toolkit" && name !== "workspace") {
-      process.stderr.write(`serve needs a server name: thinking, toolkit or workspace (got ${name ?? "nothing"})\n`);
-      return 2;
-    }
-    const mod = (await import(`../servers/${name}/index.ts`)) as {
-      serveFromArgs(argv: string[], config: ReturnType<typeof loadConfig>): Promise<{ url?: string; close(): Promise<void> }>;
-    };
-    const server = await mod.serveFromArgs(rest, loadConfig());
-    if (server.url) process.stderr.write(`${name} MCP server listening on ${server.url}\n`);
-    await new Promise<void>((resolve) => {
-      process.once("SIGINT", resolve);
-      process.once("SIGTERM", resolve);
-      if (!server.url) process.stdin.once("close", resolve);
-    });
-    await server.close();
-    return 0;
-  },
-  mcp: async (argv) => (await import("./mcp.ts")).mcpCommand(argv, loadConfig(), (await import("./run.ts")).consoleIo),
-  "mcp-config": async (argv) => (await import("./mcp-config.ts")).mcpConfigCommand(argv),
-  chat: async (argv) => (await import("./chat.ts")).chatCommand(argv, loadConfig(), (await import("./run.ts")).consoleIo),
-  workflows: async (argv) => (await import("./workflows.ts")).workflowsCommand(argv, loadConfig(), (await import("./run.ts")).consoleIo),
-  costs: async (argv) => (await import("./costs.ts")).costsCommand(argv, loadConfig(), (await import("./run.ts")).consoleIo),
-};
+function runOptions(command: Command): Command {
+  return stateOptions(command)
+    .option("--param <key=value>", "a plan parameter (repeatable; JSON values keep their type)", collect)
+    .option("-y, --yes", "approve the budget without asking")
+    .option("--allow-destructive", "let calls that may destroy data run without asking")
+    .option("--json", "print the report (for plan: the plan) as JSON")
+    .option("--budget <usd>", "this run's budget in USD")
+    .option("--fresh", "plan anew even when the plan cache holds this request")
+    .option("--session <name>", "a chat session whose agents' memory this run shares")
+    .option("--thread <id>", "the thread id (default: a new one)")
+    .addOption(new Option("--scheduler <name>", "how the DAG runs").choices(["asap", "waves"]));
+}
 
-/** Runs one command; returns the process exit code. */
-export async function main(argv: string[]): Promise<number> {
+/** The command line: one flag table per command, `--help` generated per command. */
+export function buildProgram(config: () => AppConfig, io: Io, setExit: (code: number) => void): Command {
+  const program = new Command()
+    .name("credit-optimizer")
+    .description("Plan, forecast and run infrastructure workflows as parallel DAGs of MCP tool calls")
+    .enablePositionalOptions()
+    .showHelpAfterError()
+    .configureOutput({ writeOut: (t) => io.out(t.trimEnd()), writeErr: (t) => io.err(t.trimEnd()) })
+    .exitOverride()
+    .addHelpText("after", `\n${APPROVALS}\n\n${ENVIRONMENT}\n\n${EXIT_HELP}`);
+  const done = async (code: Promise<number>): Promise<void> => setExit(await code);
+
+  runOptions(program.command("run").argument("[request...]", "what to do, in plain language").description("plan, forecast and run a request, a plan file or a workflow"))
+    .option("--plan <file>", "run this plan (JSON) instead of planning a request")
+    .option("--workflow <id>", "run this workflow template (see: credit-optimizer workflows)")
+    .option("--dry-run", "stop after the forecast")
+    .action(async (words: string[], options) => done((await import("./run.ts")).runCommand("run", words, options, config(), io)));
+
+  runOptions(program.command("plan").argument("<request...>", "what to do, in plain language").description("plan and forecast a request; nothing runs (--json prints the plan for run --plan)"))
+    .action(async (words: string[], options) => done((await import("./run.ts")).runCommand("plan", words, options, config(), io)));
+
+  stateOptions(program.command("resume").argument("<thread>").description("continue a thread: answer its question, go on after a kill, re-run a stopped run"))
+    .option("--approve", "approve what the run waits for")
+    .option("--reject", "decline what the run waits for (a run waiting mid-way rolls back)")
+    .option("--json", "print the report as JSON")
+    .action(async (thread: string, options) => done((await import("./run.ts")).resumeCommand(thread, options, config(), io)));
+
+  stateOptions(program.command("chat").description("an interactive session; the agents remember it across restarts"))
+    .option("--session <name>", "the session's name", "default")
+    .option("--budget <usd>", "each run's budget in USD")
+    .action(async (options) => done((await import("./chat.ts")).chatCommand(options, config(), io)));
+
+  stateOptions(program.command("validate").argument("<plan>", "a plan JSON file").description("check a plan without running it: problems, implied edges, what needs approval"))
+    .option("--param <key=value>", "a plan parameter (repeatable)", collect)
+    .action(async (file: string, options) => done((await import("./run.ts")).validateCommand(file, options, config(), io)));
+
+  program
+    .command("workflows")
+    .argument("[show]")
+    .argument("[id]")
+    .description("list the workflow templates, or show one (workflows show <id>)")
+    .option("--json", "as JSON")
+    .action(async (sub: string | undefined, id: string | undefined, options) => done((await import("./workflows.ts")).workflowsCommand(sub, id, options, config(), io)));
+
+  program
+    .command("costs")
+    .description("spend, breakdown, forecast accuracy and spend per day, from the ledger")
+    .option("--since <when>", "30m, 24h, 7d, 2w or a date", "7d")
+    .addOption(new Option("--by <dimension>", "breakdown").choices(["agent", "tool", "model", "run"]).default("agent"))
+    .option("--json", "as JSON")
+    .option("--ledger <url>", "sqlite:FILE or postgres://… (default: beside the checkpointer)")
+    .action(async (options) => done((await import("./costs.ts")).costsCommand(options, config(), io)));
+
+  program
+    .command("serve")
+    .argument("<server>", "thinking, toolkit or workspace")
+    .argument("[args...]", "the server's own flags, e.g. --http PORT")
+    .description("run a built-in MCP server over stdio (or --http PORT)")
+    .passThroughOptions()
+    .allowUnknownOption()
+    .helpOption(false)
+    .action(async (name: string, args: string[]) => done((await import("./serve.ts")).serveCommand(name, args, config(), io)));
+
+  program
+    .command("mcp-config")
+    .description("write an mcpServers config with one thinking-tools instance per agent")
+    .requiredOption("--agents <list>", "comma-separated agent names, e.g. coding,db,deploy,redis")
+    .option("--out <file>", "merge into this file (other servers are kept); stdout when absent")
+    .option("--env <KEY=VALUE>", "environment for every generated server (repeatable)", collect)
+    .action(async (options) => done((await import("./mcp-config.ts")).mcpConfigCommand(options, io)));
+
+  const mcp = program.command("mcp").description("the configured MCP servers and their pins");
+  mcp
+    .command("list")
+    .description("each server, the command it runs, and whether its tools are pinned")
+    .option("--mcp-config <file>", "MCP servers (the built-in ones by default)")
+    .action(async (options) => done((await import("./mcp.ts")).mcpListCommand(options, config(), io)));
+  mcp
+    .command("trust")
+    .argument("<server>")
+    .description("connect to a server, show what changed since it was pinned, and pin its current tools")
+    .option("--mcp-config <file>", "MCP servers (the built-in ones by default)")
+    .action(async (server: string, options) => done((await import("./mcp.ts")).mcpTrustCommand(server, options, config(), io)));
+
+  return program;
+}
+
+/** Runs one command line; returns the process exit code. */
+export async function main(argv: string[], io: Io = consoleIo, config: () => AppConfig = loadConfig): Promise<number> {
   // LangGraph adds one abort listener per running task to the run's signal: a wide plan has many.
   setMaxListeners(0);
-  const [name, ...rest] = argv;
-  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
-    process.stdout.write(`${HELP}\n`);
-    return name === undefined ? 2 : 0;
-  }
-  const command = commands[name];
-  if (!command) {
-    process.stderr.write(`unknown command "${name}"\n\n${HELP}\n`);
-    return 2;
+  let code: number = EXIT.ok;
+  const program = buildProgram(config, io, (c) => (code = c));
+  if (argv.length === 0) {
+    program.outputHelp();
+    return EXIT.badInput;
   }
   try {
-    return await command(rest);
+    await program.parseAsync(argv, { from: "user" });
+    return code;
   } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.badInput;
     if (isUsageError(error)) {
-      process.stderr.write(`${error.message}\n`);
-      return 2;
+      io.err(error.message);
+      return EXIT.badInput;
     }
-    const code = (error as { code?: unknown }).code;
-    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
-    return ["PLAN_INVALID", "MCP_CONFIG_INVALID", "INVALID_ARGS", "THREAD_BUSY"].includes(String(code)) ? 2 : 1;
+    const errorCode = String((error as { code?: unknown }).code);
+    io.err(`error: ${error instanceof Error ? error.message : String(error)}`);
+    return ["PLAN_INVALID", "MCP_CONFIG_INVALID", "INVALID_ARGS", "THREAD_BUSY", "THREAD"].includes(errorCode) ? EXIT.badInput : EXIT.failed;
   }
 }

@@ -1,75 +1,34 @@
-import { parseArgs } from "node:util";
 import { isMcpConfigError } from "../mcp/config.ts";
 import { multiInstanceConfig, parseAgentList, writeMcpConfig } from "../mcp/instances.ts";
+import { UsageError } from "./args.ts";
+import { EXIT, type Io } from "./io.ts";
 
-export const MCP_CONFIG_USAGE = `credit-optimizer mcp-config --agents coding,db,deploy,redis [--out mcp.json] [--env KEY=VALUE]...
-  Writes an mcpServers config: the built-in servers (thinking, toolkit, workspace) plus one
-  thinking-tools-<agent> instance per agent, started with AGENT_ID=<agent>-agent.
-  --agents LIST      comma-separated agent names (letters, digits, "-", "_")
-  --out FILE         merge into FILE (created when missing; other servers are kept); stdout when absent
-  --env KEY=VALUE    environment for every generated server (repeatable), e.g. CREDIT_OPTIMIZER_HOME=/abs/state`;
-
-interface Options {
-  agents: string[];
-  out?: string;
-  env: Record<string, string>;
-}
-
-class UsageProblem extends Error {
-  readonly code = "USAGE";
-}
-
-/** `credit-optimizer mcp-config …`: 0 on success, 2 on bad input, 1 when the file cannot be written. */
-export async function mcpConfigCommand(argv: string[]): Promise<number> {
-  let options: Options | "help";
+/**
+ * `credit-optimizer mcp-config --agents …`: writes an mcpServers config with the built-in servers and
+ * one thinking-tools-<agent> instance per agent. 0 on success, 2 on bad input, 1 when the file cannot be written.
+ */
+export async function mcpConfigCommand(values: { agents: string; out?: string; env?: string[] }, io: Io): Promise<number> {
+  if (values.out !== undefined && values.out.trim() === "") throw new UsageError("--out expects a file path");
+  let generated;
   try {
-    options = parseOptions(argv);
+    generated = multiInstanceConfig(parseAgentList(values.agents), parseEnv(values.env ?? []));
   } catch (error) {
-    if (!(error instanceof UsageProblem) && !isMcpConfigError(error)) throw error;
-    process.stderr.write(`mcp-config: ${error.message}\n\n${MCP_CONFIG_USAGE}\n`);
-    return 2;
+    if (isMcpConfigError(error)) throw new UsageError(`mcp-config: ${error.message}`);
+    throw error;
   }
-  if (options === "help") {
-    process.stdout.write(`${MCP_CONFIG_USAGE}\n`);
-    return 0;
-  }
-  const generated = multiInstanceConfig(options.agents, options.env);
-  if (options.out === undefined) {
-    process.stdout.write(`${JSON.stringify(generated, null, 2)}\n`);
-    return 0;
+  if (values.out === undefined) {
+    io.out(JSON.stringify(generated, null, 2));
+    return EXIT.ok;
   }
   try {
-    const result = await writeMcpConfig(options.out, generated);
+    const result = await writeMcpConfig(values.out, generated);
     const line = (label: string, names: string[]): string => (names.length > 0 ? `\n  ${label}: ${names.join(", ")}` : "");
-    process.stdout.write(`wrote ${options.out}${line("added", result.added)}${line("updated", result.updated)}${line("kept", result.kept)}\n`);
-    return 0;
+    io.out(`wrote ${values.out}${line("added", result.added)}${line("updated", result.updated)}${line("kept", result.kept)}`);
+    return EXIT.ok;
   } catch (error) {
-    process.stderr.write(`mcp-config: ${(error as Error).message}\n`);
-    return isMcpConfigError(error) ? 2 : 1;
+    io.err(`mcp-config: ${(error as Error).message}`);
+    return isMcpConfigError(error) ? EXIT.badInput : EXIT.failed;
   }
-}
-
-function parseOptions(argv: string[]): Options | "help" {
-  let values;
-  try {
-    values = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        agents: { type: "string" },
-        out: { type: "string" },
-        env: { type: "string", multiple: true },
-        help: { type: "boolean", short: "h" },
-      },
-    }).values;
-  } catch (error) {
-    throw new UsageProblem((error as Error).message);
-  }
-  if (values.help) return "help";
-  if (values.agents === undefined) throw new UsageProblem("--agents is required, e.g. --agents coding,db,deploy,redis");
-  if (values.out !== undefined && values.out.trim() === "") throw new UsageProblem("--out expects a file path");
-  return { agents: parseAgentList(values.agents), out: values.out, env: parseEnv(values.env ?? []) };
 }
 
 function parseEnv(pairs: string[]): Record<string, string> {
@@ -77,8 +36,8 @@ function parseEnv(pairs: string[]): Record<string, string> {
   for (const pair of pairs) {
     const eq = pair.indexOf("=");
     const key = pair.slice(0, eq);
-    if (eq <= 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new UsageProblem(`--env expects KEY=VALUE, got "${pair}"`);
-    if (key === "AGENT_ID") throw new UsageProblem("--env cannot set AGENT_ID: each instance gets its own from --agents");
+    if (eq <= 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new UsageError(`--env expects KEY=VALUE, got "${pair}"`);
+    if (key === "AGENT_ID") throw new UsageError("--env cannot set AGENT_ID: each instance gets its own from --agents");
     env[key] = pair.slice(eq + 1);
   }
   return env;

@@ -1,35 +1,12 @@
 import type { AppConfig } from "../config.ts";
-import { builtinEnv } from "../engine/runtime.ts";
 import { McpRuntime } from "../mcp/client.ts";
-import { defaultMcpConfig, loadMcpConfig, type McpConfig } from "../mcp/config.ts";
+import { mcpConfigFor } from "../mcp/config.ts";
 import { commandLine, configuredNames, pinFilePath, readPins, trustServer, unknownServerMessage } from "../mcp/pinning.ts";
-import { parse, UsageError } from "./args.ts";
-import type { Io } from "./run.ts";
+import type { Io } from "./io.ts";
 
-export const MCP_USAGE = `credit-optimizer mcp list [--mcp-config mcp.json]
-  Lists the configured MCP servers: the command each runs, and whether its tools are pinned.
-credit-optimizer mcp trust <server> [--mcp-config mcp.json]
-  Connects to the server, shows its full command and what changed since its tools were pinned,
-  and pins its current tools. Runs that use a server whose tools changed stop until you do this.`;
-
-const FLAGS = { "mcp-config": { type: "string" } } as const;
-
-/** `credit-optimizer mcp list|trust …`: 0 on success, 2 on bad input or an unknown server. */
-export async function mcpCommand(argv: string[], config: AppConfig, io: Io): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === "list") return listServers(rest, config, io);
-  if (sub === "trust") return trust(rest, config, io);
-  if (sub === "--help" || sub === "-h" || sub === "help") {
-    io.out(MCP_USAGE);
-    return 0;
-  }
-  throw new UsageError(`mcp needs a subcommand: list or trust (got ${sub === undefined ? "nothing" : `"${sub}"`})\n\n${MCP_USAGE}`);
-}
-
-async function listServers(argv: string[], config: AppConfig, io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, FLAGS);
-  if (positionals.length > 0) throw new UsageError(`mcp list takes no arguments (got ${positionals.join(" ")})`);
-  const mcpConfig = await mcpConfigOf(values["mcp-config"], config);
+/** `mcp list`: each configured server, the command it runs, and whether its tools are pinned. */
+export async function mcpListCommand(values: { mcpConfig?: string }, config: AppConfig, io: Io): Promise<number> {
+  const mcpConfig = await mcpConfigFor(config, values.mcpConfig);
   const pins = await readPins(config.home);
   for (const [server, serverConfig] of Object.entries(mcpConfig.mcpServers)) {
     const pin = pins.servers[server];
@@ -41,11 +18,9 @@ async function listServers(argv: string[], config: AppConfig, io: Io): Promise<n
   return 0;
 }
 
-async function trust(argv: string[], config: AppConfig, io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, FLAGS);
-  const [server, ...extra] = positionals;
-  if (server === undefined || extra.length > 0) throw new UsageError("mcp trust needs exactly one server name: credit-optimizer mcp trust <server>");
-  const mcpConfig = await mcpConfigOf(values["mcp-config"], config);
+/** `mcp trust <server>`: connects to it, shows its command and what changed, and pins its current tools. */
+export async function mcpTrustCommand(server: string, values: { mcpConfig?: string }, config: AppConfig, io: Io): Promise<number> {
+  const mcpConfig = await mcpConfigFor(config, values.mcpConfig);
   const serverConfig = mcpConfig.mcpServers[server];
   if (!serverConfig) {
     io.err(unknownServerMessage(server, mcpConfig));
@@ -67,7 +42,4 @@ async function trust(argv: string[], config: AppConfig, io: Io): Promise<number>
   }
 }
 
-async function mcpConfigOf(file: string | undefined, config: AppConfig): Promise<McpConfig> {
-  const path = file ?? config.mcpConfigPath;
-  return path ? loadMcpConfig(path) : defaultMcpConfig(builtinEnv(config));
-}
+

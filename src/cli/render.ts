@@ -1,28 +1,94 @@
-import type { RunReport } from "../engine/report.ts";
+import type { Report } from "../../agents/types.ts";
+import type { RunState } from "../../graphs/state.ts";
+import { formatComparison, formatForecast } from "../cost/forecast.ts";
+import { formatMs, formatUsd } from "../cost/format.ts";
 import type { StepEvent } from "../engine/schedule.ts";
+import type { RunQuestion } from "../run/drive.ts";
 
 const WIDTH = 40;
-const MARK: Record<string, string> = { succeeded: "✓", failed: "✗", skipped: "·" };
+const MARK: Record<string, string> = { succeeded: "✓", failed: "✗", skipped: "·", held: "‖" };
+const OUTCOME_MARK: Record<string, string> = { undone: "↺", nothing_to_undo: "·", left_behind: "!", undo_failed: "✗" };
 
-/** A human summary of a run: status, one line per step with a timeline bar, rollbacks, timing. */
-export function renderRunReport(report: RunReport): string {
-  const lines = [`${report.plan} — ${report.status.replace("_", " ")} (thread ${report.threadId})`];
+/** Which planner, the plan as a table, the forecast and the budget verdict. */
+export function renderPlan(state: RunState): string {
+  const lines = [renderPlanner(state)];
+  const prepared = state.prepared;
+  const forecast = state.forecast;
+  if (prepared) {
+    const perStep = new Map((forecast?.perStep ?? []).map((s) => [s.id, s]));
+    const steps = prepared.plan.steps;
+    const idWidth = Math.max(4, ...steps.map((s) => s.id.length));
+    const toolWidth = Math.max(4, ...steps.map((s) => (perStep.get(s.id)?.tool ?? s.tool).length));
+    lines.push(`  ${"step".padEnd(idWidth)}  ${"tool".padEnd(toolWidth)}  ${"after".padEnd(24)}  forecast`);
+    for (const step of steps) {
+      const f = perStep.get(step.id);
+      const deps = (prepared.deps[step.id] ?? []).join(", ") || "—";
+      const destructive = state.decision?.destructiveSteps.some((d) => d === step.id || d === `${step.id} (rollback)`) ? "  ⚠ needs approval" : "";
+      const est = f ? `${formatMs(f.ms.p50)} ${formatUsd(f.usd)} (${f.source})` : "";
+      lines.push(`  ${step.id.padEnd(idWidth)}  ${(f?.tool ?? step.tool).padEnd(toolWidth)}  ${deps.padEnd(24)}  ${est}${destructive}`);
+    }
+  }
+  if (forecast) lines.push(...formatForecast(forecast).split("\n").map((l) => `  ${l}`));
+  const d = state.decision;
+  if (d) {
+    const verdict = d.verdict === "ok" ? "within budget" : d.verdict === "ask" ? "needs approval" : "rejected";
+    lines.push(`  budget: ${verdict} (today ${formatUsd(d.spentTodayUsd)} of ${formatUsd(d.dailyCapUsd)}, month ${formatUsd(d.spentMonthUsd)} of ${formatUsd(d.monthlyCapUsd)})`);
+    for (const r of d.reasons) lines.push(`    - ${r}`);
+    if (d.remembered) lines.push(`    - ${d.remembered}`);
+  }
+  return lines.join("\n");
+}
+
+/** One line on where the plan came from and why. */
+export function renderPlanner(state: Pick<RunState, "planner" | "prepared" | "plan">): string {
+  const p = state.planner;
+  const name = state.prepared?.plan.name ?? (state.plan as { name?: string } | undefined)?.name ?? "(no plan)";
+  if (!p) return `plan "${name}"`;
+  const by =
+    p.kind === "model"
+      ? `the model planner (${p.model ?? "model"}, ${p.cached ? "from the plan cache" : `${p.attempts ?? 1} call(s)`})`
+      : p.kind === "catalog"
+        ? "the catalog planner (no model configured)"
+        : p.kind === "workflow"
+          ? "a workflow"
+          : "a plan file";
+  const lines = [`plan "${name}" from ${by}: ${p.reason}`];
+  for (const f of p.filled ?? []) lines.push(`  param ${f}`);
+  return lines.join("\n");
+}
+
+/** A question the run waits at. */
+export function renderQuestion(question: RunQuestion): string {
+  const what = question.kind === "budget" ? "budget crossed" : "approval needed";
+  return [`${what}: ${question.question}`, ...question.reasons.map((r) => `  - ${r}`)].join("\n");
+}
+
+/** The human report: status, per-step timeline, what a failure undid and left behind, timing, cost, summary. */
+export function renderReport(report: Report): string {
+  const plan = report.plan ?? "(no plan)";
+  if (report.outcome !== "executed") {
+    const lines = [`${plan} — ${report.outcome.replace("_", " ")} (thread ${report.threadId})`];
+    for (const p of report.problems) lines.push(`  ✗ ${p}`);
+    if (report.outcome === "planning_failed") for (const c of report.planner?.closest ?? []) lines.push(`  closest workflow: ${c.id} — ${c.name} (score ${c.score})`);
+    lines.push(`summary: ${report.summary}`);
+    return lines.join("\n");
+  }
+  const lines = [`${plan} — ${String(report.status).replaceAll("_", " ")} (thread ${report.threadId})`];
   for (const p of report.problems) lines.push(`  ✗ ${p}`);
   for (const n of report.notes) lines.push(`  note: ${n}`);
-  const ran = report.steps.filter((s) => s.status !== "skipped");
+  const ran = report.steps.filter((s) => s.status === "succeeded" || s.status === "failed");
   const t0 = ran.length ? Math.min(...ran.map((s) => s.startedAtMs)) : 0;
   const span = Math.max(1, report.timing.makespanMs);
   const idWidth = Math.max(4, ...report.steps.map((s) => s.id.length));
   for (const step of report.steps) {
-    const bar = step.status === "skipped" ? "" : timelineBar(step.startedAtMs - t0, step.endedAtMs - t0, span);
-    const ms = step.status === "skipped" ? "" : `${step.endedAtMs - step.startedAtMs} ms`;
+    const didRun = step.status === "succeeded" || step.status === "failed";
+    const bar = didRun ? timelineBar(step.startedAtMs - t0, step.endedAtMs - t0, span) : "";
+    const ms = didRun ? `${step.endedAtMs - step.startedAtMs} ms` : "";
     const detail = step.error ? ` — ${step.error.message}` : step.reason ? ` — ${step.reason}` : step.attempts > 1 ? ` (${step.attempts} attempts)` : "";
     lines.push(`  ${MARK[step.status] ?? "?"} ${step.id.padEnd(idWidth)} |${bar.padEnd(WIDTH)}| ${ms.padStart(8)}${detail}`);
   }
-  for (const c of report.compensations) {
-    lines.push(`  ↺ rolled back ${c.step} with ${c.tool}: ${c.status}${c.error ? ` — ${c.error.message}` : ""}`);
-  }
-  if (report.leftBehind.length) lines.push(`  ! may be left behind: ${report.leftBehind.join(", ")}`);
+  for (const o of report.outcomes) lines.push(`  ${OUTCOME_MARK[o.outcome]} ${o.step}: ${o.outcome.replaceAll("_", " ")} (${o.detail})`);
+  if (report.leftBehind.length) lines.push(`  ! left behind: ${report.leftBehind.join(", ")}`);
   if (report.status === "succeeded") {
     for (const step of report.steps) {
       const url = (step.output as { url?: unknown } | undefined)?.url;
@@ -32,7 +98,16 @@ export function renderRunReport(report: RunReport): string {
   if (ran.length) {
     const t = report.timing;
     lines.push(`  makespan ${t.makespanMs} ms · critical path ${t.criticalPathMs} ms · sequential ${t.sequentialMs} ms · speedup ${t.speedup}×`);
+    if (t.overlaps.length > 0 && t.overlaps.length <= 20) lines.push(`  overlapped: ${t.overlaps.map((o) => `${o.a}∥${o.b}`).join(", ")}`);
   }
+  if (report.comparison) lines.push(...formatComparison(report.comparison).split("\n").map((l) => `  ${l}`));
+  if (report.previous) lines.push(`  ${report.previous.text}`);
+  const tokens = report.usage.reduce((s, u) => s + u.input_tokens + u.output_tokens, 0);
+  if (report.usage.length > 0) {
+    const unpriced = report.usage.filter((u) => !u.priced).map((u) => u.model);
+    lines.push(`  model: ${report.usage.length} call(s), ${tokens} tokens, ${formatUsd(report.usage.reduce((s, u) => s + u.usd, 0))}${unpriced.length ? ` (unpriced: ${[...new Set(unpriced)].join(", ")})` : ""}`);
+  }
+  lines.push(`summary: ${report.summary}`);
   return lines.join("\n");
 }
 

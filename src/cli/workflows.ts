@@ -1,79 +1,35 @@
-import { randomUUID } from "node:crypto";
-import { MemorySaver } from "@langchain/langgraph";
 import type { z } from "zod";
-import { compileExecutor } from "../../graphs/executor.ts";
 import type { AppConfig } from "../config.ts";
-import { buildRunReport, type RunReport } from "../engine/report.ts";
-import type { RunContext } from "../engine/run-step.ts";
-import type { ExecState, Scheduler } from "../engine/schedule.ts";
 import { criticalPath, levels } from "../plan/dag.ts";
 import type { Plan } from "../plan/schema.ts";
 import { formatProblem, validatePlan } from "../plan/validate.ts";
 import { getWorkflow, instantiate, isWorkflowParamsError, WORKFLOW_CATEGORIES, workflows } from "../workflows/index.ts";
 import type { WorkflowTemplate } from "../workflows/types.ts";
-import { parse, parseParams, UsageError } from "./args.ts";
-import { executeOnThread, parseScheduler, type Io } from "./run.ts";
+import { UsageError } from "./args.ts";
+import type { Io } from "./io.ts";
 
 /** `workflows` lists the templates by category; `workflows show <id>` prints one. */
-export async function workflowsCommand(argv: string[], _config: AppConfig, io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, { json: { type: "boolean" } });
-  const [sub, id] = positionals;
+export async function workflowsCommand(sub: string | undefined, id: string | undefined, options: { json?: boolean }, _config: AppConfig, io: Io): Promise<number> {
   if (sub === undefined) {
-    io.out(values.json ? JSON.stringify(workflows.map(summary), null, 2) : renderCatalog());
+    io.out(options.json ? JSON.stringify(workflows.map(summary), null, 2) : renderCatalog());
     return 0;
   }
   if (sub !== "show") throw new UsageError(`unknown workflows command "${sub}": use "workflows" or "workflows show <id>"`);
   if (id === undefined) throw new UsageError("workflows show needs a workflow id: credit-optimizer workflows show <id>");
   const template = requireWorkflow(id);
-  io.out(values.json ? JSON.stringify(describeWorkflow(template), null, 2) : renderWorkflow(template));
+  io.out(options.json ? JSON.stringify(describeWorkflow(template), null, 2) : renderWorkflow(template));
   return 0;
 }
 
-const RUN_FLAGS = {
-  workflow: { type: "string" },
-  "allow-destructive": { type: "boolean" },
-  param: { type: "string", multiple: true },
-  scheduler: { type: "string" },
-  thread: { type: "string" },
-  json: { type: "boolean" },
-  "mcp-config": { type: "string" },
-  checkpointer: { type: "string" },
-  concurrency: { type: "string" },
-} as const;
-
-/** `run --workflow <id> --param k=v …`: instantiates the template and runs it like `run --plan`. */
-export async function runWorkflowCommand(argv: string[], config: AppConfig, io: Io): Promise<number> {
-  const { values } = parse(argv, RUN_FLAGS);
-  if (!values.workflow) throw new UsageError("run needs --workflow <id> (see: credit-optimizer workflows)");
-  const template = requireWorkflow(values.workflow);
-  const scheduler = parseScheduler(values.scheduler);
-  const plan = instantiateForCli(template, parseParams(values.param));
-  return executeOnThread(
-    { plan, params: {}, scheduler, allowDestructive: values["allow-destructive"] ?? false, mcpConfigPath: values["mcp-config"] ?? config.mcpConfigPath },
-    { threadId: values.thread ?? `run-${randomUUID()}`, json: values.json ?? false, checkpointer: values.checkpointer, concurrency: values.concurrency },
-    config,
-    io,
-  );
-}
-
-export interface RunWorkflowOptions {
-  /** Connected tools to run on (an open runtime's context). */
-  context: RunContext;
-  scheduler?: Scheduler;
-  /** Changes the instantiated plan before it runs (a sequential copy, an extra step). */
-  transform?: (plan: Plan) => Plan;
-}
-
-/** Runs a template in process on the executor graph (in-memory checkpointer, destruction allowed) and returns its report. */
-export async function runWorkflow(template: WorkflowTemplate, values: Record<string, unknown>, options: RunWorkflowOptions): Promise<RunReport> {
-  const plan = instantiate(template, values);
-  const graph = compileExecutor({ context: async () => options.context }, new MemorySaver());
-  const threadId = `workflow-${template.id}-${randomUUID()}`;
-  const state = (await graph.invoke(
-    { plan: options.transform ? options.transform(plan) : plan, params: {}, scheduler: options.scheduler ?? "asap", allowDestructive: true },
-    { configurable: { thread_id: threadId }, recursionLimit: 10_000 },
-  )) as ExecState;
-  return buildRunReport(threadId, state);
+/** `run --workflow <id> --param k=v …`: the template's plan with its parameters filled. */
+export function instantiateWorkflow(id: string, values: Record<string, unknown>): { plan: Plan; template: WorkflowTemplate } {
+  const template = requireWorkflow(id);
+  try {
+    return { plan: instantiate(template, values), template };
+  } catch (error) {
+    if (isWorkflowParamsError(error)) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 export interface ParamInfo {
@@ -142,15 +98,6 @@ function requireWorkflow(id: string): WorkflowTemplate {
   const template = getWorkflow(id);
   if (!template) throw new UsageError(`no workflow "${id}" (known: ${workflows.map((w) => w.id).join(", ")})`);
   return template;
-}
-
-function instantiateForCli(template: WorkflowTemplate, values: Record<string, unknown>): Plan {
-  try {
-    return instantiate(template, values);
-  } catch (error) {
-    if (isWorkflowParamsError(error)) throw new UsageError(error.message);
-    throw error;
-  }
 }
 
 /** Every declared parameter with some value, so that a plan with required parameters validates for display. */

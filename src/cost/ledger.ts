@@ -1,3 +1,4 @@
+import { postgresUrl } from "../pg-url.ts";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
@@ -146,8 +147,8 @@ export interface LedgerOptions {
  * so the ledger lives alongside it.
  */
 export async function openLedger(options: LedgerOptions): Promise<Ledger> {
-  const url = options.url?.replace(/^postgres:(?!\/\/)/, "");
-  const db = url && /^postgres(ql)?:\/\//.test(url) ? await openPostgres(url) : openSqlite(url?.replace(/^sqlite:/, "") || path.join(options.home, "ledger.sqlite"));
+  const pg = postgresUrl(options.url);
+  const db = pg ? await openPostgres(pg) : openSqlite(options.url?.replace(/^sqlite:/, "") || path.join(options.home, "ledger.sqlite"));
   try {
     for (const statement of SCHEMA) await db.run(statement);
   } catch (error) {

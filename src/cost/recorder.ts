@@ -1,4 +1,3 @@
-import type { RunReport } from "../engine/report.ts";
 import type { StepResult } from "../engine/run-step.ts";
 import type { StepEvent } from "../engine/schedule.ts";
 import type { PreparedPlan } from "../plan/validate.ts";
@@ -91,16 +90,16 @@ export function recordRunStart(
  */
 export async function recordRunEnd(
   ledger: Ledger,
-  run: { runId: string; request?: string; startedAt: number; forecast?: ForecastSummary; report: RunReport },
+  run: { runId: string; request?: string; startedAt: number; forecast?: ForecastSummary; plan: string; status: string; makespanMs: number },
   now: number = Date.now(),
 ): Promise<ActualSummary> {
   const spend = await ledger.runSpend(run.runId);
-  const actual = { durationMs: run.report.timing.makespanMs, usd: spend.usd };
+  const actual = { durationMs: run.makespanMs, usd: spend.usd };
   await ledger.recordRun({
     runId: run.runId,
     request: run.request,
-    plan: run.report.plan,
-    status: run.report.status,
+    plan: run.plan,
+    status: run.status,
     forecast: run.forecast,
     actual,
     startedAt: run.startedAt,

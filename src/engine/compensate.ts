@@ -1,4 +1,5 @@
-import { resolveTool, type ResolvedTool } from "../mcp/catalog.ts";
+import { findTool, type ResolvedTool } from "../mcp/catalog.ts";
+import type { CallOrigin } from "../policy/gate.ts";
 import { isRecord, type Scope } from "../plan/interpolate.ts";
 import type { Step } from "../plan/schema.ts";
 import type { PreparedPlan } from "../plan/validate.ts";
@@ -8,10 +9,11 @@ import { runStep, type RunContext, type StepResult } from "./run-step.ts";
 export interface Compensation {
   /** The step being undone. */
   step: string;
+  agent?: string;
   tool: ResolvedTool;
   params: Record<string, unknown>;
-  /** Params returned by a tool are used as they are, never interpolated. */
-  literal: boolean;
+  /** A rollback the plan declares is gated like a step; one a create call returned is trusted by origin. */
+  origin: Extract<CallOrigin, "plan-rollback" | "returned-rollback">;
 }
 
 export interface CompensationResult {
@@ -22,43 +24,56 @@ export interface CompensationResult {
   startedAtMs: number;
   endedAtMs: number;
   error?: StepResult["error"];
+  /** Why it ran without approval (a rollback returned by the create call). */
+  trusted?: string;
+}
+
+/** What became of a finished step once the run failed or stopped. */
+export interface StepOutcome {
+  step: string;
+  outcome: "undone" | "nothing_to_undo" | "left_behind" | "undo_failed";
+  /** The undo call (`server.tool`), or why nothing could be done. */
+  detail: string;
 }
 
 /**
- * Finished steps that declare a rollback — in the plan, or as the `rollback` call a create tool
- * returns with its output — in reverse dependency order.
+ * Finished steps that have an undo — the plan's `rollback`, else the `rollback` call a create tool
+ * returned with its output (only on the same server) — in reverse dependency order; and, for the
+ * others, whether they needed one.
  */
-export function planCompensations(prepared: PreparedPlan, results: Record<string, StepResult>, tools: RunContext["caller"]["tools"]): Compensation[] {
+export function planCompensations(prepared: PreparedPlan, results: Record<string, StepResult>, tools: RunContext["caller"]["tools"]): { compensations: Compensation[]; rest: StepOutcome[] } {
   const steps = new Map(prepared.plan.steps.map((s) => [s.id, s]));
-  const out: Compensation[] = [];
+  const compensations: Compensation[] = [];
+  const rest: StepOutcome[] = [];
   for (const id of [...prepared.order].reverse()) {
     const result = results[id];
     const step = steps.get(id)!;
     if (result?.status !== "succeeded") continue;
     const declared = prepared.rollbackTools[id];
     if (step.rollback && declared) {
-      out.push({ step: id, tool: declared, params: step.rollback.params, literal: false });
+      compensations.push({ step: id, agent: step.agent, tool: declared, params: step.rollback.params, origin: "plan-rollback" });
       continue;
     }
+    const resolved = prepared.tools[id]!;
     const returned = returnedRollback(result.output);
-    if (!returned) continue;
-    const server = prepared.tools[id]!.server;
-    const onSameServer = tools.some((t) => t.server === server && t.name === returned.tool);
-    const resolution = onSameServer ? { ok: true as const, resolved: { server, tool: returned.tool } } : resolveTool(returned.tool, tools);
-    if (resolution.ok) out.push({ step: id, tool: resolution.resolved, params: returned.arguments, literal: true });
+    if (returned && tools.some((t) => t.server === resolved.server && t.name === returned.tool)) {
+      compensations.push({ step: id, agent: step.agent, tool: { server: resolved.server, tool: returned.tool }, params: returned.arguments, origin: "returned-rollback" });
+      continue;
+    }
+    const readOnly = findTool(tools, resolved)?.annotations?.readOnlyHint === true;
+    rest.push(
+      readOnly
+        ? { step: id, outcome: "nothing_to_undo", detail: `${resolved.server}.${resolved.tool} is read-only` }
+        : { step: id, outcome: "left_behind", detail: returned ? `its undo ${returned.tool} is not a tool of ${resolved.server}` : `${resolved.server}.${resolved.tool} may have changed something and has no undo` },
+    );
   }
-  return out;
+  return { compensations, rest };
 }
 
-/** Runs one compensation like a step: interpolated (it may read its own step's output), retried. */
+/** Runs one compensation like a step: through the gate, interpolated (it may read its own step's output), retried. */
 export async function runCompensation(comp: Compensation, scope: Scope, ctx: RunContext): Promise<CompensationResult> {
-  const step: Step = {
-    id: `rollback_${comp.step}`,
-    tool: `${comp.tool.server}.${comp.tool.tool}`,
-    dependencies: [],
-    params: comp.params,
-  };
-  const result = await runStep(step, comp.tool, scope, ctx, comp.literal);
+  const step: Step = { id: `rollback_${comp.step}`, agent: comp.agent, tool: `${comp.tool.server}.${comp.tool.tool}`, dependencies: [], params: comp.params };
+  const result = await runStep(step, comp.tool, scope, ctx, comp.origin);
   return {
     step: comp.step,
     tool: result.tool,
@@ -67,7 +82,15 @@ export async function runCompensation(comp: Compensation, scope: Scope, ctx: Run
     startedAtMs: result.startedAtMs,
     endedAtMs: result.endedAtMs,
     ...(result.error ? { error: result.error } : {}),
+    ...(result.trusted ? { trusted: result.trusted } : {}),
   };
+}
+
+/** The outcome of a step whose undo ran. */
+export function outcomeOf(result: CompensationResult): StepOutcome {
+  return result.status === "succeeded"
+    ? { step: result.step, outcome: "undone", detail: result.tool }
+    : { step: result.step, outcome: "undo_failed", detail: `${result.tool}: ${result.error?.message ?? "failed"}` };
 }
 
 function returnedRollback(output: unknown): { tool: string; arguments: Record<string, unknown> } | undefined {

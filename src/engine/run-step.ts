@@ -2,11 +2,13 @@ import type { ResolvedTool } from "../mcp/catalog.ts";
 import { isToolCallError, type ToolCaller } from "../mcp/client.ts";
 import { interpolate, isInterpolationError, type Scope } from "../plan/interpolate.ts";
 import type { RetryPolicy, Step } from "../plan/schema.ts";
-import { denial, type AllowLists } from "../policy.ts";
+import type { AllowPolicy } from "../policy/allow.ts";
+import { describeRefusal, type CallGate, type CallOrigin } from "../policy/gate.ts";
 import { maskSecrets, type SecretStore } from "../secrets.ts";
 import type { ServerLimits } from "./limits.ts";
 
-export type StepStatus = "succeeded" | "failed" | "skipped";
+/** `held`: the running budget stopped the call before it started; it runs once a person approves. */
+export type StepStatus = "succeeded" | "failed" | "skipped" | "held";
 
 export interface StepError {
   code: string;
@@ -25,18 +27,24 @@ export interface StepResult {
   endedAtMs: number;
   output?: unknown;
   error?: StepError;
-  /** Why a step was skipped (a dependency failed, the run was stopped). */
+  /** Why a step was skipped or held (a dependency failed, the run was stopped, the budget). */
   reason?: string;
+  /** The budget limit that held this step's own call (`held` only). */
+  heldBy?: string;
+  /** Why the gate let a call through without the usual checks (a rollback returned by its create call). */
+  trusted?: string;
 }
 
 export interface RunContext {
   caller: ToolCaller;
   limits: ServerLimits;
   secrets?: SecretStore;
-  /** Per-agent allow-lists, checked again on the interpolated arguments of every call. */
-  allow?: AllowLists;
+  /** Per-agent allow-lists (the gate checks every call against them). */
+  allow?: AllowPolicy;
   /** Servers whose tools changed since they were pinned (server → what changed). */
   untrusted?: Record<string, string[]>;
+  /** The policy gate every call passes, on its interpolated arguments; the executor sets it per run. */
+  gate?: CallGate;
   /** Used when a step declares no retry policy. */
   defaultRetry?: RetryPolicy;
   /** Used when a step declares no timeout. */
@@ -50,10 +58,11 @@ export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 const MAX_BACKOFF_MS = 30_000;
 
 /**
- * Interpolates (unless `literal`: params that came from a tool's output are never interpolated),
- * calls the tool with retries and a timeout, and returns the result as a value.
+ * Interpolates (unless the call is a returned rollback: params that came from a tool's output are
+ * never interpolated), passes every attempt through the policy gate, calls the tool with retries and
+ * a timeout, and returns the result as a value.
  */
-export async function runStep(step: Step, resolved: ResolvedTool, scope: Scope, ctx: RunContext, literal = false): Promise<StepResult> {
+export async function runStep(step: Step, resolved: ResolvedTool, scope: Scope, ctx: RunContext, origin: CallOrigin = "step"): Promise<StepResult> {
   const startedAtMs = Date.now();
   const tool = `${resolved.server}.${resolved.tool}`;
   const done = (fields: Partial<StepResult> & Pick<StepResult, "status" | "attempts">): StepResult => ({
@@ -66,22 +75,28 @@ export async function runStep(step: Step, resolved: ResolvedTool, scope: Scope, 
 
   let args: Record<string, unknown>;
   try {
-    args = literal ? step.params : interpolate(step.params, scope);
+    args = origin === "returned-rollback" ? step.params : interpolate(step.params, scope);
   } catch (error) {
     if (!isInterpolationError(error)) throw error;
     return done({ status: "failed", attempts: 0, error: { code: error.code, message: error.message, retryable: false } });
   }
-  const denied = ctx.allow && denial(ctx.allow, step.agent, resolved.server, resolved.tool, args);
-  if (denied) return done({ status: "failed", attempts: 0, error: { code: "NOT_ALLOWED", message: denied, retryable: false } });
   const revealed = ctx.secrets ? ctx.secrets.reveal(args) : args;
 
   const policy = step.retry ?? ctx.defaultRetry ?? DEFAULT_RETRY;
   const timeoutMs = step.timeoutMs ?? ctx.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   const semaphore = ctx.limits.for(resolved.server);
+  let trusted: string | undefined;
   for (let attempt = 1; ; attempt++) {
+    const verdict = ctx.gate ? await ctx.gate({ step: step.id, agent: step.agent, server: resolved.server, tool: resolved.tool, args, origin }) : { ok: true as const };
+    if (!verdict.ok) {
+      if (verdict.hold) return done({ status: "held", attempts: attempt - 1, reason: verdict.message, heldBy: verdict.limit });
+      const code = `POLICY_${verdict.rule.toUpperCase().replace("-", "_")}`;
+      return done({ status: "failed", attempts: attempt - 1, error: { code, message: `step "${step.id}": ${describeRefusal(resolved, verdict)}`, retryable: false } });
+    }
+    trusted = verdict.trusted;
     try {
       const output = await semaphore.run(() => ctx.caller.call(resolved.server, resolved.tool, revealed, { timeoutMs }));
-      return done({ status: "succeeded", attempts: attempt, output: await protect(output, resolved, ctx) });
+      return done({ status: "succeeded", attempts: attempt, output: await protect(output, resolved, ctx), ...(trusted ? { trusted } : {}) });
     } catch (error) {
       const stepError = toStepError(error);
       if (!stepError.retryable || attempt >= policy.maxAttempts) {

@@ -1,33 +1,31 @@
 import { setMaxListeners } from "node:events";
-import { Send, task, type LangGraphRunnableConfig } from "@langchain/langgraph";
+import { interrupt, Send, task, type LangGraphRunnableConfig } from "@langchain/langgraph";
+import { createBudgetGuard, type BudgetGuardOptions, type BudgetLimit, type GuardCheck } from "../cost/budget.ts";
+import { measuredUsd } from "../cost/recorder.ts";
 import type { Scope } from "../plan/interpolate.ts";
 import type { Step } from "../plan/schema.ts";
-import { validatePlan, type PreparedPlan, type Problem } from "../plan/validate.ts";
-import { planCompensations, runCompensation, type CompensationResult } from "./compensate.ts";
+import { validatePlan, type PreparedPlan } from "../plan/validate.ts";
+import { createCallGate, pinMessage } from "../policy/gate.ts";
+import { parseAnswer, type BudgetRequest } from "./approval.ts";
+import { outcomeOf, planCompensations, runCompensation, type CompensationResult } from "./compensate.ts";
 import { runStep, type RunContext, type StepResult } from "./run-step.ts";
 import { savedResults } from "./saved-results.ts";
+import type { ExecState, ExecUpdate, RunStatus } from "./state.ts";
 
-export type Scheduler = "asap" | "waves";
-export type RunStatus = "pending" | "invalid" | "succeeded" | "rolled_back" | "compensation_failed" | "cancelled";
-
-/** The executor state as the nodes see it (declared for LangGraph in graphs/state.ts). */
-export interface ExecState {
-  plan: unknown;
-  params: Record<string, unknown>;
-  allowDestructive: boolean;
-  scheduler: Scheduler;
-  prepared?: PreparedPlan;
-  problems: Problem[];
-  results: Record<string, StepResult>;
-  compensations: CompensationResult[];
-  status: RunStatus;
-  stepId?: string;
-}
+export type { ExecState, RunStatus, Scheduler } from "./state.ts";
 
 export type StepEvent =
   | { type: "step_started"; id: string; tool: string }
   | { type: "step_finished"; result: StepResult }
   | { type: "compensation_finished"; result: CompensationResult };
+
+/** The running budget of an orchestrated run: caps and what it may spend, without the live counts. */
+export type RunBudget = Omit<BudgetGuardOptions, "runSpentUsd" | "approved"> & {
+  /** Spend of this run outside its steps (the model calls that planned it). */
+  otherUsd: number;
+  /** Spend of other runs since this one's day and month began, read live (reservations included). */
+  othersUsd?: () => Promise<{ today: number; month: number }>;
+};
 
 export interface ExecutorDeps {
   /** The tools and limits to run with; created lazily, once per process. */
@@ -35,20 +33,25 @@ export interface ExecutorDeps {
   /** When aborted, no new step starts; in-flight steps finish, then finished steps are rolled back. */
   stopSignal?: AbortSignal;
   onEvent?(event: StepEvent): void;
+  /** The running budget; without it calls are never held for budget. */
+  budget?: RunBudget;
 }
 
-/** Validates the plan against the loaded tools; an invalid plan ends the run before any step. */
-export async function prepare(state: ExecState, deps: ExecutorDeps): Promise<Omit<Partial<ExecState>, "results"> & { results: null }> {
+/** Validates the plan once (unless it comes prepared); a prepared plan is checked again only for what can change: pins. */
+export async function prepare(state: ExecState, deps: ExecutorDeps): Promise<ExecUpdate> {
   const ctx = await deps.context();
-  const validation = validatePlan(state.plan, {
-    tools: ctx.caller.tools,
-    params: state.params,
-    allow: ctx.allow,
-    untrusted: ctx.untrusted,
-    allowDestructive: state.allowDestructive,
-  });
-  if (!validation.ok) return { prepared: undefined, problems: validation.problems, status: "invalid", results: null, compensations: [] };
-  return { prepared: validation.prepared, problems: [], status: "pending", results: null, compensations: [] };
+  const fresh = { results: null, compensations: [], outcomes: [], budgetApproved: [] };
+  if (state.prepared) {
+    const changed = Object.entries(state.prepared.tools).flatMap(([step, t]) => {
+      const diff = ctx.untrusted?.[t.server];
+      return diff ? [{ step, field: "tool", message: pinMessage(t.server, diff) }] : [];
+    });
+    if (changed.length > 0) return { ...fresh, problems: changed, status: "invalid" };
+    return { ...fresh, problems: [], status: "pending" };
+  }
+  const validation = validatePlan(state.plan, { tools: ctx.caller.tools, params: state.params, allow: ctx.allow, untrusted: ctx.untrusted });
+  if (!validation.ok) return { ...fresh, prepared: undefined, problems: validation.problems, status: "invalid" };
+  return { ...fresh, prepared: validation.prepared, problems: [], status: "pending" };
 }
 
 /**
@@ -65,25 +68,26 @@ setMaxListeners(ASAP_SEGMENT + 50);
  * asap: one Functional API task per step, created up front in topological order (task identity is
  * call order + name), each awaiting its own dependencies. A step starts the moment their results
  * are saved (see saved-results.ts); every result is checkpointed as it lands, so a resumed run
- * does not call finished steps again.
- * Steps finished in earlier segments are read from state.
+ * does not call finished steps again. Steps finished in earlier segments are read from state; steps
+ * held by the budget run again in the segment after the approval.
  */
-export async function runAsap(state: ExecState, deps: ExecutorDeps, config?: LangGraphRunnableConfig): Promise<Partial<ExecState>> {
+export async function runAsap(state: ExecState, deps: ExecutorDeps, config?: LangGraphRunnableConfig): Promise<ExecUpdate> {
   const prepared = state.prepared!;
-  const ctx = await deps.context();
+  const node = runContext(await deps.context(), state, deps);
   const saved = savedResults(config);
   const steps = stepsById(prepared);
-  const earlier = new Map(Object.values(state.results).map((r) => [r.id, Promise.resolve(r)]));
+  const done = Object.values(state.results).filter((r) => r.status !== "held");
+  const earlier = new Map(done.map((r) => [r.id, Promise.resolve(r)]));
   const promises = new Map<string, Promise<StepResult>>(earlier);
-  let failed = Object.values(state.results).some((r) => r.status !== "succeeded");
+  let failed = done.some((r) => r.status !== "succeeded");
   for (const id of prepared.order.filter((id) => !earlier.has(id)).slice(0, ASAP_SEGMENT)) {
     const depIds = prepared.deps[id] ?? [];
     const run = durableTask(`step:${id}`, async () => {
       const depResults = await Promise.all(depIds.map((d) => promises.get(d)!));
       await saved(depIds);
-      const blocked = skipReason(depResults, failed, deps.stopSignal);
-      if (blocked) return skipped(id, prepared, blocked);
-      return execute(steps.get(id)!, prepared, scopeOf(depResults, prepared), ctx, deps);
+      const blocked = blockedBy(depResults, failed, deps.stopSignal);
+      if (blocked) return notRun(id, prepared, blocked);
+      return execute(steps.get(id)!, prepared, scopeOf(depResults, prepared), node, deps);
     });
     const promise = run().then((result) => {
       if (result.status === "failed") failed = true;
@@ -96,18 +100,20 @@ export async function runAsap(state: ExecState, deps: ExecutorDeps, config?: Lan
   return { results: Object.fromEntries(results.map((r) => [r.id, r])) };
 }
 
-/** After an asap segment: another segment while steps are left and nothing failed or stopped. */
-export function afterAsapSegment(state: ExecState): "runAsap" | "compensate" {
+/** After an asap segment: another segment while steps are left, the budget question when steps are held, else compensate. */
+export function afterAsapSegment(state: ExecState): "runAsap" | "budget" | "compensate" {
   const results = Object.values(state.results);
-  const done = results.length === state.prepared!.order.length || results.some((r) => r.status !== "succeeded");
-  return done ? "compensate" : "runAsap";
+  if (results.some((r) => r.status === "failed" || r.status === "skipped")) return "compensate";
+  if (results.some((r) => r.status === "held")) return "budget";
+  return results.length === state.prepared!.order.length ? "compensate" : "runAsap";
 }
 
-/** waves: every ready step is `Send` to `runStep`; a failure or a stop sends nothing more. */
-export function dispatchWave(state: ExecState, deps: Pick<ExecutorDeps, "stopSignal">): Send[] | "compensate" {
+/** waves: every ready step is `Send` to `runStep`; a failure or a stop sends nothing more; held steps wait for the budget question. */
+export function dispatchWave(state: ExecState, deps: Pick<ExecutorDeps, "stopSignal">): Send[] | "budget" | "compensate" {
   const prepared = state.prepared!;
   const results = Object.values(state.results);
-  if (deps.stopSignal?.aborted || results.some((r) => r.status !== "succeeded")) return "compensate";
+  if (deps.stopSignal?.aborted || results.some((r) => r.status === "failed" || r.status === "skipped")) return "compensate";
+  if (results.some((r) => r.status === "held")) return "budget";
   const ready = prepared.order.filter(
     (id) => !(id in state.results) && (prepared.deps[id] ?? []).every((d) => state.results[d]?.status === "succeeded"),
   );
@@ -115,46 +121,121 @@ export function dispatchWave(state: ExecState, deps: Pick<ExecutorDeps, "stopSig
   return ready.map((id) => new Send("runStep", { ...state, stepId: id }));
 }
 
-export async function runWaveStep(state: ExecState, deps: ExecutorDeps): Promise<Partial<ExecState>> {
+export async function runWaveStep(state: ExecState, deps: ExecutorDeps): Promise<ExecUpdate> {
   const prepared = state.prepared!;
   const id = state.stepId!;
-  const ctx = await deps.context();
+  const node = runContext(await deps.context(), state, deps);
   const depResults = (prepared.deps[id] ?? []).map((d) => state.results[d]!);
-  const blocked = skipReason(depResults, false, deps.stopSignal);
+  const blocked = blockedBy(depResults, false, deps.stopSignal);
   const result = blocked
-    ? skipped(id, prepared, blocked)
-    : await execute(stepsById(prepared).get(id)!, prepared, scopeOf(depResults, prepared), ctx, deps);
+    ? notRun(id, prepared, blocked)
+    : await execute(stepsById(prepared).get(id)!, prepared, scopeOf(depResults, prepared), node, deps);
   return { results: { [id]: result } };
+}
+
+/**
+ * The running budget crossed: the calls in flight have finished and the held ones wait here. An
+ * `interrupt()` asks (terminal, chat, `resume --approve|--reject`, Studio, the SDK's
+ * `Command({ resume })`); with nobody to ask the run pauses, resumable. No side effects before it.
+ */
+export function awaitBudget(state: ExecState): ExecUpdate {
+  const held = Object.values(state.results).filter((r) => r.status === "held");
+  const own = held.filter((r) => r.heldBy !== undefined);
+  const request: BudgetRequest = {
+    kind: "budget",
+    question: `${own[0]?.reason ?? "the run's budget is spent"}. Go on?`,
+    reasons: [...new Set(own.map((r) => r.reason ?? ""))],
+    held: held.map((r) => r.id),
+  };
+  const answer = parseAnswer(interrupt<BudgetRequest, unknown>(request));
+  if (answer.approved) {
+    const limits = own.map((r) => r.heldBy as BudgetLimit);
+    return { budgetApproved: [...new Set([...state.budgetApproved, ...limits])] };
+  }
+  const now = Date.now();
+  const declined = held.map((r): StepResult =>
+    r.heldBy !== undefined
+      ? { ...r, status: "failed", startedAtMs: now, endedAtMs: now, error: { code: "BUDGET_DECLINED", message: `step "${r.id}" not started: ${r.reason}; going on was declined`, retryable: false } }
+      : { ...r, status: "skipped", startedAtMs: now, endedAtMs: now, reason: "going past the budget was declined" },
+  );
+  return { results: Object.fromEntries(declined.map((r) => [r.id, r])) };
+}
+
+/** After the budget question: go on with the same scheduler, or roll back. */
+export function afterBudget(state: ExecState): "runAsap" | "dispatch" | "compensate" {
+  if (Object.values(state.results).some((r) => r.status === "failed")) return "compensate";
+  return state.scheduler === "waves" ? "dispatch" : "runAsap";
 }
 
 /**
  * After the DAG: when a step failed or the run was stopped, undo the finished steps in reverse
  * dependency order, one task each (checkpointed); a failing compensation does not stop the rest.
+ * Every finished step ends undone, with nothing to undo, left behind, or with its undo failed.
  */
-export async function compensate(state: ExecState, deps: ExecutorDeps): Promise<Partial<ExecState>> {
+export async function compensate(state: ExecState, deps: ExecutorDeps): Promise<ExecUpdate> {
   const prepared = state.prepared!;
   const results = withSkipped(state.results, prepared);
   const anyFailed = Object.values(results).some((r) => r.status === "failed");
   const stopped = !anyFailed && Object.values(results).some((r) => r.status === "skipped");
   if (!anyFailed && !stopped) return { results, status: "succeeded" };
 
-  const ctx = await deps.context();
+  const { ctx } = runContext(await deps.context(), state, deps);
   const scope: Scope = { steps: outputs(results), params: prepared.params };
+  const { compensations: planned, rest } = planCompensations(prepared, results, ctx.caller.tools);
   const compensations: CompensationResult[] = [];
-  for (const comp of planCompensations(prepared, results, ctx.caller.tools)) {
+  for (const comp of planned) {
     const result = await durableTask(`rollback:${comp.step}`, () => runCompensation(comp, scope, ctx))();
     deps.onEvent?.({ type: "compensation_finished", result });
     compensations.push(result);
   }
-  const status = compensations.some((c) => c.status === "failed") ? "compensation_failed" : stopped ? "cancelled" : "rolled_back";
-  return { results, compensations, status };
+  const outcomes = [...compensations.map(outcomeOf), ...rest];
+  const status: RunStatus = compensations.some((c) => c.status === "failed")
+    ? "compensation_failed"
+    : outcomes.some((o) => o.outcome === "left_behind")
+      ? "partially_rolled_back"
+      : stopped
+        ? "cancelled"
+        : "rolled_back";
+  return { results, compensations, outcomes, status };
 }
 
-async function execute(step: Step, prepared: PreparedPlan, scope: Scope, ctx: RunContext, deps: ExecutorDeps): Promise<StepResult> {
+/** The run context of one node: the process's tools and limits, behind this run's policy gate. */
+interface NodeContext {
+  ctx: RunContext;
+  /** A step's result landed: the budget counts it before the next call. */
+  landed(result: StepResult): void;
+}
+
+function runContext(base: RunContext, state: ExecState, deps: ExecutorDeps): NodeContext {
+  const landed = new Map(Object.entries(state.results));
+  const budget = deps.budget ? budgetCheck(deps.budget, state, landed) : undefined;
+  const gate = createCallGate({ tools: base.caller.tools, allow: base.allow, untrusted: base.untrusted, allowDestructive: state.allowDestructive, budget });
+  return { ctx: { ...base, gate }, landed: (result) => landed.set(result.id, result) };
+}
+
+/** Before each call: this run's spend (its steps as they land, plus planning) and other runs' spend, against the limits. */
+function budgetCheck(budget: RunBudget, state: ExecState, landed: ReadonlyMap<string, StepResult>): () => Promise<GuardCheck> {
+  const declared = new Map((state.prepared?.plan.steps ?? []).map((s) => [s.id, s.estimate?.usd ?? 0]));
+  const usdOf = (r: StepResult): number => (r.status === "succeeded" || r.status === "failed" ? (measuredUsd(r.output) ?? declared.get(r.id) ?? 0) : 0);
+  return async () => {
+    const others = budget.othersUsd ? await budget.othersUsd() : { today: budget.spentToday, month: budget.spentThisMonth };
+    const guard = createBudgetGuard({
+      ...budget,
+      spentToday: others.today,
+      spentThisMonth: others.month,
+      approved: state.budgetApproved,
+      runSpentUsd: () => budget.otherUsd + [...landed.values()].reduce((sum, r) => sum + usdOf(r), 0),
+    });
+    return guard.check();
+  };
+}
+
+async function execute(step: Step, prepared: PreparedPlan, scope: Scope, node: NodeContext, deps: ExecutorDeps): Promise<StepResult> {
   const resolved = prepared.tools[step.id]!;
   deps.onEvent?.({ type: "step_started", id: step.id, tool: `${resolved.server}.${resolved.tool}` });
-  const result = await runStep(step, resolved, scope, ctx);
-  deps.onEvent?.({ type: "step_finished", result });
+  const result = await runStep(step, resolved, scope, node.ctx);
+  node.landed(result);
+  if (result.status !== "held") deps.onEvent?.({ type: "step_finished", result });
   return result;
 }
 
@@ -163,24 +244,32 @@ function durableTask<T>(name: string, fn: () => Promise<T>): () => Promise<T> {
   return task(name, fn) as unknown as () => Promise<T>;
 }
 
-function skipReason(depResults: StepResult[], failed: boolean, stop?: AbortSignal): string | undefined {
-  const bad = depResults.find((r) => r.status !== "succeeded");
-  if (bad) return `dependency "${bad.id}" ${bad.status}`;
-  if (failed) return "another step failed";
-  if (stop?.aborted) return "the run was stopped";
+type Blocked = { status: "skipped" | "held"; reason: string };
+
+function blockedBy(depResults: StepResult[], failed: boolean, stop?: AbortSignal): Blocked | undefined {
+  const held = depResults.find((r) => r.status === "held");
+  const bad = depResults.find((r) => r.status !== "succeeded" && r.status !== "held");
+  if (bad) return { status: "skipped", reason: `dependency "${bad.id}" ${bad.status}` };
+  if (failed) return { status: "skipped", reason: "another step failed" };
+  if (stop?.aborted) return { status: "skipped", reason: "the run was stopped" };
+  if (held) return { status: "held", reason: `waiting for "${held.id}", held by the budget` };
   return undefined;
 }
 
-function skipped(id: string, prepared: PreparedPlan, reason: string): StepResult {
+function notRun(id: string, prepared: PreparedPlan, blocked: Blocked): StepResult {
   const resolved = prepared.tools[id];
   const now = Date.now();
-  return { id, tool: resolved ? `${resolved.server}.${resolved.tool}` : "", status: "skipped", attempts: 0, startedAtMs: now, endedAtMs: now, reason };
+  return { id, tool: resolved ? `${resolved.server}.${resolved.tool}` : "", status: blocked.status, attempts: 0, startedAtMs: now, endedAtMs: now, reason: blocked.reason };
 }
 
-/** Steps a wave run never reached are reported as skipped. */
+/** Steps a run never reached (or left held) are reported as skipped. */
 function withSkipped(results: Record<string, StepResult>, prepared: PreparedPlan): Record<string, StepResult> {
   const out = { ...results };
-  for (const id of prepared.order) out[id] ??= skipped(id, prepared, "not started: the run ended before it");
+  for (const id of prepared.order) {
+    const r = out[id];
+    if (!r) out[id] = notRun(id, prepared, { status: "skipped", reason: "not started: the run ended before it" });
+    else if (r.status === "held") out[id] = { ...r, status: "skipped", reason: `not started: ${r.reason}` };
+  }
   return out;
 }
 

@@ -1,3 +1,4 @@
+import { postgresUrl } from "../pg-url.ts";
 import { createHash, randomUUID } from "node:crypto";
 import { readFileSync, unlinkSync } from "node:fs";
 import { link, mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
@@ -54,11 +55,6 @@ function holderText(holder: LockHolder): string {
   if (holder.pid === undefined) return `held by another process${holder.where ? `, lock in ${holder.where}` : ""}`;
   const since = holder.startedAt ? `, started ${holder.startedAt}` : "";
   return `pid ${holder.pid}${since}${holder.where ? `, lock in ${holder.where}` : ""}`;
-}
-
-function postgresUrl(url: string | undefined): string | undefined {
-  const normalised = url?.replace(/^postgres:(?!\/\/)/, "");
-  return normalised && /^postgres(ql)?:\/\//.test(normalised) ? normalised : undefined;
 }
 
 // ── File locks ────────────────────────────────────────────────────────────────────────────────

@@ -29,13 +29,6 @@ export function isDestructiveTool(info: Pick<ToolInfo, "name" | "annotations">):
   return info.annotations?.destructiveHint === true || DESTRUCTIVE_NAME.test(info.name);
 }
 
-/** A call is destructive when its tool is, or when it brokers a destructive tool (`toolkit_call`). */
-export function isDestructiveCall(info: ToolInfo, params: Record<string, unknown>): boolean {
-  if (isDestructiveTool(info)) return true;
-  const inner = params["tool_name"];
-  return typeof inner === "string" && DESTRUCTIVE_NAME.test(inner);
-}
-
 export type Resolution = { ok: true; resolved: ResolvedTool } | { ok: false; message: string };
 
 /**

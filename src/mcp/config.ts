@@ -1,3 +1,4 @@
+import type { AppConfig } from "../config.ts";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
@@ -91,4 +92,25 @@ export function defaultMcpConfig(env: Record<string, string> = {}): McpConfig {
       workspace: builtinServer("workspace", env),
     },
   };
+}
+
+/**
+ * The environment the built-in stdio servers get (a stdio child sees only a few variables plus
+ * these): state dir, workspace, local services, provider tokens, model endpoint.
+ */
+export function builtinEnv(config: AppConfig): Record<string, string> {
+  const env: Record<string, string> = {
+    CREDIT_OPTIMIZER_HOME: config.home,
+    CREDIT_OPTIMIZER_WORKSPACE: config.workspaceRoot,
+  };
+  for (const [key, value] of Object.entries(config.env)) {
+    if (typeof value === "string" && /^(LOCAL_|NEON_|UPSTASH_|VERCEL_|FLY_|GITHUB_|OPENAI_|CREDIT_OPTIMIZER_MODEL|AGENT_ID)/.test(key)) env[key] = value;
+  }
+  return env;
+}
+
+/** The MCP servers of a run: the file given (or configured), else the built-in ones. */
+export async function mcpConfigFor(config: AppConfig, file?: string): Promise<McpConfig> {
+  const path = file ?? config.mcpConfigPath;
+  return path ? loadMcpConfig(path) : defaultMcpConfig(builtinEnv(config));
 }

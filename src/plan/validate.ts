@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
-import { findTool, isDestructiveCall, resolveTool, type ResolvedTool, type ToolInfo } from "../mcp/catalog.ts";
-import { denial, type AllowLists } from "../policy.ts";
+import { findTool, resolveTool, type ResolvedTool, type ToolInfo } from "../mcp/catalog.ts";
+import type { AllowPolicy } from "../policy/allow.ts";
+import { brokeredTool, checkRules, type GatedCall } from "../policy/gate.ts";
 import { findCycle, topologicalOrder } from "./dag.ts";
 import { findReferences, type Reference } from "./interpolate.ts";
 import { Plan } from "./schema.ts";
@@ -25,6 +26,10 @@ export interface PreparedPlan {
   tools: Record<string, ResolvedTool>;
   /** Step id → the server and tool of its declared rollback. */
   rollbackTools: Record<string, ResolvedTool>;
+  /** Calls that may destroy data, so they run only with approval: a step id, or `<step> (rollback)`. */
+  needsApproval: string[];
+  /** Why some calls are decided only when they are made (a brokered tool named by a reference). */
+  atCallTime: string[];
   notes: string[];
 }
 
@@ -52,11 +57,9 @@ export interface ValidateOptions {
   /** `--param key=value` overrides. */
   params?: Record<string, unknown>;
   /** Per-agent tool allow-lists; a step outside its agent's list is a problem. */
-  allow?: AllowLists;
+  allow?: AllowPolicy;
   /** Servers whose tools changed since they were pinned: steps that use them are problems. */
   untrusted?: Record<string, string[]>;
-  /** When false, a step calling a destructive tool is a problem until destruction is approved. */
-  allowDestructive?: boolean;
 }
 
 /** Checks everything that can be checked before anything runs; never throws. */
@@ -106,7 +109,19 @@ export function validatePlan(input: unknown, options: ValidateOptions = {}): Val
 
   const tools: Record<string, ResolvedTool> = {};
   const rollbackTools: Record<string, ResolvedTool> = {};
+  const needsApproval: string[] = [];
+  const atCallTime: string[] = [];
   if (options.tools) {
+    // The gate's own rules, decided here where they can be: the same refusals before the run as at the call.
+    const gate = (call: GatedCall, label: string): void => {
+      const rules = { tools: options.tools!, allow: options.allow, untrusted: options.untrusted, beforeRun: true };
+      const verdict = checkRules(call, { ...rules, allowDestructive: true });
+      if (!verdict.ok) problems.push({ step: call.step, field: label, message: verdict.message });
+      else if (!checkRules(call, { ...rules, allowDestructive: false }).ok) needsApproval.push(label === "tool" ? call.step : `${call.step} (rollback)`);
+      if (brokeredTool(call.server, call.tool, call.args) === "deferred") {
+        atCallTime.push(`step "${call.step}" ${label === "tool" ? "" : "rollback "}brokers a tool named by a reference (${String(call.args["tool_name"])}): its allow-list and destructive checks are made when it is called`);
+      }
+    };
     for (const step of plan.steps) {
       const resolution = resolveTool(step.tool, options.tools, step.agent);
       if (!resolution.ok) {
@@ -114,20 +129,15 @@ export function validatePlan(input: unknown, options: ValidateOptions = {}): Val
         continue;
       }
       tools[step.id] = resolution.resolved;
-      const denied = options.allow && denial(options.allow, step.agent, resolution.resolved.server, resolution.resolved.tool, step.params);
-      if (denied) problems.push({ step: step.id, field: "tool", message: denied });
-      const changed = options.untrusted?.[resolution.resolved.server];
-      if (changed) problems.push({ step: step.id, field: "tool", message: untrustedMessage(resolution.resolved.server, changed) });
+      gate({ step: step.id, agent: step.agent, ...resolution.resolved, args: step.params, origin: "step" }, "tool");
       const info = findTool(options.tools, resolution.resolved);
       if (info) problems.push(...checkParams(info, step.id, step.params, "params"));
-      if (info && options.allowDestructive === false && isDestructiveCall(info, step.params)) {
-        problems.push({ step: step.id, field: "tool", message: `${info.server}.${info.name} is destructive: it runs only with explicit approval (--allow-destructive)` });
-      }
       if (step.rollback) {
         const rb = resolveTool(step.rollback.tool, options.tools, step.agent);
         if (!rb.ok) problems.push({ step: step.id, field: "rollback.tool", message: rb.message });
         else {
           rollbackTools[step.id] = rb.resolved;
+          gate({ step: step.id, agent: step.agent, ...rb.resolved, args: step.rollback.params, origin: "plan-rollback" }, "rollback.tool");
           const rbInfo = findTool(options.tools, rb.resolved);
           if (rbInfo) problems.push(...checkParams(rbInfo, step.id, step.rollback.params, "rollback.params"));
         }
@@ -136,7 +146,7 @@ export function validatePlan(input: unknown, options: ValidateOptions = {}): Val
   }
 
   if (problems.length > 0 || !order) return { ok: false, problems, notes };
-  return { ok: true, prepared: { plan, params, order, deps, tools, rollbackTools, notes } };
+  return { ok: true, prepared: { plan, params, order, deps, tools, rollbackTools, needsApproval, atCallTime, notes } };
 }
 
 /** Like validatePlan, but throws PlanValidationError listing every problem. */
@@ -144,10 +154,6 @@ export function preparePlan(input: unknown, options: ValidateOptions = {}): Prep
   const result = validatePlan(input, options);
   if (!result.ok) throw new PlanValidationError(result.problems);
   return result.prepared;
-}
-
-function untrustedMessage(server: string, changed: string[]): string {
-  return `MCP server "${server}" changed since it was pinned (${changed.join("; ")}): review it, then run credit-optimizer mcp trust ${server}`;
 }
 
 function resolveParams(plan: Plan, overrides: Record<string, unknown>, problems: Problem[]): Record<string, unknown> {

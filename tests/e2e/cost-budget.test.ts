@@ -1,14 +1,14 @@
-import { MemorySaver } from "@langchain/langgraph";
+import { Command, MemorySaver } from "@langchain/langgraph";
 import { ChatOpenAI } from "@langchain/openai";
 import { afterEach, describe, expect, it } from "vitest";
 import { compileExecutor } from "../../graphs/executor.ts";
 import { checkBudget, createBudgetGuard } from "../../src/cost/budget.ts";
 import { CostCallbackHandler } from "../../src/cost/callbacks.ts";
 import { forecastPlan } from "../../src/cost/forecast.ts";
-import { budgetGate } from "../../src/cost/gate.ts";
 import { DEFAULT_PRICING } from "../../src/cost/pricing.ts";
 import { ServerLimits } from "../../src/engine/limits.ts";
-import { buildRunReport } from "../../src/engine/report.ts";
+import type { BudgetRequest } from "../../src/engine/approval.ts";
+import { summarizeExecution } from "../../src/engine/report.ts";
 import type { ExecState } from "../../src/engine/schedule.ts";
 import { preparePlan } from "../../src/plan/validate.ts";
 import { FakeCaller, sleep } from "../helpers/fake-caller.ts";
@@ -45,42 +45,37 @@ async function runWithBudget(answer: boolean) {
   const tool = (name: string, ms = 0) => async () => {
     timeline.push(`start ${name}`);
     await sleep(ms);
+    // The codegen tool reports what its model call cost, as tools do (cost_usd wins over the estimate).
     if (name === "generate") await model.invoke("write the app", { callbacks: [costs] });
     timeline.push(`end ${name}`);
-    return { ok: true };
+    return name === "generate" ? { ok: true, cost_usd: costs.totals("run-b").usd } : { ok: true };
   };
-  const inner = new FakeCaller().add("work", "generate", tool("generate")).add("work", "notes", tool("notes", 150)).add("work", "deploy", tool("deploy")).add("work", "smoke", tool("smoke"));
+  const caller = new FakeCaller().add("work", "generate", tool("generate")).add("work", "notes", tool("notes", 150)).add("work", "deploy", tool("deploy")).add("work", "smoke", tool("smoke"));
 
   // Before the run: the forecast ($0.05) is under the approval threshold, so it starts without asking.
-  const prepared = preparePlan(plan, { tools: inner.tools });
+  const prepared = preparePlan(plan, { tools: caller.tools });
   const forecast = await forecastPlan(prepared, { pricing });
   const before = checkBudget({ forecast, caps, spentToday: 0, spentThisMonth: 0, destructiveSteps: [] });
   expect(before.decision).toBe("ok");
 
-  const guard = createBudgetGuard({ caps, spentToday: 0, spentThisMonth: 0, runSpentUsd: () => costs.totals("run-b").usd + 0.05, runLimitUsd: caps.approvalUsd });
-  const stop = new AbortController();
-  const questions: string[] = [];
-  const caller = budgetGate(inner, {
-    guard,
-    ask: async (message) => {
-      questions.push(message);
-      timeline.push("ask");
-      return answer;
-    },
-    onDecline: () => stop.abort(),
-    stopSignal: stop.signal,
-  });
   const ctx = { caller, limits: new ServerLimits(8) };
-  const graph = compileExecutor({ context: async () => ctx, stopSignal: stop.signal, onEvent: (e) => caller.onEvent(e) }, new MemorySaver());
-  const state = (await graph.invoke({ plan, scheduler: "asap" }, { configurable: { thread_id: `b-${answer}` } })) as ExecState;
-  return { report: buildRunReport("b", state), timeline, questions, stubRequests: stub.requests.length, spent: costs.totals("run-b").usd };
+  const budget = { caps, spentToday: 0, spentThisMonth: 0, runLimitUsd: caps.approvalUsd, otherUsd: 0 };
+  const graph = compileExecutor({ context: async () => ctx, budget }, new MemorySaver());
+  const thread = { configurable: { thread_id: `b-${answer}` } };
+  await graph.invoke({ plan, scheduler: "asap" }, thread);
+  // The run pauses at the budget interrupt: nothing to answer it in this process but the test.
+  const paused = await graph.getState(thread);
+  const questions = paused.tasks.flatMap((t) => t.interrupts).map((i) => (i.value as BudgetRequest).question);
+  timeline.push("ask");
+  const state = (await graph.invoke(new Command({ resume: { approved: answer } }), thread)) as ExecState;
+  return { report: summarizeExecution(state), timeline, questions, spent: costs.totals("run-b").usd };
 }
 
 describe("running budget", () => {
   it("stops starting steps when a model call overspends, waits for in-flight steps, asks, and resumes on approval", async () => {
     const { report, timeline, questions, spent } = await runWithBudget(true);
     expect(spent).toBeCloseTo((200_000 * 2.5 + 2_000 * 10) / 1e6, 12);
-    expect(questions).toEqual([`budget: this run has spent $0.5700, over the $0.5000 it was allowed; no new steps start until you approve`]);
+    expect(questions).toEqual([`budget: this run has spent $0.5200, over the $0.5000 it was allowed; no new steps start until you approve. Go on?`]);
     // deploy is held: notes (in flight) finishes before the question; deploy starts only after it.
     expect(timeline.indexOf("end notes")).toBeLessThan(timeline.indexOf("ask"));
     expect(timeline.indexOf("ask")).toBeLessThan(timeline.indexOf("start deploy"));

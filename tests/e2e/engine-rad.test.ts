@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { MemorySaver } from "@langchain/langgraph";
 import { compileExecutor } from "../../graphs/executor.ts";
 import { ServerLimits } from "../../src/engine/limits.ts";
-import { buildRunReport } from "../../src/engine/report.ts";
+import { summarizeExecution } from "../../src/engine/report.ts";
 import type { ExecState, Scheduler } from "../../src/engine/schedule.ts";
 import { McpRuntime } from "../../src/mcp/client.ts";
 import { fakeServer, readCalls, tempDir } from "../helpers/fake-mcp.ts";
@@ -20,7 +20,7 @@ async function runSeed(scheduler: Scheduler, options: Parameters<typeof fakeServ
     const ctx = { caller: runtime, limits: new ServerLimits(8) };
     const graph = compileExecutor({ context: async () => ctx }, new MemorySaver());
     const state = (await graph.invoke({ plan: seedPlan, scheduler }, { configurable: { thread_id: `t-${scheduler}-${Math.random()}` } })) as ExecState;
-    return { report: buildRunReport("t", state), calls: readCalls(calls) };
+    return { report: summarizeExecution(state), calls: readCalls(calls) };
   } finally {
     await runtime.close();
   }

@@ -4,13 +4,13 @@ import os from "node:os";
 import path from "node:path";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runWorkflow } from "../../src/cli/workflows.ts";
 import { loadConfig } from "../../src/config.ts";
-import type { RunReport } from "../../src/engine/report.ts";
-import { openRuntime, type Runtime } from "../../src/engine/runtime.ts";
+import type { Report } from "../../agents/types.ts";
+import type { RunContext } from "../../src/engine/run-step.ts";
+import { openRoot, type Root } from "../../src/run/root.ts";
+import { runWorkflow, undoRun } from "../helpers/pipeline.ts";
 import { hostFile, readState } from "../../src/servers/toolkit/providers/local/embedded-neon.ts";
 import { getWorkflow } from "../../src/workflows/index.ts";
-import { undoRun } from "../../src/workflows/run.ts";
 import { expectSucceeded, failingAtTheEnd, stepOutput } from "../helpers/workflow-runs.ts";
 
 /*
@@ -20,8 +20,9 @@ import { expectSucceeded, failingAtTheEnd, stepOutput } from "../helpers/workflo
  */
 
 let home: string;
-let runtime: Runtime;
-const succeeded: RunReport[] = [];
+let root: Root;
+let ctx: RunContext;
+const succeeded: Report[] = [];
 const toolkitDir = (): string => path.join(home, "toolkit");
 
 beforeAll(async () => {
@@ -30,22 +31,23 @@ beforeAll(async () => {
     { CREDIT_OPTIMIZER_HOME: home, CREDIT_OPTIMIZER_WORKSPACE: path.join(home, "ws"), LOCAL_POSTGRES_URL: "embedded", PATH: process.env.PATH },
     home,
   );
-  runtime = await openRuntime({ config });
+  root = await openRoot(config);
+  ctx = await root.context();
 });
 
 afterAll(async () => {
-  for (const report of succeeded) await undoRun(report, runtime.context);
-  await runtime?.close();
+  for (const report of succeeded) await undoRun(report, ctx);
+  await root?.close();
   rmSync(home, { recursive: true, force: true });
 }, 120_000);
 
-async function run(values: Record<string, unknown>, transform?: typeof failingAtTheEnd): Promise<RunReport> {
-  const report = await runWorkflow(getWorkflow("rad-crawler-setup")!, values, { context: runtime.context, transform, scheduler: "asap" });
+async function run(values: Record<string, unknown>, transform?: typeof failingAtTheEnd): Promise<Report> {
+  const report = await runWorkflow(root, getWorkflow("rad-crawler-setup")!, values, { transform, scheduler: "asap" });
   if (report.status === "succeeded") succeeded.push(report);
   return report;
 }
 
-const output = (report: RunReport, stepId: string): Record<string, unknown> => stepOutput(report, stepId, runtime.context);
+const output = (report: Report, stepId: string): Record<string, unknown> => stepOutput(report, stepId, ctx);
 
 async function reachable(url: string): Promise<boolean> {
   try {
@@ -100,7 +102,7 @@ describe("rad-crawler-setup on the embedded Postgres", () => {
   });
 
   it("once the succeeded run is undone, the embedded host has nothing left and exits", async () => {
-    for (const report of succeeded.splice(0)) await undoRun(report, runtime.context);
+    for (const report of succeeded.splice(0)) await undoRun(report, ctx);
     expect(await readState(toolkitDir())).toEqual({ projects: {}, databases: {} });
     const deadline = Date.now() + 20_000;
     while (existsSync(hostFile(toolkitDir())) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));

@@ -5,17 +5,16 @@ import path from "node:path";
 import pg from "pg";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runWorkflow } from "../../src/cli/workflows.ts";
 import { loadConfig, type AppConfig } from "../../src/config.ts";
-import type { RunReport } from "../../src/engine/report.ts";
+import type { Report } from "../../agents/types.ts";
 import type { RunContext } from "../../src/engine/run-step.ts";
 import type { Scheduler } from "../../src/engine/schedule.ts";
-import { openRuntime, type Runtime } from "../../src/engine/runtime.ts";
+import { openRoot, type Root } from "../../src/run/root.ts";
+import { runWorkflow, undoRun } from "../helpers/pipeline.ts";
 import type { Plan } from "../../src/plan/schema.ts";
 import { ProcessRegistry, type LocalProject } from "../../src/servers/toolkit/providers/local/processes-registry.ts";
 import { getWorkflow } from "../../src/workflows/index.ts";
 import { expectSucceeded, failingAtTheEnd, stepOutput } from "../helpers/workflow-runs.ts";
-import { undoRun } from "../../src/workflows/run.ts";
 
 /*
  * Every template that touches the toolkit runs end to end on the built-in servers (local
@@ -29,36 +28,36 @@ const ADMIN_REDIS = "redis://127.0.0.1:6379";
 
 let home: string;
 let config: AppConfig;
-let runtime: Runtime;
+let root: Root;
 let ctx: RunContext;
-const succeeded: RunReport[] = [];
+const succeeded: Report[] = [];
 
 beforeAll(async () => {
   home = mkdtempSync(path.join(os.tmpdir(), "co-wf-services-"));
   config = loadConfig({ CREDIT_OPTIMIZER_HOME: home, CREDIT_OPTIMIZER_WORKSPACE: path.join(home, "ws"), PATH: process.env.PATH }, home);
-  runtime = await openRuntime({ config });
-  ctx = runtime.context;
+  root = await openRoot(config);
+  ctx = await root.context();
 });
 
 afterAll(async () => {
   for (const report of succeeded.reverse()) await undoRun(report, ctx);
-  await runtime?.close();
+  await root?.close();
   rmSync(home, { recursive: true, force: true });
 }, 120_000);
 
 const unique = (prefix: string): string => `${prefix}-${randomBytes(3).toString("hex")}`;
 
 /** Runs a template; a successful run is undone after all tests. */
-async function run(id: string, values: Record<string, unknown>, transform?: (plan: Plan) => Plan, scheduler: Scheduler = "asap"): Promise<RunReport> {
-  const report = await runWorkflow(getWorkflow(id)!, values, { context: ctx, transform, scheduler });
+async function run(id: string, values: Record<string, unknown>, transform?: (plan: Plan) => Plan, scheduler: Scheduler = "asap"): Promise<Report> {
+  const report = await runWorkflow(root, getWorkflow(id)!, values, { transform, scheduler });
   if (report.status === "succeeded") succeeded.push(report);
   return report;
 }
 
 /** A step's output with its secret handles revealed. */
-const output = (report: RunReport, stepId: string): Record<string, unknown> => stepOutput(report, stepId, ctx);
+const output = (report: Report, stepId: string): Record<string, unknown> => stepOutput(report, stepId, ctx);
 
-function str(report: RunReport, stepId: string, field: string): string {
+function str(report: Report, stepId: string, field: string): string {
   return String(output(report, stepId)[field]);
 }
 
@@ -127,7 +126,7 @@ async function localProjects(kind: "vercel" | "fly"): Promise<Record<string, Loc
 }
 
 /** After a rolled-back run: each thing a step created is gone from the service that held it. */
-async function expectNothingLeft(report: RunReport): Promise<void> {
+async function expectNothingLeft(report: Report): Promise<void> {
   expect(report.status).toBe("rolled_back");
   expect(report.leftBehind).toEqual([]);
   const created = report.steps.filter((s) => s.status === "succeeded" && /\.\w+_create_/.test(s.tool)).map((s) => s.id);
@@ -317,9 +316,9 @@ describe("neon-environments and redis-cache-suite", () => {
 });
 
 describe("development and operations on a running environment", () => {
-  let neon: RunReport;
-  let redis: RunReport;
-  let app: RunReport;
+  let neon: Report;
+  let redis: Report;
+  let app: Report;
   let projectId: string;
 
   beforeAll(async () => {

@@ -5,16 +5,16 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Io } from "../../src/cli/run.ts";
-import { runWorkflow, runWorkflowCommand } from "../../src/cli/workflows.ts";
+import type { Io } from "../../src/cli/io.ts";
 import { loadConfig, type AppConfig } from "../../src/config.ts";
-import type { RunReport } from "../../src/engine/report.ts";
+import type { Report } from "../../agents/types.ts";
 import type { RunContext } from "../../src/engine/run-step.ts";
-import { openRuntime, type Runtime } from "../../src/engine/runtime.ts";
+import { main } from "../../src/cli/main.ts";
+import { openRoot, type Root } from "../../src/run/root.ts";
+import { runWorkflow, undoRun } from "../helpers/pipeline.ts";
 import type { Plan } from "../../src/plan/schema.ts";
 import { getWorkflow } from "../../src/workflows/index.ts";
 import { expectSucceeded, failingAtTheEnd, stepOutput } from "../helpers/workflow-runs.ts";
-import { undoRun } from "../../src/workflows/run.ts";
 
 /*
  * The code-quality and development templates end to end on the built-in servers, in a temporary
@@ -24,16 +24,16 @@ import { undoRun } from "../../src/workflows/run.ts";
 
 let home: string;
 let config: AppConfig;
-let runtime: Runtime;
+let root: Root;
 let ctx: RunContext;
-const succeeded: RunReport[] = [];
+const succeeded: Report[] = [];
 let neonProjectId: string;
 
 beforeAll(async () => {
   home = mkdtempSync(path.join(os.tmpdir(), "co-wf-workspace-"));
   config = loadConfig({ CREDIT_OPTIMIZER_HOME: home, CREDIT_OPTIMIZER_WORKSPACE: path.join(home, "ws"), PATH: process.env.PATH }, home);
-  runtime = await openRuntime({ config });
-  ctx = runtime.context;
+  root = await openRoot(config);
+  ctx = await root.context();
   const project = (await ctx.caller.call("toolkit", "neon_create_project", { name: unique("wsdb") })) as { project_id: string };
   neonProjectId = project.project_id;
   writeFixture();
@@ -42,7 +42,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const report of succeeded.reverse()) await undoRun(report, ctx);
   if (neonProjectId) await ctx.caller.call("toolkit", "neon_delete_project", { project_id: neonProjectId });
-  await runtime?.close();
+  await root?.close();
   rmSync(home, { recursive: true, force: true });
 }, 120_000);
 
@@ -50,13 +50,13 @@ function unique(prefix: string): string {
   return `${prefix}-${randomBytes(3).toString("hex")}`;
 }
 
-async function run(id: string, values: Record<string, unknown>, transform?: (plan: Plan) => Plan): Promise<RunReport> {
-  const report = await runWorkflow(getWorkflow(id)!, values, { context: ctx, transform });
+async function run(id: string, values: Record<string, unknown>, transform?: (plan: Plan) => Plan): Promise<Report> {
+  const report = await runWorkflow(root, getWorkflow(id)!, values, { transform });
   if (report.status === "succeeded") succeeded.push(report);
   return report;
 }
 
-const output = (report: RunReport, stepId: string): Record<string, unknown> => stepOutput(report, stepId, ctx);
+const output = (report: Report, stepId: string): Record<string, unknown> => stepOutput(report, stepId, ctx);
 
 function git(project: string, args: string[]): string {
   return execFileSync("git", ["-C", path.join(config.workspaceRoot, project), ...args], { encoding: "utf8" }).trim();
@@ -279,7 +279,7 @@ describe("credit-optimizer run --workflow", () => {
 
   it("runs a template on a checkpointed thread and prints the JSON report (exit 0)", async () => {
     const io = capture();
-    const code = await runWorkflowCommand(["--workflow", "dependency-audit", "--param", `project=${FIXTURE}`, "--json", "--thread", "wf-cli-ok"], config, io);
+    const code = await main(["run", "--workflow", "dependency-audit", "--param", `project=${FIXTURE}`, "--json", "--thread", "wf-cli-ok"], io, () => config);
     expect(code).toBe(0);
     const report = JSON.parse(io.stdout.join("")) as { threadId: string; status: string; plan: string; steps: { output: { finding_count: number } }[] };
     expect(report).toMatchObject({ threadId: "wf-cli-ok", status: "succeeded", plan: "Dependency Audit" });
@@ -288,7 +288,7 @@ describe("credit-optimizer run --workflow", () => {
 
   it("exits 1 when a step fails, and the report says which", async () => {
     const io = capture();
-    const code = await runWorkflowCommand(["--workflow", "tech-debt-report", "--param", "project=not-there", "--json"], config, io);
+    const code = await main(["run", "--workflow", "tech-debt-report", "--param", "project=not-there", "--json"], io, () => config);
     expect(code).toBe(1);
     const report = JSON.parse(io.stdout.join("")) as { status: string; steps: { id: string; status: string; error?: { message: string } }[] };
     expect(report.status).toBe("rolled_back");

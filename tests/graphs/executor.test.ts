@@ -2,17 +2,17 @@ import { MemorySaver } from "@langchain/langgraph";
 import { describe, expect, it } from "vitest";
 import { compileExecutor } from "../../graphs/executor.ts";
 import { ServerLimits } from "../../src/engine/limits.ts";
-import { buildRunReport } from "../../src/engine/report.ts";
+import { summarizeExecution } from "../../src/engine/report.ts";
 import { ASAP_SEGMENT, type ExecState, type Scheduler } from "../../src/engine/schedule.ts";
 import { ToolCallError } from "../../src/mcp/client.ts";
 import { SecretStore } from "../../src/secrets.ts";
 import { FakeCaller, infraCaller, sleep } from "../helpers/fake-caller.ts";
 
-async function run(caller: FakeCaller, plan: unknown, scheduler: Scheduler = "asap", extra: { stop?: AbortSignal; limit?: number; secrets?: SecretStore } = {}) {
+async function run(caller: FakeCaller, plan: unknown, scheduler: Scheduler = "asap", extra: { stop?: AbortSignal; limit?: number; secrets?: SecretStore; allowDestructive?: boolean } = {}) {
   const ctx = { caller, limits: new ServerLimits(extra.limit ?? 8), secrets: extra.secrets, sleep: async () => {} };
   const graph = compileExecutor({ context: async () => ctx, stopSignal: extra.stop }, new MemorySaver());
-  const state = (await graph.invoke({ plan, scheduler }, { configurable: { thread_id: `x-${Math.random()}` }, recursionLimit: 1000 })) as ExecState;
-  return buildRunReport("x", state);
+  const state = (await graph.invoke({ plan, scheduler, allowDestructive: extra.allowDestructive ?? false }, { configurable: { thread_id: `x-${Math.random()}` }, recursionLimit: 1000 })) as ExecState;
+  return summarizeExecution(state);
 }
 
 const create = (id: string, dependencies: string[] = [], params: Record<string, unknown> = {}) => ({
@@ -50,11 +50,31 @@ for (const scheduler of ["asap", "waves"] as const) {
           create("x", ["c"]),
         ],
       };
-      const report = await run(caller, plan, scheduler);
+      const report = await run(caller, plan, scheduler, { allowDestructive: true });
       expect(report.status).toBe("compensation_failed");
       expect(caller.callsOf("delete").map((c) => c.args["id"])).toEqual(["custom-id-c", "id-b", "id-a"]);
       expect(report.leftBehind).toEqual(["b"]);
       expect(report.compensations.find((c) => c.step === "b")?.error?.message).toBe("delete id-b failed");
+      expect(report.outcomes).toEqual([
+        { step: "c", outcome: "undone", detail: "infra.delete" },
+        { step: "b", outcome: "undo_failed", detail: "infra.delete: delete id-b failed" },
+        { step: "a", outcome: "undone", detail: "infra.delete" },
+        { step: "n", outcome: "nothing_to_undo", detail: "infra.noop is read-only" },
+      ]);
+      // Returned rollbacks ran without approval because of their origin; the plan's own did not need it here.
+      expect(report.compensations.find((c) => c.step === "a")?.trusted).toMatch(/returned by the call that created what it undoes/);
+      expect(report.compensations.find((c) => c.step === "c")?.trusted).toBeUndefined();
+    });
+
+    it("a rollback the plan declares is gated like a step: without approval it is refused with the rule, and nothing is claimed undone", async () => {
+      const caller = infraCaller({ failOn: ["x"] });
+      const plan = { name: "declared", steps: [{ ...create("c"), rollback: { tool: "infra.delete", params: { id: "${c.id}" } } }, create("x", ["c"])] };
+      const report = await run(caller, plan, scheduler);
+      expect(caller.callsOf("delete")).toHaveLength(0);
+      expect(report.status).toBe("compensation_failed");
+      expect(report.compensations[0]?.error).toMatchObject({ code: "POLICY_DESTRUCTIVE" });
+      expect(report.compensations[0]?.error?.message).toContain('step "rollback_c": infra.delete refused by the destructive rule: the rollback infra.delete may destroy data');
+      expect(report.outcomes).toEqual([{ step: "c", outcome: "undo_failed", detail: expect.stringContaining("refused by the destructive rule") }]);
     });
 
     it("a tool output holding ${other.field} reaches the next step verbatim", async () => {

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { main } from "../../src/cli/main.ts";
+import type { AppConfig } from "../../src/config.ts";
 import { fileURLToPath } from "node:url";
 
 export const BIN = fileURLToPath(new URL("../../bin/credit-optimizer.js", import.meta.url));
@@ -35,4 +37,12 @@ export async function waitFor(predicate: () => boolean | Promise<boolean>, timeo
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** Runs a command line in this process (the same program as the binary); output is captured. */
+export async function runMain(argv: string[], config: AppConfig): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (t) => out.push(t), err: (t) => err.push(t) }, () => config);
+  return { code, stdout: out.join("\n"), stderr: err.join("\n") };
 }

@@ -56,7 +56,7 @@ export class FakeCaller implements ToolCaller {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** A server `infra` with `create` (returns a rollback), `delete` (destructive), `noop` and `fail`. */
+/** A server `infra` with `create` (returns a rollback), `delete` (destructive) and `noop` (read-only). */
 export function infraCaller(options: { failOn?: string[]; failDeleteOn?: string[]; ms?: Record<string, number> } = {}): FakeCaller {
   const caller = new FakeCaller();
   const nameSchema = { type: "object", properties: { name: { type: "string" }, value: {} }, required: ["name"], additionalProperties: false };
@@ -65,7 +65,7 @@ export function infraCaller(options: { failOn?: string[]; failDeleteOn?: string[
     await sleep(options.ms?.[name] ?? 0);
     if (options.failOn?.includes(name)) throw new ToolCallError("TOOL_ERROR", `create ${name} failed`, false);
     return { id: `id-${name}`, name, value: args["value"], rollback: { tool: "delete", arguments: { id: `id-${name}` } } };
-  }, nameSchema);
+  }, nameSchema, { destructiveHint: false });
   caller.add("infra", "delete", async (args) => {
     if (options.failDeleteOn?.includes(String(args["id"]))) throw new ToolCallError("TOOL_ERROR", `delete ${String(args["id"])} failed`, false);
     return { deleted: args["id"] };
@@ -73,6 +73,6 @@ export function infraCaller(options: { failOn?: string[]; failDeleteOn?: string[
   caller.add("infra", "noop", async (args) => {
     await sleep(options.ms?.[String(args["name"])] ?? 0);
     return { name: args["name"], value: args["value"] };
-  }, nameSchema);
+  }, nameSchema, { readOnlyHint: true });
   return caller;
 }

@@ -1,0 +1,53 @@
+import { Annotation } from "@langchain/langgraph";
+import type { BudgetLimit } from "../cost/budget.ts";
+import type { PreparedPlan, Problem } from "../plan/validate.ts";
+import type { CompensationResult, StepOutcome } from "./compensate.ts";
+import type { StepResult } from "./run-step.ts";
+
+export type Scheduler = "asap" | "waves";
+
+/**
+ * Where a run stands. `partially_rolled_back`: a failed or stopped run undid what it could, but a
+ * finished step had side effects and no undo; `compensation_failed`: an undo failed.
+ */
+export type RunStatus = "pending" | "invalid" | "succeeded" | "rolled_back" | "partially_rolled_back" | "compensation_failed" | "cancelled";
+
+/** Merges step results by id; `null` clears them (a re-run of the thread starts afresh). */
+function mergeResults(left: Record<string, StepResult>, right: Record<string, StepResult> | null): Record<string, StepResult> {
+  return right === null ? {} : { ...left, ...right };
+}
+
+const last = <T>(_: T, right: T): T => right;
+
+/** The executor's state: declared once; the orchestrator's state (graphs/state.ts) extends it. */
+export const ExecutorState = Annotation.Root({
+  /** The plan as given (JSON); validated once, into `prepared`. */
+  plan: Annotation<unknown>,
+  /** `--param key=value` overrides of the plan's parameters. */
+  params: Annotation<Record<string, unknown>>({ reducer: last, default: () => ({}) }),
+  /** Whether calls may be destructive (approved by a person, or `--allow-destructive`). */
+  allowDestructive: Annotation<boolean>({ reducer: last, default: () => false }),
+  /** Which scheduler runs the DAG. */
+  scheduler: Annotation<Scheduler>({ reducer: last, default: () => "asap" }),
+  /** The validated plan: order, dependencies (with implied ones), resolved tools. */
+  prepared: Annotation<PreparedPlan | undefined>,
+  /** Validation problems when the plan is invalid (nothing ran). */
+  problems: Annotation<Problem[]>({ reducer: last, default: () => [] }),
+  /** Step id → result. Parallel `runStep` branches (waves) write here at once, hence the merge. */
+  results: Annotation<Record<string, StepResult>, Record<string, StepResult> | null>({ reducer: mergeResults, default: () => ({}) }),
+  /** Rollback calls that ran after a failure, in the order they ran. */
+  compensations: Annotation<CompensationResult[]>({ reducer: last, default: () => [] }),
+  /** What became of each finished step after a failure: undone, nothing to undo, left behind, undo failed. */
+  outcomes: Annotation<StepOutcome[]>({ reducer: last, default: () => [] }),
+  /** Where the run stands. */
+  status: Annotation<RunStatus>({ reducer: last, default: () => "pending" }),
+  /** Budget limits a person approved going past while the run ran (kept across a resume). */
+  budgetApproved: Annotation<BudgetLimit[]>({ reducer: last, default: () => [] }),
+  /** The MCP config file the run was started with, so `resume` reconnects the same servers. */
+  mcpConfigPath: Annotation<string | undefined>,
+  /** Set only on a `Send` to `runStep` (waves): the step that branch runs. */
+  stepId: Annotation<string | undefined>,
+});
+
+export type ExecState = typeof ExecutorState.State;
+export type ExecUpdate = typeof ExecutorState.Update;

@@ -1,0 +1,149 @@
+import { Command } from "@langchain/langgraph";
+import type { ApprovalAnswer, ApprovalRequest, BudgetRequest, Report } from "../../agents/types.ts";
+import type { RunState } from "../../graphs/state.ts";
+import { CostCallbackHandler } from "../cost/callbacks.ts";
+import { maskSecrets } from "../secrets.ts";
+import type { Root, RunHooks } from "./root.ts";
+
+/** Every question a run can stop at: the approval before it, the running budget during it. */
+export type RunQuestion = ApprovalRequest | BudgetRequest;
+
+/** What a run starts from: a request (the architect plans it), or a plan (a file, a workflow). */
+export interface RunInput {
+  request?: string;
+  plan?: unknown;
+  planner?: RunState["planner"];
+  params?: Record<string, unknown>;
+  session?: string;
+  budgetUsd?: number;
+  dryRun?: boolean;
+  autoApprove?: boolean;
+  allowDestructive?: boolean;
+  fresh?: boolean;
+  confirm?: boolean;
+  scheduler?: RunState["scheduler"];
+  mcpConfigPath?: string;
+}
+
+/** How a client takes part in a run: it sees progress and answers the questions (or cannot, now). */
+export interface RunClient extends RunHooks {
+  /** The plan and its forecast are known (before approval and execution). */
+  onPlanned?(state: RunState): void;
+  /** Answers a question; undefined when nobody can answer now: the run pauses, resumable. */
+  answer?(question: RunQuestion): Promise<ApprovalAnswer | undefined>;
+}
+
+export type DriveResult =
+  | { kind: "finished"; state: RunState; report: Report }
+  | { kind: "waiting"; state: RunState; question: RunQuestion };
+
+/** The run stopped because its state could not be saved; what finished is kept, `resume` continues. */
+export class RunInterruptedError extends Error {
+  readonly code = "RUN_INTERRUPTED";
+  constructor(threadId: string, checkpointer: string, cause: unknown) {
+    const reason = maskSecrets(cause instanceof Error ? cause.message : String(cause));
+    super(`the run on thread "${threadId}" stopped: ${reason} (checkpointer ${checkpointer}). Finished steps are saved; once the checkpointer is reachable, continue with: credit-optimizer resume ${threadId}`);
+    this.name = "RunInterruptedError";
+  }
+}
+
+/** A thread that cannot be resumed, with why (exit 2). */
+export class ThreadError extends Error {
+  readonly code = "THREAD";
+  constructor(message: string) {
+    super(message);
+    this.name = "ThreadError";
+  }
+}
+
+/**
+ * Drives the orchestrator on one thread (under its lock) from `input` — a new run, `null` to go on
+ * from where it stopped, or a person's answer — until it finishes or waits for an answer nobody can
+ * give now.
+ */
+export async function drive(root: Root, threadId: string, input: RunInput | null | ApprovalAnswer, client: RunClient = {}): Promise<DriveResult> {
+  const lock = await root.lock(threadId);
+  try {
+    let next: unknown = isAnswer(input) ? new Command({ resume: input }) : input;
+    let planned = false;
+    for (;;) {
+      const state = await invokeOnce(root, threadId, next, client, (s) => {
+        if (planned || !s.forecast || !s.decision) return;
+        planned = true;
+        client.onPlanned?.(s);
+      });
+      const graph = root.graph();
+      const snapshot = await graph.getState({ configurable: { thread_id: threadId } });
+      const question = snapshot.tasks.flatMap((t) => t.interrupts).map((i) => i.value as RunQuestion)[0];
+      if (!question) return { kind: "finished", state, report: state.report! };
+      const answer = client.answer ? await client.answer(question) : undefined;
+      if (answer === undefined) return { kind: "waiting", state, question };
+      next = new Command({ resume: answer });
+    }
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * Continues any thread: answers the question it waits at (`answer`, or the client's), goes on after a
+ * kill, runs a stopped (Ctrl-C, rolled back) run again from its approved plan, or returns a finished
+ * run's report.
+ */
+export async function resume(root: Root, threadId: string, client: RunClient = {}, answer?: ApprovalAnswer): Promise<DriveResult> {
+  const graph = root.graph();
+  const config = { configurable: { thread_id: threadId } };
+  const tuple = await root.checkpointer.saver.getTuple({ configurable: { thread_id: threadId, checkpoint_ns: "" } });
+  if (!tuple) throw new ThreadError(`no run found on thread "${threadId}" in ${root.checkpointer.description}`);
+  if (isExecutorOnlyThread(Object.keys(tuple.checkpoint.channel_versions))) {
+    throw new ThreadError(
+      `thread "${threadId}" was started by an earlier version that ran plans without the orchestrator; it cannot be resumed. Its finished steps are in ${root.checkpointer.description}; run the plan again with credit-optimizer run --plan <file>`,
+    );
+  }
+  const snapshot = await graph.getState(config);
+  const waiting = snapshot.tasks.some((t) => t.interrupts.length > 0);
+  if (waiting) return drive(root, threadId, answer ?? null, client);
+  if (snapshot.next.length > 0) return drive(root, threadId, null, client);
+  const values = snapshot.values as RunState;
+  if (values.status === "cancelled") {
+    // Stopped with Ctrl-C and rolled back: run the approved plan again from the start.
+    await graph.updateState(config, { results: null, compensations: [], outcomes: [], status: "pending", outcome: undefined, report: undefined }, "approve");
+    return drive(root, threadId, null, client);
+  }
+  if (values.report) return { kind: "finished", state: values, report: values.report };
+  throw new ThreadError(`thread "${threadId}" has nothing to resume`);
+}
+
+/** Threads written by the executor graph alone (before every run went through the orchestrator). */
+function isExecutorOnlyThread(channels: readonly string[]): boolean {
+  return channels.some((c) => /^(branch:to:)?(prepare|runAsap|dispatch|runStep)$/.test(c)) && !channels.some((c) => /^(branch:to:)?(credit_validator|reporter|approve)$/.test(c));
+}
+
+function isAnswer(input: RunInput | ApprovalAnswer | null): input is ApprovalAnswer {
+  return input !== null && typeof (input as ApprovalAnswer).approved === "boolean";
+}
+
+async function invokeOnce(root: Root, threadId: string, input: unknown, client: RunClient, onValues: (state: RunState) => void): Promise<RunState> {
+  const graph = root.graph({ stopSignal: client.stopSignal, onEvent: client.onEvent });
+  const costs = new CostCallbackHandler({ pricing: root.settings.pricing, ledger: root.ledger, runId: threadId });
+  const config = {
+    configurable: { thread_id: threadId },
+    recursionLimit: 10_000,
+    // Each checkpoint is saved before the next step starts: what a crash loses is only what was running.
+    durability: "sync" as const,
+    callbacks: [costs, ...root.tracing.callbacks],
+    metadata: { thread_id: threadId },
+    runName: "credit-optimizer",
+  };
+  try {
+    const stream = await graph.stream(input as never, { ...config, streamMode: "values" });
+    for await (const values of stream) onValues(values as RunState);
+  } catch (error) {
+    // Steps never throw: what reaches here is the checkpointer or the graph runtime failing.
+    throw new RunInterruptedError(threadId, root.checkpointer.description, error);
+  } finally {
+    await costs.flush().catch(() => {});
+  }
+  const snapshot = await graph.getState({ configurable: { thread_id: threadId } });
+  return snapshot.values as RunState;
+}

@@ -1,0 +1,163 @@
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import type { AgentModel, OrchestratorDeps } from "../../agents/deps.ts";
+import { checkpointMemory } from "../../agents/memory.ts";
+import { compileExecutor } from "../../graphs/executor.ts";
+import { compileOrchestrator } from "../../graphs/orchestrator.ts";
+import { openCheckpointer, type Checkpointer } from "../checkpoint.ts";
+import type { AppConfig } from "../config.ts";
+import { openLedger, type Ledger } from "../cost/ledger.ts";
+import { routeModel } from "../cost/routing.ts";
+import { loadCostSettings, type CostSettings } from "../cost/settings.ts";
+import { ServerLimits } from "../engine/limits.ts";
+import type { RunContext } from "../engine/run-step.ts";
+import type { ExecutorDeps } from "../engine/schedule.ts";
+import { acquireThreadLock, type ThreadLock } from "../engine/thread-lock.ts";
+import { McpRuntime } from "../mcp/client.ts";
+import { mcpConfigFor, type McpConfig } from "../mcp/config.ts";
+import { checkPins, type PinCheck } from "../mcp/pinning.ts";
+import type { WorkflowLibrary } from "../models/catalog-planner.ts";
+import { createChatModel } from "../models/chat-model.ts";
+import { postgresUrl } from "../pg-url.ts";
+import { loadAllowLists } from "../policy/allow.ts";
+import { SecretStore } from "../secrets.ts";
+import { flushBeforeExit, setupTracing, type Tracing } from "../tracing.ts";
+
+export interface RootOptions {
+  /** `sqlite:FILE` or `postgres://…`; default: DATABASE_URL, else the SQLite file in the state dir. */
+  checkpointer?: string;
+  /** An `mcpServers` file; the built-in servers when absent. */
+  mcpConfigPath?: string;
+  mcpConfig?: McpConfig;
+  /** Calls at once per MCP server (default 8). */
+  concurrency?: number;
+  /** Replaces the configured model (tests: a scripted chat model). */
+  chatModel?: OrchestratorDeps["chatModel"];
+  /** Told about each MCP server pinned for the first time (its full command), when the servers connect. */
+  onNewPin?(pin: PinCheck["newlyPinned"][number]): void;
+}
+
+/** Per drive: how the run is stopped and where its step events go. */
+export interface RunHooks {
+  stopSignal?: AbortSignal;
+  onEvent?: ExecutorDeps["onEvent"];
+}
+
+/**
+ * Everything a run needs, opened once per process and closed once: the checkpointer, the ledger
+ * beside it, the MCP servers with their pins, the secret store and the allow-lists, tracing, the
+ * model, and the thread lock. Every way in (CLI commands, chat, resume, Studio, tests, benchmarks)
+ * opens this root and drives the same orchestrator graph.
+ */
+export interface Root {
+  config: AppConfig;
+  checkpointer: Checkpointer;
+  /** Where the checkpointer is (thread locks and Postgres secrets live beside it). */
+  checkpointerUrl?: string;
+  ledger: Ledger;
+  tracing: Tracing;
+  settings: CostSettings;
+  /**
+   * The MCP servers (connected on first use, once), with the policy gate's inputs (allow-lists, pins),
+   * limits and secrets.
+   */
+  context(): Promise<RunContext>;
+  /** Before the servers connect: use this MCP config file (`resume` reconnects a thread's own servers). */
+  useMcpConfig(file: string | undefined): void;
+  deps: OrchestratorDeps;
+  /** The orchestrator on this root's checkpointer, with a run's stop signal and event sink. */
+  graph(hooks?: RunHooks): ReturnType<typeof compileOrchestrator>;
+  /** The executor graph alone (LangGraph Studio's second graph). */
+  executor(hooks?: RunHooks): ReturnType<typeof compileExecutor>;
+  /** One run per thread at a time, across processes. */
+  lock(threadId: string): Promise<ThreadLock>;
+  close(): Promise<void>;
+}
+
+export async function openRoot(config: AppConfig, options: RootOptions = {}): Promise<Root> {
+  const checkpointerUrl = options.checkpointer ?? config.databaseUrl;
+  const settings = loadCostSettings(config);
+  const tracing = setupTracing(config, { pricing: settings.pricing });
+  const opened: { close(): Promise<void> }[] = [];
+  try {
+    const checkpointer = await openCheckpointer({ home: config.home, url: checkpointerUrl });
+    opened.push(checkpointer);
+    // The ledger sits beside a Postgres checkpointer; with SQLite it keeps its own file.
+    const ledger = await openLedger({ home: config.home, url: postgresUrl(checkpointerUrl) });
+    opened.push(ledger);
+    let mcpConfigPath = options.mcpConfigPath;
+    let connecting: Promise<RunContext> | undefined;
+    const connect = async (): Promise<RunContext> => {
+      const mcpConfig = options.mcpConfig ?? (await mcpConfigFor(config, mcpConfigPath));
+      const caller = await McpRuntime.connect(mcpConfig);
+      opened.push(caller);
+      const pins = await checkPins(config.home, mcpConfig, caller.tools);
+      for (const pin of pins.newlyPinned) options.onNewPin?.(pin);
+      const secrets = await SecretStore.open(config.home, { keyHex: config.env.CREDIT_OPTIMIZER_SECRET_KEY, checkpointerUrl });
+      opened.push(secrets);
+      return {
+        caller,
+        limits: new ServerLimits(options.concurrency ?? 8),
+        secrets,
+        allow: loadAllowLists(config),
+        untrusted: Object.fromEntries(pins.changed.map((c) => [c.server, c.diff])),
+      };
+    };
+    const context = (): Promise<RunContext> => (connecting ??= connect());
+    const deps: OrchestratorDeps = {
+      config,
+      memory: checkpointMemory(checkpointer.saver),
+      library: loadWorkflowLibrary,
+      chatModel: options.chatModel ?? configuredChatModel(config, settings),
+      pricing: settings.pricing,
+      ledger,
+      // The drive's CostCallbackHandler records each model call as it happens.
+      recordModelCalls: false,
+      context,
+    };
+    return {
+      config,
+      checkpointer,
+      checkpointerUrl,
+      ledger,
+      tracing,
+      settings,
+      context,
+      useMcpConfig(file) {
+        if (connecting) throw new Error("the MCP servers are already connected");
+        mcpConfigPath = file;
+      },
+      deps,
+      graph: (hooks = {}) => compileOrchestrator({ ...deps, ...hooks }, checkpointer.saver),
+      executor: (hooks = {}) => compileExecutor({ context: deps.context, ...hooks }, checkpointer.saver),
+      lock: (threadId) => acquireThreadLock({ home: config.home, url: checkpointerUrl }, threadId),
+      async close() {
+        await connecting?.catch(() => {});
+        await flushBeforeExit(tracing);
+        for (const resource of opened.reverse()) await resource.close();
+      },
+    };
+  } catch (error) {
+    for (const resource of opened.reverse()) await resource.close().catch(() => {});
+    throw error;
+  }
+}
+
+/** The library lives in src/workflows (loaded on first use: the CLI's --help never pays for it). */
+export async function loadWorkflowLibrary(): Promise<WorkflowLibrary> {
+  const { workflows, instantiate } = await import("../workflows/index.ts");
+  return { workflows, instantiate };
+}
+
+/** ChatOpenAI per agent call from the configured model and the routing table, or none without a model. */
+export function configuredChatModel(config: AppConfig, settings: Pick<CostSettings, "routing">, maxRetries?: number): OrchestratorDeps["chatModel"] {
+  const fallback = config.model;
+  if (!fallback) return undefined;
+  const cache = new Map<string, BaseChatModel>();
+  return (agent, stepKind): AgentModel => {
+    const route = routeModel(settings.routing, agent, stepKind, { model: fallback.name, baseUrl: fallback.baseUrl });
+    const target = { ...fallback, name: route.model, baseUrl: route.baseUrl };
+    const key = `${target.name}@${target.baseUrl ?? ""}`;
+    if (!cache.has(key)) cache.set(key, createChatModel(target, { maxRetries }));
+    return { model: cache.get(key)!, name: route.model, baseUrl: route.baseUrl, routedFrom: route.routedFrom };
+  };
+}
