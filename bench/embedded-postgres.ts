@@ -11,17 +11,16 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { runWorkflow } from "../src/cli/workflows.ts";
 import { loadConfig } from "../src/config.ts";
 import { median } from "../src/cost/stats.ts";
-import { openRuntime } from "../src/engine/runtime.ts";
+import { openRoot } from "../src/run/root.ts";
 import { DEFAULT_LOCAL_POSTGRES_URL, DEFAULT_LOCAL_REDIS_URL } from "../src/servers/toolkit/env.ts";
 import { localNeon } from "../src/servers/toolkit/providers/local/embedded-client.ts";
 import { hostFile, type HostInfo } from "../src/servers/toolkit/providers/local/embedded-neon.ts";
 import type { NeonBackend } from "../src/servers/toolkit/providers/neon.ts";
 import type { ToolkitEnv } from "../src/servers/toolkit/tool.ts";
 import { getWorkflow } from "../src/workflows/index.ts";
-import { sequentialPlan, undoRun } from "../src/workflows/run.ts";
+import { runWorkflow, sequentialPlan, undoRun } from "../tests/helpers/pipeline.ts";
 
 const round = (ms: number): number => Math.round(ms * 100) / 100;
 
@@ -103,24 +102,24 @@ async function backendNumbers(neon: NeonBackend, env: ToolkitEnv | undefined): P
 async function radAsapVsSequential(): Promise<Record<string, unknown>> {
   const home = mkdtempSync(path.join(tmpdir(), "co-bench-embedded-rad-"));
   const config = loadConfig({ CREDIT_OPTIMIZER_HOME: home, CREDIT_OPTIMIZER_WORKSPACE: path.join(home, "ws"), LOCAL_POSTGRES_URL: "embedded", PATH: process.env.PATH }, home);
-  const runtime = await openRuntime({ config });
+  const root = await openRoot(config);
   const template = getWorkflow("rad-crawler-setup")!;
   const reports = [];
   try {
     // A first run warms the host (start, initdb) so that neither timed run pays for it.
-    const warmup = await runWorkflow(template, { app_name: "rad-warmup" }, { context: runtime.context });
+    const warmup = await runWorkflow(root, template, { app_name: "rad-warmup" });
     reports.push(warmup);
     const row: Record<string, unknown> = {};
     for (const [name, transform] of [["asap", undefined], ["sequential", sequentialPlan]] as const) {
-      const run = await timed(() => runWorkflow(template, { app_name: `rad-${name}` }, { context: runtime.context, transform }));
+      const run = await timed(() => runWorkflow(root, template, { app_name: `rad-${name}` }, { transform }));
       reports.push(run.value);
       row[`${name}Ms`] = run.ms;
       row[`${name}Status`] = run.value.status;
     }
     return row;
   } finally {
-    for (const report of reports.reverse()) await undoRun(report, runtime.context);
-    await runtime.close();
+    for (const report of reports.reverse()) await undoRun(report, await root.context());
+    await root.close();
     rmSync(home, { recursive: true, force: true });
   }
 }

@@ -9,7 +9,7 @@ import { DEFAULT_PRICING } from "../src/cost/pricing.ts";
 import { createStepRecorder, recordRunEnd } from "../src/cost/recorder.ts";
 import { median, quantile } from "../src/cost/stats.ts";
 import { ServerLimits } from "../src/engine/limits.ts";
-import { buildRunReport } from "../src/engine/report.ts";
+import { summarizeExecution } from "../src/engine/report.ts";
 import type { ExecState } from "../src/engine/schedule.ts";
 import { criticalPath } from "../src/plan/dag.ts";
 import type { PlanInput } from "../src/plan/schema.ts";
@@ -38,9 +38,9 @@ async function runRecorded(ledger: Ledger, plan: PlanInput, ms: Record<string, n
   const startedAt = Date.now();
   const state = (await graph.invoke({ plan, scheduler: "asap" }, { configurable: { thread_id: runId }, recursionLimit: 100_000 })) as ExecState;
   await recorder.flush();
-  const report = buildRunReport(runId, state);
+  const report = summarizeExecution(state);
   if (report.status !== "succeeded") throw new Error(`${plan.name} ended ${report.status}`);
-  const run = forecast ? { runId, startedAt, forecast, report } : { runId, startedAt, report };
+  const run = { runId, startedAt, forecast, plan: plan.name, status: report.status, makespanMs: report.timing.makespanMs };
   return (await recordRunEnd(ledger, run)).durationMs;
 }
 

@@ -11,14 +11,14 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { describeWorkflow, runWorkflow } from "../src/cli/workflows.ts";
+import type { Report } from "../agents/types.ts";
+import { describeWorkflow } from "../src/cli/workflows.ts";
 import { loadConfig, type AppConfig } from "../src/config.ts";
-import type { RunReport } from "../src/engine/report.ts";
 import type { RunContext } from "../src/engine/run-step.ts";
-import { openRuntime } from "../src/engine/runtime.ts";
+import { openRoot, type Root } from "../src/run/root.ts";
 import { DEFAULT_LOCAL_POSTGRES_URL } from "../src/servers/toolkit/env.ts";
 import { workflows } from "../src/workflows/index.ts";
-import { sequentialPlan, undoRun } from "../src/workflows/run.ts";
+import { runWorkflow, sequentialPlan, undoRun } from "../tests/helpers/pipeline.ts";
 import type { WorkflowTemplate } from "../src/workflows/types.ts";
 
 export interface WorkflowBenchRow {
@@ -42,6 +42,7 @@ export interface WorkflowBenchRow {
 type Values = (n: number) => Promise<Record<string, unknown>>;
 
 interface Env {
+  root: Root;
   ctx: RunContext;
   config: AppConfig;
   /** Undoes what the runs and the setup created, run last first at the end. */
@@ -58,10 +59,10 @@ const FIXTURE = "bench-fixture";
 export async function benchWorkflows(): Promise<Record<string, unknown>> {
   const home = mkdtempSync(path.join(tmpdir(), "co-bench-workflows-"));
   const config = loadConfig({ CREDIT_OPTIMIZER_HOME: home, CREDIT_OPTIMIZER_WORKSPACE: path.join(home, "ws"), PATH: process.env.PATH }, home);
-  const runtime = await openRuntime({ config });
+  const root = await openRoot(config);
   const cleanup: Env["cleanup"] = [];
   try {
-    const env = await prepare(runtime.context, config, cleanup);
+    const env = await prepare(root, await root.context(), config, cleanup);
     const rows: WorkflowBenchRow[] = [];
     for (const template of workflows) {
       rows.push(await benchOne(template, valuesFor(template.id, env), env));
@@ -70,7 +71,7 @@ export async function benchWorkflows(): Promise<Record<string, unknown>> {
     return { backend: "local (Postgres, Redis, process deploys)", rows, table: renderTable(rows) };
   } finally {
     for (const undo of cleanup.reverse()) await undo();
-    await runtime.close();
+    await root.close();
     rmSync(home, { recursive: true, force: true });
   }
 }
@@ -94,10 +95,10 @@ async function benchOne(template: WorkflowTemplate, values: Values, env: Env): P
   };
 }
 
-async function timed(template: WorkflowTemplate, values: Record<string, unknown>, env: Env, sequential: boolean): Promise<{ ms: number; report: RunReport }> {
+async function timed(template: WorkflowTemplate, values: Record<string, unknown>, env: Env, sequential: boolean): Promise<{ ms: number; report: Report }> {
   await settlePostgres(env.config);
   const started = performance.now();
-  const report = await runWorkflow(template, values, { context: env.ctx, transform: sequential ? sequentialPlan : undefined });
+  const report = await runWorkflow(env.root, template, values, { transform: sequential ? sequentialPlan : undefined });
   const ms = Math.round(performance.now() - started);
   env.cleanup.push(() => undoRun(report, env.ctx));
   return { ms, report };
@@ -118,11 +119,11 @@ async function settlePostgres(config: AppConfig): Promise<void> {
 }
 
 /** What the templates that act on existing things need: a project folder, a database, a cache, a deployed app. */
-async function prepare(ctx: RunContext, config: AppConfig, cleanup: Env["cleanup"]): Promise<Env> {
+async function prepare(root: Root, ctx: RunContext, config: AppConfig, cleanup: Env["cleanup"]): Promise<Env> {
   writeFixture(path.join(config.workspaceRoot, FIXTURE));
   await ctx.caller.call("workspace", "git_init", { project: FIXTURE });
   await ctx.caller.call("workspace", "git_commit", { project: FIXTURE, message: "fixture" });
-  const base = { ctx, config, cleanup, neonProjectId: "", redisId: "", appProjectId: "", deploymentId: "" };
+  const base = { root, ctx, config, cleanup, neonProjectId: "", redisId: "", appProjectId: "", deploymentId: "" };
   const stack = await provision(base);
   return { ...base, ...stack };
 }
@@ -197,7 +198,7 @@ function valuesFor(id: string, env: Env): Values {
 /** A preview environment to tear down (made with preview-environment, not timed). */
 async function previewToTearDown(env: Env): Promise<Record<string, unknown>> {
   const template = workflows.find((w) => w.id === "preview-environment")!;
-  const report = await runWorkflow(template, { app_name: unique("pvt"), branch: "x", project_id: env.neonProjectId }, { context: env.ctx });
+  const report = await runWorkflow(env.root, template, { app_name: unique("pvt"), branch: "x", project_id: env.neonProjectId });
   env.cleanup.push(() => undoRun(report, env.ctx));
   const out = (id: string, field: string): string => String((report.steps.find((s) => s.id === id)?.output as Record<string, unknown>)[field]);
   return {

@@ -25,8 +25,15 @@ export const AGENT_INSTANCE_PREFIX = "thinking-tools-";
 
 const DESTRUCTIVE_NAME = /(^|_)(delete|drop|destroy|remove|teardown)(_|$)/;
 
+/**
+ * Whether calling a tool may destroy data. By MCP's defaults a tool is `destructiveHint: true` and
+ * `readOnlyHint: false` unless it says otherwise, so an unannotated tool may destroy data; and a tool
+ * named delete / drop / destroy / remove / teardown does, whatever it says.
+ */
 export function isDestructiveTool(info: Pick<ToolInfo, "name" | "annotations">): boolean {
-  return info.annotations?.destructiveHint === true || DESTRUCTIVE_NAME.test(info.name);
+  if (DESTRUCTIVE_NAME.test(info.name)) return true;
+  const a = info.annotations;
+  return a?.readOnlyHint !== true && a?.destructiveHint !== false;
 }
 
 export type Resolution = { ok: true; resolved: ResolvedTool } | { ok: false; message: string };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LiveProgress } from "../../src/cli/request.ts";
+import { LiveProgress } from "../../src/cli/terminal.ts";
 import type { StepResult } from "../../src/engine/run-step.ts";
 
 const result = (id: string, status: StepResult["status"] = "succeeded"): StepResult => ({ id, tool: "t.x", status, attempts: 1, startedAtMs: 0, endedAtMs: 12 });

@@ -3,7 +3,7 @@ import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import { agentThread, checkpointMemory } from "../../agents/memory.ts";
-import type { OrchestratorReport } from "../../agents/types.ts";
+import type { Report } from "../../agents/types.ts";
 import { runCli, startCli, waitFor } from "../helpers/cli.ts";
 import { fakeServer, readCalls, tempDir } from "../helpers/fake-mcp.ts";
 import { startOpenAIStub, type OpenAIStub, type StubRequest, type StubReply } from "../helpers/openai-stub.ts";
@@ -45,7 +45,7 @@ describe("credit-optimizer run \"<request>\" (no API key, no network, built-in s
     const result = await runCli(["run", RAD, "--yes", "--json"], env);
     expect(result.stderr).not.toContain("error:");
     expect(result.code).toBe(0);
-    const report = JSON.parse(result.stdout) as OrchestratorReport;
+    const report = JSON.parse(result.stdout) as Report;
     expect(report.outcome).toBe("executed");
     expect(report.status).toBe("succeeded");
     expect(report.planner?.kind).toBe("catalog");
@@ -59,7 +59,7 @@ describe("credit-optimizer run \"<request>\" (no API key, no network, built-in s
       ["create_fly_app", "succeeded"],
       ["deploy_app", "succeeded"],
     ]);
-    expect(report.timeline.overlaps.length).toBeGreaterThan(0);
+    expect(report.timing.overlaps.length).toBeGreaterThan(0);
     expect(report.forecast?.perStep).toHaveLength(6);
     expect(report.usage).toEqual([]);
     expect(report.summaryBy).toBe("template");
@@ -75,7 +75,7 @@ describe("credit-optimizer run \"<request>\" (no API key, no network, built-in s
     expect(plan.stdout).toContain("planned");
     const dry = await runCli(["run", RAD, "--dry-run", "--json"], env);
     expect(dry.code).toBe(0);
-    const report = JSON.parse(dry.stdout) as OrchestratorReport;
+    const report = JSON.parse(dry.stdout) as Report;
     expect(report.outcome).toBe("planned");
     expect(report.steps).toEqual([]);
     expect(existsSync(path.join(env["CREDIT_OPTIMIZER_HOME"]!, "toolkit", "deploys", "vercel.json"))).toBe(false);
@@ -90,7 +90,7 @@ describe("credit-optimizer run \"<request>\" (no API key, no network, built-in s
     expect(pending.approval.reasons.join("\n")).toContain("over the approval threshold");
     const resumed = await runCli(["resume", pending.threadId, "--approve", "--json"], env);
     expect(resumed.code).toBe(0);
-    const report = JSON.parse(resumed.stdout) as OrchestratorReport;
+    const report = JSON.parse(resumed.stdout) as Report;
     expect(report.threadId).toBe(pending.threadId);
     expect(report.approval).toMatchObject({ approved: true, by: "human" });
     expect(report.status).toBe("succeeded");
@@ -100,7 +100,7 @@ describe("credit-optimizer run \"<request>\" (no API key, no network, built-in s
     const env = offlineEnv();
     const result = await runCli(["run", "write a haiku about autumn leaves", "--json"], env);
     expect(result.code).toBe(2);
-    const report = JSON.parse(result.stdout) as OrchestratorReport;
+    const report = JSON.parse(result.stdout) as Report;
     expect(report.outcome).toBe("planning_failed");
     expect(report.problems[0]).toContain("no workflow matches the request well enough");
     expect(report.planner?.closest?.length).toBeGreaterThan(0);
@@ -182,7 +182,7 @@ describe("Ctrl-C during a run (model stand-in, scripted MCP server)", () => {
 
     const resumed = await runCli(["resume", thread!, "--json"], env);
     expect(resumed.code).toBe(0);
-    const report = JSON.parse(resumed.stdout) as OrchestratorReport;
+    const report = JSON.parse(resumed.stdout) as Report;
     expect(report.status).toBe("succeeded");
     expect(readCalls(calls).filter((c) => c.tool === "work").map((c) => c.name)).toEqual(["first", "slow", "first", "slow", "last"]);
   });
@@ -207,7 +207,7 @@ describe("Ctrl-C during a run (model stand-in, scripted MCP server)", () => {
     expect(readCalls(calls).filter((c) => c.tool === "undo").map((c) => c.name).sort()).toEqual(["first", "slow"]);
     const resumed = await runCli(["resume", thread!, "--json"], env);
     expect(resumed.code).toBe(0);
-    expect((JSON.parse(resumed.stdout) as OrchestratorReport).status).toBe("succeeded");
+    expect((JSON.parse(resumed.stdout) as Report).status).toBe("succeeded");
   });
 
   it("a killed run resumes where it stopped: finished steps are not called again", async () => {
@@ -222,7 +222,7 @@ describe("Ctrl-C during a run (model stand-in, scripted MCP server)", () => {
     expect(thread).toBeDefined();
     const resumed = await runCli(["resume", thread!, "--json"], env);
     expect(resumed.code).toBe(0);
-    const report = JSON.parse(resumed.stdout) as OrchestratorReport;
+    const report = JSON.parse(resumed.stdout) as Report;
     expect(report.status).toBe("succeeded");
     const work = readCalls(calls).filter((c) => c.tool === "work").map((c) => c.name);
     // "first" ran once; "slow" was in flight when the process died, so it runs again.

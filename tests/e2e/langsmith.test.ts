@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { OrchestratorReport } from "../../agents/types.ts";
+import type { Report } from "../../agents/types.ts";
 import { runCli } from "../helpers/cli.ts";
 import { fakeServer, tempDir } from "../helpers/fake-mcp.ts";
 import { startLangSmithStub, type LangSmithStub } from "../helpers/langsmith-stub.ts";
@@ -64,7 +64,7 @@ describe("LangSmith tracing (local stand-in receiving /runs/multipart)", () => {
     langsmith = await startLangSmithStub();
     const result = await runCli(["run", "create a database and a cache", "--yes", "--json"], setup(langsmith.url));
     expect(result.code).toBe(0);
-    const report = JSON.parse(result.stdout) as OrchestratorReport;
+    const report = JSON.parse(result.stdout) as Report;
     expect(report.status).toBe("succeeded");
 
     const runs = langsmith.runs();
@@ -101,6 +101,6 @@ describe("LangSmith tracing (local stand-in receiving /runs/multipart)", () => {
     langsmith = undefined;
     const result = await runCli(["run", "create a database and a cache", "--yes", "--json"], setup(closed));
     expect(result.code).toBe(0);
-    expect((JSON.parse(result.stdout) as OrchestratorReport).status).toBe("succeeded");
+    expect((JSON.parse(result.stdout) as Report).status).toBe("succeeded");
   });
 });

@@ -2,13 +2,12 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig, type AppConfig } from "../../src/config.ts";
-import { compileExecutor } from "../../graphs/executor.ts";
-import { openCheckpointer } from "../../src/checkpoint.ts";
-import { openRuntime } from "../../src/engine/runtime.ts";
-import type { ExecState } from "../../src/engine/schedule.ts";
+import type { RunState } from "../../graphs/state.ts";
+import { openRoot } from "../../src/run/root.ts";
 import { SecretStore } from "../../src/secrets.ts";
 import { runCli, type CliResult } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/fake-mcp.ts";
+import { undoRun } from "../helpers/pipeline.ts";
 import { startLangSmithStub, type LangSmithStub } from "../helpers/langsmith-stub.ts";
 
 const HANDLE = /secret:\/\/[0-9a-f]{32}/g;
@@ -24,21 +23,14 @@ function filesUnder(dir: string): string[] {
 }
 
 /** Undoes what a successful run created, with the rollback calls its create tools returned. */
-async function undoRun(threadId: string, config: AppConfig): Promise<void> {
-  const checkpointer = await openCheckpointer({ home: config.home });
-  const probe = compileExecutor({ context: () => Promise.reject(new Error("not connected")) }, checkpointer.saver);
-  const state = (await probe.getState({ configurable: { thread_id: threadId } })).values as ExecState;
-  await checkpointer.close();
-  const runtime = await openRuntime({ config });
+async function undoThread(threadId: string, config: AppConfig): Promise<void> {
+  const root = await openRoot(config);
   try {
-    for (const id of [...(state.prepared?.order ?? [])].reverse()) {
-      const result = state.results[id];
-      const rollback = (result?.output as { rollback?: { tool: string; arguments: Record<string, unknown> } } | undefined)?.rollback;
-      if (!result || !rollback) continue;
-      await runtime.context.caller.call(result.tool.split(".")[0]!, rollback.tool, runtime.context.secrets!.reveal(rollback.arguments));
-    }
+    const state = (await root.graph().getState({ configurable: { thread_id: threadId } })).values as RunState;
+    const failures = await undoRun(state.report!, await root.context());
+    expect(failures).toEqual([]);
   } finally {
-    await runtime.close();
+    await root.close();
   }
 }
 
@@ -70,7 +62,7 @@ describe("secrets never reach a sink: RAD Crawler on the local provider, traced 
   }, 240_000);
 
   afterAll(async () => {
-    await undoRun((JSON.parse(result.stdout) as { threadId: string }).threadId, config);
+    await undoThread((JSON.parse(result.stdout) as { threadId: string }).threadId, config);
     await langsmith.close();
   }, 60_000);
 

@@ -4,7 +4,7 @@ import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { OrchestratorReport } from "../../agents/types.ts";
+import type { Report } from "../../agents/types.ts";
 import { fakeServer, readCalls, tempDir } from "../helpers/fake-mcp.ts";
 import { startOpenAIStub, type OpenAIStub, type StubReply, type StubRequest } from "../helpers/openai-stub.ts";
 
@@ -109,7 +109,7 @@ describe("LangGraph Studio: langgraphjs dev serves the graphs in langgraph.json"
     expect(readCalls(calls)).toHaveLength(0);
 
     await api("POST", `/threads/${thread_id}/runs/wait`, { assistant_id: "orchestrator", command: { resume: { approved: true } } });
-    const done = await api<{ next: string[]; values: { report: OrchestratorReport } }>("GET", `/threads/${thread_id}/state`);
+    const done = await api<{ next: string[]; values: { report: Report } }>("GET", `/threads/${thread_id}/state`);
     expect(done.next).toEqual([]);
     expect(done.values.report.outcome).toBe("executed");
     expect(done.values.report.status).toBe("succeeded");

@@ -1,6 +1,7 @@
 import { Command, MemorySaver } from "@langchain/langgraph";
 import { describe, expect, it } from "vitest";
-import { compileOrchestrator, type OrchestratorStateType } from "../../graphs/orchestrator.ts";
+import { compileOrchestrator } from "../../graphs/orchestrator.ts";
+import type { RunState } from "../../graphs/state.ts";
 import { agentThread, checkpointMemory } from "../../agents/memory.ts";
 import type { ApprovalRequest } from "../../agents/types.ts";
 import { infraCaller } from "../helpers/fake-caller.ts";
@@ -21,7 +22,7 @@ describe("orchestrator graph (catalog planner, fake tools)", () => {
     const caller = infraCaller({ ms: { "shop-db": 80, "shop-cache": 80 } });
     const graph = compileOrchestrator(testDeps(caller), new MemorySaver());
     const config = thread();
-    const final = (await graph.invoke({ request: 'Set up my app called shop with a database, a cache and a deployment in eu-west-1' }, config)) as OrchestratorStateType;
+    const final = (await graph.invoke({ request: 'Set up my app called shop with a database, a cache and a deployment in eu-west-1' }, config)) as RunState;
     expect(final.planner?.kind).toBe("catalog");
     expect(final.planner?.workflow?.id).toBe("app-stack");
     expect(final.planner?.filled?.join("\n")).toContain('name = "shop"');
@@ -31,8 +32,8 @@ describe("orchestrator graph (catalog planner, fake tools)", () => {
     expect(report.outcome).toBe("executed");
     expect(report.status).toBe("succeeded");
     expect(report.approval?.by).toBe("not-needed");
-    expect(report.timeline.overlaps.map((o) => [o.a, o.b])).toContainEqual(["db", "cache"]);
-    expect(report.timeline.speedup).toBeGreaterThan(1);
+    expect(report.timing.overlaps.map((o) => [o.a, o.b])).toContainEqual(["db", "cache"]);
+    expect(report.timing.speedup).toBeGreaterThan(1);
     expect(report.forecast?.usd.p50).toBeCloseTo(0.02, 5);
     expect(report.summaryBy).toBe("template");
     expect(report.summary).toContain("succeeded");
@@ -47,7 +48,7 @@ describe("orchestrator graph (catalog planner, fake tools)", () => {
     expect(asked?.kind).toBe("approval");
     expect(asked?.reasons.join("\n")).toContain("destructive steps: remove");
     expect(caller.calls).toHaveLength(0);
-    const final = (await graph.invoke(new Command({ resume: { approved: true } }), config)) as OrchestratorStateType;
+    const final = (await graph.invoke(new Command({ resume: { approved: true } }), config)) as RunState;
     expect(final.report?.approval).toMatchObject({ approved: true, by: "human" });
     expect(caller.callsOf("delete").map((c) => c.args["id"])).toEqual(["id-42"]);
     expect(final.report?.status).toBe("succeeded");
@@ -61,7 +62,7 @@ describe("orchestrator graph (catalog planner, fake tools)", () => {
     expect((await pendingInterrupt(graph, config))?.reasons.join("\n")).toContain("destructive steps: remove");
     expect(caller.calls).toHaveLength(0);
 
-    const allowed = (await graph.invoke({ request: "tear down the resource called id-42", autoApprove: true, allowDestructive: true }, thread())) as OrchestratorStateType;
+    const allowed = (await graph.invoke({ request: "tear down the resource called id-42", autoApprove: true, allowDestructive: true }, thread())) as RunState;
     expect(allowed.report?.approval).toMatchObject({ approved: true, by: "flag" });
     expect(caller.callsOf("delete").map((c) => c.args["id"])).toEqual(["id-42"]);
   });
@@ -71,7 +72,7 @@ describe("orchestrator graph (catalog planner, fake tools)", () => {
     const graph = compileOrchestrator(testDeps(caller), new MemorySaver());
     const config = thread();
     await graph.invoke({ request: "tear down the resource called id-42" }, config);
-    const final = (await graph.invoke(new Command({ resume: "reject" }), config)) as OrchestratorStateType;
+    const final = (await graph.invoke(new Command({ resume: "reject" }), config)) as RunState;
     expect(final.report?.outcome).toBe("declined");
     expect(final.report?.status).toBe("not_run");
     expect(caller.calls).toHaveLength(0);
@@ -85,7 +86,7 @@ describe("orchestrator graph (catalog planner, fake tools)", () => {
     const asked = await pendingInterrupt(graph, config);
     expect(asked?.reasons.join("\n")).toMatch(/over the run budget \$0\.0010/);
     const yes = thread();
-    const final = (await graph.invoke({ request: "Set up my app with a database, a cache and a deployment", budgetUsd: 0.001, autoApprove: true }, yes)) as OrchestratorStateType;
+    const final = (await graph.invoke({ request: "Set up my app with a database, a cache and a deployment", budgetUsd: 0.001, autoApprove: true }, yes)) as RunState;
     expect(final.report?.approval?.by).toBe("flag");
     expect(final.report?.status).toBe("succeeded");
   });
@@ -93,7 +94,7 @@ describe("orchestrator graph (catalog planner, fake tools)", () => {
   it("over a hard cap: rejected with the numbers, nothing runs", async () => {
     const caller = infraCaller();
     const graph = compileOrchestrator(testDeps(caller, {}, { CREDIT_OPTIMIZER_DAILY_CAP_USD: "0.015" }), new MemorySaver());
-    const final = (await graph.invoke({ request: "Set up my app with a database, a cache and a deployment" }, thread())) as OrchestratorStateType;
+    const final = (await graph.invoke({ request: "Set up my app with a database, a cache and a deployment" }, thread())) as RunState;
     expect(final.report?.outcome).toBe("rejected");
     expect(final.report?.decision?.reasons.join("\n")).toContain("daily cap $0.0150");
     expect(caller.calls).toHaveLength(0);
@@ -102,7 +103,7 @@ describe("orchestrator graph (catalog planner, fake tools)", () => {
   it("dry run: plans and forecasts only", async () => {
     const caller = infraCaller();
     const graph = compileOrchestrator(testDeps(caller), new MemorySaver());
-    const final = (await graph.invoke({ request: "lint my code", dryRun: true }, thread())) as OrchestratorStateType;
+    const final = (await graph.invoke({ request: "lint my code", dryRun: true }, thread())) as RunState;
     expect(final.report?.outcome).toBe("planned");
     expect(final.forecast?.perStep.map((s) => s.id)).toEqual(["lint"]);
     expect(caller.calls).toHaveLength(0);
@@ -111,7 +112,7 @@ describe("orchestrator graph (catalog planner, fake tools)", () => {
   it("no workflow close enough: stops with the closest ones listed", async () => {
     const caller = infraCaller();
     const graph = compileOrchestrator(testDeps(caller), new MemorySaver());
-    const final = (await graph.invoke({ request: "write me a poem about autumn" }, thread())) as OrchestratorStateType;
+    const final = (await graph.invoke({ request: "write me a poem about autumn" }, thread())) as RunState;
     expect(final.report?.outcome).toBe("planning_failed");
     expect(final.report?.problems.join("\n")).toMatch(/no workflow matches.*closest: /);
     expect(final.report?.planner?.closest?.length).toBeGreaterThan(0);
@@ -141,7 +142,7 @@ describe("orchestrator graph (catalog planner, fake tools)", () => {
       }
       const graph = compileOrchestrator(testDeps(infraCaller(), { ledger }), new MemorySaver());
       const config = thread();
-      const final = (await graph.invoke({ request: "lint my code" }, config)) as OrchestratorStateType;
+      const final = (await graph.invoke({ request: "lint my code" }, config)) as RunState;
       expect(final.forecast?.perStep[0]).toMatchObject({ id: "lint", source: "history", samples: 3 });
       expect(final.forecast?.perStep[0]!.ms.p50).toBe(500);
       expect(final.report?.comparison?.durationMs.forecast.p50).toBe(500);

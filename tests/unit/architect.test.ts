@@ -1,8 +1,9 @@
 import { Command, MemorySaver } from "@langchain/langgraph";
 import { afterEach, describe, expect, it } from "vitest";
-import { configuredChatModel } from "../../agents/deps.ts";
+import { configuredChatModel } from "../../src/run/root.ts";
 import { agentThread, checkpointMemory } from "../../agents/memory.ts";
-import { compileOrchestrator, type OrchestratorStateType } from "../../graphs/orchestrator.ts";
+import { compileOrchestrator } from "../../graphs/orchestrator.ts";
+import type { RunState } from "../../graphs/state.ts";
 import { infraCaller } from "../helpers/fake-caller.ts";
 import { startOpenAIStub, type OpenAIStub, type StubReply, type StubRequest } from "../helpers/openai-stub.ts";
 import { testDeps } from "../graphs/helpers.ts";
@@ -46,7 +47,7 @@ afterEach(async () => {
 function modelDeps(s: OpenAIStub, caller = infraCaller(), extra: Parameters<typeof testDeps>[1] = {}) {
   const env = { OPENAI_BASE_URL: s.baseUrl, OPENAI_API_KEY: "sk-test-not-real", CREDIT_OPTIMIZER_MODEL: "gpt-4o-mini" };
   const base = testDeps(caller, extra, env);
-  return { ...base, chatModel: extra.chatModel ?? configuredChatModel(base.config, 0) };
+  return { ...base, chatModel: extra.chatModel ?? configuredChatModel(base.config, { routing: {} }, 0) };
 }
 
 const planCalls = (s: OpenAIStub) => s.requests.filter((r) => Array.isArray(r.body["tools"]));
@@ -58,7 +59,7 @@ describe("architect with a model (OpenAI-compatible stand-in)", () => {
     stub = await startOpenAIStub(script(VALID_PLAN));
     const caller = infraCaller();
     const graph = compileOrchestrator(modelDeps(stub, caller), new MemorySaver());
-    const final = (await graph.invoke({ request: "Set up the shop with a database and a cache" }, thread())) as OrchestratorStateType;
+    const final = (await graph.invoke({ request: "Set up the shop with a database and a cache" }, thread())) as RunState;
     expect(final.report?.planner).toMatchObject({ kind: "model", attempts: 1 });
     expect(final.report?.status).toBe("succeeded");
     const [call] = planCalls(stub);
@@ -81,7 +82,7 @@ describe("architect with a model (OpenAI-compatible stand-in)", () => {
     stub = await startOpenAIStub(script(INVALID_PLAN, VALID_PLAN));
     const caller = infraCaller();
     const graph = compileOrchestrator(modelDeps(stub, caller), new MemorySaver());
-    const final = (await graph.invoke({ request: "Set up the shop" }, thread())) as OrchestratorStateType;
+    const final = (await graph.invoke({ request: "Set up the shop" }, thread())) as RunState;
     expect(final.report?.planner).toMatchObject({ kind: "model", attempts: 2 });
     expect(final.report?.status).toBe("succeeded");
     const second = planCalls(stub)[1]!.body["messages"] as { role: string; content: string; tool_call_id?: string }[];
@@ -95,7 +96,7 @@ describe("architect with a model (OpenAI-compatible stand-in)", () => {
     stub = await startOpenAIStub(script(INVALID_PLAN));
     const caller = infraCaller();
     const graph = compileOrchestrator(modelDeps(stub, caller, { maxRepairs: 2 }), new MemorySaver());
-    const final = (await graph.invoke({ request: "Set up the shop" }, thread())) as OrchestratorStateType;
+    const final = (await graph.invoke({ request: "Set up the shop" }, thread())) as RunState;
     expect(planCalls(stub)).toHaveLength(3);
     expect(final.report?.outcome).toBe("planning_failed");
     expect(final.report?.problems).toContain('step "db", tool: server "infra" has no tool "nope"');
@@ -113,7 +114,7 @@ describe("architect with a model (OpenAI-compatible stand-in)", () => {
     const snapshot = await graph.getState(yes);
     expect(snapshot.next).toEqual(["approve"]);
     expect(JSON.stringify(snapshot.tasks[0]!.interrupts[0]!.value)).toContain("over the approval threshold");
-    const approved = (await graph.invoke(new Command({ resume: { approved: true } }), yes)) as OrchestratorStateType;
+    const approved = (await graph.invoke(new Command({ resume: { approved: true } }), yes)) as RunState;
     expect(approved.report?.status).toBe("succeeded");
     expect(approveCaller.calls.length).toBe(3);
 
@@ -121,7 +122,7 @@ describe("architect with a model (OpenAI-compatible stand-in)", () => {
     const graph2 = compileOrchestrator(modelDeps(stub, rejectCaller), new MemorySaver());
     const no = thread();
     await graph2.invoke({ request: "Set up the shop" }, no);
-    const rejected = (await graph2.invoke(new Command({ resume: { approved: false } }), no)) as OrchestratorStateType;
+    const rejected = (await graph2.invoke(new Command({ resume: { approved: false } }), no)) as RunState;
     expect(rejected.report?.outcome).toBe("declined");
     expect(rejectCaller.calls).toHaveLength(0);
   });
@@ -135,7 +136,7 @@ describe("architect with a model (OpenAI-compatible stand-in)", () => {
       chunks.push(String((chunk as { content?: unknown }).content ?? ""));
     }
     expect(chunks.join("")).toContain("All three steps succeeded");
-    const final = (await graph.getState(config)).values as OrchestratorStateType;
+    const final = (await graph.getState(config)).values as RunState;
     expect(final.report?.usage.find((u) => u.agent === "reporter")).toMatchObject({ input_tokens: 400, output_tokens: 30 });
     expect(final.report?.usage.find((u) => u.agent === "architect")).toMatchObject({ input_tokens: 1834, output_tokens: 212 });
     expect(final.report?.summary).toBe("All three steps succeeded in parallel.");
@@ -151,7 +152,7 @@ describe("architect with a model (OpenAI-compatible stand-in)", () => {
     const final = (await compileOrchestrator({ ...modelDeps(stub), memory: checkpointMemory(saver) }, saver).invoke(
       { request: "also add a staging branch", session: "s1", dryRun: true },
       thread(),
-    )) as OrchestratorStateType;
+    )) as RunState;
     const messages = planCalls(stub)[1]!.body["messages"] as { role: string; content: string }[];
     expect(messages.map((m) => m.role)).toEqual(["system", "user", "assistant", "user"]);
     expect(messages[1]!.content).toBe("Set up the shop");
@@ -167,11 +168,11 @@ describe("architect with a model (OpenAI-compatible stand-in)", () => {
     try {
       const graph = compileOrchestrator(modelDeps(stub, infraCaller(), { ledger }), new MemorySaver());
       await graph.invoke({ request: "Set up the shop", dryRun: true }, thread());
-      const again = (await graph.invoke({ request: "  set up the SHOP ", dryRun: true }, thread())) as OrchestratorStateType;
+      const again = (await graph.invoke({ request: "  set up the SHOP ", dryRun: true }, thread())) as RunState;
       expect(planCalls(stub)).toHaveLength(1);
       expect(again.report?.planner).toMatchObject({ kind: "model", cached: true, attempts: 0 });
       expect(again.report?.usage).toEqual([]);
-      const fresh = (await graph.invoke({ request: "Set up the shop", dryRun: true, fresh: true }, thread())) as OrchestratorStateType;
+      const fresh = (await graph.invoke({ request: "Set up the shop", dryRun: true, fresh: true }, thread())) as RunState;
       expect(planCalls(stub)).toHaveLength(2);
       expect(fresh.report?.planner?.cached).toBeUndefined();
     } finally {
@@ -183,8 +184,8 @@ describe("architect with a model (OpenAI-compatible stand-in)", () => {
     stub = await startOpenAIStub(script(INVALID_PLAN, VALID_PLAN));
     const base = modelDeps(stub);
     const routing = { "architect/repair": { model: "gpt-4.1-mini" }, reporter: { model: "gpt-4.1-nano" } };
-    const graph = compileOrchestrator({ ...base, chatModel: configuredChatModel(base.config, 0, routing) }, new MemorySaver());
-    const final = (await graph.invoke({ request: "Set up the shop" }, thread())) as OrchestratorStateType;
+    const graph = compileOrchestrator({ ...base, chatModel: configuredChatModel(base.config, { routing }, 0) }, new MemorySaver());
+    const final = (await graph.invoke({ request: "Set up the shop" }, thread())) as RunState;
     expect(stub.requests.map((r) => r.body["model"])).toEqual(["gpt-4o-mini", "gpt-4.1-mini", "gpt-4.1-nano"]);
     expect(final.report?.usage.map((u) => [u.agent, u.model, u.routedFrom])).toEqual([
       ["architect", "gpt-4o-mini", undefined],
@@ -201,7 +202,7 @@ describe("architect with a model (OpenAI-compatible stand-in)", () => {
       return call === 1 ? { toolCalls: [{ name: "plan", arguments: '{"name": "Shop", "steps": [', id: "call_broken" }] } : planReply(VALID_PLAN);
     });
     const graph = compileOrchestrator(modelDeps(stub), new MemorySaver());
-    const final = (await graph.invoke({ request: "Set up the shop", dryRun: true }, thread())) as OrchestratorStateType;
+    const final = (await graph.invoke({ request: "Set up the shop", dryRun: true }, thread())) as RunState;
     expect(final.report?.planner).toMatchObject({ kind: "model", attempts: 2 });
     const second = planCalls(stub)[1]!.body["messages"] as { role: string; content: string; tool_call_id?: string }[];
     const answer = second.find((m) => m.role === "tool")!;
@@ -216,8 +217,8 @@ describe("architect with a model (OpenAI-compatible stand-in)", () => {
     // Chosen in the environment: CREDIT_OPTIMIZER_STRUCTURED_OUTPUT=jsonMode.
     const env = { OPENAI_BASE_URL: stub.baseUrl, OPENAI_API_KEY: "sk-test-not-real", CREDIT_OPTIMIZER_STRUCTURED_OUTPUT: "jsonMode" };
     const base = testDeps(infraCaller(), {}, env);
-    const graph = compileOrchestrator({ ...base, chatModel: configuredChatModel(base.config, 0) }, new MemorySaver());
-    const final = (await graph.invoke({ request: "Set up the shop", dryRun: true }, thread())) as OrchestratorStateType;
+    const graph = compileOrchestrator({ ...base, chatModel: configuredChatModel(base.config, { routing: {} }, 0) }, new MemorySaver());
+    const final = (await graph.invoke({ request: "Set up the shop", dryRun: true }, thread())) as RunState;
     expect(stub.requests[0]!.body["response_format"]).toEqual({ type: "json_object" });
     expect(stub.requests[0]!.body["tools"]).toBeUndefined();
     expect(final.report?.outcome).toBe("planned");

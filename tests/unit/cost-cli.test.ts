@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { bars, costsCommand } from "../../src/cli/costs.ts";
-import { isUsageError } from "../../src/cli/args.ts";
+import { runMain } from "../helpers/cli.ts";
 import { loadConfig } from "../../src/config.ts";
 import { costReport, forecastAccuracy, parseSince } from "../../src/cost/analytics.ts";
 import { openLedger, type Ledger } from "../../src/cost/ledger.ts";
@@ -97,7 +97,7 @@ describe("credit-optimizer costs", () => {
     await ledger.close();
 
     const text = capture();
-    expect(await costsCommand(["--since", "7d", "--by", "model"], config, text.io)).toBe(0);
+    expect(await costsCommand({ since: "7d", by: "model" }, config, text.io)).toBe(0);
     const out = text.out.join("\n");
     expect(out).toContain("total $2.00: models $1.20 (4 calls, 5,010 in / 510 out tokens, 0 cached), steps $0.8000 (3 steps), 3 runs");
     expect(out).toContain("unknown model prices (not in the totals): mystery (1 calls)");
@@ -107,7 +107,7 @@ describe("credit-optimizer costs", () => {
     expect(out.split("\n").filter((l) => /^ {2}\d\d-\d\d /.test(l)).length).toBeGreaterThanOrEqual(8);
 
     const json = capture();
-    expect(await costsCommand(["--json", "--by", "run"], config, json.io)).toBe(0);
+    expect(await costsCommand({ json: true, by: "run" }, config, json.io)).toBe(0);
     const report = JSON.parse(json.out.join("\n")) as { by: string; breakdown: { key: string; detail?: string }[]; totals: { runs: number } };
     expect(report.by).toBe("run");
     expect(report.totals.runs).toBe(3);
@@ -118,8 +118,9 @@ describe("credit-optimizer costs", () => {
     const home = tempDir("co-costs-");
     const config = loadConfig({ CREDIT_OPTIMIZER_HOME: home }, home);
     for (const argv of [["--by", "colour"], ["--since", "soon"]]) {
-      const error = await costsCommand(argv, config, capture().io).then(() => undefined, (e: unknown) => e);
-      expect(isUsageError(error)).toBe(true);
+      const result = await runMain(["costs", ...argv], config);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(argv[0] === "--by" ? /argument 'colour' is invalid. Allowed choices are agent, tool, model, run/ : /--since expects 30m, 24h, 7d, 2w or a date/);
     }
   });
 });

@@ -2,7 +2,8 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { mcpConfigCommand } from "../../src/cli/mcp-config.ts";
+import { loadConfig } from "../../src/config.ts";
+import { runMain } from "../helpers/cli.ts";
 import { BIN_PATH, isMcpConfigError, parseMcpConfig } from "../../src/mcp/config.ts";
 import { mergeMcpConfig, multiInstanceConfig, parseAgentList, thinkingInstanceName, writeMcpConfig } from "../../src/mcp/instances.ts";
 
@@ -85,20 +86,19 @@ describe("mcp-config command", () => {
   let dir: string;
   let stdout: string;
   let stderr: string;
+  /** `credit-optimizer mcp-config …` in this process; its output lands in stdout / stderr. */
+  const mcpConfigCommand = async (argv: string[]): Promise<number> => {
+    const result = await runMain(["mcp-config", ...argv], loadConfig({}, dir));
+    stdout += result.stdout;
+    stderr += result.stderr;
+    return result.code;
+  };
 
   beforeEach(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "mcp-config-"));
     stdout = "";
     stderr = "";
-    vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-      stdout += String(chunk);
-      return true;
-    });
-    vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
-      stderr += String(chunk);
-      return true;
-    });
-  });
+          });
 
   afterEach(async () => {
     vi.restoreAllMocks();
@@ -130,9 +130,9 @@ describe("mcp-config command", () => {
   });
 
   it.each([
-    [[], /--agents is required/],
+    [[], /required option '--agents <list>' not specified/],
     [["--agents", "a,,b"], /agent #2 "" is not a valid name/],
-    [["--agents", "db", "--verbose"], /Unknown option '--verbose'/],
+    [["--agents", "db", "--verbose"], /unknown option '--verbose'/],
     [["--agents", "db", "--env", "NOEQUALS"], /--env expects KEY=VALUE, got "NOEQUALS"/],
     [["--agents", "db", "--env", "AGENT_ID=x"], /--env cannot set AGENT_ID/],
     [["--agents", "db", "--out", ""], /--out expects a file path/],
@@ -152,7 +152,7 @@ describe("mcp-config command", () => {
 
   it("prints usage for --help", async () => {
     expect(await mcpConfigCommand(["--help"])).toBe(0);
-    expect(stdout).toContain("credit-optimizer mcp-config --agents");
+    expect(stdout).toContain("Usage: credit-optimizer mcp-config [options]");
   });
 
   it("reports config errors as typed errors", async () => {

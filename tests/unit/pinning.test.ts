@@ -1,7 +1,8 @@
 import { stat, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { mcpCommand } from "../../src/cli/mcp.ts";
+import { mcpListCommand, mcpTrustCommand } from "../../src/cli/mcp.ts";
+import { runMain } from "../helpers/cli.ts";
 import { loadConfig } from "../../src/config.ts";
 import type { ToolInfo } from "../../src/mcp/catalog.ts";
 import { McpRuntime } from "../../src/mcp/client.ts";
@@ -183,12 +184,12 @@ describe("credit-optimizer mcp", () => {
 
   it("mcp list shows each server's command and whether it is pinned", async () => {
     const before = capture();
-    expect(await mcpCommand(["list", "--mcp-config", mcpFile], appConfig, before.io)).toBe(0);
+    expect(await mcpListCommand({ mcpConfig: mcpFile }, appConfig, before.io)).toBe(0);
     expect(before.out[0]).toContain("fake  not pinned yet");
     expect(before.out[0]).toContain(`${process.execPath} --import tsx `);
     await checkPins(home, fakeConfig, liveTools);
     const after = capture();
-    await mcpCommand(["list", "--mcp-config", mcpFile], appConfig, after.io);
+    await mcpListCommand({ mcpConfig: mcpFile }, appConfig, after.io);
     expect(after.out[0]).toMatch(new RegExp(`^fake  pinned \\S+, ${liveTools.length} tools\\n  `));
   });
 
@@ -198,7 +199,7 @@ describe("credit-optimizer mcp", () => {
     expect((await checkPins(home, fakeConfig, liveTools)).changed).toHaveLength(1);
 
     const run = capture();
-    expect(await mcpCommand(["trust", "fake", "--mcp-config", mcpFile], appConfig, run.io)).toBe(0);
+    expect(await mcpTrustCommand("fake", { mcpConfig: mcpFile }, appConfig, run.io)).toBe(0);
     const fake = fakeConfig.mcpServers["fake"]!;
     expect(run.out[0]).toBe(`server "fake" runs: ${commandLine(fake)}\n  with ${configuredNames(fake)}`);
     expect(run.out[0]).toContain("env FAKE_CALLS_FILE, env FAKE_CRASH_ONCE");
@@ -209,9 +210,11 @@ describe("credit-optimizer mcp", () => {
     expect(await checkPins(home, fakeConfig, liveTools)).toEqual({ newlyPinned: [], changed: [] });
 
     const unknown = capture();
-    expect(await mcpCommand(["trust", "ghost", "--mcp-config", mcpFile], appConfig, unknown.io)).toBe(2);
+    expect(await mcpTrustCommand("ghost", { mcpConfig: mcpFile }, appConfig, unknown.io)).toBe(2);
     expect(unknown.err).toEqual(['no MCP server named "ghost" is configured (configured: fake)']);
-    await expect(mcpCommand(["trust"], appConfig, unknown.io)).rejects.toThrow("mcp trust needs exactly one server name");
-    await expect(mcpCommand(["frobnicate"], appConfig, unknown.io)).rejects.toThrow('mcp needs a subcommand: list or trust (got "frobnicate")');
+    const missing = await runMain(["mcp", "trust"], appConfig);
+    expect([missing.code, missing.stderr]).toEqual([2, expect.stringContaining("missing required argument 'server'")]);
+    const unknownSub = await runMain(["mcp", "frobnicate"], appConfig);
+    expect([unknownSub.code, unknownSub.stderr]).toEqual([2, expect.stringContaining("unknown command 'frobnicate'")]);
   });
 });

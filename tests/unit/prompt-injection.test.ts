@@ -1,8 +1,9 @@
 import { MemorySaver } from "@langchain/langgraph";
 import { afterEach, describe, expect, it } from "vitest";
-import { configuredChatModel } from "../../agents/deps.ts";
+import { configuredChatModel } from "../../src/run/root.ts";
 import { checkpointMemory } from "../../agents/memory.ts";
-import { compileOrchestrator, type OrchestratorStateType } from "../../graphs/orchestrator.ts";
+import { compileOrchestrator } from "../../graphs/orchestrator.ts";
+import type { RunState } from "../../graphs/state.ts";
 import { infraCaller } from "../helpers/fake-caller.ts";
 import { startOpenAIStub, type OpenAIStub, type StubReply, type StubRequest } from "../helpers/openai-stub.ts";
 import { testDeps } from "../graphs/helpers.ts";
@@ -39,10 +40,10 @@ describe("prompt injection through a tool output", () => {
     const saver = new MemorySaver();
     const env = { OPENAI_BASE_URL: stub.baseUrl, OPENAI_API_KEY: "sk-test-not-real", CREDIT_OPTIMIZER_MODEL: "gpt-4o-mini" };
     const base = testDeps(caller, {}, env);
-    const deps = { ...base, chatModel: configuredChatModel(base.config, 0), memory: checkpointMemory(saver) };
+    const deps = { ...base, chatModel: configuredChatModel(base.config, { routing: {} }, 0), memory: checkpointMemory(saver) };
     const graph = compileOrchestrator(deps, saver);
 
-    const first = (await graph.invoke({ request: "Set up the shop", session: "inj", autoApprove: true }, { configurable: { thread_id: "inj-1" } })) as OrchestratorStateType;
+    const first = (await graph.invoke({ request: "Set up the shop", session: "inj", autoApprove: true }, { configurable: { thread_id: "inj-1" } })) as RunState;
     expect(first.report?.status).toBe("succeeded");
 
     // Every model request that carries the injected text carries it inside a quoted data block.
@@ -53,7 +54,7 @@ describe("prompt injection through a tool output", () => {
     }
 
     // A replan in the same session by a model that obeyed: the destructive step is not run on --yes.
-    const replan = (await graph.invoke({ request: "and now tidy up", session: "inj", autoApprove: true }, { configurable: { thread_id: "inj-2" } })) as OrchestratorStateType;
+    const replan = (await graph.invoke({ request: "and now tidy up", session: "inj", autoApprove: true }, { configurable: { thread_id: "inj-2" } })) as RunState;
     expect(replan.report?.status).not.toBe("succeeded");
     expect(caller.callsOf("delete")).toHaveLength(0);
     expect(caller.calls.map((c) => `${c.tool}:${String(c.args["name"] ?? c.args["id"])}`)).toEqual(["create:shop-db", "noop:shop"]);

@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { z } from "zod";
 import { loadConfig } from "../../src/config.ts";
-import { openRuntime, type Runtime } from "../../src/engine/runtime.ts";
+import { openRoot, type Root } from "../../src/run/root.ts";
 import type { ToolInfo } from "../../src/mcp/catalog.ts";
 import { findReferences } from "../../src/plan/interpolate.ts";
 import type { Plan } from "../../src/plan/schema.ts";
@@ -18,7 +18,7 @@ import {
   workflows,
 } from "../../src/workflows/index.ts";
 import { tenantNames } from "../../src/workflows/multi-tenant-provision.ts";
-import { sequentialPlan } from "../../src/workflows/run.ts";
+import { sequentialPlan } from "../helpers/pipeline.ts";
 import type { WorkflowTemplate } from "../../src/workflows/types.ts";
 
 /** A value each required parameter accepts (ids, folders, numbers), found by trying candidates. */
@@ -113,16 +113,16 @@ describe.each(workflows.filter((w) => w.build).map((w) => [w.id, w] as const))("
 });
 
 let builtinTools: readonly ToolInfo[] = [];
-let runtime: Runtime | undefined;
+let root: Root | undefined;
 let home: string;
 beforeAll(async () => {
   home = mkdtempSync(path.join(os.tmpdir(), "co-workflows-unit-"));
   const config = loadConfig({ CREDIT_OPTIMIZER_HOME: home, CREDIT_OPTIMIZER_WORKSPACE: path.join(home, "ws"), PATH: process.env.PATH }, home);
-  runtime = await openRuntime({ config });
-  builtinTools = runtime.context.caller.tools;
+  root = await openRoot(config);
+  builtinTools = (await root.context()).caller.tools;
 });
 afterAll(async () => {
-  await runtime?.close();
+  await root?.close();
   rmSync(home, { recursive: true, force: true });
 });
 
