@@ -2,7 +2,7 @@ import { Command, MemorySaver } from "@langchain/langgraph";
 import { ChatOpenAI } from "@langchain/openai";
 import { afterEach, describe, expect, it } from "vitest";
 import { compileExecutor } from "../../graphs/executor.ts";
-import { checkBudget, createBudgetGuard } from "../../src/cost/budget.ts";
+import { checkBudget } from "../../src/cost/budget.ts";
 import { CostCallbackHandler } from "../../src/cost/callbacks.ts";
 import { forecastPlan } from "../../src/cost/forecast.ts";
 import { DEFAULT_PRICING } from "../../src/cost/pricing.ts";

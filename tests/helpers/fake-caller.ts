@@ -20,8 +20,12 @@ export class FakeCaller implements ToolCaller {
   readonly tools: ToolInfo[] = [];
   private readonly behaviours = new Map<string, Behaviour>();
 
-  add(server: string, name: string, behaviour: Behaviour, schema: Record<string, unknown> = { type: "object" }, annotations?: ToolInfo["annotations"]): this {
-    this.tools.push({ server, name, description: `${name} on ${server}`, inputSchema: schema, annotations });
+  /**
+   * A tool; `annotations` default to `{ destructiveHint: false }` (the fakes stand in for annotated
+   * tools); `null` leaves the tool unannotated, as some third-party servers do.
+   */
+  add(server: string, name: string, behaviour: Behaviour, schema: Record<string, unknown> = { type: "object" }, annotations: ToolInfo["annotations"] | null = { destructiveHint: false }): this {
+    this.tools.push({ server, name, description: `${name} on ${server}`, inputSchema: schema, ...(annotations ? { annotations } : {}) });
     this.behaviours.set(`${server}.${name}`, behaviour);
     return this;
   }

@@ -41,7 +41,8 @@ export async function runPlan(caller: ToolCaller, plan: unknown, scheduler: Sche
   const ctx = { caller, limits: new ServerLimits(4), sleep: async () => {} };
   const graph = compileExecutor({ context: async () => ctx }, new MemorySaver());
   const config = { configurable: { thread_id: `prop-${Math.random()}` }, recursionLimit: 1000 };
-  return (await graph.invoke({ plan, scheduler, params }, config)) as ExecState;
+  // The plans' own rollbacks delete things: approved here, as a person would before such a run.
+  return (await graph.invoke({ plan, scheduler, params, allowDestructive: true }, config)) as ExecState;
 }
 
 export const SCHEDULERS: readonly Scheduler[] = ["asap", "waves"];

@@ -85,12 +85,12 @@ class World {
       if (specOf(id.slice(3)).deleteFails) throw new ToolCallError("TOOL_ERROR", `delete ${id} failed`, false);
       this.live.delete(id);
       return { deleted: id };
-    });
+    }, undefined, { destructiveHint: true });
     this.caller.add("infra", "noop", async (args) => {
       await misbehave("noop", String(args["name"]));
       this.finished.add(Number(String(args["name"]).slice(1)));
       return { name: args["name"] };
-    });
+    }, undefined, { readOnlyHint: true });
   }
 }
 

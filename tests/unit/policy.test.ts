@@ -23,7 +23,7 @@ function servers(): FakeCaller {
   caller.add("toolkit", "fail", () => {
     throw new Error("forced failure");
   }, undefined, { readOnlyHint: true });
-  caller.add("memory", "add_observations", () => ({ ok: true }));
+  caller.add("memory", "add_observations", () => ({ ok: true }), undefined, null);
   caller.add("memory", "read_graph", () => ({ entities: [] }), undefined, { readOnlyHint: true });
   return caller;
 }
