@@ -1,5 +1,6 @@
 import { setMaxListeners } from "node:events";
 import { Send, task, type LangGraphRunnableConfig } from "@langchain/langgraph";
+import type { ProgressUpdate } from "../mcp/client.ts";
 import type { Scope } from "../plan/interpolate.ts";
 import type { Step } from "../plan/schema.ts";
 import { validatePlan, type PreparedPlan, type Problem } from "../plan/validate.ts";
@@ -26,6 +27,7 @@ export interface ExecState {
 
 export type StepEvent =
   | { type: "step_started"; id: string; tool: string }
+  | { type: "step_progress"; id: string; progress: number; total?: number; message?: string }
   | { type: "step_finished"; result: StepResult }
   | { type: "compensation_finished"; result: CompensationResult };
 
@@ -134,8 +136,9 @@ export async function runWaveStep(state: ExecState, deps: ExecutorDeps): Promise
 export async function compensate(state: ExecState, deps: ExecutorDeps): Promise<Partial<ExecState>> {
   const prepared = state.prepared!;
   const results = withSkipped(state.results, prepared);
-  const anyFailed = Object.values(results).some((r) => r.status === "failed");
-  const stopped = !anyFailed && Object.values(results).some((r) => r.status === "skipped");
+  // A call cancelled by a stop failed because of the stop, not on its own: the run is cancelled.
+  const anyFailed = Object.values(results).some((r) => r.status === "failed" && r.error?.code !== "CANCELLED");
+  const stopped = !anyFailed && Object.values(results).some((r) => r.status === "skipped" || r.status === "failed");
   if (!anyFailed && !stopped) return { results, status: "succeeded" };
 
   const ctx = await deps.context();
@@ -153,7 +156,8 @@ export async function compensate(state: ExecState, deps: ExecutorDeps): Promise<
 async function execute(step: Step, prepared: PreparedPlan, scope: Scope, ctx: RunContext, deps: ExecutorDeps): Promise<StepResult> {
   const resolved = prepared.tools[step.id]!;
   deps.onEvent?.({ type: "step_started", id: step.id, tool: `${resolved.server}.${resolved.tool}` });
-  const result = await runStep(step, resolved, scope, ctx);
+  const onProgress = deps.onEvent && ((update: ProgressUpdate) => deps.onEvent?.({ type: "step_progress", id: step.id, ...update }));
+  const result = await runStep(step, resolved, scope, { ...ctx, signal: deps.stopSignal, ...(onProgress ? { onProgress } : {}) });
   deps.onEvent?.({ type: "step_finished", result });
   return result;
 }

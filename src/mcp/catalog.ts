@@ -1,11 +1,17 @@
+import type { UnannotatedTools } from "./config.ts";
+
 /** What the engine knows about the tools of the loaded MCP servers, and how plans name them. */
 export interface ToolInfo {
   server: string;
   name: string;
   description: string;
   inputSchema: Record<string, unknown>;
+  /** The JSON Schema of the tool's `structuredContent`, when the server declares one. */
+  outputSchema?: Record<string, unknown>;
   annotations?: { destructiveHint?: boolean; readOnlyHint?: boolean; idempotentHint?: boolean; title?: string };
   meta?: Record<string, unknown>;
+  /** The server's `unannotatedTools` setting from the MCP config; absent means MCP's default. */
+  unannotated?: UnannotatedTools;
 }
 
 export interface ResolvedTool {
@@ -25,8 +31,25 @@ export const AGENT_INSTANCE_PREFIX = "thinking-tools-";
 
 const DESTRUCTIVE_NAME = /(^|_)(delete|drop|destroy|remove|teardown)(_|$)/;
 
-export function isDestructiveTool(info: Pick<ToolInfo, "name" | "annotations">): boolean {
-  return info.annotations?.destructiveHint === true || DESTRUCTIVE_NAME.test(info.name);
+/**
+ * MCP's defaults: a tool is possibly destructive unless it says `readOnlyHint: true` or
+ * `destructiveHint: false`; a tool that says neither counts as destructive unless its server is
+ * configured with `unannotatedTools: "non-destructive"`. A delete-like name is destructive whatever
+ * the hints say: a wrong hint must not skip approval for `delete_project`.
+ */
+export function isDestructiveTool(info: Pick<ToolInfo, "name" | "annotations" | "unannotated">): boolean {
+  if (DESTRUCTIVE_NAME.test(info.name)) return true;
+  const hints = info.annotations ?? {};
+  if (hints.readOnlyHint === true) return false;
+  if (typeof hints.destructiveHint === "boolean") return hints.destructiveHint;
+  return info.unannotated !== "non-destructive";
+}
+
+/** How `mcp list` words a server's setting for tools without destructive/read-only hints. */
+export function describeUnannotated(setting: UnannotatedTools | undefined): string {
+  return setting === "non-destructive"
+    ? "unannotated tools: non-destructive (unannotatedTools in the MCP config)"
+    : "unannotated tools: possibly destructive, approval needed (MCP's default; set unannotatedTools to change)";
 }
 
 /** A call is destructive when its tool is, or when it brokers a destructive tool (`toolkit_call`). */

@@ -20,8 +20,16 @@ export class FakeCaller implements ToolCaller {
   readonly tools: ToolInfo[] = [];
   private readonly behaviours = new Map<string, Behaviour>();
 
-  add(server: string, name: string, behaviour: Behaviour, schema: Record<string, unknown> = { type: "object" }, annotations?: ToolInfo["annotations"]): this {
-    this.tools.push({ server, name, description: `${name} on ${server}`, inputSchema: schema, annotations });
+  /** Fakes say `destructiveHint: false` unless a test gives annotations: unannotated tools count as destructive (MCP's default). */
+  add(
+    server: string,
+    name: string,
+    behaviour: Behaviour,
+    schema: Record<string, unknown> = { type: "object" },
+    annotations: ToolInfo["annotations"] = { destructiveHint: false },
+    outputSchema?: Record<string, unknown>,
+  ): this {
+    this.tools.push({ server, name, description: `${name} on ${server}`, inputSchema: schema, annotations, ...(outputSchema ? { outputSchema } : {}) });
     this.behaviours.set(`${server}.${name}`, behaviour);
     return this;
   }
