@@ -232,7 +232,7 @@ function checkOutputReferences(
         problems.push({ step: step.id, field: ref.field, message: `${ref.text}: the output of ${step0} has no field "${ref.root}.${check.at}" (${have})` });
       } else if (check.kind === "not-object") {
         const at = check.at === "" ? `the output of ${step0}` : `"${ref.root}.${check.at}"`;
-        problems.push({ step: step.id, field: ref.field, message: `${ref.text}: ${at} is a ${check.type} by its outputSchema and has no fields` });
+        problems.push({ step: step.id, field: ref.field, message: `${ref.text}: ${at} is ${article(check.type)} ${check.type} by its outputSchema and has no fields` });
       } else if (check.kind === "open") {
         runtimeOnly.set(ref.root, [...(runtimeOnly.get(ref.root) ?? []), ref.text]);
       } else checkFit(step.id, ref, check.schema, own, problems);
