@@ -213,9 +213,9 @@ function checkOutputReferences(
     const runtimeOnly = new Map<string, string[]>();
     for (const ref of refs) {
       if (!ids.has(ref.root) || !tools[ref.root]) continue;
-      const source = findTool(loaded, tools[ref.root]!);
+      const source = outputSource(plan, ref.root, tools[ref.root]!, loaded);
       if (!source) continue;
-      const name = `${source.server}.${source.name}`;
+      const name = source.via ? `${source.server}.${source.name} via ${source.via}` : `${source.server}.${source.name}`;
       if (ref.path.length === 0 || (ref.path.length === 1 && ref.path[0] === "text")) {
         // The whole output and its text exist for every tool.
         if (source.outputSchema) checkFit(step.id, ref, ref.path.length === 0 ? { type: "object" } : { type: "string" }, own, problems);
@@ -238,11 +238,24 @@ function checkOutputReferences(
       } else checkFit(step.id, ref, check.schema, own, problems);
     }
     for (const [root, texts] of runtimeOnly) {
-      const source = findTool(loaded, tools[root]!)!;
+      const source = outputSource(plan, root, tools[root]!, loaded)!;
       const why = source.outputSchema ? "leaves that part of its outputSchema open" : "declares no outputSchema";
       notes.push(`step "${step.id}" reads ${texts.join(", ")}: checked at run time, since ${source.server}.${source.name} (step "${root}") ${why}`);
     }
   }
+}
+
+/**
+ * The tool whose output a step returns: its own, or for a broker step (`toolkit_call` with a
+ * literal `tool_name`) the inner tool of the same server, whose outputSchema describes the result.
+ */
+function outputSource(plan: Plan, id: string, resolved: ResolvedTool, loaded: readonly ToolInfo[]): (ToolInfo & { via?: string }) | undefined {
+  const info = findTool(loaded, resolved);
+  if (!info) return undefined;
+  const inner = plan.steps.find((s) => s.id === id)?.params["tool_name"];
+  if (typeof inner !== "string" || inner.includes("${")) return info;
+  const target = findTool(loaded, { server: resolved.server, tool: inner });
+  return target?.outputSchema ? { ...target, via: info.name } : info;
 }
 
 /** A whole-string reference keeps its JSON type, so it must be a type the parameter accepts. */

@@ -89,6 +89,23 @@ describe("references to outputs are checked against the declared outputSchema be
     expect(check({ count: "${src.size}" }, "fs.info").problems).toEqual([]);
   });
 
+  it("a broker step (toolkit_call with a literal tool_name) is checked against the inner tool's outputSchema", () => {
+    const c = caller();
+    c.add("fs", "toolkit_call", () => ({}), { type: "object" }, { destructiveHint: false }, { type: "object", additionalProperties: {} });
+    const plan = (ref: string) => ({
+      name: "p",
+      steps: [
+        { id: "src", tool: "fs.toolkit_call", params: { category: "fs", tool_name: "read", arguments: { path: "/a" } } },
+        { id: "dst", tool: "fs.write", params: { path: "/b", content: ref } },
+      ],
+    });
+    const bad = validatePlan(plan("${src.contents}"), { tools: c.tools });
+    expect(bad.ok ? [] : bad.problems.map(formatProblem)).toEqual([
+      'step "dst", params.content: ${src.contents}: the output of step "src" (fs.read via toolkit_call) has no field "src.contents" (its outputSchema declares: content)',
+    ]);
+    expect(validatePlan(plan("${src.content}"), { tools: c.tools }).ok).toBe(true);
+  });
+
   it("rollback params are checked too", () => {
     const result = validatePlan(
       {
