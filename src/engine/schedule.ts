@@ -36,6 +36,11 @@ export interface ExecutorDeps {
   context(): Promise<RunContext>;
   /** When aborted, no new step starts; in-flight steps finish, then finished steps are rolled back. */
   stopSignal?: AbortSignal;
+  /**
+   * A harder stop: as `stopSignal`, and the calls in flight are cancelled too (the MCP server gets
+   * `notifications/cancelled`); their steps fail as CANCELLED and the run ends `cancelled`.
+   */
+  cancelSignal?: AbortSignal;
   onEvent?(event: StepEvent): void;
 }
 
@@ -83,7 +88,7 @@ export async function runAsap(state: ExecState, deps: ExecutorDeps, config?: Lan
     const run = durableTask(`step:${id}`, async () => {
       const depResults = await Promise.all(depIds.map((d) => promises.get(d)!));
       await saved(depIds);
-      const blocked = skipReason(depResults, failed, deps.stopSignal);
+      const blocked = skipReason(depResults, failed, isStopped(deps));
       if (blocked) return skipped(id, prepared, blocked);
       return execute(steps.get(id)!, prepared, scopeOf(depResults, prepared), ctx, deps);
     });
@@ -106,10 +111,10 @@ export function afterAsapSegment(state: ExecState): "runAsap" | "compensate" {
 }
 
 /** waves: every ready step is `Send` to `runStep`; a failure or a stop sends nothing more. */
-export function dispatchWave(state: ExecState, deps: Pick<ExecutorDeps, "stopSignal">): Send[] | "compensate" {
+export function dispatchWave(state: ExecState, deps: Pick<ExecutorDeps, "stopSignal" | "cancelSignal">): Send[] | "compensate" {
   const prepared = state.prepared!;
   const results = Object.values(state.results);
-  if (deps.stopSignal?.aborted || results.some((r) => r.status !== "succeeded")) return "compensate";
+  if (isStopped(deps) || results.some((r) => r.status !== "succeeded")) return "compensate";
   const ready = prepared.order.filter(
     (id) => !(id in state.results) && (prepared.deps[id] ?? []).every((d) => state.results[d]?.status === "succeeded"),
   );
@@ -122,7 +127,7 @@ export async function runWaveStep(state: ExecState, deps: ExecutorDeps): Promise
   const id = state.stepId!;
   const ctx = await deps.context();
   const depResults = (prepared.deps[id] ?? []).map((d) => state.results[d]!);
-  const blocked = skipReason(depResults, false, deps.stopSignal);
+  const blocked = skipReason(depResults, false, isStopped(deps));
   const result = blocked
     ? skipped(id, prepared, blocked)
     : await execute(stepsById(prepared).get(id)!, prepared, scopeOf(depResults, prepared), ctx, deps);
@@ -157,7 +162,7 @@ async function execute(step: Step, prepared: PreparedPlan, scope: Scope, ctx: Ru
   const resolved = prepared.tools[step.id]!;
   deps.onEvent?.({ type: "step_started", id: step.id, tool: `${resolved.server}.${resolved.tool}` });
   const onProgress = deps.onEvent && ((update: ProgressUpdate) => deps.onEvent?.({ type: "step_progress", id: step.id, ...update }));
-  const result = await runStep(step, resolved, scope, { ...ctx, signal: deps.stopSignal, ...(onProgress ? { onProgress } : {}) });
+  const result = await runStep(step, resolved, scope, { ...ctx, signal: deps.cancelSignal, ...(onProgress ? { onProgress } : {}) });
   deps.onEvent?.({ type: "step_finished", result });
   return result;
 }
@@ -167,11 +172,15 @@ function durableTask<T>(name: string, fn: () => Promise<T>): () => Promise<T> {
   return task(name, fn) as unknown as () => Promise<T>;
 }
 
-function skipReason(depResults: StepResult[], failed: boolean, stop?: AbortSignal): string | undefined {
+function isStopped(deps: Pick<ExecutorDeps, "stopSignal" | "cancelSignal">): boolean {
+  return deps.stopSignal?.aborted === true || deps.cancelSignal?.aborted === true;
+}
+
+function skipReason(depResults: StepResult[], failed: boolean, stopped: boolean): string | undefined {
   const bad = depResults.find((r) => r.status !== "succeeded");
   if (bad) return `dependency "${bad.id}" ${bad.status}`;
   if (failed) return "another step failed";
-  if (stop?.aborted) return "the run was stopped";
+  if (stopped) return "the run was stopped";
   return undefined;
 }
 

@@ -196,14 +196,14 @@ describe("cancellation: a timeout or a stop sends notifications/cancelled for th
     expect(cancelledIds()).toContain(call.id);
   }, 30_000);
 
-  it("a stop cancels the call in flight and the run ends cancelled", async () => {
+  it("a cancelling stop cancels the call in flight and the run ends cancelled", async () => {
     const stop = new AbortController();
     const events: StepEvent[] = [];
     const ctx: RunContext = { caller: runtime, limits: new ServerLimits(8), defaultRetry: { maxAttempts: 3 } };
     const graph = compileExecutor(
       {
         context: async () => ctx,
-        stopSignal: stop.signal,
+        cancelSignal: stop.signal,
         onEvent: (e) => {
           events.push(e);
           // Stop at the first progress report: the call is certainly in flight.
@@ -213,10 +213,19 @@ describe("cancellation: a timeout or a stop sends notifications/cancelled for th
       new MemorySaver(),
     );
     const state = (await graph.invoke(
-      { plan: { name: "stop", steps: [{ id: "slow", tool: "everything.trigger-long-running-operation", dependencies: [], params: { duration: 20, steps: 40 } }] } },
+      {
+        plan: {
+          name: "stop",
+          steps: [
+            { id: "slow", tool: "everything.trigger-long-running-operation", dependencies: [], params: { duration: 20, steps: 40 } },
+            { id: "after", tool: "everything.echo", dependencies: ["slow"], params: { message: "never" } },
+          ],
+        },
+      },
       { configurable: { thread_id: `stop-${Math.random()}` } },
     )) as ExecState;
     expect(state.results["slow"]).toMatchObject({ status: "failed", attempts: 1, error: { code: "CANCELLED", retryable: false } });
+    expect(state.results["after"]).toMatchObject({ status: "skipped" });
     expect(state.status).toBe("cancelled");
     const call = toolCalls().filter((c) => c.name === "trigger-long-running-operation").at(-1)!;
     expect(cancelledIds()).toContain(call.id);
