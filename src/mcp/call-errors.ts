@@ -95,6 +95,22 @@ export function classifyCallError(error: unknown, server: string, tool: string, 
 }
 
 /**
+ * An `isError` result whose text carries a JSON-RPC code: the SDK turns an McpError thrown inside
+ * a tool handler into such a result ("MCP error -32602: Input validation error: …"). The code
+ * decides, as it would for a protocol error; other tool errors are retried when their text says
+ * the provider was busy.
+ */
+export function classifyToolError(server: string, tool: string, text: string, busy: boolean): ToolCallError {
+  const words = stripMcpPrefix(text) || `${server}.${tool} failed`;
+  const match = /^MCP error (-?\d+): /.exec(text);
+  const code = match ? Number(match[1]) : undefined;
+  const cls = code === undefined ? undefined : (RPC_CODES[code] ?? (code <= -32000 && code >= -32099 ? SERVER_DEFINED : undefined));
+  if (!cls) return new ToolCallError("TOOL_ERROR", words, busy, code);
+  const kind = cls.code === "INVALID_ARGUMENTS" ? "INVALID_ARGUMENTS" : "TOOL_ERROR";
+  return new ToolCallError(kind, words, cls.retryable, code);
+}
+
+/**
  * The SDK prefixes "MCP error <code>: " on both sides: a server that throws an McpError sends its
  * prefixed message, and the client prefixes it again. Keep the words once.
  */

@@ -1,5 +1,5 @@
 import { MultiServerMCPClient } from "@langchain/mcp-adapters";
-import { classifyCallError, stripMcpPrefix, ToolCallError } from "./call-errors.ts";
+import { classifyCallError, classifyToolError, stripMcpPrefix, ToolCallError } from "./call-errors.ts";
 import { outputOf, textOf } from "./output.ts";
 import type { ToolInfo } from "./catalog.ts";
 import type { McpConfig, ServerConfig } from "./config.ts";
@@ -77,8 +77,7 @@ export class McpRuntime implements ToolCaller {
     if (result.isError) {
       const text = textOf(result.content);
       const structured = result.structuredContent as { retryable?: unknown } | undefined;
-      const words = stripMcpPrefix(text);
-      throw new ToolCallError("TOOL_ERROR", words || `${server}.${tool} failed`, structured?.retryable === true || RETRYABLE_TEXT.test(words));
+      throw classifyToolError(server, tool, text, structured?.retryable === true || RETRYABLE_TEXT.test(stripMcpPrefix(text)));
     }
     return outputOf(result as { structuredContent?: unknown; content?: unknown });
   }

@@ -1,6 +1,6 @@
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, it } from "vitest";
-import { classifyCallError, stripMcpPrefix } from "../../src/mcp/call-errors.ts";
+import { classifyCallError, classifyToolError, stripMcpPrefix } from "../../src/mcp/call-errors.ts";
 import { isDestructiveTool } from "../../src/mcp/catalog.ts";
 import { outputOf } from "../../src/mcp/output.ts";
 import { interpolate, isInterpolationError } from "../../src/plan/interpolate.ts";
@@ -142,6 +142,14 @@ describe("JSON-RPC errors: retryable or not, reconnect or not, said once", () =>
 
   it("an aborted call is CANCELLED, never retried (the SDK reports it as a timeout)", () => {
     expect(classify(new McpError(-32001, "AbortError: This operation was aborted"), true)).toMatchObject({ code: "CANCELLED", retryable: false, reconnect: false });
+  });
+
+  it("an isError result that carries a JSON-RPC code is classed by it", () => {
+    const invalid = classifyToolError("s", "t", "MCP error -32602: Input validation error: a: expected number", true);
+    expect(invalid).toMatchObject({ code: "INVALID_ARGUMENTS", retryable: false, rpcCode: -32602, message: "Input validation error: a: expected number" });
+    expect(classifyToolError("s", "t", "MCP error -32603: boom", false)).toMatchObject({ code: "TOOL_ERROR", retryable: true });
+    expect(classifyToolError("s", "t", "503 Service Unavailable", true)).toMatchObject({ code: "TOOL_ERROR", retryable: true });
+    expect(classifyToolError("s", "t", "", false)).toMatchObject({ code: "TOOL_ERROR", retryable: false, message: "s.t failed" });
   });
 
   it("the SDK's double prefix is said once", () => {
