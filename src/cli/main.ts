@@ -112,7 +112,8 @@ export function buildProgram(config: () => AppConfig, io: Io, setExit: (code: nu
   const mcp = program.command("mcp").description("the configured MCP servers and their pins");
   mcp
     .command("list")
-    .description("each server, the command it runs, and whether its tools are pinned")
+    .description("each server, the command it runs, whether its tools are pinned, and how unannotated tools are judged")
+    .option("--check", "connect to each server and say whether its live tools still match the pin (exit 1 if not)")
     .option("--mcp-config <file>", "MCP servers (the built-in ones by default)")
     .action(async (options) => done((await import("./mcp.ts")).mcpListCommand(options, config(), io)));
   mcp

@@ -120,6 +120,7 @@ function timelineBar(start: number, end: number, span: number): string {
 /** One line per step event, for live progress on a terminal or a log. */
 export function renderEvent(event: StepEvent): string {
   if (event.type === "step_started") return `  ▶ ${event.id} (${event.tool})`;
+  if (event.type === "step_progress") return `  … ${event.id} ${event.total ? `${Math.round((event.progress / event.total) * 100)}%` : `progress ${event.progress}`}${event.message ? ` — ${event.message}` : ""}`;
   if (event.type === "step_finished") {
     const r = event.result;
     return `  ${MARK[r.status]} ${r.id} ${r.status} in ${r.endedAtMs - r.startedAtMs} ms${r.error ? ` — ${r.error.message}` : ""}`;

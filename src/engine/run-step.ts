@@ -1,5 +1,5 @@
 import type { ResolvedTool } from "../mcp/catalog.ts";
-import { isToolCallError, type ToolCaller } from "../mcp/client.ts";
+import { isToolCallError, type ProgressUpdate, type ToolCaller } from "../mcp/client.ts";
 import { interpolate, isInterpolationError, type Scope } from "../plan/interpolate.ts";
 import type { RetryPolicy, Step } from "../plan/schema.ts";
 import type { AllowPolicy } from "../policy/allow.ts";
@@ -51,6 +51,10 @@ export interface RunContext {
   defaultTimeoutMs?: number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /** Aborting cancels the call in flight (the server gets `notifications/cancelled`). */
+  signal?: AbortSignal;
+  /** The step's progress notifications. */
+  onProgress?: (update: ProgressUpdate) => void;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 3, backoffMs: 250 };
@@ -95,7 +99,7 @@ export async function runStep(step: Step, resolved: ResolvedTool, scope: Scope, 
     }
     trusted = verdict.trusted;
     try {
-      const output = await semaphore.run(() => ctx.caller.call(resolved.server, resolved.tool, revealed, { timeoutMs }));
+      const output = await semaphore.run(() => ctx.caller.call(resolved.server, resolved.tool, revealed, { timeoutMs, signal: ctx.signal, onProgress: ctx.onProgress }));
       return done({ status: "succeeded", attempts: attempt, output: await protect(output, resolved, ctx), ...(trusted ? { trusted } : {}) });
     } catch (error) {
       const stepError = toStepError(error);

@@ -2,6 +2,7 @@ import { setMaxListeners } from "node:events";
 import { interrupt, Send, task, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { createBudgetGuard, type BudgetGuardOptions, type BudgetLimit, type GuardCheck } from "../cost/budget.ts";
 import { measuredUsd } from "../cost/recorder.ts";
+import type { ProgressUpdate } from "../mcp/client.ts";
 import type { Scope } from "../plan/interpolate.ts";
 import type { Step } from "../plan/schema.ts";
 import { validatePlan, type PreparedPlan } from "../plan/validate.ts";
@@ -16,6 +17,7 @@ export type { ExecState, RunStatus, Scheduler } from "./state.ts";
 
 export type StepEvent =
   | { type: "step_started"; id: string; tool: string }
+  | { type: "step_progress"; id: string; progress: number; total?: number; message?: string }
   | { type: "step_finished"; result: StepResult }
   | { type: "compensation_finished"; result: CompensationResult };
 
@@ -32,6 +34,11 @@ export interface ExecutorDeps {
   context(): Promise<RunContext>;
   /** When aborted, no new step starts; in-flight steps finish, then finished steps are rolled back. */
   stopSignal?: AbortSignal;
+  /**
+   * A harder stop: as `stopSignal`, and the calls in flight are cancelled too (the MCP server gets
+   * `notifications/cancelled`); their steps fail as CANCELLED and the run ends `cancelled`.
+   */
+  cancelSignal?: AbortSignal;
   onEvent?(event: StepEvent): void;
   /** The running budget; without it calls are never held for budget. */
   budget?: RunBudget;
@@ -85,7 +92,7 @@ export async function runAsap(state: ExecState, deps: ExecutorDeps, config?: Lan
     const run = durableTask(`step:${id}`, async () => {
       const depResults = await Promise.all(depIds.map((d) => promises.get(d)!));
       await saved(depIds);
-      const blocked = blockedBy(depResults, failed, deps.stopSignal);
+      const blocked = blockedBy(depResults, failed, isStopped(deps));
       if (blocked) return notRun(id, prepared, blocked);
       return execute(steps.get(id)!, prepared, scopeOf(depResults, prepared), node, deps);
     });
@@ -109,10 +116,10 @@ export function afterAsapSegment(state: ExecState): "runAsap" | "budget" | "comp
 }
 
 /** waves: every ready step is `Send` to `runStep`; a failure or a stop sends nothing more; held steps wait for the budget question. */
-export function dispatchWave(state: ExecState, deps: Pick<ExecutorDeps, "stopSignal">): Send[] | "budget" | "compensate" {
+export function dispatchWave(state: ExecState, deps: Pick<ExecutorDeps, "stopSignal" | "cancelSignal">): Send[] | "budget" | "compensate" {
   const prepared = state.prepared!;
   const results = Object.values(state.results);
-  if (deps.stopSignal?.aborted || results.some((r) => r.status === "failed" || r.status === "skipped")) return "compensate";
+  if (isStopped(deps) || results.some((r) => r.status === "failed" || r.status === "skipped")) return "compensate";
   if (results.some((r) => r.status === "held")) return "budget";
   const ready = prepared.order.filter(
     (id) => !(id in state.results) && (prepared.deps[id] ?? []).every((d) => state.results[d]?.status === "succeeded"),
@@ -126,7 +133,7 @@ export async function runWaveStep(state: ExecState, deps: ExecutorDeps): Promise
   const id = state.stepId!;
   const node = runContext(await deps.context(), state, deps);
   const depResults = (prepared.deps[id] ?? []).map((d) => state.results[d]!);
-  const blocked = blockedBy(depResults, false, deps.stopSignal);
+  const blocked = blockedBy(depResults, false, isStopped(deps));
   const result = blocked
     ? notRun(id, prepared, blocked)
     : await execute(stepsById(prepared).get(id)!, prepared, scopeOf(depResults, prepared), node, deps);
@@ -175,8 +182,9 @@ export function afterBudget(state: ExecState): "runAsap" | "dispatch" | "compens
 export async function compensate(state: ExecState, deps: ExecutorDeps): Promise<ExecUpdate> {
   const prepared = state.prepared!;
   const results = withSkipped(state.results, prepared);
-  const anyFailed = Object.values(results).some((r) => r.status === "failed");
-  const stopped = !anyFailed && Object.values(results).some((r) => r.status === "skipped");
+  // A call cancelled by a stop failed because of the stop, not on its own: the run is cancelled.
+  const anyFailed = Object.values(results).some((r) => r.status === "failed" && r.error?.code !== "CANCELLED");
+  const stopped = !anyFailed && Object.values(results).some((r) => r.status === "skipped" || r.status === "failed");
   if (!anyFailed && !stopped) return { results, status: "succeeded" };
 
   const { ctx } = runContext(await deps.context(), state, deps);
@@ -233,7 +241,8 @@ function budgetCheck(budget: RunBudget, state: ExecState, landed: ReadonlyMap<st
 async function execute(step: Step, prepared: PreparedPlan, scope: Scope, node: NodeContext, deps: ExecutorDeps): Promise<StepResult> {
   const resolved = prepared.tools[step.id]!;
   deps.onEvent?.({ type: "step_started", id: step.id, tool: `${resolved.server}.${resolved.tool}` });
-  const result = await runStep(step, resolved, scope, node.ctx);
+  const onProgress = deps.onEvent && ((update: ProgressUpdate) => deps.onEvent?.({ type: "step_progress", id: step.id, ...update }));
+  const result = await runStep(step, resolved, scope, { ...node.ctx, signal: deps.cancelSignal, ...(onProgress ? { onProgress } : {}) });
   node.landed(result);
   if (result.status !== "held") deps.onEvent?.({ type: "step_finished", result });
   return result;
@@ -246,12 +255,16 @@ function durableTask<T>(name: string, fn: () => Promise<T>): () => Promise<T> {
 
 type Blocked = { status: "skipped" | "held"; reason: string };
 
-function blockedBy(depResults: StepResult[], failed: boolean, stop?: AbortSignal): Blocked | undefined {
+function isStopped(deps: Pick<ExecutorDeps, "stopSignal" | "cancelSignal">): boolean {
+  return deps.stopSignal?.aborted === true || deps.cancelSignal?.aborted === true;
+}
+
+function blockedBy(depResults: StepResult[], failed: boolean, stopped: boolean): Blocked | undefined {
   const held = depResults.find((r) => r.status === "held");
   const bad = depResults.find((r) => r.status !== "succeeded" && r.status !== "held");
   if (bad) return { status: "skipped", reason: `dependency "${bad.id}" ${bad.status}` };
   if (failed) return { status: "skipped", reason: "another step failed" };
-  if (stop?.aborted) return { status: "skipped", reason: "the run was stopped" };
+  if (stopped) return { status: "skipped", reason: "the run was stopped" };
   if (held) return { status: "held", reason: `waiting for "${held.id}", held by the budget` };
   return undefined;
 }

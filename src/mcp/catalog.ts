@@ -1,11 +1,17 @@
+import type { UnannotatedTools } from "./config.ts";
+
 /** What the engine knows about the tools of the loaded MCP servers, and how plans name them. */
 export interface ToolInfo {
   server: string;
   name: string;
   description: string;
   inputSchema: Record<string, unknown>;
+  /** The JSON Schema of the tool's `structuredContent`, when the server declares one. */
+  outputSchema?: Record<string, unknown>;
   annotations?: { destructiveHint?: boolean; readOnlyHint?: boolean; idempotentHint?: boolean; title?: string };
   meta?: Record<string, unknown>;
+  /** The server's `unannotatedTools` setting from the MCP config; absent means MCP's default. */
+  unannotated?: UnannotatedTools;
 }
 
 export interface ResolvedTool {
@@ -26,14 +32,24 @@ export const AGENT_INSTANCE_PREFIX = "thinking-tools-";
 const DESTRUCTIVE_NAME = /(^|_)(delete|drop|destroy|remove|teardown)(_|$)/;
 
 /**
- * Whether calling a tool may destroy data. By MCP's defaults a tool is `destructiveHint: true` and
- * `readOnlyHint: false` unless it says otherwise, so an unannotated tool may destroy data; and a tool
- * named delete / drop / destroy / remove / teardown does, whatever it says.
+ * MCP's defaults: a tool is possibly destructive unless it says `readOnlyHint: true` or
+ * `destructiveHint: false`; a tool that says neither counts as destructive unless its server is
+ * configured with `unannotatedTools: "non-destructive"`. A delete-like name is destructive whatever
+ * the hints say: a wrong hint must not skip approval for `delete_project`.
  */
-export function isDestructiveTool(info: Pick<ToolInfo, "name" | "annotations">): boolean {
+export function isDestructiveTool(info: Pick<ToolInfo, "name" | "annotations" | "unannotated">): boolean {
   if (DESTRUCTIVE_NAME.test(info.name)) return true;
-  const a = info.annotations;
-  return a?.readOnlyHint !== true && a?.destructiveHint !== false;
+  const hints = info.annotations ?? {};
+  if (hints.readOnlyHint === true) return false;
+  if (typeof hints.destructiveHint === "boolean") return hints.destructiveHint;
+  return info.unannotated !== "non-destructive";
+}
+
+/** How `mcp list` words a server's setting for tools without destructive/read-only hints. */
+export function describeUnannotated(setting: UnannotatedTools | undefined): string {
+  return setting === "non-destructive"
+    ? "unannotated tools: non-destructive (unannotatedTools in the MCP config)"
+    : "unannotated tools: possibly destructive, approval needed (MCP's default; set unannotatedTools to change)";
 }
 
 export type Resolution = { ok: true; resolved: ResolvedTool } | { ok: false; message: string };

@@ -1,10 +1,22 @@
 import { MultiServerMCPClient } from "@langchain/mcp-adapters";
+import { classifyCallError, classifyToolError, stripMcpPrefix, ToolCallError } from "./call-errors.ts";
+import { outputOf, textOf } from "./output.ts";
 import type { ToolInfo } from "./catalog.ts";
 import type { McpConfig, ServerConfig } from "./config.ts";
 
+export interface ProgressUpdate {
+  progress: number;
+  total?: number;
+  message?: string;
+}
+
 export interface CallOptions {
+  /** Aborting it cancels the call: the SDK sends `notifications/cancelled` for the request. */
   signal?: AbortSignal;
+  /** A hard bound for the call; on expiry the SDK sends `notifications/cancelled` too. */
   timeoutMs?: number;
+  /** The server's `notifications/progress` for this call (the request then carries a progressToken). */
+  onProgress?: (update: ProgressUpdate) => void;
 }
 
 /** What the engine needs from MCP: the tool list and a way to call one. */
@@ -13,22 +25,7 @@ export interface ToolCaller {
   call(server: string, tool: string, args: Record<string, unknown>, options?: CallOptions): Promise<unknown>;
 }
 
-export type ToolCallErrorCode = "TOOL_ERROR" | "TRANSPORT" | "TIMEOUT" | "INVALID_ARGUMENTS" | "UNKNOWN_SERVER";
-
-export class ToolCallError extends Error {
-  constructor(
-    readonly code: ToolCallErrorCode,
-    message: string,
-    readonly retryable: boolean,
-  ) {
-    super(message);
-    this.name = "ToolCallError";
-  }
-}
-
-export function isToolCallError(error: unknown): error is ToolCallError {
-  return error instanceof ToolCallError;
-}
+export { isToolCallError, ToolCallError, type ToolCallErrorCode } from "./call-errors.ts";
 
 /** Tool errors whose text says the provider was busy or briefly unavailable are worth retrying. */
 const RETRYABLE_TEXT = /\b(429|423|500|502|503|504|rate.?limit|too many requests|timed? ?out|temporarily|ECONNRESET|ECONNREFUSED)\b/i;
@@ -64,20 +61,23 @@ export class McpRuntime implements ToolCaller {
     let result;
     try {
       const mcp = await this.client(server);
+      const onProgress = options.onProgress;
+      // The step's timeout is a hard bound: progress does not extend it (resetTimeoutOnProgress
+      // off), so a tool that reports progress forever still ends when the plan says.
       result = await mcp.callTool({ name: tool, arguments: args }, undefined, {
         signal: options.signal,
         timeout: options.timeoutMs,
-        resetTimeoutOnProgress: true,
+        ...(onProgress ? { onprogress: (p: ProgressUpdate) => onProgress(progressOf(p)) } : {}),
       });
     } catch (error) {
-      const classified = classifyTransportError(error, server, tool);
-      if (classified.code === "TRANSPORT") await this.drop(server);
+      const { error: classified, reconnect } = classifyCallError(error, server, tool, options.signal?.aborted === true);
+      if (reconnect) await this.drop(server);
       throw classified;
     }
     if (result.isError) {
       const text = textOf(result.content);
       const structured = result.structuredContent as { retryable?: unknown } | undefined;
-      throw new ToolCallError("TOOL_ERROR", text || `${server}.${tool} failed`, structured?.retryable === true || RETRYABLE_TEXT.test(text));
+      throw classifyToolError(server, tool, text, structured?.retryable === true || RETRYABLE_TEXT.test(stripMcpPrefix(text)));
     }
     return outputOf(result as { structuredContent?: unknown; content?: unknown });
   }
@@ -89,6 +89,7 @@ export class McpRuntime implements ToolCaller {
 
   private async listTools(server: string): Promise<ToolInfo[]> {
     const mcp = await this.client(server);
+    const unannotated = this.configs[server]?.unannotatedTools;
     const tools: ToolInfo[] = [];
     let cursor: string | undefined;
     do {
@@ -99,7 +100,9 @@ export class McpRuntime implements ToolCaller {
           name: t.name,
           description: t.description ?? "",
           inputSchema: t.inputSchema as Record<string, unknown>,
+          ...(t.outputSchema ? { outputSchema: t.outputSchema as Record<string, unknown> } : {}),
           annotations: t.annotations,
+          ...(unannotated ? { unannotated } : {}),
           meta: t._meta,
         });
       }
@@ -130,34 +133,13 @@ export class McpRuntime implements ToolCaller {
   }
 }
 
-/** Structured content when present, else the text parsed as JSON when it is JSON, else the text. */
-export function outputOf(result: { structuredContent?: unknown; content?: unknown }): unknown {
-  if (result.structuredContent !== undefined && result.structuredContent !== null) return result.structuredContent;
-  const text = textOf(result.content);
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
-function textOf(content: unknown): string {
-  if (!Array.isArray(content)) return "";
-  return content
-    .filter((c): c is { type: "text"; text: string } => typeof c === "object" && c !== null && (c as { type?: unknown }).type === "text")
-    .map((c) => c.text)
-    .join("\n");
-}
-
-function classifyTransportError(error: unknown, server: string, tool: string): ToolCallError {
-  const message = error instanceof Error ? error.message : String(error);
-  const code = (error as { code?: unknown }).code;
-  if (code === -32001 || /timed? ?out/i.test(message)) {
-    return new ToolCallError("TIMEOUT", `${server}.${tool} timed out`, true);
-  }
-  if (code === -32602) return new ToolCallError("INVALID_ARGUMENTS", `${server}.${tool}: ${message}`, false);
-  if (error instanceof Error && error.name === "AbortError") return new ToolCallError("TIMEOUT", `${server}.${tool} was aborted`, false);
-  return new ToolCallError("TRANSPORT", `${server}.${tool}: ${message}`, true);
+/** Progress as the SDK delivers it, without fields the server left out. */
+function progressOf(p: ProgressUpdate): ProgressUpdate {
+  return {
+    progress: p.progress,
+    ...(typeof p.total === "number" ? { total: p.total } : {}),
+    ...(typeof p.message === "string" && p.message !== "" ? { message: p.message } : {}),
+  };
 }
 
 function toConnection(server: ServerConfig) {

@@ -6,6 +6,14 @@ import { z } from "zod";
 /** The `bin/credit-optimizer.js` of this installation: built-in servers are started through it. */
 export const BIN_PATH = fileURLToPath(new URL("../../bin/credit-optimizer.js", import.meta.url));
 
+/**
+ * How tools of this server that carry no destructive/read-only annotations are judged. MCP's
+ * defaults (`destructiveHint: true`, `readOnlyHint: false`) make them possibly destructive; an
+ * operator who knows the server can say `non-destructive`. Explicit annotations always count.
+ */
+export const UnannotatedTools = z.enum(["destructive", "non-destructive"]);
+export type UnannotatedTools = z.infer<typeof UnannotatedTools>;
+
 const SHELL_META = /[;&|`$<>\n\r]|\$\(/;
 
 export const StdioServer = z.object({
@@ -14,12 +22,14 @@ export const StdioServer = z.object({
   args: z.array(z.string()).default([]),
   env: z.record(z.string(), z.string()).optional(),
   cwd: z.string().optional(),
+  unannotatedTools: UnannotatedTools.optional(),
 });
 
 export const HttpServer = z.object({
   transport: z.enum(["http", "streamable-http"]).optional(),
   url: z.url(),
   headers: z.record(z.string(), z.string()).optional(),
+  unannotatedTools: UnannotatedTools.optional(),
 });
 
 export const ServerConfig = z.union([StdioServer, HttpServer]);

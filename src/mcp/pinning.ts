@@ -18,6 +18,8 @@ const PinnedTool = z.object({
   description: z.string(),
   /** Top-level schema property → hash, so a diff can name the properties that changed. */
   propertyHashes: z.record(z.string(), z.string()).default({}),
+  /** The declared outputSchema: plans' `${step.field}` references were checked against it. Absent in pins written before it was pinned. */
+  outputSchemaHash: z.string().optional(),
   /** Hints the approval gate relies on (`destructiveHint`): a tool must not quietly stop being destructive. */
   annotations: z.record(z.string(), z.unknown()).default({}),
 });
@@ -157,6 +159,16 @@ export async function checkPins(home: string, mcpConfig: McpConfig, tools: reado
   return result;
 }
 
+export type PinComparison = { state: "not-pinned" } | { state: "matches"; pinnedAt: string } | { state: "changed"; pinnedAt: string; diff: string[] };
+
+/** One server's live catalog against its pin, writing nothing (for `mcp list --check`). */
+export async function comparePin(home: string, server: string, config: ServerConfig, tools: readonly ToolInfo[]): Promise<PinComparison> {
+  const pinned = (await readPins(home)).servers[server];
+  if (!pinned) return { state: "not-pinned" };
+  const diff = diffPins(pinned, pinServer(config, toolsOf(tools, server)));
+  return diff.length === 0 ? { state: "matches", pinnedAt: pinned.pinnedAt } : { state: "changed", pinnedAt: pinned.pinnedAt, diff };
+}
+
 /** Re-pins one configured server to its current catalog and command; returns what changed. */
 export async function trustServer(home: string, server: string, mcpConfig: McpConfig, tools: readonly ToolInfo[]): Promise<TrustResult> {
   const config = mcpConfig.mcpServers[server];
@@ -200,6 +212,10 @@ function diffTool(name: string, old: PinnedTool, now: PinnedTool): string[] {
     const props = changedProperties(old.propertyHashes, now.propertyHashes);
     lines.push(`tool "${name}" input schema changed${props ? ` (${props})` : " (outside its top-level properties)"}`);
   }
+  // A pin written before output schemas were pinned has no hash to compare with.
+  if (old.outputSchemaHash !== undefined && old.outputSchemaHash !== now.outputSchemaHash) {
+    lines.push(`tool "${name}" output schema changed`);
+  }
   if (hashOf(old.annotations) !== hashOf(now.annotations)) {
     lines.push(`tool "${name}" annotations changed: before ${JSON.stringify(old.annotations)} — after ${JSON.stringify(now.annotations)}`);
   }
@@ -232,6 +248,7 @@ function pinTool(tool: ToolInfo): PinnedTool {
     schemaHash: hashOf(tool.inputSchema),
     description: tool.description,
     propertyHashes,
+    outputSchemaHash: hashOf(tool.outputSchema ?? null),
     annotations: { ...tool.annotations },
   };
 }

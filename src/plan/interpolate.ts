@@ -1,8 +1,12 @@
 /**
+ * `${stepId}` reads a finished step's whole output, `${stepId.text}` its text (see
+ * src/mcp/output.ts for how a tool result becomes an output), and
  * `${stepId.path.to.field}` reads a finished step's output; `${name}` reads a plan parameter.
  * A string that is exactly one reference keeps the referenced JSON type. Substituted values
  * are never scanned again.
  */
+import { TEXT_FIELD } from "../mcp/output.ts";
+
 const REF = /\$\{([A-Za-z_][A-Za-z0-9_-]*)((?:\.[A-Za-z0-9_-]+)*)\}/g;
 const WHOLE = /^\$\{([A-Za-z_][A-Za-z0-9_-]*)((?:\.[A-Za-z0-9_-]+)*)\}$/;
 
@@ -15,6 +19,8 @@ export interface Reference {
   field: string;
   /** The reference as written, e.g. `${create_db.connection_string}`. */
   text: string;
+  /** The string is exactly this reference, so the value keeps its JSON type. */
+  whole: boolean;
 }
 
 export interface Scope {
@@ -41,8 +47,9 @@ export function isInterpolationError(error: unknown): error is InterpolationErro
 export function findReferences(value: unknown, field = "params"): Reference[] {
   const found: Reference[] = [];
   walk(value, field, (text, at) => {
+    const whole = WHOLE.test(text);
     for (const match of text.matchAll(REF)) {
-      found.push({ root: match[1]!, path: splitPath(match[2]!), field: at, text: match[0] });
+      found.push({ root: match[1]!, path: splitPath(match[2]!), field: at, text: match[0], whole });
     }
   });
   return found;
@@ -82,13 +89,33 @@ function lookup(root: string, path: string[], scope: Scope, field: string, ref: 
   for (const [i, key] of path.entries()) {
     if (Array.isArray(current) && /^\d+$/.test(key)) current = current[Number(key)];
     else if (isRecord(current) && Object.hasOwn(current, key)) current = current[key];
+    else if (i === 0 && key === TEXT_FIELD) current = textView(current);
     else {
       const at = [root, ...path.slice(0, i + 1)].join(".");
-      throw new InterpolationError(`${field}: ${ref} — the output of step "${root}" has no field "${at}"`, field);
+      throw new InterpolationError(`${field}: ${ref} — the output of step "${root}" has no field "${at}" (${describeShape(root, path.slice(0, i), current)})`, field);
     }
   }
   if (current === undefined) throw new InterpolationError(`${field}: ${ref} resolved to nothing`, field);
   return current;
+}
+
+/** `${step.text}` of an output without its own `text` field: text as is, anything else as compact JSON. */
+function textView(output: unknown): string {
+  return typeof output === "string" ? output : JSON.stringify(output) ?? "";
+}
+
+/** What is there instead, so that a wrong reference can be fixed from the message alone. */
+function describeShape(root: string, path: string[], value: unknown): string {
+  const at = [root, ...path].join(".");
+  if (typeof value === "string") {
+    return path.length === 0 ? `the output is text, not JSON: read it as \${${root}.text} or \${${root}}` : `${at} is text`;
+  }
+  if (Array.isArray(value)) return `${at} is a list of ${value.length}: use an index, e.g. ${at}.0`;
+  if (isRecord(value)) {
+    const keys = Object.keys(value);
+    return keys.length > 0 ? `fields there: ${keys.join(", ")}` : `${at} is an empty object`;
+  }
+  return `${at} is ${value === null ? "null" : typeof value}`;
 }
 
 function walk(value: unknown, field: string, visit: (text: string, field: string) => void): void {

@@ -4,6 +4,7 @@ import type { AllowPolicy } from "../policy/allow.ts";
 import { brokeredTool, checkRules, type GatedCall } from "../policy/gate.ts";
 import { findCycle, topologicalOrder } from "./dag.ts";
 import { findReferences, type Reference } from "./interpolate.ts";
+import { checkOutputPath, typeOf } from "./output-refs.ts";
 import { Plan } from "./schema.ts";
 
 /** One thing wrong with a plan: the step (when there is one), the field, and what is wrong. */
@@ -145,6 +146,8 @@ export function validatePlan(input: unknown, options: ValidateOptions = {}): Val
     }
   }
 
+  if (options.tools) checkOutputReferences(plan, tools, options.tools, problems, notes);
+
   if (problems.length > 0 || !order) return { ok: false, problems, notes };
   return { ok: true, prepared: { plan, params, order, deps, tools, rollbackTools, needsApproval, atCallTime, notes } };
 }
@@ -186,8 +189,6 @@ function checkReference(
   if (ids.has(ref.root)) {
     if (ref.root === stepId && !inRollback) {
       problems.push({ step: stepId, field: ref.field, message: `${ref.text} reads the step's own output, which does not exist yet` });
-    } else if (ref.path.length === 0) {
-      problems.push({ step: stepId, field: ref.field, message: `${ref.text} names a step but no output field (write \${${ref.root}.field})` });
     } else onStepRef();
     return;
   }
@@ -196,6 +197,93 @@ function checkReference(
     return;
   }
   problems.push({ step: stepId, field: ref.field, message: `${ref.text} names no step or plan parameter` });
+}
+
+/**
+ * `${step.path}` against the referenced step's declared outputSchema: a path the schema does not
+ * have is a problem naming the fields it does have; a whole-string reference whose type cannot
+ * fit the parameter is a problem too. Without an outputSchema the path is only known at run time,
+ * and a note says so.
+ */
+function checkOutputReferences(
+  plan: Plan,
+  tools: Record<string, ResolvedTool>,
+  loaded: readonly ToolInfo[],
+  problems: Problem[],
+  notes: string[],
+): void {
+  const ids = new Set(plan.steps.map((s) => s.id));
+  for (const step of plan.steps) {
+    const own = tools[step.id] ? findTool(loaded, tools[step.id]!) : undefined;
+    const refs = [...findReferences(step.params), ...(step.rollback ? findReferences(step.rollback.params, "rollback.params") : [])];
+    const runtimeOnly = new Map<string, string[]>();
+    for (const ref of refs) {
+      if (!ids.has(ref.root) || !tools[ref.root]) continue;
+      const source = outputSource(plan, ref.root, tools[ref.root]!, loaded);
+      if (!source) continue;
+      const name = source.via ? `${source.server}.${source.name} via ${source.via}` : `${source.server}.${source.name}`;
+      if (ref.path.length === 0 || (ref.path.length === 1 && ref.path[0] === "text")) {
+        // The whole output and its text exist for every tool.
+        if (source.outputSchema) checkFit(step.id, ref, ref.path.length === 0 ? { type: "object" } : { type: "string" }, own, problems);
+        continue;
+      }
+      if (!source.outputSchema) {
+        runtimeOnly.set(ref.root, [...(runtimeOnly.get(ref.root) ?? []), ref.text]);
+        continue;
+      }
+      const check = checkOutputPath(source.outputSchema, ref.path);
+      const step0 = `step "${ref.root}" (${name})`;
+      if (check.kind === "missing") {
+        const have = check.fields.length > 0 ? `its outputSchema declares: ${check.fields.join(", ")}` : "its outputSchema declares no fields there";
+        problems.push({ step: step.id, field: ref.field, message: `${ref.text}: the output of ${step0} has no field "${ref.root}.${check.at}" (${have})` });
+      } else if (check.kind === "not-object") {
+        const at = check.at === "" ? `the output of ${step0}` : `"${ref.root}.${check.at}"`;
+        problems.push({ step: step.id, field: ref.field, message: `${ref.text}: ${at} is ${article(check.type)} ${check.type} by its outputSchema and has no fields` });
+      } else if (check.kind === "open") {
+        runtimeOnly.set(ref.root, [...(runtimeOnly.get(ref.root) ?? []), ref.text]);
+      } else checkFit(step.id, ref, check.schema, own, problems);
+    }
+    for (const [root, texts] of runtimeOnly) {
+      const source = outputSource(plan, root, tools[root]!, loaded)!;
+      const why = source.outputSchema ? "leaves that part of its outputSchema open" : "declares no outputSchema";
+      notes.push(`step "${step.id}" reads ${texts.join(", ")}: checked at run time, since ${source.server}.${source.name} (step "${root}") ${why}`);
+    }
+  }
+}
+
+/**
+ * The tool whose output a step returns: its own, or for a broker step (`toolkit_call` with a
+ * literal `tool_name`) the inner tool of the same server, whose outputSchema describes the result.
+ */
+function outputSource(plan: Plan, id: string, resolved: ResolvedTool, loaded: readonly ToolInfo[]): (ToolInfo & { via?: string }) | undefined {
+  const info = findTool(loaded, resolved);
+  if (!info) return undefined;
+  const inner = plan.steps.find((s) => s.id === id)?.params["tool_name"];
+  if (typeof inner !== "string" || inner.includes("${")) return info;
+  const target = findTool(loaded, { server: resolved.server, tool: inner });
+  return target?.outputSchema ? { ...target, via: info.name } : info;
+}
+
+/** A whole-string reference keeps its JSON type, so it must be a type the parameter accepts. */
+function checkFit(stepId: string, ref: Reference, value: Record<string, unknown>, own: ToolInfo | undefined, problems: Problem[]): void {
+  if (!ref.whole || !own) return;
+  const base = ref.field.startsWith("rollback.params") ? undefined : ref.field.replace(/^params\.?/, "");
+  if (base === undefined || base === "" || /\[/.test(base)) return;
+  const target = checkOutputPath(own.inputSchema, base.split("."), false);
+  if (target.kind !== "ok") return;
+  const want = typeOf(target.schema);
+  const have = typeOf(value);
+  if (want === undefined || have === undefined || want === have) return;
+  if ((want === "number" && have === "integer") || (want === "integer" && have === "number")) return;
+  problems.push({
+    step: stepId,
+    field: ref.field,
+    message: `${ref.text} is ${article(have)} ${have} (by the outputSchema of step "${ref.root}"), but ${own.server}.${own.name} wants ${article(want)} ${want} here${have === "object" || have === "array" ? `; embed it in text ("… ${ref.text} …") to pass it as JSON text` : ""}`,
+  });
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? "an" : "a";
 }
 
 function schemaProblems(input: unknown, issues: readonly { path: PropertyKey[]; message: string }[]): Problem[] {

@@ -24,8 +24,15 @@ export class FakeCaller implements ToolCaller {
    * A tool; `annotations` default to `{ destructiveHint: false }` (the fakes stand in for annotated
    * tools); `null` leaves the tool unannotated, as some third-party servers do.
    */
-  add(server: string, name: string, behaviour: Behaviour, schema: Record<string, unknown> = { type: "object" }, annotations: ToolInfo["annotations"] | null = { destructiveHint: false }): this {
-    this.tools.push({ server, name, description: `${name} on ${server}`, inputSchema: schema, ...(annotations ? { annotations } : {}) });
+  add(
+    server: string,
+    name: string,
+    behaviour: Behaviour,
+    schema: Record<string, unknown> = { type: "object" },
+    annotations: ToolInfo["annotations"] | null = { destructiveHint: false },
+    outputSchema?: Record<string, unknown>,
+  ): this {
+    this.tools.push({ server, name, description: `${name} on ${server}`, inputSchema: schema, ...(annotations ? { annotations } : {}), ...(outputSchema ? { outputSchema } : {}) });
     this.behaviours.set(`${server}.${name}`, behaviour);
     return this;
   }

@@ -19,6 +19,9 @@ export async function connectWorkspace(root: string): Promise<WorkspaceClient> {
   await createWorkspaceServer({ root }).connect(serverTransport);
   const client = new Client({ name: "test", version: "1.0.0" });
   await client.connect(clientTransport);
+  // Listing the tools makes the client check every result against its tool's outputSchema
+  // (additional fields included): each workspace test is then also an output-schema test.
+  await client.listTools();
   return {
     client,
     async call(name, args) {

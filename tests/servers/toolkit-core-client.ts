@@ -5,8 +5,11 @@ import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { Ajv } from "ajv";
+import { z } from "zod";
 import { createToolkitServer } from "../../src/servers/toolkit/server.ts";
-import type { ToolkitEnv } from "../../src/servers/toolkit/tool.ts";
+import type { ToolkitEnv, ToolkitTool } from "../../src/servers/toolkit/tool.ts";
+import { outputSchemaOf } from "../../src/servers/toolkit/tools/register.ts";
 
 /** Test helpers for the toolkit server: a real MCP client over an in-memory transport. */
 
@@ -38,6 +41,9 @@ export async function connectToolkit(env: ToolkitEnv): Promise<ToolkitConnection
   const client = new Client({ name: "toolkit-test", version: "1.0.0" });
   const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(serverTransport), client.connect(clientTransport)]);
+  // Listing the tools makes the client check every result against its tool's outputSchema
+  // (additional fields included): each server test is then also an output-schema test.
+  await client.listTools();
   return {
     client,
     call: async (name, args = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult,
@@ -78,4 +84,27 @@ export function keysOf(value: Record<string, unknown>): string[] {
   return Object.keys(value)
     .filter((key) => key !== "rollback")
     .sort();
+}
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+
+/**
+ * The tool named `name`, whose `run` also checks each output (with the `rollback` the server adds)
+ * against the JSON Schema MCP clients are given for it: a field the outputSchema does not declare,
+ * or a wrong type, fails the test that called it.
+ */
+export function checkedTool(tools: readonly ToolkitTool[], name: string): ToolkitTool {
+  const found = tools.find((t) => t.name === name);
+  if (!found) throw new Error(`no tool ${name}`);
+  const validate = ajv.compile(z.toJSONSchema(outputSchemaOf(name), { io: "output", target: "draft-7", unrepresentable: "any" }));
+  return {
+    ...found,
+    run: async (input, env, signal) => {
+      const output = await found.run(input, env, signal);
+      const rollback = found.rollback?.(input, output);
+      const sent = rollback ? { ...output, rollback } : output;
+      if (!validate(sent)) throw new Error(`${name}: output does not match its outputSchema: ${ajv.errorsText(validate.errors)} in ${JSON.stringify(Object.keys(sent))}`);
+      return output;
+    },
+  };
 }

@@ -3,13 +3,12 @@ import { isProviderError } from "../../src/servers/toolkit/http.ts";
 import { flyTools, isFlyError } from "../../src/servers/toolkit/providers/fly.ts";
 import type { ToolkitEnv, ToolkitTool } from "../../src/servers/toolkit/tool.ts";
 import { startFlyFake, type FlyFake, type FlyFakeOptions } from "../fixtures/fakes/fly.ts";
+import { checkedTool } from "./toolkit-core-client.ts";
 
 const TOKEN = "fly-test-token-abcdef123456";
 
 function tool(name: string): ToolkitTool {
-  const found = flyTools.find((t) => t.name === name);
-  if (!found) throw new Error(`no tool ${name}`);
-  return found;
+  return checkedTool(flyTools, name);
 }
 
 let fake: FlyFake | undefined;

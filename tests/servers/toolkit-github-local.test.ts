@@ -7,14 +7,13 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { githubTools } from "../../src/servers/toolkit/providers/github.ts";
 import { isLocalGitError } from "../../src/servers/toolkit/providers/local/git.ts";
 import type { ToolkitEnv, ToolkitTool } from "../../src/servers/toolkit/tool.ts";
+import { checkedTool } from "./toolkit-core-client.ts";
 
 const git = promisify(execFile);
 const IDENTITY = ["-c", "user.name=test", "-c", "user.email=test@localhost"];
 
 function tool(name: string): ToolkitTool {
-  const found = githubTools.find((t) => t.name === name);
-  if (!found) throw new Error(`no tool ${name}`);
-  return found;
+  return checkedTool(githubTools, name);
 }
 
 let root: string;

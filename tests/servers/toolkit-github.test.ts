@@ -3,13 +3,12 @@ import { isProviderError } from "../../src/servers/toolkit/http.ts";
 import { githubTools } from "../../src/servers/toolkit/providers/github.ts";
 import type { ToolkitEnv, ToolkitTool } from "../../src/servers/toolkit/tool.ts";
 import { startGitHubFake, type GitHubFake } from "../fixtures/fakes/github.ts";
+import { checkedTool } from "./toolkit-core-client.ts";
 
 const TOKEN = "ghp_testtoken0123456789abcdef";
 
 function tool(name: string): ToolkitTool {
-  const found = githubTools.find((t) => t.name === name);
-  if (!found) throw new Error(`no tool ${name}`);
-  return found;
+  return checkedTool(githubTools, name);
 }
 
 let fake: GitHubFake | undefined;

@@ -9,12 +9,11 @@ import { vercelTools } from "../../src/servers/toolkit/providers/vercel.ts";
 import { isLocalDeployError } from "../../src/servers/toolkit/providers/local/processes.ts";
 import { isToolInputError, type ToolkitEnv, type ToolkitTool } from "../../src/servers/toolkit/tool.ts";
 import { crawlerTemplate } from "../../src/servers/workspace/templates/crawler.ts";
+import { checkedTool } from "./toolkit-core-client.ts";
 
 const tools = [...vercelTools, ...flyTools];
 function tool(name: string): ToolkitTool {
-  const found = tools.find((t) => t.name === name);
-  if (!found) throw new Error(`no tool ${name}`);
-  return found;
+  return checkedTool(tools, name);
 }
 
 let root: string;
@@ -272,7 +271,6 @@ http.createServer((req, res) => { res.writeHead(200); res.end(String(helper.pid)
     expect(alive(appPid)).toBe(false);
     expect(alive(helperPid)).toBe(false);
   });
-
   it("deploys the workspace scaffolder's crawler app (tsx start script) with its DATABASE_URL and REDIS_URL", async () => {
     const dir = path.join(root, "workspace", "rad-crawler");
     for (const file of await crawlerTemplate.render({ name: "rad-crawler", task: "crawl", context: "" })) {

@@ -6,13 +6,12 @@ import { isProviderError } from "../../src/servers/toolkit/http.ts";
 import { isVercelError, vercelTools } from "../../src/servers/toolkit/providers/vercel.ts";
 import type { ToolkitEnv, ToolkitTool } from "../../src/servers/toolkit/tool.ts";
 import { startVercelFake, type VercelFake, type VercelFakeOptions } from "../fixtures/fakes/vercel.ts";
+import { checkedTool } from "./toolkit-core-client.ts";
 
 const TOKEN = "vercel-test-token-0123456789";
 
 function tool(name: string): ToolkitTool {
-  const found = vercelTools.find((t) => t.name === name);
-  if (!found) throw new Error(`no tool ${name}`);
-  return found;
+  return checkedTool(vercelTools, name);
 }
 
 let fake: VercelFake | undefined;

@@ -34,7 +34,7 @@ describe("interpolate", () => {
       expect.unreachable();
     } catch (error) {
       expect(isInterpolationError(error)).toBe(true);
-      expect((error as Error).message).toBe('params.arguments.id: ${db.nope} — the output of step "db" has no field "db.nope"');
+      expect((error as Error).message).toBe('params.arguments.id: ${db.nope} — the output of step "db" has no field "db.nope" (fields there: project_id, port, config, hosts)');
     }
   });
 

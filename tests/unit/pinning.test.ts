@@ -218,3 +218,24 @@ describe("credit-optimizer mcp", () => {
     expect([unknownSub.code, unknownSub.stderr]).toEqual([2, expect.stringContaining("unknown command 'frobnicate'")]);
   });
 });
+
+describe("output schemas are pinned", () => {
+  it("a changed outputSchema is reported; a pin written before output schemas were pinned is not", async () => {
+    const home = tempDir("co-pins-out-");
+    const withOutput = (properties: Record<string, unknown>): ToolInfo[] =>
+      catalog().map((t) => (t.name === "create" ? { ...t, outputSchema: { type: "object", properties } } : t));
+    await checkPins(home, config, withOutput({ id: { type: "string" } }));
+    expect((await checkPins(home, config, withOutput({ id: { type: "string" } }))).changed).toEqual([]);
+    expect((await checkPins(home, config, withOutput({ ident: { type: "string" } }))).changed).toEqual([
+      { server: "infra", diff: ['tool "create" output schema changed'] },
+    ]);
+
+    const legacy = tempDir("co-pins-legacy-");
+    await checkPins(legacy, config, catalog());
+    const file = pinFilePath(legacy);
+    const pins = JSON.parse(await readFile(file, "utf8")) as { servers: Record<string, { tools: Record<string, Record<string, unknown>> }> };
+    for (const server of Object.values(pins.servers)) for (const tool of Object.values(server.tools)) delete tool["outputSchemaHash"];
+    await writeFile(file, JSON.stringify(pins));
+    expect((await checkPins(legacy, config, withOutput({ id: { type: "string" } }))).changed).toEqual([]);
+  });
+});

@@ -90,6 +90,9 @@ describe("validation before anything runs (no tool is called)", () => {
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(result.prepared.deps["b"]).toEqual(["a"]);
-    expect(result.prepared.notes).toEqual(['step "b" reads ${a.id} in params.name: added the implied dependency on "a"']);
+    expect(result.prepared.notes).toEqual([
+      'step "b" reads ${a.id} in params.name: added the implied dependency on "a"',
+      'step "b" reads ${a.id}: checked at run time, since infra.create (step "a") declares no outputSchema',
+    ]);
   });
 });

@@ -1,6 +1,7 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { isWorkspaceError } from "./errors.ts";
+import { workspaceOutputOf } from "./outputs.ts";
 import type { WorkspaceContext, WorkspaceModel, WorkspaceTool } from "./tool.ts";
 import { auditDependencies } from "./tools/audit-dependencies.ts";
 import { countLinesTool } from "./tools/count-lines.ts";
@@ -47,7 +48,7 @@ export function createWorkspaceServer(options: WorkspaceServerOptions): McpServe
   for (const tool of WORKSPACE_TOOLS) {
     server.registerTool(
       tool.name,
-      { description: tool.description, inputSchema: tool.input, annotations: tool.annotations },
+      { description: tool.description, inputSchema: tool.input, outputSchema: workspaceOutputOf(tool.name), annotations: tool.annotations },
       async (args: unknown) => callTool(tool, args, context),
     );
   }

@@ -1,5 +1,6 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
+import { ANY_OBJECT } from "../outputs.ts";
 import type { ToolkitEnv, ToolkitTool } from "../tool.ts";
 import { findTool } from "./find-tool.ts";
 import { errorResult, formatIssues, runParsed } from "./register.ts";
@@ -22,6 +23,8 @@ export function registerCall(server: McpServer, tools: readonly ToolkitTool[], e
         "Call a toolkit tool by category and name with its arguments; returns that tool's output. " +
         "Whether a call is destructive depends on the inner tool (see toolkit_get_tool_schema).",
       inputSchema: Input,
+      // The inner tool's own outputSchema describes the result; validate reads it from tool_name.
+      outputSchema: ANY_OBJECT,
       // Judged per call by the inner tool (its own annotations, or its name), not for the broker.
       annotations: { destructiveHint: false, openWorldHint: true },
     },

@@ -2,7 +2,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import type { ToolkitTool } from "../tool.ts";
 import { findTool } from "./find-tool.ts";
-import { errorResult, jsonResult } from "./register.ts";
+import { errorResult, jsonResult, outputSchemaOf } from "./register.ts";
 
 const Input = z.object({
   category: z.string().min(1).optional().describe("The tool's category; checked when given"),
@@ -16,6 +16,15 @@ export function registerGetToolSchema(server: McpServer, tools: readonly Toolkit
     {
       description: "Get the JSON Schema of a toolkit tool's arguments, whether it is destructive, and which output fields are secrets.",
       inputSchema: Input,
+      outputSchema: {
+        name: z.string(),
+        category: z.string(),
+        description: z.string(),
+        destructive: z.boolean(),
+        secret_fields: z.array(z.string()),
+        input_schema: z.record(z.string(), z.unknown()),
+        output_schema: z.record(z.string(), z.unknown()),
+      },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     ({ category, tool_name }) => {
@@ -29,6 +38,7 @@ export function registerGetToolSchema(server: McpServer, tools: readonly Toolkit
         destructive: tool.destructive ?? false,
         secret_fields: tool.secretFields ?? [],
         input_schema: z.toJSONSchema(tool.input, { io: "input", unrepresentable: "any" }),
+        output_schema: z.toJSONSchema(outputSchemaOf(tool.name), { io: "output", unrepresentable: "any" }),
       });
     },
   );

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { ToolkitEnv, ToolkitTool } from "../tool.ts";
 import { jsonResult } from "./register.ts";
@@ -13,6 +14,7 @@ export function registerListCategories(server: McpServer, tools: readonly Toolki
     "toolkit_list_categories",
     {
       description: "List the toolkit's provider categories (neon, upstash, …) with tool counts and whether each uses its cloud API or the local services.",
+      outputSchema: { categories: z.array(z.object({ name: z.string(), tools: z.number().int(), backend: z.enum(["cloud", "local"]) })) },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     () => {

@@ -12,6 +12,7 @@ export function registerListTools(server: McpServer, tools: readonly ToolkitTool
     {
       description: "List the toolkit's tools, optionally of one category, with descriptions and whether they are destructive.",
       inputSchema: Input,
+      outputSchema: { tools: z.array(z.object({ name: z.string(), category: z.string(), description: z.string(), destructive: z.boolean() })) },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     ({ category }) => {

@@ -1,6 +1,7 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { z } from "zod";
+import { TOOLKIT_OUTPUTS } from "../outputs.ts";
 import { scrubSecrets } from "../http.ts";
 import type { ToolkitEnv, ToolkitTool } from "../tool.ts";
 
@@ -46,6 +47,13 @@ export async function runParsed(
   }
 }
 
+/** A tool without a declared output shape is a programming error: plans could not be checked. */
+export function outputSchemaOf(name: string): z.ZodObject {
+  const schema = TOOLKIT_OUTPUTS[name];
+  if (!schema) throw new Error(`toolkit tool "${name}" has no outputSchema in src/servers/toolkit/outputs.ts`);
+  return schema;
+}
+
 /** Registers a toolkit tool as an MCP tool with its schema, annotations and secret-field metadata. */
 export function registerToolkitTool(server: McpServer, tool: ToolkitTool, env: ToolkitEnv): void {
   server.registerTool(
@@ -53,6 +61,7 @@ export function registerToolkitTool(server: McpServer, tool: ToolkitTool, env: T
     {
       description: tool.description,
       inputSchema: tool.input,
+      outputSchema: outputSchemaOf(tool.name),
       annotations: { destructiveHint: tool.destructive ?? false, openWorldHint: true },
       ...(tool.secretFields?.length ? { _meta: { [SECRET_FIELDS_META_KEY]: tool.secretFields } } : {}),
     },
