@@ -7,7 +7,7 @@ import { providerOf, words, type Span } from "./text.ts";
  */
 export type Entity =
   /** A name the user gave something; `noun` is what it names ("project", "database", "service"). */
-  | { kind: "name"; value: string; noun?: string; span: Span; text: string }
+  | { kind: "name"; value: string; noun?: string; explicit: boolean; span: Span; text: string }
   /** A git or database branch; `role` for pull requests ("head" from, "base" into). */
   | { kind: "branch"; value: string; role?: "head" | "base"; span: Span; text: string }
   /** A number with what it counts: a pull request, tenants. */
@@ -46,7 +46,7 @@ const NOT_A_NAME = new Set([
   ...STOPWORDS, ...Object.keys(NOUNS), "new", "web", "node", "backend", "frontend", "main", "current", "whole", "entire", "existing", "same", "fresh", "serverless",
   "neon", "vercel", "fly", "fly.io", "upstash", "github", "git", "local", "one", "it", "everything", "with", "and", "or", "staging", "production", "dev",
   "development", "preview", "feature", "merged", "closed", "own", "matching", "separate", "private", "public", "small", "simple", "tiny", "background",
-  "deployed", "deployment", "environment", "env", "environments", "tests", "code", "changes", "dependencies", "npm", "package", "packages",
+  "deployed", "deployment", "starter", "sample", "demo", "basic", "little", "another", "second", "first", "environment", "env", "environments", "tests", "code", "changes", "dependencies", "npm", "package", "packages",
 ]);
 
 const BRANCH_WORDS = new Set(["staging", "dev", "development", "main", "master", "production", "prod", "preview", "test", "qa", "release", "hotfix"]);
@@ -72,7 +72,11 @@ export function extractEntities(request: string): Entity[] {
     ...ids(request),
     ...references(request),
   ];
-  return found.sort((a, b) => a.span.start - b.span.start);
+  // A quoted title is not also a name.
+  const titled = found.filter((e) => e.kind === "title").map((e) => e.span);
+  return found
+    .filter((e) => e.kind !== "name" || !titled.some((t) => t.start <= e.span.start && e.span.end <= t.end))
+    .sort((a, b) => a.span.start - b.span.start);
 }
 
 function at(m: RegExpMatchArray, group = 0): { span: Span; text: string } {
@@ -106,17 +110,18 @@ function nounBefore(request: string, index: number): string | undefined {
 function names(request: string): Entity[] {
   const out: Entity[] = [];
   const taken: Span[] = [];
-  const add = (value: string, noun: string | undefined, m: RegExpMatchArray, group: number): void => {
+  // Quoted and "called X" names are explicit: they win over names read from context ("the api project").
+  const add = (value: string, noun: string | undefined, m: RegExpMatchArray, group: number, explicit = false): void => {
     const where = at(m, group);
     if (taken.some((s) => s.start < where.span.end && where.span.start < s.end)) return;
     taken.push(where.span);
-    out.push({ kind: "name", value, noun, ...where });
+    out.push({ kind: "name", value, noun, explicit, ...where });
   };
   // Quoted, unless it is a title.
-  for (const m of request.matchAll(/(?<!titled?:?\s+)(?:^|[\s(:=])["“'‘`]([^"”'’`\n]{1,80})["”'’`]/gi)) add(m[1]!.trim(), nounBefore(request, m.index!), m, 1);
+  for (const m of request.matchAll(/(?<!titled?:?\s+)(?:^|[\s(:=])["“'‘`]([^"”'’`\n]{1,80})["”'’`]/gi)) add(m[1]!.trim(), nounBefore(request, m.index!), m, 1, true);
   for (const m of request.matchAll(/\b(?:called|named)\s+([A-Za-z0-9][\w./-]*)/gi)) {
     const value = clean(m[1]!);
-    if (!NOT_A_NAME.has(value.toLowerCase())) add(value, nounBefore(request, m.index!), m, 1);
+    if (!NOT_A_NAME.has(value.toLowerCase())) add(value, nounBefore(request, m.index!), m, 1, true);
   }
   // "for my billing service", "the api project", "of project atlas".
   for (const m of request.matchAll(/\b(?:my|our|the|a|an|for|of|in)\s+([A-Za-z0-9][\w.-]*)\s+(project|app|application|service|repo|repository|folder|platform|microservice|site|website|bot)\b/gi)) {
@@ -143,7 +148,7 @@ function branches(request: string): Entity[] {
     add(m[1]!, "head", m, 1);
     add(m[2]!, "base", m, 2);
   }
-  for (const m of request.matchAll(/\b(?:against|into|onto)\s+([a-z0-9][\w./-]*)/gi)) if (/^(main|master|develop|dev|staging|release[\w./-]*)$/i.test(m[1]!)) add(m[1]!, "base", m, 1);
+  for (const m of request.matchAll(/\b(?:against|into|onto|off|off of)\s+([a-z0-9][\w./-]*)/gi)) if (/^(main|master|develop|dev|staging|release[\w./-]*)$/i.test(m[1]!)) add(m[1]!, "base", m, 1);
   for (const m of request.matchAll(/\bbranch(?:es)?\s+(?:called\s+|named\s+)?([a-z0-9][\w./-]*)/gi)) {
     const v = clean(m[1]!);
     if (!NOT_A_NAME.has(v.toLowerCase()) || BRANCH_WORDS.has(v.toLowerCase())) add(v, undefined, m, 1);

@@ -53,7 +53,10 @@ function typeOf(schema: z.ZodType): string {
 }
 
 /** Name parameters, the main one first, so a name without a noun lands on the thing the template makes. */
-const NAME_ORDER = ["name", "app_name", "project_name", "repo_name", "project", "database_name", "label"];
+const NAME_ORDER = ["name", "app_name", "project_name", "repo_name", "project", "database_name", "label", "branch_name"];
+
+/** Names that go here only when the noun says so ("a database named shop", "a branch named x"). */
+const SECONDARY = new Set(["database_name", "label", "branch_name"]);
 
 /** Which parameters a name given to a noun goes to, best first. */
 const NOUN_KEYS: Record<string, string[]> = {
@@ -137,11 +140,11 @@ function fillNames(template: WorkflowTemplate, entities: readonly Entity[], shap
   const keys = Object.keys(shape);
   const nameKeys = NAME_ORDER.filter((k) => keys.includes(k) && typeOf(shape[k]!) === "string");
   const used = new Set<string>();
-  const names = entities.filter((e): e is Extract<Entity, { kind: "name" }> => e.kind === "name");
+  const names = entities.filter((e): e is Extract<Entity, { kind: "name" }> => e.kind === "name").sort((a, b) => Number(b.explicit) - Number(a.explicit));
   let byNoun: Extract<Entity, { kind: "name" }> | undefined;
   for (const name of names) {
     const preferred = (name.noun ? NOUN_KEYS[name.noun] ?? [] : []).filter((k) => nameKeys.includes(k) && !used.has(k));
-    const key = preferred[0] ?? nameKeys.find((k) => !used.has(k) && k !== "label" && k !== "database_name") ?? nameKeys.find((k) => !used.has(k));
+    const key = preferred[0] ?? nameKeys.find((k) => !used.has(k) && !SECONDARY.has(k)) ?? nameKeys.find((k) => !used.has(k) && k !== "branch_name");
     if (!key) continue;
     used.add(key);
     const lower = name.value.toLowerCase();
@@ -150,7 +153,7 @@ function fillNames(template: WorkflowTemplate, entities: readonly Entity[], shap
     if (preferred[0] && name.noun === "database") byNoun = name;
   }
   // "a Neon database called orders": the project the template makes is named after it too.
-  const main = nameKeys.find((k) => k !== "database_name" && k !== "label");
+  const main = nameKeys.find((k) => !SECONDARY.has(k));
   if (byNoun && main && !used.has(main) && shape[main]!.safeParse(byNoun.value.toLowerCase()).success) {
     set(main, byNoun.value.toLowerCase(), byNoun, `the ${template.id} ${main.replace(/_/g, " ")} is named after the database "${byNoun.value}"`);
   }
@@ -159,7 +162,7 @@ function fillNames(template: WorkflowTemplate, entities: readonly Entity[], shap
 function fillBranches(entities: readonly Entity[], keys: string[], set: Setter): void {
   const branches = entities.filter((e): e is Extract<Entity, { kind: "branch" }> => e.kind === "branch");
   for (const b of branches) {
-    if (b.role === "base") set("base", b.value, b);
+    if (b.role === "base") set(keys.includes("base") ? "base" : "from", b.value, b);
     else if (keys.includes("head")) set("head", b.value, b);
     else if (keys.includes("branch")) set("branch", b.value, b);
     else if (keys.includes("branch_name")) set("branch_name", b.value, b);

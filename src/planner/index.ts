@@ -178,8 +178,9 @@ async function knownNames(inventory: InventoryLookup): Promise<string[]> {
 }
 
 /** Entity kinds whose words say nothing about which job is meant. */
-const VALUE_KINDS = new Set<Entity["kind"]>(["name", "region", "version", "list", "title", "label", "assignment", "id", "duration"]);
+const VALUE_KINDS = new Set<Entity["kind"]>(["name", "branch", "region", "version", "list", "title", "label", "assignment", "id", "duration"]);
 const NAMING_WEIGHT = 0.3;
+const CREATE = normalizeTerm("create");
 
 /**
  * The words the ranking sees: values (names, regions, versions) are left out; words naming an
@@ -191,15 +192,22 @@ function queryOf(text: string, entities: readonly Entity[], known: readonly stri
   const blank = (span: Span): void => {
     for (let i = span.start - offset; i < span.end - offset; i++) if (i >= 0 && i < chars.length) chars[i] = " ";
   };
+  // One "staging branch" is a branch's name; "staging and dev branches" are environments, which is a job (neon-environments).
+  const environments = new Set(text.toLowerCase().match(/\b(staging|dev|development|production|prod)\b/g) ?? []);
   for (const e of entities) {
+    if (e.kind === "branch" && environments.size >= 2 && environments.has(e.value.toLowerCase())) continue;
     if (VALUE_KINDS.has(e.kind)) blank(e.span);
+    // "feature/cart" names a branch, and says it is a feature branch.
+    if (e.kind === "branch" && e.value.includes("/")) weak.push(e.value.split("/")[0]!);
     else if (e.kind === "reference") {
       weak.push(text.slice(e.span.start - offset, e.span.end - offset));
       blank(e.span);
     }
   }
   const strong = foldPhrases(chars.join("").toLowerCase()).split(/[^a-z0-9']+/).filter(Boolean);
-  const knownSet = new Set(known);
+  // Known names point at existing things, unless the request makes a new one ("set up the rad crawler").
+  const creating = strong.some((w) => normalizeTerm(w) === CREATE);
+  const knownSet = new Set(creating ? [] : known);
   const out: QueryWord[] = strong.map((word) => ({ word, weight: knownSet.has(word) ? NAMING_WEIGHT : 1 }));
   for (const w of weak.join(" ").toLowerCase().split(/[^a-z0-9']+/).filter(Boolean)) out.push({ word: w, weight: NAMING_WEIGHT });
   return out;
@@ -245,7 +253,9 @@ function splitJobs(
     const first = foldPhrases(s.text.trim().toLowerCase()).split(/[^a-z0-9]+/).filter(Boolean);
     const verb = first.slice(0, 2).some((w) => JOB_VERBS.has(w) || JOB_VERBS.has(normalizeTerm(w) ?? ""));
     const named = entities.some((e) => e.kind === "name" && e.span.start >= s.start && e.span.end <= s.start + s.text.length);
-    return verb || named;
+    // "… and deploy it on Vercel": "it" is the job before, not another one.
+    const continues = /^\s*\w+\s+(?:it|them|this|that|everything)\b/i.test(s.text);
+    return (verb && !continues) || named;
   };
   const merged: Segment[] = [];
   for (const piece of pieces) {

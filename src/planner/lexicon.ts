@@ -122,6 +122,13 @@ export const SYNONYMS: Record<string, string> = {
   customers: "tenant",
   customer: "tenant",
   microservice: "service",
+  // Ways to say "make a new one": one word, so "spin up the RAD crawler" matches "Set up RAD Crawler".
+  setup: "create",
+  launch: "deploy",
+  remove: "delete",
+  erase: "delete",
+  provision: "create",
+  provisioning: "create",
   starter: "scaffold",
   bootstrap: "scaffold",
 };

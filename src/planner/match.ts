@@ -71,7 +71,12 @@ export function rankWorkflows(request: string | readonly QueryWord[], templates:
   const byId = new Map(templates.map((t) => [t.id, t]));
   if (folded.size === 0) return templates.map((t) => ({ id: t.id, name: t.name, score: 0, matched: [] }));
   const total = [...folded.values()].reduce((s, w) => s + w, 0);
-  const results: SearchResult[] = indexOf(templates).search([...folded.keys()].join(" "), { boostTerm: (term) => folded.get(term) ?? 1 });
+  // The query is already folded: MiniSearch must not fold it again.
+  const results: SearchResult[] = indexOf(templates).search([...folded.keys()].join(" "), {
+    tokenize: (text) => text.split(" "),
+    processTerm: (term) => term,
+    boostTerm: (term) => folded.get(term) ?? 1,
+  });
   const top = results[0]?.score ?? 1;
   const ranked = results.map((r) => {
     const matched = [...new Set(r.queryTerms)];
