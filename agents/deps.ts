@@ -6,7 +6,7 @@ import { routeModel, type RoutingTable } from "../src/cost/routing.ts";
 import { loadCostSettings, type CostSettings } from "../src/cost/settings.ts";
 import { openRuntime, type Runtime } from "../src/engine/runtime.ts";
 import type { ExecutorDeps } from "../src/engine/schedule.ts";
-import type { WorkflowLibrary } from "../src/models/catalog-planner.ts";
+import type { InventoryLookup, WorkflowLibrary } from "../src/planner/index.ts";
 import { createChatModel } from "../src/models/chat-model.ts";
 import { noMemory, type AgentMemory } from "./memory.ts";
 
@@ -17,6 +17,8 @@ export interface OrchestratorDeps extends ExecutorDeps {
   memory?: AgentMemory;
   /** The workflow library (catalog planner, and examples for the model planner). */
   library(): Promise<WorkflowLibrary>;
+  /** Existing resources for the offline planner ("back up the billing database"); without it their ids are asked for. */
+  inventory?: InventoryLookup;
   /**
    * The chat model for one agent call (`stepKind`: "plan", "repair", "summary"), routed by the cost
    * config's routing table; undefined when no model is configured (catalog planner, template summary).

@@ -107,6 +107,12 @@ function nounBefore(request: string, index: number): string | undefined {
   return undefined;
 }
 
+/** The noun right after `index` ('"billing" service' → service). */
+function nounAfter(request: string, index: number): string | undefined {
+  const next = words(request.slice(index))[0];
+  return next ? NOUNS[next.raw] : undefined;
+}
+
 function names(request: string): Entity[] {
   const out: Entity[] = [];
   const taken: Span[] = [];
@@ -118,8 +124,8 @@ function names(request: string): Entity[] {
     out.push({ kind: "name", value, noun, explicit, ...where });
   };
   // Quoted, unless it is a title.
-  for (const m of request.matchAll(/(?<!titled?:?\s+)(?:^|[\s(:=])["“'‘`]([^"”'’`\n]{1,80})["”'’`]/gi)) add(m[1]!.trim(), nounBefore(request, m.index!), m, 1, true);
-  for (const m of request.matchAll(/\b(?:called|named)\s+([A-Za-z0-9][\w./-]*)/gi)) {
+  for (const m of request.matchAll(/(?<!titled?:?\s+)(?:^|[\s(:=])["“'‘`]([^"”'’`\n]{1,80})["”'’`]/gi)) add(m[1]!.trim(), nounAfter(request, m.index! + m[0].length) ?? nounBefore(request, m.index!), m, 1, true);
+  for (const m of request.matchAll(/\b(?:called|named|(?:call|name|rename)\s+it(?:\s+to)?)\s+([A-Za-z0-9][\w./-]*)/gi)) {
     const value = clean(m[1]!);
     if (!NOT_A_NAME.has(value.toLowerCase())) add(value, nounBefore(request, m.index!), m, 1, true);
   }
@@ -140,8 +146,8 @@ function branches(request: string): Entity[] {
   const seen = new Set<string>();
   const add = (value: string, role: "head" | "base" | undefined, m: RegExpMatchArray, group: number): void => {
     const v = clean(value);
-    if (seen.has(`${v}/${role ?? ""}`) || !VALID_NAME.test(v)) return;
-    seen.add(`${v}/${role ?? ""}`);
+    if (seen.has(v) || !VALID_NAME.test(v)) return;
+    seen.add(v);
     out.push({ kind: "branch", value: v, role, ...at(m, group) });
   };
   for (const m of request.matchAll(/\bfrom\s+([a-z0-9][\w./-]*)\s+(?:to|into|onto|against)\s+([a-z0-9][\w./-]*)/gi)) {
@@ -166,7 +172,7 @@ const COUNTED = "tenants?|customers?|clients?|orgs?|organizations?|workspaces?";
 
 function numbers(request: string): Entity[] {
   const out: Entity[] = [];
-  for (const m of request.matchAll(/\b(?:pull[\s-]?request|pr|merge request|mr)\s*(?:number\s*)?[#-]?\s*(\d+)\b|(?:^|\s)#(\d+)\b/gi)) {
+  for (const m of request.matchAll(/\b(?:pull[\s-]?request|pr|merge request|mr)\s*(?:number\s*)?[#-]?\s*(\d+)\b|(?<![\w#])#(\d+)\b/gi)) {
     out.push({ kind: "number", value: Number(m[1] ?? m[2]), role: "pull_request", ...at(m) });
   }
   const word = Object.keys(NUMBER_WORDS).filter((w) => w.length > 2).join("|");

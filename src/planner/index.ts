@@ -28,6 +28,11 @@ export interface PlanOfflineOptions {
   inventory?: InventoryLookup;
   /** The session's last plan: a turn that only changes it ("make it eu-central-1") edits it. */
   previous?: PlanMemo;
+  /**
+   * The session's earlier requests, oldest first, when no memo was kept: they are planned again in
+   * order (refinements included) to find the last plan. Ignored when `previous` is given.
+   */
+  earlier?: readonly string[];
   /** Values set outright (`--param`, answers to the planner's questions): they win over the request's. */
   values?: Record<string, unknown>;
   threshold?: number;
@@ -40,17 +45,30 @@ export interface PlanOfflineOptions {
  * explicit value), and asks when something required is missing or ambiguous.
  */
 export async function planOffline(request: string, options: PlanOfflineOptions): Promise<OfflinePlan> {
+  const inventory = memoInventory(options.inventory);
+  let previous = options.previous;
+  if (!previous && options.earlier?.length) {
+    for (const turn of options.earlier) {
+      const replayed = await planTurn(turn, { ...options, previous, values: undefined }, inventory);
+      if (replayed.kind !== "none") previous = replayed.memo;
+    }
+  }
+  return planTurn(request, { ...options, previous }, inventory);
+}
+
+async function planTurn(request: string, options: PlanOfflineOptions, inventory: InventoryLookup | undefined): Promise<OfflinePlan> {
   const threshold = options.threshold ?? DEFAULT_MATCH_THRESHOLD;
   const templates = options.library.workflows;
   const entities = extractEntities(request);
-  const inventory = memoInventory(options.inventory);
-  const known = options.inventory ? await knownNames(inventory) : [];
+  const known = inventory ? await knownNames(inventory) : [];
   const whole = rankWorkflows(queryOf(request, entities, known), templates);
   const jobs = splitJobs(request, entities, known, whole, templates, threshold);
   const best = whole[0];
 
-  const refinement = options.previous && (!best || best.score < threshold || looksLikeRefinement(request)) ? options.previous : undefined;
-  if (!jobs && refinement) return refine(request, entities, refinement, options, inventory);
+  if (options.previous) {
+    const turn = await asRefinement(request, entities, jobs, best, threshold, options, inventory);
+    if (turn) return turn;
+  }
   if (!jobs) {
     const closest = whole.filter((m) => m.score > 0).slice(0, 3);
     const list = closest.map((m) => `${m.id} (${m.name}, score ${m.score})`).join(", ");
@@ -80,7 +98,7 @@ async function build(
   jobs: Job[],
   ranked: WorkflowMatch[],
   options: PlanOfflineOptions,
-  inventory: InventoryLookup,
+  inventory: InventoryLookup | undefined,
   reading: Reading,
   carried: Record<string, Record<string, unknown>>,
 ): Promise<OfflinePlan> {
@@ -98,7 +116,7 @@ async function build(
     for (const [name, value] of Object.entries(options.values ?? {})) {
       if (Object.hasOwn(job.template.params.shape, name)) values.set(name, { workflow: job.template.id, name, value, source: "answer" });
     }
-    await resolveFromInventory(job, values, options.inventory ? inventory : undefined, questions);
+    await resolveFromInventory(job, values, inventory, questions);
     const shape = job.template.params.shape as Record<string, z.ZodType>;
     const explicit = Object.fromEntries([...values.values()].map((v) => [v.name, v.value]));
     for (const v of values.values()) {
@@ -111,8 +129,8 @@ async function build(
       if (values.has(key) || questions.some((q) => q.workflow === job.template.id && q.param === key)) continue;
       if (!shape[key]!.safeParse(undefined).success) {
         const kind = resourceKindOf(job.template, key);
-        const existing = kind && options.inventory ? await inventory(kind).catch(() => []) : [];
-        const detail = kind && options.inventory ? `the request names no ${RESOURCE_LABEL[kind]}${existing.length ? "" : ", and none exists yet"}` : "the request does not say";
+        const existing = kind && inventory ? await inventory(kind).catch(() => []) : [];
+        const detail = kind && inventory ? `the request names no ${RESOURCE_LABEL[kind]}${existing.length ? "" : ", and none exists yet"}` : "the request does not say";
         questions.push(question(job.template, key, "missing", detail, kind, existing));
       }
     }
@@ -162,10 +180,10 @@ function namesSomething(job: Job): boolean {
   return job.entities.some((e) => e.kind === "reference" || e.kind === "name");
 }
 
-function memoInventory(lookup: InventoryLookup | undefined): InventoryLookup {
+function memoInventory(lookup: InventoryLookup | undefined): InventoryLookup | undefined {
+  if (!lookup) return undefined;
   const cache = new Map<ResourceKind, Promise<InventoryResource[]>>();
   return (kind) => {
-    if (!lookup) return Promise.resolve([]);
     if (!cache.has(kind)) cache.set(kind, lookup(kind));
     return cache.get(kind)!;
   };
@@ -255,7 +273,7 @@ function splitJobs(
     const named = entities.some((e) => e.kind === "name" && e.span.start >= s.start && e.span.end <= s.start + s.text.length);
     // "… and deploy it on Vercel": "it" is the job before, not another one.
     const continues = /^\s*\w+\s+(?:it|them|this|that|everything)\b/i.test(s.text);
-    return (verb && !continues) || named;
+    return !continues && (verb || named);
   };
   const merged: Segment[] = [];
   for (const piece of pieces) {
@@ -282,25 +300,59 @@ function splitJobs(
   return single;
 }
 
-const REFINEMENT = /\b(instead|make it|change|rename|call it|use|switch|move it|also|without|rather|not)\b/i;
-
-function looksLikeRefinement(request: string): boolean {
-  return REFINEMENT.test(request) && request.split(/\s+/).length <= 12;
-}
+const REFINEMENT = /\b(instead|make it|change|rename|call it|name it|use|switch|move it|rather|put it)\b/i;
+const ADDITION = /^\s*(?:and\s+)?(?:also|plus|add|additionally|and)\b/i;
+const REMOVAL = /\b(?:without|drop|skip|no|remove)\s+(?:the\s+|a\s+)?([a-z][\w-]*)/i;
 
 /**
- * A turn that changes the last plan: its values are kept, the turn's entities override them, and
- * "also add X" composes another template alongside.
+ * Whether this turn changes the last plan rather than asking for a new one, and the changed plan:
+ * - "also add a staging branch": the last plan's templates, and the new one beside them;
+ * - "without the cache": the last plan without the template the words name;
+ * - "make it eu-central-1", "call it billing instead", or values alone: the last plan, with this
+ *   turn's values over the ones it had.
+ * Undefined when the turn is a new request.
  */
-async function refine(request: string, entities: Entity[], previous: PlanMemo, options: PlanOfflineOptions, inventory: InventoryLookup): Promise<OfflinePlan> {
+async function asRefinement(
+  request: string,
+  entities: Entity[],
+  jobs: { match: WorkflowMatch; text: string; entities: Entity[] }[] | undefined,
+  best: WorkflowMatch | undefined,
+  threshold: number,
+  options: PlanOfflineOptions,
+  inventory: InventoryLookup | undefined,
+): Promise<OfflinePlan | undefined> {
+  const previous = options.previous!;
   const templates = options.library.workflows;
   const carried = Object.fromEntries(previous.workflows.map((w) => [w.id, w.values]));
-  const jobs: Job[] = previous.workflows.flatMap((w) => {
-    const template = templates.find((t) => t.id === w.id);
-    return template ? [{ template, text: request, entities, match: { id: w.id, name: template.name, score: 1, matched: [] } }] : [];
-  });
-  const reading: Reading = { kind: "refinement", reason: `changes the last plan (${previous.workflows.map((w) => w.id).join(" + ")}) with what this turn says` };
-  return build(request, jobs, [], options, inventory, reading, carried);
+  const last = (text: string, with_: Entity[]): Job[] =>
+    previous.workflows.flatMap((w) => {
+      const template = templates.find((t) => t.id === w.id);
+      return template ? [{ template, text, entities: with_, match: { id: w.id, name: template.name, score: 1, matched: [] } }] : [];
+    });
+  const was = previous.workflows.map((w) => w.id).join(" + ");
+  if (jobs && ADDITION.test(request)) {
+    const added = jobs.filter((j) => !previous.workflows.some((w) => w.id === j.match.id));
+    if (added.length > 0) {
+      const parts = [...last(previous.request, []), ...added.map((j) => ({ template: templates.find((t) => t.id === j.match.id)!, text: j.text, entities: j.entities, match: j.match }))];
+      return build(request, parts, [], options, inventory, { kind: "refinement", reason: `adds ${added.map((j) => j.match.id).join(", ")} to the last plan (${was})` }, carried);
+    }
+  }
+  const removal = REMOVAL.exec(request);
+  if (removal && previous.workflows.length > 1) {
+    const kept = last(previous.request, []);
+    const target = rankWorkflows(removal[1]!, kept.map((j) => j.template))[0];
+    if (target && target.score > 0) {
+      const rest = kept.filter((j) => j.template.id !== target.id);
+      return build(request, rest, [], options, inventory, { kind: "refinement", reason: `drops ${target.id} ("${removal[0]}") from the last plan (${was})` }, carried);
+    }
+  }
+  const valuesOnly = entities.length > 0 && (!best || best.score < threshold);
+  if (!jobs || REFINEMENT.test(request) || valuesOnly) {
+    if (!jobs && entities.length === 0 && !REFINEMENT.test(request)) return undefined;
+    const reading: Reading = { kind: "refinement", reason: `changes the last plan (${was}) with what this turn says` };
+    return build(request, last(request, entities), [], options, inventory, reading, carried);
+  }
+  return undefined;
 }
 
 /** What the offline planner can do, by category, for "no workflow matches". */
