@@ -298,6 +298,13 @@ function references(request: string): Entity[] {
     const value = m[1]!.trim();
     if (value && !value.split(/\s+/).every((w) => NOT_A_NAME.has(w.toLowerCase()))) out.push({ kind: "reference", value, ...at(m, 1) });
   }
+  // "the inventory database", "the storefront deployment".
+  for (const m of request.matchAll(/\b(?:the|my|our)\s+((?:[a-z0-9][\w-]*\s+){0,2}?[a-z0-9][\w-]*)\s+(?:database|db|app|project|deployment|environment|env|cache|redis|service|site|preview)s?\b/gi)) {
+    const value = m[1]!.trim();
+    const where = at(m, 1);
+    if (out.some((e) => e.span.start <= where.span.start && where.span.end <= e.span.end)) continue;
+    if (!value.split(/\s+/).every((w) => NOT_A_NAME.has(w.toLowerCase()))) out.push({ kind: "reference", value, ...where });
+  }
   for (const m of request.matchAll(/\b([a-z0-9][\w-]*)'s\b/gi)) if (!NOT_A_NAME.has(m[1]!.toLowerCase())) out.push({ kind: "reference", value: m[1]!, ...at(m, 1) });
   return out;
 }
