@@ -294,7 +294,7 @@ function ids(request: string): Entity[] {
 /** "my rad crawler", "the storefront's database", "of billing": what already exists, by the words used for it. */
 function references(request: string): Entity[] {
   const out: Entity[] = [];
-  for (const m of request.matchAll(/\b(?:my|our|of|for)\s+(?:the\s+|my\s+)?((?:[a-z0-9][\w-]*\s*){1,3}?)(?=$|[,.?!:;]|\s+(?:and|with|to|on|in|from|without|labell?ed|again|is|database|db|app|project|deployment|environment|env|cache|redis|service)\b)/gi)) {
+  for (const m of request.matchAll(/\b(?:my|our|of|for)\s+(?:the\s+|my\s+)?([a-z0-9][\w-]*(?:\s+[a-z0-9][\w-]*){0,2}?)(?=\s*$|\s*[,.?!:;]|\s+(?:and|with|to|on|in|from|without|labell?ed|again|is|database|db|app|project|deployment|environment|env|cache|redis|service)\b)/gi)) {
     const value = m[1]!.trim();
     if (value && !value.split(/\s+/).every((w) => NOT_A_NAME.has(w.toLowerCase()))) out.push({ kind: "reference", value, ...at(m, 1) });
   }
