@@ -55,6 +55,8 @@ function typeOf(schema: z.ZodType): string {
 /** Name parameters, the main one first, so a name without a noun lands on the thing the template makes. */
 const NAME_ORDER = ["name", "app_name", "project_name", "repo_name", "project", "database_name", "label", "branch_name"];
 
+const OTHER_NAME = /(^|_)(name|app|project|service|repo|repository)(_|$)|name$/;
+
 /** Names that go here only when the noun says so ("a database named shop", "a branch named x"). */
 const SECONDARY = new Set(["database_name", "label", "branch_name"]);
 
@@ -138,7 +140,8 @@ type Setter = (name: string, value: unknown, from: { span: Span; text: string },
 
 function fillNames(template: WorkflowTemplate, entities: readonly Entity[], shape: Shape, set: Setter): void {
   const keys = Object.keys(shape);
-  const nameKeys = NAME_ORDER.filter((k) => keys.includes(k) && typeOf(shape[k]!) === "string");
+  // The known name parameters in their order, then any other text parameter that is a name ("resource_name").
+  const nameKeys = [...NAME_ORDER.filter((k) => keys.includes(k)), ...keys.filter((k) => !NAME_ORDER.includes(k) && OTHER_NAME.test(k))].filter((k) => typeOf(shape[k]!) === "string");
   const used = new Set<string>();
   const names = entities.filter((e): e is Extract<Entity, { kind: "name" }> => e.kind === "name").sort((a, b) => Number(b.explicit) - Number(a.explicit));
   let byNoun: Extract<Entity, { kind: "name" }> | undefined;

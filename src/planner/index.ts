@@ -142,7 +142,7 @@ async function build(
       else if (full[key] !== undefined) params.push({ workflow: job.template.id, name: key, value: full[key], source: "default" });
     }
     memo.workflows.push({ id: job.template.id, values: explicit });
-    if (parsed.success && questions.length === 0) parts.push({ workflow: job.template.id, plan: options.library.instantiate(job.template, explicit) });
+    if (parsed.success && questions.length === 0) parts.push({ workflow: job.template.id, plan: options.library.instantiate(job.template, full) });
   }
   const workflows = jobs.map((j) => j.match);
   const closest = ranked.filter((m) => m.score > 0 && !workflows.some((w) => w.id === m.id)).slice(0, 3);

@@ -96,14 +96,14 @@ describe("credit-optimizer run \"<request>\" (no API key, no network, built-in s
     expect(report.status).toBe("succeeded");
   });
 
-  it("a request no workflow matches: exit 2 with the closest workflows; no request at all: exit 2", async () => {
+  it("a request no workflow matches: exit 2 saying what it can do; no request at all: exit 2", async () => {
     const env = offlineEnv();
     const result = await runCli(["run", "write a haiku about autumn leaves", "--json"], env);
     expect(result.code).toBe(2);
     const report = JSON.parse(result.stdout) as OrchestratorReport;
     expect(report.outcome).toBe("planning_failed");
-    expect(report.problems[0]).toContain("no workflow matches the request well enough");
-    expect(report.planner?.closest?.length).toBeGreaterThan(0);
+    expect(report.problems[0]).toContain("no workflow matches the request");
+    expect(report.problems[0]).toContain("Offline I can:");
     const empty = await runCli(["run"], env);
     expect(empty.code).toBe(2);
     expect(empty.stderr).toContain("run needs a request in quotes");
