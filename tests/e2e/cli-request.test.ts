@@ -50,6 +50,9 @@ describe("credit-optimizer run \"<request>\" (no API key, no network, built-in s
     expect(report.status).toBe("succeeded");
     expect(report.planner?.kind).toBe("catalog");
     expect(report.planner?.workflow?.id).toBe("rad-crawler-setup");
+    // "Fly.io deployment": the app is created and deployed on Fly (its local backend here), not on Vercel.
+    expect(report.planner?.params?.find((p) => p.name === "provider")).toMatchObject({ value: "fly", source: "request" });
+    expect(report.steps.filter((s) => s.id === "create_fly_app" || s.id === "deploy_app").map((s) => s.tool)).toEqual(["toolkit.fly_create_app", "toolkit.fly_deploy"]);
     expect(report.approval).toMatchObject({ approved: true, by: "flag" });
     expect(report.steps.map((s) => [s.id, s.status])).toEqual([
       ["generate_code", "succeeded"],
