@@ -91,7 +91,7 @@ export function fillParams(template: WorkflowTemplate, entities: readonly Entity
 
   for (const e of entities) if (e.kind === "assignment" && keys.includes(e.key)) set(e.key, coerce(shape[e.key]!, e.value), e);
 
-  fillNames(template, entities, shape, set);
+  fillNames(template, entities, shape, set, notes);
 
   for (const e of entities) {
     switch (e.kind) {
@@ -138,17 +138,21 @@ export function fillParams(template: WorkflowTemplate, entities: readonly Entity
 
 type Setter = (name: string, value: unknown, from: { span: Span; text: string }, note?: string) => void;
 
-function fillNames(template: WorkflowTemplate, entities: readonly Entity[], shape: Shape, set: Setter): void {
+function fillNames(template: WorkflowTemplate, entities: readonly Entity[], shape: Shape, set: Setter, notes: string[]): void {
   const keys = Object.keys(shape);
   // The known name parameters in their order, then any other text parameter that is a name ("resource_name").
-  const nameKeys = [...NAME_ORDER.filter((k) => keys.includes(k)), ...keys.filter((k) => !NAME_ORDER.includes(k) && OTHER_NAME.test(k))].filter((k) => typeOf(shape[k]!) === "string");
+  const nameKeys = [...NAME_ORDER.filter((k) => keys.includes(k)), ...keys.filter((k) => !NAME_ORDER.includes(k) && OTHER_NAME.test(k) && !k.endsWith("_id"))].filter((k) => typeOf(shape[k]!) === "string");
   const used = new Set<string>();
   const names = entities.filter((e): e is Extract<Entity, { kind: "name" }> => e.kind === "name").sort((a, b) => Number(b.explicit) - Number(a.explicit));
   let byNoun: Extract<Entity, { kind: "name" }> | undefined;
   for (const name of names) {
     const preferred = (name.noun ? NOUN_KEYS[name.noun] ?? [] : []).filter((k) => nameKeys.includes(k) && !used.has(k));
     const key = preferred[0] ?? nameKeys.find((k) => !used.has(k) && !SECONDARY.has(k)) ?? nameKeys.find((k) => !used.has(k) && k !== "branch_name");
-    if (!key) continue;
+    if (!key) {
+      // Said, but nowhere to put it: say so rather than drop it silently.
+      if (name.explicit) notes.push(`${template.id}: the name "${name.value}" fits none of its parameters`);
+      continue;
+    }
     used.add(key);
     const lower = name.value.toLowerCase();
     const value = key === "database_name" && /-/.test(lower) && !shape[key]!.safeParse(lower).success ? lower.replace(/-/g, "_") : lower === name.value ? name.value : lower;
