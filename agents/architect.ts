@@ -9,7 +9,7 @@ import {
 import { COST_METADATA } from "../src/cost/callbacks.ts";
 import { planCacheKey, type PlanCache } from "../src/cost/plan-cache.ts";
 import { AGENT_INSTANCE_PREFIX, isDestructiveTool, type ToolInfo } from "../src/mcp/catalog.ts";
-import { planFromCatalog, rankWorkflows, type WorkflowLibrary } from "../src/models/catalog-planner.ts";
+import { formatQuestion, planOffline, rankWorkflows, type WorkflowLibrary } from "../src/planner/index.ts";
 import { describeModel } from "../src/models/chat-model.ts";
 import { formatPrompt, quoteData } from "../src/models/prompt-format.ts";
 import { Plan } from "../src/plan/schema.ts";
@@ -53,7 +53,7 @@ export async function architect(state: RunState, deps: OrchestratorDeps, config?
     ? cached
     : model
       ? await planWithModel(state.request, history, rules, model, deps, config)
-      : await planWithCatalog(state.request, history, rules, await deps.library());
+      : await planWithCatalog(state.request, history, rules, await deps.library(), deps, state.params);
   if (cache && !cached && update.plan !== undefined) await cache.cache.put(cache.key, update.plan, update.planner.model ?? "model");
   if (state.session && deps.memory) {
     const answer = update.plan !== undefined ? JSON.stringify(update.plan) : `could not plan: ${update.planProblems.join("; ")}`;
@@ -160,29 +160,34 @@ async function planWithCatalog(
   history: readonly MemoryMessage[],
   rules: ValidateOptions,
   library: WorkflowLibrary,
+  deps: OrchestratorDeps,
+  values: Record<string, unknown>,
 ): Promise<ArchitectUpdate> {
-  let result = planFromCatalog(request, library);
-  // A follow-up ("also in eu-west-1") may only make sense with the session's earlier requests.
+  // The session's earlier requests let a follow-up ("make it eu-central-1") change the last plan.
   const earlier = history.filter((m) => m.role === "user").map((m) => m.content);
-  if (!result.ok && earlier.length > 0) {
-    const combined = planFromCatalog(`${earlier.join(" ")} ${request}`, library);
-    if (combined.ok) result = combined;
-  }
-  if (!result.ok) {
+  const result = await planOffline(request, { library, inventory: deps.inventory, earlier, values });
+  if (result.kind === "none") {
     return {
-      planner: { kind: "catalog", closest: result.closest, reason: result.message },
+      planner: { kind: "catalog", closest: result.closest, reading: result.reading, reason: result.message },
       planProblems: [result.message],
       usage: [],
       outcome: "planning_failed",
     };
   }
+  const [first] = result.workflows;
   const planner: PlannerInfo = {
     kind: "catalog",
-    workflow: result.workflow,
-    filled: result.filled,
+    workflow: first,
+    workflows: result.workflows,
+    params: result.params,
+    filled: result.params.filter((p) => p.source !== "default").map((p) => `${p.name} = ${JSON.stringify(p.value)} (${p.source}${p.text ? `: "${p.text}"` : ""}${p.note ? `; ${p.note}` : ""})`),
     closest: result.closest,
-    reason: `workflow "${result.workflow.id}" matched the request (score ${result.workflow.score}; words: ${result.workflow.matched.join(", ") || "none"})`,
+    reading: result.reading,
+    reason: `${result.workflows.length > 1 ? "workflows" : "workflow"} ${result.workflows.map((w) => `"${w.id}" (score ${w.score}; words: ${w.matched.join(", ") || "none"})`).join(" + ")} matched the request${result.reading.kind === "refinement" ? `; ${result.reading.reason}` : ""}`,
   };
+  if (result.kind === "question") {
+    return { planner: { ...planner, missing: result.questions }, planProblems: result.questions.map(formatQuestion), usage: [], outcome: "planning_failed" };
+  }
   const validation = validatePlan(result.plan, rules);
   if (!validation.ok) {
     return { planner, planProblems: validation.problems.map(formatProblem), usage: [], outcome: "planning_failed" };

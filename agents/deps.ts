@@ -3,7 +3,7 @@ import type { AppConfig } from "../src/config.ts";
 import type { Ledger } from "../src/cost/ledger.ts";
 import type { Pricing } from "../src/cost/pricing.ts";
 import type { ExecutorDeps } from "../src/engine/schedule.ts";
-import type { WorkflowLibrary } from "../src/models/catalog-planner.ts";
+import type { InventoryLookup, WorkflowLibrary } from "../src/planner/index.ts";
 import type { AgentMemory } from "./memory.ts";
 
 /** What the orchestrator's nodes need besides the graph state (opened by the composition root, src/run). */
@@ -13,6 +13,8 @@ export interface OrchestratorDeps extends Omit<ExecutorDeps, "budget"> {
   memory?: AgentMemory;
   /** The workflow library (catalog planner, and examples for the model planner). */
   library(): Promise<WorkflowLibrary>;
+  /** Existing resources for the offline planner ("back up the billing database"); without it their ids are asked for. */
+  inventory?: InventoryLookup;
   /**
    * The chat model for one agent call (`stepKind`: "plan", "repair", "summary"), routed by the cost
    * config's routing table; undefined when no model is configured (catalog planner, template summary).

@@ -30,6 +30,7 @@ export function executeNode(deps: OrchestratorDeps, runExecutor: ExecutorRunner)
     const executor = runExecutor({
       context: deps.context,
       stopSignal: deps.stopSignal,
+      cancelSignal: deps.cancelSignal,
       budget: await runBudget(state, deps, runId),
       onEvent: (event) => {
         recorder?.onEvent(event);

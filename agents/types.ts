@@ -1,7 +1,7 @@
 import type { Forecast, ForecastComparison } from "../src/cost/forecast.ts";
 import type { ApprovalAnswer } from "../src/engine/approval.ts";
 import type { Execution } from "../src/engine/report.ts";
-import type { WorkflowMatch } from "../src/models/catalog-planner.ts";
+import type { ParamValue, PlannerQuestion, Reading, WorkflowMatch } from "../src/planner/index.ts";
 
 export type { ApprovalAnswer, BudgetRequest } from "../src/engine/approval.ts";
 
@@ -19,6 +19,14 @@ export interface PlannerInfo {
   /** Parameters the catalog planner filled from the request. */
   filled?: string[];
   closest?: WorkflowMatch[];
+  /** Offline planner: every template it used (several when composed), with score and matched words. */
+  workflows?: WorkflowMatch[];
+  /** Offline planner: each parameter's value and source (request text, inventory, default, answer). */
+  params?: ParamValue[];
+  /** Offline planner: what it needs asked before it can plan (name, question, example, --param). */
+  missing?: PlannerQuestion[];
+  /** Offline planner: whether the turn was read as a new request or a change to the last plan. */
+  reading?: Reading;
   reason: string;
 }
 

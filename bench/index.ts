@@ -14,6 +14,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   workflows: async () => (await import("./workflows.ts")).benchWorkflows,
   cli: async () => (await import("./cli.ts")).benchCli,
   "embedded-postgres": async () => (await import("./embedded-postgres.ts")).benchEmbeddedPostgres,
+  planner: async () => (await import("./planner.ts")).benchPlanner,
 };
 
 const onlyAt = process.argv.indexOf("--only");

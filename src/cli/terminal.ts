@@ -20,15 +20,21 @@ export interface TerminalOptions {
 /**
  * The CLI's side of a run: live progress, the plan and each question printed for people, answers from
  * the flag or the terminal, and Ctrl-C (or SIGTERM): no new step starts, finished steps roll back,
- * the thread stays resumable; a second Ctrl-C quits at once. `close()` removes the signal handlers.
+ * the thread stays resumable; a second Ctrl-C also cancels the calls in flight; a third quits at once. `close()` removes the signal handlers.
  */
 export function terminalClient(options: TerminalOptions): RunClient & { close(): void } {
   const { io, json } = options;
   const stop = new AbortController();
+  const cancel = new AbortController();
   const progress = json ? undefined : new LiveProgress(options.progress ?? { write: (t) => process.stderr.write(t), tty: process.stderr.isTTY === true });
   const onSignal = (): void => {
-    if (stop.signal.aborted) process.exit(130);
-    io.err("\nstopping: no new steps start; finished steps are rolled back (Ctrl-C again to quit now)");
+    if (cancel.signal.aborted) process.exit(130);
+    if (stop.signal.aborted) {
+      io.err("\ncancelling the calls in flight (their servers are told); then rolling back (Ctrl-C again to quit now)");
+      cancel.abort();
+      return;
+    }
+    io.err("\nstopping: no new steps start; finished steps are rolled back (Ctrl-C again to cancel the calls in flight)");
     stop.abort();
   };
   process.on("SIGINT", onSignal);
@@ -37,6 +43,7 @@ export function terminalClient(options: TerminalOptions): RunClient & { close():
   const ask = options.ask ?? (interactive ? askOnTerminal : undefined);
   return {
     stopSignal: stop.signal,
+    cancelSignal: cancel.signal,
     onEvent: progress ? (event) => progress.onEvent(event) : undefined,
     onPlanned: json ? undefined : (state) => io.err(renderPlan(state)),
     answer: async (question) => {
@@ -72,7 +79,7 @@ const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", 
  * under the lines of finished ones; elsewhere, one line per event.
  */
 export class LiveProgress {
-  private readonly running = new Map<string, { tool: string; since: number }>();
+  private readonly running = new Map<string, { tool: string; since: number; progress?: string }>();
   private drawn = 0;
   private frame = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -82,6 +89,13 @@ export class LiveProgress {
   onEvent(event: StepEvent): void {
     if (!this.out.tty) {
       this.out.write(`${renderEvent(event)}\n`);
+      return;
+    }
+    if (event.type === "step_progress") {
+      // On a terminal, progress updates the step's running line instead of adding lines.
+      const running = this.running.get(event.id);
+      if (running) running.progress = renderEvent(event).replace(`  … ${event.id} `, "");
+      this.redraw();
       return;
     }
     if (event.type === "step_started") this.running.set(event.id, { tool: event.tool, since: Date.now() });
@@ -105,7 +119,7 @@ export class LiveProgress {
     if (permanent) text += `${permanent}\n`;
     this.frame = (this.frame + 1) % SPINNER.length;
     const now = Date.now();
-    const lines = [...this.running].map(([id, r]) => `  ${SPINNER[this.frame]} ${id} (${r.tool}) ${formatMs(now - r.since)}`);
+    const lines = [...this.running].map(([id, r]) => `  ${SPINNER[this.frame]} ${id} (${r.tool}) ${formatMs(now - r.since)}${r.progress ? ` ${r.progress}` : ""}`);
     text += lines.map((l) => `${l}\n`).join("");
     this.drawn = lines.length;
     this.out.write(text);

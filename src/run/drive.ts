@@ -124,7 +124,7 @@ function isAnswer(input: RunInput | ApprovalAnswer | null): input is ApprovalAns
 }
 
 async function invokeOnce(root: Root, threadId: string, input: unknown, client: RunClient, onValues: (state: RunState) => void): Promise<RunState> {
-  const graph = root.graph({ stopSignal: client.stopSignal, onEvent: client.onEvent });
+  const graph = root.graph({ stopSignal: client.stopSignal, cancelSignal: client.cancelSignal, onEvent: client.onEvent });
   const costs = new CostCallbackHandler({ pricing: root.settings.pricing, ledger: root.ledger, runId: threadId });
   const config = {
     configurable: { thread_id: threadId },

@@ -15,7 +15,7 @@ import { acquireThreadLock, type ThreadLock } from "../engine/thread-lock.ts";
 import { McpRuntime } from "../mcp/client.ts";
 import { mcpConfigFor, type McpConfig } from "../mcp/config.ts";
 import { checkPins, type PinCheck } from "../mcp/pinning.ts";
-import type { WorkflowLibrary } from "../models/catalog-planner.ts";
+import type { WorkflowLibrary } from "../planner/index.ts";
 import { createChatModel } from "../models/chat-model.ts";
 import { postgresUrl } from "../pg-url.ts";
 import { loadAllowLists } from "../policy/allow.ts";
@@ -39,6 +39,7 @@ export interface RootOptions {
 /** Per drive: how the run is stopped and where its step events go. */
 export interface RunHooks {
   stopSignal?: AbortSignal;
+  cancelSignal?: AbortSignal;
   onEvent?: ExecutorDeps["onEvent"];
 }
 

@@ -1,13 +1,52 @@
 import { z } from "zod";
+import type { PlanInput } from "../plan/schema.ts";
 import { ESTIMATES } from "./estimates.ts";
-import { databaseName, region, resourceName } from "./params.ts";
+import { databaseName, flyImage, region, resourceName } from "./params.ts";
 import type { WorkflowTemplate } from "./types.ts";
 
 const params = z.object({
   app_name: resourceName("rad-crawler", "App name: the code folder and the deployed project; the database project and the cache are named after it"),
   database_name: databaseName("crawler", "Database the crawler stores pages in"),
   region,
+  provider: z.enum(["vercel", "fly"]).default("vercel").describe("Where the crawler is deployed: Vercel, or Fly.io (fly_create_app, fly_deploy)"),
+  image: flyImage,
 });
+
+type Params = z.infer<typeof params>;
+
+/**
+ * The deploy pair for each provider. Step ids stay the same on both (`create_fly_app` is the
+ * seed's name for the step), so reports and resumed runs read alike whichever one ran.
+ */
+function deploySteps(values: Pick<Params, "provider" | "image">): PlanInput["steps"] {
+  const env = { DATABASE_URL: "${create_database.connection_string}", REDIS_URL: "${create_redis.url}" };
+  if (values.provider === "fly") {
+    return [
+      { id: "create_fly_app", agent: "deploy", tool: "toolkit.fly_create_app", dependencies: ["generate_code", "create_database"], params: { app_name: "${app_name}" }, estimate: ESTIMATES.flyApp },
+      {
+        id: "deploy_app",
+        agent: "deploy",
+        tool: "toolkit.fly_deploy",
+        dependencies: ["create_fly_app", "create_database", "create_redis"],
+        params: { app_name: "${create_fly_app.app_name}", secrets: env, ...(values.image ? { image: "${image}" } : {}) },
+        timeoutMs: 300_000,
+        estimate: ESTIMATES.flyDeploy,
+      },
+    ];
+  }
+  return [
+    { id: "create_fly_app", agent: "deploy", tool: "toolkit.vercel_create_project", dependencies: ["generate_code", "create_database"], params: { name: "${app_name}" }, estimate: ESTIMATES.vercelProject },
+    {
+      id: "deploy_app",
+      agent: "deploy",
+      tool: "toolkit.vercel_deploy",
+      dependencies: ["create_fly_app", "create_database", "create_redis"],
+      params: { project_id: "${create_fly_app.project_id}", env },
+      timeoutMs: 300_000,
+      estimate: ESTIMATES.vercelDeploy,
+    },
+  ];
+}
 
 /**
  * The seed's RAD Crawler DAG (Task 1.2) on the built-in servers: code, database and cache in
@@ -26,7 +65,12 @@ export const radCrawlerSetup: WorkflowTemplate<typeof params> = {
     "Provision everything the rad crawler needs: code, database, cache, deployment",
   ],
   params,
-  plan: {
+  plan: build({ provider: "vercel" }),
+  build,
+};
+
+function build(values: Pick<Params, "provider" | "image">): Omit<PlanInput, "params"> {
+  return {
     name: "RAD Crawler Complete Setup",
     description: "Set up RAD Crawler with Neon DB, a deployment, and Upstash Redis",
     steps: [
@@ -37,7 +81,7 @@ export const radCrawlerSetup: WorkflowTemplate<typeof params> = {
         dependencies: [],
         params: {
           task: "Create RAD Crawler with Playwright, Neon DB client, Redis caching",
-          context: "TypeScript, Neon PostgreSQL, Upstash Redis, Fly.io deployment",
+          context: `TypeScript, Neon PostgreSQL, Upstash Redis, ${values.provider === "fly" ? "Fly.io" : "Vercel"} deployment`,
           complexity: "complex",
           project: "${app_name}",
         },
@@ -67,26 +111,7 @@ export const radCrawlerSetup: WorkflowTemplate<typeof params> = {
         params: { project_id: "${create_neon_project.project_id}", database_name: "${database_name}" },
         estimate: ESTIMATES.neonDatabase,
       },
-      {
-        id: "create_fly_app",
-        agent: "deploy",
-        tool: "toolkit.vercel_create_project",
-        dependencies: ["generate_code", "create_database"],
-        params: { name: "${app_name}" },
-        estimate: ESTIMATES.vercelProject,
-      },
-      {
-        id: "deploy_app",
-        agent: "deploy",
-        tool: "toolkit.vercel_deploy",
-        dependencies: ["create_fly_app", "create_database", "create_redis"],
-        params: {
-          project_id: "${create_fly_app.project_id}",
-          env: { DATABASE_URL: "${create_database.connection_string}", REDIS_URL: "${create_redis.url}" },
-        },
-        timeoutMs: 300_000,
-        estimate: ESTIMATES.vercelDeploy,
-      },
+      ...deploySteps(values),
     ],
-  },
-};
+  };
+}

@@ -50,6 +50,9 @@ describe("credit-optimizer run \"<request>\" (no API key, no network, built-in s
     expect(report.status).toBe("succeeded");
     expect(report.planner?.kind).toBe("catalog");
     expect(report.planner?.workflow?.id).toBe("rad-crawler-setup");
+    // "Fly.io deployment": the app is created and deployed on Fly (its local backend here), not on Vercel.
+    expect(report.planner?.params?.find((p) => p.name === "provider")).toMatchObject({ value: "fly", source: "request" });
+    expect(report.steps.filter((s) => s.id === "create_fly_app" || s.id === "deploy_app").map((s) => s.tool)).toEqual(["toolkit.fly_create_app", "toolkit.fly_deploy"]);
     expect(report.approval).toMatchObject({ approved: true, by: "flag" });
     expect(report.steps.map((s) => [s.id, s.status])).toEqual([
       ["generate_code", "succeeded"],
@@ -96,14 +99,14 @@ describe("credit-optimizer run \"<request>\" (no API key, no network, built-in s
     expect(report.status).toBe("succeeded");
   });
 
-  it("a request no workflow matches: exit 2 with the closest workflows; no request at all: exit 2", async () => {
+  it("a request no workflow matches: exit 2 saying what it can do; no request at all: exit 2", async () => {
     const env = offlineEnv();
     const result = await runCli(["run", "write a haiku about autumn leaves", "--json"], env);
     expect(result.code).toBe(2);
     const report = JSON.parse(result.stdout) as Report;
     expect(report.outcome).toBe("planning_failed");
-    expect(report.problems[0]).toContain("no workflow matches the request well enough");
-    expect(report.planner?.closest?.length).toBeGreaterThan(0);
+    expect(report.problems[0]).toContain("no workflow matches the request");
+    expect(report.problems[0]).toContain("Offline I can:");
     const empty = await runCli(["run"], env);
     expect(empty.code).toBe(2);
     expect(empty.stderr).toContain("run needs a request in quotes");

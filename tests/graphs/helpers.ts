@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ServerLimits } from "../../src/engine/limits.ts";
 import type { RunContext } from "../../src/engine/run-step.ts";
-import type { WorkflowLibrary } from "../../src/models/catalog-planner.ts";
+import type { WorkflowLibrary } from "../../src/planner/index.ts";
 import type { PlanInput } from "../../src/plan/schema.ts";
 import type { WorkflowTemplate } from "../../src/workflows/types.ts";
 import type { OrchestratorDeps } from "../../agents/deps.ts";
