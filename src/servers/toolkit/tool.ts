@@ -15,8 +15,12 @@ export interface ToolkitEnv {
   workspaceRoot?: string;
   /** Local deploys: how long a started app gets to answer `GET /health` with 200 (default 30 s). */
   localDeployTimeoutMs?: number;
-  /** `retry`: HTTP retry timings; `pollIntervalMs`/`pollTimeoutMs`: operation polling (defaults 1 s / 5 min). */
-  neon?: { apiKey: string; baseUrl: string; retry?: RetryOptions; pollIntervalMs?: number; pollTimeoutMs?: number };
+  /**
+   * `orgId`: the organization projects are listed and created in (NEON_ORG_ID; resolved from the
+   * account when Neon asks for one); `retry`: HTTP retry timings; `pollIntervalMs`/`pollTimeoutMs`:
+   * operation polling (defaults 1 s / 5 min).
+   */
+  neon?: { apiKey: string; baseUrl: string; orgId?: string; retry?: RetryOptions; pollIntervalMs?: number; pollTimeoutMs?: number };
   /** `retry`: HTTP retry timings. */
   upstash?: { email: string; apiKey: string; baseUrl: string; retry?: RetryOptions };
   /** `retry`: HTTP retry timings; `pollIntervalMs`/`deployTimeoutMs`: deployment polling (defaults 2 s / 10 min). */
