@@ -32,8 +32,11 @@ export interface ToolkitEnv {
     pollIntervalMs?: number;
     deployTimeoutMs?: number;
   };
-  /** `retry`: HTTP retry timings. */
-  fly?: { token: string; baseUrl: string; orgSlug: string; retry?: RetryOptions };
+  /**
+   * `retry`: HTTP retry timings; `timeoutMs`: per-request timeout (default 30 s); `waitSeconds`:
+   * how long Fly holds a machine wait before its 408 (default and maximum 60).
+   */
+  fly?: { token: string; baseUrl: string; orgSlug: string; retry?: RetryOptions; timeoutMs?: number; waitSeconds?: number };
   /**
    * `retry`: HTTP retry timings; `maxRateLimitWaitMs`: a rate-limit wait (retry-after or until
    * x-ratelimit-reset) longer than this fails the call instead (default 60 s).
