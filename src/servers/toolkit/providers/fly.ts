@@ -143,7 +143,14 @@ async function deploy(env: ToolkitEnv, args: DeployArgs, signal?: AbortSignal): 
   if (!env.fly) {
     if (args.secrets) await setSecrets(env, args.app_name, args.secrets, signal);
     const { deployment } = await new LocalDeployments(env, "fly").deploy(args.app_name, { sourceDir: args.source_dir, env: args.env, signal });
-    return { app_name: args.app_name, machine_id: deployment.id, url: deployment.url, state: "started", source: deployment.source };
+    return {
+      app_name: args.app_name,
+      machine_id: deployment.id,
+      machine_ids: [deployment.id],
+      url: deployment.url,
+      state: "started",
+      source: deployment.source,
+    };
   }
   if (args.image === undefined) {
     throw new FlyError("IMAGE_REQUIRED", "fly_deploy: image: required when deploying to Fly.io (the local backend runs source_dir)");
