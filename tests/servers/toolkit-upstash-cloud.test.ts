@@ -143,6 +143,24 @@ describe("Upstash cloud backend against the API fake", () => {
   });
 });
 
+describe("Upstash answers without credentials (the current spec lists none)", () => {
+  it("says so instead of building a URL without a password", async () => {
+    const fake = await startUpstashFake({ email: EMAIL, apiKey: API_KEY });
+    const toolkit = await connectToolkit(localEnv({ upstash: { email: EMAIL, apiKey: API_KEY, baseUrl: fake.url } }));
+    try {
+      const created = output(await toolkit.call("upstash_create_database", { database_name: uniqueName("nopw") }));
+      const stored = fake.databases.get(created.database_id as string);
+      fake.inject({ method: "GET", path: /^\/redis\/database\//, times: 1, reply: { status: 200, body: { ...stored, password: undefined } } });
+      const text = errorText(await toolkit.call("upstash_get_database", { database_id: created.database_id }));
+      expect(text).toContain(`database ${String(created.database_id)}`);
+      expect(text).toContain("came back without its password");
+    } finally {
+      await toolkit.close();
+      await fake.close();
+    }
+  });
+});
+
 describe("Upstash endpoints given as slugs", () => {
   it("builds the rediss:// and REST URLs on a full host", async () => {
     const fake = await startUpstashFake({ email: EMAIL, apiKey: API_KEY, slugEndpoints: true });

@@ -330,6 +330,16 @@ export function cloudNeonBackend(config: NonNullable<ToolkitEnv["neon"]>): NeonB
     }
   }
 
+  /**
+   * Waits for the project's unfinished operations. An adopted resource (its create answered with
+   * an error) comes without its operations, and a dependent call would meet 423 until they end.
+   */
+  async function settle(projectId: string, signal?: AbortSignal): Promise<void> {
+    const res = await http.request<{ operations?: Operation[] }>(`${p(projectId)}/operations`, { query: { limit: 20 }, signal });
+    const pending = (res.data.operations ?? []).filter((op) => !OPERATION_DONE.has(op.status) && !OPERATION_FAILED.has(op.status));
+    await waitForOperations(projectId, pending, signal);
+  }
+
   async function branches(projectId: string, signal?: AbortSignal): Promise<Branch[]> {
     return (await http.request<{ branches: Branch[] }>(`${p(projectId)}/branches`, { signal })).data.branches;
   }
@@ -392,7 +402,9 @@ export function cloudNeonBackend(config: NonNullable<ToolkitEnv["neon"]>): NeonB
           }),
           find: async () => {
             const found = await findProject(input.name, signal);
-            return found ? { adopted: await describeProject(found, signal) } : undefined;
+            if (!found) return undefined;
+            await settle(found.id, signal);
+            return { adopted: await describeProject(found, signal) };
           },
         },
         { ...once, signal },
@@ -435,7 +447,11 @@ export function cloudNeonBackend(config: NonNullable<ToolkitEnv["neon"]>): NeonB
               await waitForOperations(input.project_id, res.data.operations, signal);
               return res.data.database;
             },
-            find: async () => (await databases(input.project_id, branchId, signal)).find((d) => d.name === input.database_name),
+            find: async () => {
+              const found = (await databases(input.project_id, branchId, signal)).find((d) => d.name === input.database_name);
+              if (found) await settle(input.project_id, signal);
+              return found;
+            },
           },
           { ...once, signal },
         );
@@ -465,7 +481,14 @@ export function cloudNeonBackend(config: NonNullable<ToolkitEnv["neon"]>): NeonB
             ? await create()
             : await createOnce<Branch>(
                 `branch "${name}"`,
-                { create, find: async () => (await branches(input.project_id, signal)).find((b) => b.name === name) },
+                {
+                  create,
+                  find: async () => {
+                    const found = (await branches(input.project_id, signal)).find((b) => b.name === name);
+                    if (found) await settle(input.project_id, signal);
+                    return found;
+                  },
+                },
                 { ...once, signal },
               );
       }

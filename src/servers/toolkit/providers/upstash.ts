@@ -154,8 +154,16 @@ export function upstashHost(endpoint: string): string {
 }
 
 function fromApi(db: ApiDatabase): UpstashDatabase {
-  const password = db.password ?? "";
+  // The current spec no longer lists the credentials; without a password the URL would not work.
+  if (typeof db.password !== "string" || db.password === "") {
+    throw new Error(
+      `upstash: database ${db.database_id} ("${db.database_name}") came back without its password; ` +
+        "read it in the Upstash console, or delete it with upstash_delete_database if it was just made",
+    );
+  }
+  const password = db.password;
   const host = upstashHost(db.endpoint);
+  const region = db.primary_region ?? db.region ?? "";
   return {
     database_id: db.database_id,
     database_name: db.database_name,
@@ -166,8 +174,9 @@ function fromApi(db: ApiDatabase): UpstashDatabase {
     url: `rediss://default:${encodeURIComponent(password)}@${host}:${db.port}`,
     rest_url: `https://${host}`,
     rest_token: db.rest_token,
-    primary_region: db.primary_region ?? db.region ?? "",
-    platform: db.platform ?? "aws",
+    primary_region: region,
+    // Answers carry no platform: GCP region names tell it apart.
+    platform: db.platform ?? (GCP_REGION.test(region) ? "gcp" : "aws"),
     state: db.state ?? "active",
   };
 }
@@ -209,8 +218,9 @@ export function cloudUpstashBackend(config: NonNullable<ToolkitEnv["upstash"]>):
         },
         { delayMs: config.retry?.baseDelayMs, signal },
       );
-      // An adopted database is read again: the list may leave out its credentials.
-      const db = "created" in made ? fromApi(made.created) : await get(made.adopted.database_id, signal);
+      // Read again when the answer left out the credentials (the list does; the spec lists none).
+      const answer = "created" in made ? made.created : made.adopted;
+      const db = answer.password ? fromApi(answer) : await get(answer.database_id, signal);
       return { ...db, created: true };
     },
 
