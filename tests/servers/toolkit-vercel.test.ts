@@ -187,6 +187,7 @@ describe("vercel cloud backend", () => {
     fake.inject({ method: "POST", path: /^\/v13\/deployments$/, times: 1, afterRoute: true, reply: { status: 502, body: { error: { code: "bad_gateway", message: "bad gateway" } } } });
     const failure = await tool("vercel_deploy").run({ project_id }, env).catch((error: unknown) => error);
     expect(isProviderError(failure) && failure.status).toBe(502);
+    expect((failure as Error).message).toContain("a deployment of project once may have been created all the same");
     expect(fake.deployments.size).toBe(1);
     expect(fake.requests.filter((r) => r.method === "POST" && r.path === "/v13/deployments")).toHaveLength(1);
   });

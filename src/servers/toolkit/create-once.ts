@@ -66,3 +66,14 @@ export async function createOnce<T>(what: string, steps: CreateOnceSteps<T>, opt
 function stripPrefix(error: ProviderError): string {
   return error.message.replace(/^[^:]+: (?:HTTP \d+|request failed): /, "");
 }
+
+/**
+ * For a create that cannot be looked up afterwards (no name to find it by): an uncertain failure
+ * is rethrown saying the resource may exist, so nobody repeats it blind.
+ */
+export function noteMaybeCreated(error: unknown, what: string): never {
+  if (error instanceof ProviderError && mayHaveHappened(error)) {
+    throw new ProviderError(error.provider, error.status, `${stripPrefix(error)} — ${what} may have been created all the same; check before running this again`, "unknown");
+  }
+  throw error;
+}

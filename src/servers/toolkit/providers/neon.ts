@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
-import { createOnce } from "../create-once.ts";
+import { createOnce, noteMaybeCreated } from "../create-once.ts";
 import { createHttpClient, isProviderError } from "../http.ts";
 import type { ToolkitEnv, ToolkitTool } from "../tool.ts";
 import { localNeon } from "./local/embedded-client.ts";
@@ -478,7 +478,7 @@ export function cloudNeonBackend(config: NonNullable<ToolkitEnv["neon"]>): NeonB
         const name = input.name;
         branch =
           name === undefined
-            ? await create()
+            ? await create().catch((error: unknown) => noteMaybeCreated(error, `a branch of project ${input.project_id} (unnamed: name it to make this safe to repeat)`))
             : await createOnce<Branch>(
                 `branch "${name}"`,
                 {

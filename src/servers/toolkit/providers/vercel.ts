@@ -3,7 +3,7 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
-import { createOnce } from "../create-once.ts";
+import { createOnce, noteMaybeCreated } from "../create-once.ts";
 import { createHttpClient, isProviderError, scrubSecrets, type HttpClient } from "../http.ts";
 import { parseToolInput, type ToolkitEnv, type ToolkitTool } from "../tool.ts";
 import { LocalDeployments, workspaceRoot, type LocalDeployment, type LocalProject } from "./local/processes.ts";
@@ -202,7 +202,7 @@ async function cloudDeploy(env: ToolkitEnv, cfg: VercelConfig, args: DeployArgs,
     query: { ...team(cfg), skipAutoDetectionConfirmation: 1 },
     body,
     signal,
-  });
+  }).catch((error: unknown) => noteMaybeCreated(error, `a deployment of project ${project.name}`));
   const done = await waitUntilReady(api, cfg, data, signal);
   return { ...cloudDeployment(done, project.id), source: "source_dir", source_dir: sourceDir };
 }
