@@ -37,7 +37,7 @@ describe("fly cloud backend", () => {
     const { fake, env } = await setup();
     const output = await tool("fly_create_app").run({ app_name: "rad-crawler" }, env);
     expect(output).toEqual({ app_name: "rad-crawler", project_id: "rad-crawler", created: true });
-    expect(fake.requests[0]?.body).toEqual({ app_name: "rad-crawler", org_slug: "personal" });
+    expect(fake.requests[0]?.body).toEqual({ app_name: "rad-crawler", name: "rad-crawler", org_slug: "personal" });
     expect(fake.requests[0]?.headers.authorization).toBe(`Bearer ${TOKEN}`);
     expect(tool("fly_create_app").rollback?.({ app_name: "rad-crawler" }, output)).toEqual({
       tool: "fly_delete_app",
@@ -113,7 +113,7 @@ describe("fly cloud backend", () => {
       `GET /apps/web/machines/${machine?.id}/wait`,
     ]);
     expect(fake.requests.at(-1)?.query.get("state")).toBe("started");
-    expect(fake.requests.at(-1)?.query.get("instance_id")).toBe(machine?.instance_id);
+    expect(fake.requests.at(-1)?.query.get("version")).toBe(machine?.instance_id);
     expect(machine?.region).toBe("ams");
     expect(machine?.config).toMatchObject({
       image: "registry.fly.io/web:1",

@@ -242,8 +242,12 @@ describe("Neon cloud backend for an organization account", () => {
     const post = fake.requests.find((r) => r.method === "POST" && r.path === "/projects");
     expect(post?.body).toMatchObject({ project: { name: "org-proj", org_id: ORG.id } });
     expect([...fake.projects.values()][0]?.org_id).toBe(ORG.id);
+    const asked = fake.requests.filter((r) => r.path === "/users/me/organizations").length;
     const again = output(await toolkit.call("neon_create_project", { name: "org-proj" }));
     expect(again).toMatchObject({ project_id: project.project_id, created: false });
+    // The organization is remembered: the second call neither asks again nor meets the 400.
+    expect(fake.requests.filter((r) => r.path === "/users/me/organizations")).toHaveLength(asked);
+    expect(fake.requests.filter((r) => r.path === "/projects" && r.method === "GET" && r.query.get("org_id") === null)).toHaveLength(1);
   });
 
   it("uses NEON_ORG_ID when configured, without asking for the organizations", async () => {

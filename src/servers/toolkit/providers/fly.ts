@@ -93,7 +93,8 @@ async function createApp(env: ToolkitEnv, name: string, orgSlug: string | undefi
       `app "${name}"`,
       {
         create: async () => {
-          await api.request("/apps", { method: "POST", body: { app_name: name, org_slug: org }, signal });
+          // The Machines API documents `app_name`; fly-go sends `name`: both, with the same value.
+          await api.request("/apps", { method: "POST", body: { app_name: name, name, org_slug: org }, signal });
           return true;
         },
         find: async () => ((await readable(api, name, signal)) ? true : undefined),
@@ -273,7 +274,8 @@ async function waitStarted(api: HttpClient, cfg: FlyConfig, app: string, machine
   const seconds = Math.min(MAX_WAIT_SECONDS, Math.max(1, Math.round(cfg.waitSeconds ?? MAX_WAIT_SECONDS)));
   try {
     await api.request(`/apps/${part(app)}/machines/${part(machine.id)}/wait`, {
-      query: { state: "started", timeout: seconds, instance_id: machine.instance_id },
+      // `version` (fly-go's name for it) is the machine's instance id: wait for this deploy's instance.
+      query: { state: "started", timeout: seconds, version: machine.instance_id },
       timeoutMs: seconds * 1000 + WAIT_MARGIN_MS,
       signal,
     });

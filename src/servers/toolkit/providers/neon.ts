@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { createOnce, noteMaybeCreated } from "../create-once.ts";
@@ -251,6 +252,10 @@ const OPERATION_FAILED = new Set(["failed", "error", "cancelling", "cancelled"])
 /** Neon's answer for an organization account that called /projects without `org_id`. */
 const ORG_REQUIRED = /org_id is required/i;
 
+/** Organizations resolved per account (keyed by a hash of API URL and key), so each call does not ask again. */
+const resolvedOrgs = new Map<string, string>();
+const accountKey = (baseUrl: string, apiKey: string): string => createHash("sha256").update(`${baseUrl}\n${apiKey}`).digest("hex");
+
 interface CreatedProject {
   project: { id: string; name: string };
   branch: { id: string };
@@ -272,7 +277,8 @@ export function cloudNeonBackend(config: NonNullable<ToolkitEnv["neon"]>): NeonB
   const pollTimeoutMs = config.pollTimeoutMs ?? 300_000;
   const p = (projectId: string): string => `/projects/${encodeURIComponent(projectId)}`;
   const once = { delayMs: config.retry?.baseDelayMs };
-  let orgId = config.orgId;
+  const account = accountKey(config.baseUrl, config.apiKey);
+  let orgId = config.orgId ?? resolvedOrgs.get(account);
 
   /**
    * Runs a /projects call with the account's organization. Without NEON_ORG_ID it first tries
@@ -285,6 +291,7 @@ export function cloudNeonBackend(config: NonNullable<ToolkitEnv["neon"]>): NeonB
     } catch (error) {
       if (orgId !== undefined || !isProviderError(error) || error.status !== 400 || !ORG_REQUIRED.test(error.message)) throw error;
       orgId = await resolveOrg(signal);
+      resolvedOrgs.set(account, orgId);
       return call(orgId);
     }
   }
