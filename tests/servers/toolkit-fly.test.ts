@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { isProviderError } from "../../src/servers/toolkit/http.ts";
-import { flyTools, isFlyError } from "../../src/servers/toolkit/providers/fly.ts";
+import { flyTools, flyWaitTimeouts, isFlyError } from "../../src/servers/toolkit/providers/fly.ts";
 import type { ToolkitEnv, ToolkitTool } from "../../src/servers/toolkit/tool.ts";
 import { startFlyFake, type FlyFake, type FlyFakeOptions } from "../fixtures/fakes/fly.ts";
 
@@ -246,6 +246,15 @@ describe("fly cloud backend", () => {
     expect(isFlyError(failure) && failure.code).toBe("MACHINE_NOT_STARTED");
     expect(fake.requests.filter((r) => r.path.endsWith("/wait"))).toHaveLength(1);
     expect(fake.requests.find((r) => r.path.endsWith("/wait"))?.query.get("timeout")).toBe("60");
+  });
+
+  it("gives every wait an HTTP timeout longer than the wait itself, whatever the client's usual timeout", () => {
+    expect(flyWaitTimeouts({})).toEqual({ seconds: 60, httpTimeoutMs: 75_000 });
+    expect(flyWaitTimeouts({ waitSeconds: 600 }).seconds).toBe(60);
+    for (const waitSeconds of [1, 10, 60]) {
+      const { seconds, httpTimeoutMs } = flyWaitTimeouts({ waitSeconds });
+      expect(httpTimeoutMs).toBeGreaterThan(seconds * 1000);
+    }
   });
 
   it("authenticates macaroon tokens with the FlyV1 scheme", async () => {

@@ -270,13 +270,18 @@ function machineConfig(image: string, env: Record<string, string>, internalPort:
  * Waits for `started` with Fly's long poll. Its `timeout` (seconds, at most 60) must end before the
  * HTTP client's own timeout, or Fly's 408 "not started" is never seen and the wait is retried blind.
  */
-async function waitStarted(api: HttpClient, cfg: FlyConfig, app: string, machine: FlyMachine, signal?: AbortSignal): Promise<void> {
+export function flyWaitTimeouts(cfg: Pick<FlyConfig, "waitSeconds">): { seconds: number; httpTimeoutMs: number } {
   const seconds = Math.min(MAX_WAIT_SECONDS, Math.max(1, Math.round(cfg.waitSeconds ?? MAX_WAIT_SECONDS)));
+  return { seconds, httpTimeoutMs: seconds * 1000 + WAIT_MARGIN_MS };
+}
+
+async function waitStarted(api: HttpClient, cfg: FlyConfig, app: string, machine: FlyMachine, signal?: AbortSignal): Promise<void> {
+  const { seconds, httpTimeoutMs } = flyWaitTimeouts(cfg);
   try {
     await api.request(`/apps/${part(app)}/machines/${part(machine.id)}/wait`, {
       // `version` (fly-go's name for it) is the machine's instance id: wait for this deploy's instance.
       query: { state: "started", timeout: seconds, version: machine.instance_id },
-      timeoutMs: seconds * 1000 + WAIT_MARGIN_MS,
+      timeoutMs: httpTimeoutMs,
       signal,
     });
   } catch (error) {
