@@ -49,6 +49,8 @@ const EnvSchema = z.object({
   LANGSMITH_PROJECT: optional,
   NEON_API_KEY: optional,
   NEON_API_URL: optional,
+  // Neon organization for projects (org-…); without it the account's only organization is used when Neon asks for one.
+  NEON_ORG_ID: optional,
   UPSTASH_EMAIL: optional,
   UPSTASH_API_KEY: optional,
   UPSTASH_API_URL: optional,

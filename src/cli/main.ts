@@ -109,6 +109,12 @@ export function buildProgram(config: () => AppConfig, io: Io, setExit: (code: nu
     .option("--env <KEY=VALUE>", "environment for every generated server (repeatable)", collect)
     .action(async (options) => done((await import("./mcp-config.ts")).mcpConfigCommand(options, io)));
 
+  program
+    .command("smoke")
+    .description("check a cloud account with your own token: create, read and delete one small resource")
+    .requiredOption("--provider <name>", "neon, upstash, vercel, fly, github or all (repeatable)", collect)
+    .action(async (options: { provider: string[] }) => done((await import("./smoke.ts")).smokeCommand(options.provider, config(), io)));
+
   const mcp = program.command("mcp").description("the configured MCP servers and their pins");
   mcp
     .command("list")

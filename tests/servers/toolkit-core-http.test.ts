@@ -1,5 +1,7 @@
+import net, { type AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createHttpClient, isProviderError, parseRetryAfter, ProviderError, scrubSecrets } from "../../src/servers/toolkit/http.ts";
+import { createOnce } from "../../src/servers/toolkit/create-once.ts";
+import { createHttpClient, isProviderError, mayHaveHappened, parseRetryAfter, ProviderError, scrubSecrets } from "../../src/servers/toolkit/http.ts";
 import { startFakeHttp, type FakeHttp } from "../fixtures/fakes/http-fake.ts";
 
 describe("toolkit HTTP helper", () => {
@@ -73,5 +75,87 @@ describe("toolkit HTTP helper", () => {
     expect(parseRetryAfter(null)).toBeUndefined();
     expect(parseRetryAfter(new Date(Date.now() - 1000).toUTCString())).toBe(0);
     expect(scrubSecrets('{"password":"abc","name":"n"}')).toBe('{"password":"[redacted]","name":"n"}');
+  });
+
+  it("never repeats a POST after a 5xx or a timeout, and says the outcome is unknown", async () => {
+    fake.inject({ method: "POST", path: /things/, times: 1, reply: { status: 503, body: { message: "unavailable" } } });
+    const error = (await client().request("/things", { method: "POST", body: {} }).catch((e: unknown) => e)) as ProviderError;
+    expect(error).toMatchObject({ status: 503, outcome: "unknown" });
+    expect(mayHaveHappened(error)).toBe(true);
+    expect(fake.requests).toHaveLength(1);
+
+    fake.inject({ method: "POST", path: /things/, times: 1, delayMs: 300, reply: { status: 200, body: {} } });
+    const timedOut = (await client({ timeoutMs: 50 }).request("/things", { method: "POST", body: {} }).catch((e: unknown) => e)) as ProviderError;
+    expect(timedOut).toMatchObject({ status: 0, outcome: "unknown" });
+    expect(timedOut.message).toContain("timed out after 50 ms");
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it("repeats a POST after 423 and 429 (not done), and an idempotent one after a 5xx", async () => {
+    fake.inject({ method: "POST", path: /things/, times: 1, reply: { status: 423, body: { message: "locked" } } });
+    fake.inject({ method: "POST", path: /things/, times: 1, reply: { status: 429, headers: { "retry-after": "0" }, body: { message: "slow" } } });
+    expect((await client().request("/things", { method: "POST", body: {} })).status).toBe(200);
+    expect(fake.requests).toHaveLength(3);
+    fake.inject({ method: "POST", path: /things/, times: 1, reply: { status: 500, body: { message: "oops" } } });
+    expect((await client().request("/things", { method: "POST", body: {}, idempotent: true })).status).toBe(200);
+    expect(fake.requests).toHaveLength(5);
+    const refused = await client().request("/things", { method: "PATCH", body: {} }).then(() => "ok");
+    expect(refused).toBe("ok");
+  });
+
+  it("repeats a POST refused before it was sent (connection refused): the provider never saw it", async () => {
+    // A port that was free a moment ago and has nothing listening now.
+    const probe = net.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", () => resolve()));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const down = createHttpClient({ provider: "acme", baseUrl: `http://127.0.0.1:${port}`, retry: { maxAttempts: 2, baseDelayMs: 1 } });
+    const error = (await down.request("/x", { method: "POST", body: {} }).catch((e: unknown) => e)) as ProviderError;
+    expect(error).toMatchObject({ status: 0, outcome: "not-done" });
+    expect(error.message).toContain("ECONNREFUSED");
+    expect(mayHaveHappened(error)).toBe(false);
+  });
+
+  it("gives one call its own timeout, longer than the client's", async () => {
+    fake.inject({ method: "GET", path: /slow/, times: 1, afterRoute: true, delayMs: 200 });
+    const res = await client({ timeoutMs: 50 }).request("/slow", { timeoutMs: 2_000 });
+    expect(res.status).toBe(200);
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it("sends a bearer token under another scheme when asked (Fly's FlyV1)", async () => {
+    await client({ auth: { type: "bearer", token: "fm2_abc", scheme: "FlyV1" } }).request("/things");
+    expect(fake.requests[0]?.headers.authorization).toBe("FlyV1 fm2_abc");
+    expect(scrubSecrets("header FlyV1 fm2_abc,fm2_def")).toBe("header FlyV1 [redacted]");
+  });
+});
+
+describe("createOnce", () => {
+  const unknown = (): ProviderError => new ProviderError("acme", 502, "POST /x: bad gateway");
+
+  it("adopts what the lookup finds after an uncertain failure, else creates again, and gives up after the attempts", async () => {
+    let creates = 0;
+    const adopted = await createOnce("thing", { create: async () => { creates++; throw unknown(); }, find: async () => "found" }, { delayMs: 1 });
+    expect(adopted).toBe("found");
+    expect(creates).toBe(1);
+
+    creates = 0;
+    const second = await createOnce("thing", { create: async () => (++creates === 1 ? Promise.reject(unknown()) : "made"), find: async () => undefined }, { delayMs: 1 });
+    expect(second).toBe("made");
+    expect(creates).toBe(2);
+
+    const failure = (await createOnce("thing", { create: async () => Promise.reject(unknown()), find: async () => undefined }, { attempts: 2, delayMs: 1 }).catch((e: unknown) => e)) as ProviderError;
+    expect(failure.message).toBe("acme: HTTP 502: POST /x: bad gateway (thing is not there after 2 attempts; nothing was created)");
+    expect(failure.outcome).toBe("not-done");
+  });
+
+  it("throws certain failures at once and says so when the lookup fails too", async () => {
+    let finds = 0;
+    const certain = new ProviderError("acme", 422, "POST /x: taken");
+    await expect(createOnce("thing", { create: async () => Promise.reject(certain), find: async () => (finds++, undefined) })).rejects.toBe(certain);
+    expect(finds).toBe(0);
+    const both = (await createOnce("thing", { create: async () => Promise.reject(unknown()), find: async () => Promise.reject(new Error("lookup down")) }).catch((e: unknown) => e)) as ProviderError;
+    expect(both.message).toContain("thing may have been created, and looking it up by name failed too (lookup down)");
+    expect(mayHaveHappened(both)).toBe(true);
   });
 });

@@ -146,6 +146,7 @@ describe("toolkit entry", () => {
     );
     expect(cloud.neon).toEqual({ apiKey: "nk", baseUrl: "https://console.neon.tech/api/v2" });
     expect(cloud.upstash).toEqual({ email: "a@b.c", apiKey: "uk", baseUrl: "http://127.0.0.1:1/v2" });
+    expect(toolkitEnvFromConfig(loadConfig({ NEON_API_KEY: "nk", NEON_ORG_ID: " org-x-1 " }, "/")).neon?.orgId).toBe("org-x-1");
   });
 
   it("parses --http PORT and rejects anything else", () => {

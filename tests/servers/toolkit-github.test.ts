@@ -150,40 +150,69 @@ describe("github cloud backend: pull requests", () => {
 });
 
 describe("github cloud backend: rate limits", () => {
-  it("waits out a 403 primary rate limit until x-ratelimit-reset, then retries", async () => {
+  const inSeconds = (s: number): string => String(Math.floor(Date.now() / 1000) + s);
+
+  it("waits out a 403 primary rate limit until the x-ratelimit-reset of that answer, then retries", async () => {
     const { fake, env } = await setup();
     await repoWithBranch(env, fake, "app");
-    fake.quota.remaining = 0;
-    fake.quota.reset = Math.floor(Date.now() / 1000) + 2;
     fake.inject({
       method: "POST",
       path: /\/pulls$/,
       times: 1,
-      reply: rateLimited("API rate limit exceeded for user ID 1.", { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(fake.quota.reset) }),
+      reply: rateLimited("API rate limit exceeded for user ID 1.", { "x-ratelimit-remaining": "0", "x-ratelimit-reset": inSeconds(2) }),
     });
     const started = Date.now();
     const output = await tool("github_create_pull_request").run({ repo: "app", title: "x", head: "feature" }, env);
     expect(output).toMatchObject({ number: 1, created: true });
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
-    expect(calls(fake).slice(-3)).toEqual(["POST /repos/octo/app/pulls", "GET /rate_limit", "POST /repos/octo/app/pulls"]);
+    expect(calls(fake).slice(-2)).toEqual(["POST /repos/octo/app/pulls", "POST /repos/octo/app/pulls"]);
   });
 
   it("fails at once when the reset is further away than maxRateLimitWaitMs", async () => {
     const { fake, env } = await setup();
-    fake.quota.remaining = 0;
-    fake.quota.reset = Math.floor(Date.now() / 1000) + 3_600;
-    fake.inject({ method: "POST", path: /\/user\/repos$/, times: 5, reply: rateLimited("API rate limit exceeded for user ID 1.") });
+    fake.inject({
+      method: "POST",
+      path: /\/user\/repos$/,
+      times: 5,
+      reply: rateLimited("API rate limit exceeded for user ID 1.", { "x-ratelimit-remaining": "0", "x-ratelimit-reset": inSeconds(3_600) }),
+    });
     const failure = await tool("github_create_repo").run({ name: "later" }, env).catch((error: unknown) => error);
     expect(isProviderError(failure) && failure.status).toBe(403);
     expect((failure as Error).message).toMatch(/API rate limit exceeded .*longer than the 5000 ms limit/);
     expect(fake.requests.filter((r) => r.method === "POST")).toHaveLength(1);
   });
 
-  it("treats a 403 secondary rate limit (quota left) as a one-minute wait, over the limit here", async () => {
+  it("treats a 403 secondary rate limit (quota left) as at least a one-minute wait, over the limit here", async () => {
     const { fake, env } = await setup();
     fake.inject({ method: "POST", path: /\/user\/repos$/, times: 5, reply: rateLimited("You have exceeded a secondary rate limit. Please wait a few minutes before you try again.") });
     const failure = await tool("github_create_repo").run({ name: "later" }, env).catch((error: unknown) => error);
     expect((failure as Error).message).toMatch(/secondary rate limit.*rate limited for 60 s/);
+  });
+
+  it("honours retry-after on a 403 rate limit", async () => {
+    const { fake, env } = await setup();
+    fake.inject({ method: "POST", path: /\/user\/repos$/, times: 1, reply: rateLimited("You have exceeded a secondary rate limit.", { "retry-after": "1" }) });
+    const started = Date.now();
+    expect(await tool("github_create_repo").run({ name: "after" }, env)).toMatchObject({ created: true });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(fake.requests.filter((r) => r.method === "POST")).toHaveLength(2);
+  });
+
+  it("waits until the reset on a 429 without retry-after, not a few milliseconds", async () => {
+    const { fake, env } = await setup();
+    fake.inject({ method: "GET", path: /^\/user$/, times: 1, reply: { status: 429, headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": inSeconds(2) }, body: { message: "API rate limit exceeded" } } });
+    const started = Date.now();
+    expect(await tool("github_create_repo").run({ name: "reset" }, env)).toMatchObject({ created: true });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+  });
+
+  it("takes a 429 without retry-after or used-up quota as at least a minute, over the limit here", async () => {
+    const { fake, env } = await setup();
+    fake.inject({ method: "GET", path: /^\/user$/, times: 1, reply: { status: 429, body: { message: "Too many requests" } } });
+    const failure = await tool("github_create_repo").run({ name: "minute" }, env).catch((error: unknown) => error);
+    expect(isProviderError(failure) && failure.status).toBe(429);
+    expect((failure as Error).message).toMatch(/rate limited for 60 s, longer than the 5000 ms limit/);
+    expect(fake.requests.filter((r) => r.path === "/user")).toHaveLength(1);
   });
 
   it("does not treat a 403 that is not a rate limit as one", async () => {
@@ -191,7 +220,7 @@ describe("github cloud backend: rate limits", () => {
     fake.inject({ method: "DELETE", path: /^\/repos\//, times: 1, reply: { status: 403, body: { message: "Must have admin rights to Repository." } } });
     const failure = await tool("github_delete_repo").run({ name: "x" }, env).catch((error: unknown) => error);
     expect(isProviderError(failure) && failure.status).toBe(403);
-    expect(calls(fake)).not.toContain("GET /rate_limit");
+    expect(fake.requests.filter((r) => r.method === "DELETE")).toHaveLength(1);
   });
 
   it("honours retry-after on a 429, and fails when it exceeds maxRateLimitWaitMs", async () => {
@@ -204,8 +233,28 @@ describe("github cloud backend: rate limits", () => {
     fake.inject({ method: "GET", path: /^\/user$/, times: 1, reply: { status: 429, headers: { "retry-after": "3600" }, body: { message: `slow down ${TOKEN}` } } });
     const failure = await tool("github_create_repo").run({ name: "impatient" }, env).catch((error: unknown) => error);
     expect(isProviderError(failure) && failure.status).toBe(429);
-    expect((failure as Error).message).toMatch(/retry-after 3600 s exceeds the limit/);
+    expect((failure as Error).message).toMatch(/rate limited for 3600 s, longer than the 5000 ms limit/);
     expect((failure as Error).message).not.toContain(TOKEN);
+  });
+});
+
+describe("github cloud backend: creates after a failed response", () => {
+  it("adopts a repository created before its 502, instead of reporting the 422 of a retry as existing", async () => {
+    const { fake, env } = await setup();
+    fake.inject({ method: "POST", path: /^\/user\/repos$/, times: 1, afterRoute: true, reply: { status: 502, body: { message: "Server Error" } } });
+    const output = await tool("github_create_repo").run({ name: "adopted" }, env);
+    expect(output).toMatchObject({ full_name: "octo/adopted", created: true });
+    expect(tool("github_create_repo").rollback?.({ name: "adopted" }, output)).toEqual({ tool: "github_delete_repo", arguments: { owner: "octo", name: "adopted" } });
+    expect(fake.requests.filter((r) => r.method === "POST")).toHaveLength(1);
+  });
+
+  it("adopts a pull request opened before its 500", async () => {
+    const { fake, env } = await setup();
+    await repoWithBranch(env, fake, "prs");
+    fake.inject({ method: "POST", path: /\/pulls$/, times: 1, afterRoute: true, reply: { status: 500, body: { message: "Server Error" } } });
+    const output = await tool("github_create_pull_request").run({ repo: "prs", title: "x", head: "feature" }, env);
+    expect(output).toMatchObject({ number: 1, created: true });
+    expect(fake.repos.get("octo/prs")?.pulls).toHaveLength(1);
   });
 });
 

@@ -160,4 +160,109 @@ describe("Neon cloud backend against the API fake", () => {
       await other.close();
     }
   });
+
+  it("treats an operation in status error as terminal instead of polling to the timeout", async () => {
+    const project = await createProject();
+    fake.inject({
+      method: "GET",
+      path: /\/operations\//,
+      times: 1,
+      reply: { status: 200, body: { operation: { id: "op-e", action: "apply_config", status: "error", error: "compute failed to start" } } },
+    });
+    const text = errorText(await toolkit.call("neon_create_database", { project_id: project.project_id, name: "errs" }));
+    expect(text).toContain("operation op-e (apply_config) ended error: compute failed to start");
+    // Polling on would ask for op-e, which the fake does not know (404), instead of stopping here.
+    expect(fake.requests.some((r) => r.path.endsWith("/operations/op-e"))).toBe(false);
+  });
+
+  it("adopts a project that was created although the response failed (5xx), instead of creating a second", async () => {
+    fake.inject({ method: "POST", path: /^\/projects$/, times: 1, afterRoute: true, reply: { status: 500, body: { message: "internal error" } } });
+    const project = await createProject("flaky-proj");
+    expect(project).toMatchObject({ name: "flaky-proj", created: true, database_name: "neondb" });
+    expect(project.rollback).toEqual({ tool: "neon_delete_project", arguments: { project_id: project.project_id } });
+    expect(fake.projects.size).toBe(1);
+    expect(count("POST", /^\/projects$/)).toBe(1);
+  });
+
+  it("adopts a project whose create response was cut off (dropped connection)", async () => {
+    fake.inject({ method: "POST", path: /^\/projects$/, times: 1, afterRoute: true, drop: true });
+    const project = await createProject("dropped-proj");
+    expect(project).toMatchObject({ name: "dropped-proj", created: true });
+    expect(fake.projects.size).toBe(1);
+    expect(count("POST", /^\/projects$/)).toBe(1);
+  });
+
+  it("creates again when a 5xx create left nothing behind", async () => {
+    fake.inject({ method: "POST", path: /^\/projects$/, times: 1, reply: { status: 503, body: { message: "unavailable" } } });
+    const project = await createProject("retried-proj");
+    expect(project).toMatchObject({ name: "retried-proj", created: true });
+    expect(fake.projects.size).toBe(1);
+    expect(count("POST", /^\/projects$/)).toBe(2);
+  });
+
+  it("adopts a database created before its 503, instead of failing on the 409 of a blind retry", async () => {
+    const project = await createProject();
+    fake.inject({ method: "POST", path: /\/databases$/, times: 1, afterRoute: true, reply: { status: 503, body: { message: "unavailable" } } });
+    const db = output(await toolkit.call("neon_create_database", { project_id: project.project_id, name: "adopted" }));
+    expect(db).toMatchObject({ database_name: "adopted", created: true });
+    expect(db.rollback).toMatchObject({ tool: "neon_delete_database" });
+    expect(count("POST", /\/databases$/)).toBe(1);
+  });
+
+  it("adopts a named branch created before its 502", async () => {
+    const project = await createProject();
+    fake.inject({ method: "POST", path: /\/branches$/, times: 1, afterRoute: true, reply: { status: 502, body: { message: "bad gateway" } } });
+    const branch = output(await toolkit.call("neon_create_branch", { project_id: project.project_id, name: "staging" }));
+    expect(branch).toMatchObject({ name: "staging", created: true });
+    expect([...(fake.projects.get(project.project_id as string)?.branches.values() ?? [])].filter((b) => b.name === "staging")).toHaveLength(1);
+  });
+});
+
+describe("Neon cloud backend for an organization account", () => {
+  const ORG = { id: "org-cool-breeze-12345678", name: "Acme" };
+  let fake: NeonFake;
+  const opened: ToolkitConnection[] = [];
+
+  afterEach(async () => {
+    for (const t of opened.splice(0)) await t.close();
+    await fake.close();
+  });
+
+  async function connect(orgs: { id: string; name: string; managed_by?: string }[], orgId?: string): Promise<ToolkitConnection> {
+    fake = await startNeonFake({ token: TOKEN, pollsToFinish: 1, orgs, requireOrg: true });
+    const t = await connectToolkit(localEnv({ neon: { apiKey: TOKEN, baseUrl: fake.url, orgId, retry: { baseDelayMs: 5, maxDelayMs: 20 }, pollIntervalMs: 5 } }));
+    opened.push(t);
+    return t;
+  }
+
+  it("answers 400 org_id is required like Neon, and the client resolves the account's only organization", async () => {
+    const toolkit = await connect([ORG, { id: "org-vercel-1", name: "From Vercel", managed_by: "vercel" }]);
+    const project = output(await toolkit.call("neon_create_project", { name: "org-proj" }));
+    expect(project).toMatchObject({ name: "org-proj", created: true });
+    const post = fake.requests.find((r) => r.method === "POST" && r.path === "/projects");
+    expect(post?.body).toMatchObject({ project: { name: "org-proj", org_id: ORG.id } });
+    expect([...fake.projects.values()][0]?.org_id).toBe(ORG.id);
+    const asked = fake.requests.filter((r) => r.path === "/users/me/organizations").length;
+    const again = output(await toolkit.call("neon_create_project", { name: "org-proj" }));
+    expect(again).toMatchObject({ project_id: project.project_id, created: false });
+    // The organization is remembered: the second call neither asks again nor meets the 400.
+    expect(fake.requests.filter((r) => r.path === "/users/me/organizations")).toHaveLength(asked);
+    expect(fake.requests.filter((r) => r.path === "/projects" && r.method === "GET" && r.query.get("org_id") === null)).toHaveLength(1);
+  });
+
+  it("uses NEON_ORG_ID when configured, without asking for the organizations", async () => {
+    const toolkit = await connect([ORG, { id: "org-other-2", name: "Other" }], ORG.id);
+    const project = output(await toolkit.call("neon_create_project", { name: "configured" }));
+    expect(project.created).toBe(true);
+    expect(fake.requests.some((r) => r.path === "/users/me/organizations")).toBe(false);
+    expect(fake.requests.filter((r) => r.method === "GET" && r.path === "/projects").every((r) => r.query.get("org_id") === ORG.id)).toBe(true);
+  });
+
+  it("names NEON_ORG_ID and the choices when the account has several organizations", async () => {
+    const toolkit = await connect([ORG, { id: "org-other-2", name: "Other" }]);
+    const text = errorText(await toolkit.call("neon_create_project", { name: "ambiguous" }));
+    expect(text).toContain("set NEON_ORG_ID to one of: Acme (org-cool-breeze-12345678), Other (org-other-2)");
+    expect(text).not.toContain(TOKEN);
+    expect(fake.projects.size).toBe(0);
+  });
 });

@@ -37,7 +37,6 @@ describe("Upstash cloud backend against the API fake", () => {
       database_name: "rad-crawler-cache",
       platform: "aws",
       primary_region: "us-east-1",
-      region: "global",
       tls: true,
     });
     expect(created).toEqual({
@@ -61,9 +60,9 @@ describe("Upstash cloud backend against the API fake", () => {
 
   it("accepts the current arguments (database_name, primary_region, platform)", async () => {
     const name = uniqueName("cache");
-    const created = output(await toolkit.call("upstash_create_database", { database_name: name, primary_region: "eu-west-1", platform: "gcp", read_regions: ["us-east-1"] }));
-    expect(created).toMatchObject({ database_name: name, primary_region: "eu-west-1", platform: "gcp", created: true });
-    expect(posts()[0]?.body).toMatchObject({ database_name: name, primary_region: "eu-west-1", platform: "gcp", read_regions: ["us-east-1"] });
+    const created = output(await toolkit.call("upstash_create_database", { database_name: name, primary_region: "eu-west-1", platform: "aws", read_regions: ["us-east-1"] }));
+    expect(created).toMatchObject({ database_name: name, primary_region: "eu-west-1", platform: "aws", created: true });
+    expect(posts()[0]?.body).toMatchObject({ database_name: name, primary_region: "eu-west-1", platform: "aws", read_regions: ["us-east-1"] });
   });
 
   it("is idempotent by name: the second create returns the same database without a rollback", async () => {
@@ -114,5 +113,69 @@ describe("Upstash cloud backend against the API fake", () => {
   it("names the missing field when neither database_name nor name is given", async () => {
     expect(errorText(await toolkit.call("upstash_create_database", { region: "us-east-1" }))).toContain("database_name");
     expect(fake.requests).toHaveLength(0);
+  });
+
+  it("never sends the removed region field", async () => {
+    output(await toolkit.call("upstash_create_database", { name: uniqueName("noregion"), region: "global" }));
+    expect(posts()[0]?.body).not.toHaveProperty("region");
+  });
+
+  it("defaults a GCP region for platform gcp, and names a region of the other platform", async () => {
+    const name = uniqueName("gcp");
+    const created = output(await toolkit.call("upstash_create_database", { database_name: name, platform: "gcp" }));
+    expect(created).toMatchObject({ platform: "gcp", primary_region: "us-central1", created: true });
+    expect(posts()[0]?.body).toMatchObject({ platform: "gcp", primary_region: "us-central1" });
+    const text = errorText(await toolkit.call("upstash_create_database", { database_name: uniqueName("mixed"), platform: "gcp", primary_region: "us-east-1" }));
+    expect(text).toContain("us-east-1 is not a gcp region (e.g. us-central1)");
+    expect(text).toContain("primary_region");
+    expect(posts()).toHaveLength(1);
+  });
+
+  it("adopts a database created before its 500 instead of creating a second one", async () => {
+    fake.inject({ method: "POST", path: /^\/redis\/database$/, times: 1, afterRoute: true, reply: { status: 500, body: { error: "internal" } } });
+    const name = uniqueName("flaky");
+    const created = output(await toolkit.call("upstash_create_database", { database_name: name }));
+    const stored = [...fake.databases.values()];
+    expect(stored).toHaveLength(1);
+    expect(created).toMatchObject({ database_id: stored[0]?.database_id, password: stored[0]?.password, created: true });
+    expect(created.rollback).toEqual({ tool: "upstash_delete_database", arguments: { database_id: stored[0]?.database_id } });
+    expect(posts()).toHaveLength(1);
+  });
+});
+
+describe("Upstash answers without credentials (the current spec lists none)", () => {
+  it("says so instead of building a URL without a password", async () => {
+    const fake = await startUpstashFake({ email: EMAIL, apiKey: API_KEY });
+    const toolkit = await connectToolkit(localEnv({ upstash: { email: EMAIL, apiKey: API_KEY, baseUrl: fake.url } }));
+    try {
+      const created = output(await toolkit.call("upstash_create_database", { database_name: uniqueName("nopw") }));
+      const stored = fake.databases.get(created.database_id as string);
+      fake.inject({ method: "GET", path: /^\/redis\/database\//, times: 1, reply: { status: 200, body: { ...stored, password: undefined } } });
+      const text = errorText(await toolkit.call("upstash_get_database", { database_id: created.database_id }));
+      expect(text).toContain(`database ${String(created.database_id)}`);
+      expect(text).toContain("came back without its password");
+    } finally {
+      await toolkit.close();
+      await fake.close();
+    }
+  });
+});
+
+describe("Upstash endpoints given as slugs", () => {
+  it("builds the rediss:// and REST URLs on a full host", async () => {
+    const fake = await startUpstashFake({ email: EMAIL, apiKey: API_KEY, slugEndpoints: true });
+    const toolkit = await connectToolkit(localEnv({ upstash: { email: EMAIL, apiKey: API_KEY, baseUrl: fake.url } }));
+    try {
+      const created = output(await toolkit.call("upstash_create_database", { database_name: uniqueName("slug") }));
+      const stored = [...fake.databases.values()][0];
+      expect(stored?.endpoint).not.toContain(".");
+      expect(created.endpoint).toBe(`${stored?.endpoint}.upstash.io`);
+      expect(created.url).toBe(`rediss://default:${stored?.password}@${stored?.endpoint}.upstash.io:6379`);
+      expect(created.rest_url).toBe(`https://${stored?.endpoint}.upstash.io`);
+      expect(new URL(created.url as string).hostname).toBe(`${stored?.endpoint}.upstash.io`);
+    } finally {
+      await toolkit.close();
+      await fake.close();
+    }
   });
 });

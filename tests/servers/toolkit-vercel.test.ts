@@ -121,7 +121,8 @@ describe("vercel cloud backend", () => {
     expect(output).toEqual({
       deployment_id: expect.stringMatching(/^dpl_/),
       project_id,
-      url: expect.stringMatching(/^https:\/\/rad-crawler-[0-9a-f]+\.vercel\.app$/),
+      url: "https://rad-crawler.vercel.app",
+      deployment_url: expect.stringMatching(/^https:\/\/rad-crawler-[0-9a-f]+\.vercel\.app$/),
       state: "READY",
       source: "source_dir",
       source_dir: dir,
@@ -143,8 +144,51 @@ describe("vercel cloud backend", () => {
       deployment_id: output.deployment_id,
       project_id,
       url: output.url,
+      deployment_url: output.deployment_url,
       state: "READY",
     });
+  });
+
+  it("deploys a preview without a target (\"preview\" is not a documented value), returning its own URL", async () => {
+    const { fake, env } = await setup();
+    const { project_id } = await tool("vercel_create_project").run({ name: "preview-app" }, env);
+    await writeApp(env, "preview-app");
+    const output = await tool("vercel_deploy").run({ project_id, target: "preview" }, env);
+    const post = fake.requests.find((r) => r.method === "POST" && r.path === "/v13/deployments");
+    expect(post?.body).not.toHaveProperty("target");
+    expect(output.state).toBe("READY");
+    expect(output.url).toBe(output.deployment_url);
+  });
+
+  it("stops at BLOCKED instead of polling until the timeout", async () => {
+    const { fake, env } = await setup({ states: ["BLOCKED"] }, { deployTimeoutMs: 60_000 });
+    const { project_id } = await tool("vercel_create_project").run({ name: "blocked" }, env);
+    await writeApp(env, "blocked");
+    const failure = await tool("vercel_deploy").run({ project_id }, env).catch((error: unknown) => error);
+    expect(isVercelError(failure) && failure.code).toBe("DEPLOY_FAILED");
+    expect((failure as Error).message).toMatch(/ended in BLOCKED/);
+    expect(fake.requests.filter((r) => r.method === "GET" && r.path.startsWith("/v13/deployments/"))).toHaveLength(1);
+  });
+
+  it("adopts a project created before its 500, instead of reporting the 409 of a retry as \"not created\"", async () => {
+    const { fake, env } = await setup();
+    fake.inject({ method: "POST", path: /^\/v11\/projects$/, times: 1, afterRoute: true, reply: { status: 500, body: { error: { code: "internal", message: "oops" } } } });
+    const output = await tool("vercel_create_project").run({ name: "adopted" }, env);
+    expect(output).toEqual({ project_id: [...fake.projects.values()][0]?.id, name: "adopted", created: true });
+    expect(tool("vercel_create_project").rollback?.({ name: "adopted" }, output)).toMatchObject({ tool: "vercel_delete_project" });
+    expect(fake.requests.filter((r) => r.method === "POST")).toHaveLength(1);
+  });
+
+  it("never repeats a deployment create that failed with a 5xx", async () => {
+    const { fake, env } = await setup();
+    const { project_id } = await tool("vercel_create_project").run({ name: "once" }, env);
+    await writeApp(env, "once");
+    fake.inject({ method: "POST", path: /^\/v13\/deployments$/, times: 1, afterRoute: true, reply: { status: 502, body: { error: { code: "bad_gateway", message: "bad gateway" } } } });
+    const failure = await tool("vercel_deploy").run({ project_id }, env).catch((error: unknown) => error);
+    expect(isProviderError(failure) && failure.status).toBe(502);
+    expect((failure as Error).message).toContain("a deployment of project once may have been created all the same");
+    expect(fake.deployments.size).toBe(1);
+    expect(fake.requests.filter((r) => r.method === "POST" && r.path === "/v13/deployments")).toHaveLength(1);
   });
 
   it("fails when the deployment ends in ERROR, with Vercel's error message", async () => {

@@ -14,7 +14,9 @@ export function toolkitEnvFromConfig(config: AppConfig): ToolkitEnv {
     localPostgresFallback: e.LOCAL_POSTGRES_URL === undefined,
     localRedisUrl: e.LOCAL_REDIS_URL ?? DEFAULT_LOCAL_REDIS_URL,
     workspaceRoot: config.workspaceRoot,
-    neon: e.NEON_API_KEY ? { apiKey: e.NEON_API_KEY, baseUrl: e.NEON_API_URL ?? "https://console.neon.tech/api/v2" } : undefined,
+    neon: e.NEON_API_KEY
+      ? { apiKey: e.NEON_API_KEY, baseUrl: e.NEON_API_URL ?? "https://console.neon.tech/api/v2", orgId: e.NEON_ORG_ID }
+      : undefined,
     upstash:
       e.UPSTASH_EMAIL && e.UPSTASH_API_KEY
         ? { email: e.UPSTASH_EMAIL, apiKey: e.UPSTASH_API_KEY, baseUrl: e.UPSTASH_API_URL ?? "https://api.upstash.com/v2" }

@@ -1,7 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 
-/** How a cloud client authenticates. */
-export type HttpAuth = { type: "bearer"; token: string } | { type: "basic"; username: string; password: string };
+/**
+ * How a cloud client authenticates. `scheme` is the bearer-style scheme word (default `Bearer`;
+ * Fly.io's macaroon tokens use `FlyV1`).
+ */
+export type HttpAuth = { type: "bearer"; token: string; scheme?: string } | { type: "basic"; username: string; password: string };
 
 export interface RetryOptions {
   /** Total attempts including the first (default 5). */
@@ -25,6 +28,12 @@ export interface HttpClientOptions {
   timeoutMs?: number;
   /** Extra strings to remove from error messages, besides the credentials in `auth`. */
   secrets?: string[];
+  /**
+   * A provider's own reading of a failed response (e.g. GitHub's 403 rate limits): `{ waitMs }`
+   * retries after that wait, even for a create, since a rate-limited call did not happen;
+   * undefined leaves the status to the default rules.
+   */
+  rateLimit?: (response: { status: number; headers: Headers; message: string; attempt: number }) => { waitMs: number } | undefined;
 }
 
 export interface RequestOptions {
@@ -32,8 +41,17 @@ export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   signal?: AbortSignal;
-  /** `false` disables retries (for calls that are unsafe to repeat). */
+  /** `false` disables retries altogether. */
   retry?: boolean;
+  /**
+   * Whether repeating the call is harmless (default: GET, PUT and DELETE are; POST and PATCH are
+   * not). A call that is not is retried only when the provider says it did not happen (423, 429,
+   * a connection refused before anything was sent); after a 5xx, a timeout or a dropped
+   * connection it fails with `outcome: "unknown"`, so the caller can look the resource up.
+   */
+  idempotent?: boolean;
+  /** This call's own timeout, e.g. for a long poll that must outlast its server-side wait. */
+  timeoutMs?: number;
 }
 
 export interface HttpResponse<T> {
@@ -49,19 +67,28 @@ export interface HttpClient {
 /** Statuses retried with backoff: locked, rate limited, transient server errors. */
 export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([423, 429, 500, 502, 503, 504]);
 
+/**
+ * Whether the failed call took effect: `not-done` when the provider refused it (4xx, 423, 429)
+ * or it never left this machine (connection refused, unknown host); `unknown` after a 5xx, a
+ * timeout or a connection dropped mid-call.
+ */
+export type CallOutcome = "not-done" | "unknown";
+
 /** A failed provider call: the provider's HTTP status (0 for network errors) and message, secrets removed. */
 export class ProviderError extends Error {
   readonly code = "PROVIDER_ERROR";
   readonly provider: string;
   readonly status: number;
   readonly retryable: boolean;
+  readonly outcome: CallOutcome;
 
-  constructor(provider: string, status: number, message: string) {
+  constructor(provider: string, status: number, message: string, outcome?: CallOutcome) {
     super(`${provider}: ${status === 0 ? "request failed" : `HTTP ${status}`}: ${message}`);
     this.name = "ProviderError";
     this.provider = provider;
     this.status = status;
     this.retryable = status === 0 || RETRYABLE_STATUSES.has(status);
+    this.outcome = outcome ?? (status === 0 || status >= 500 ? "unknown" : "not-done");
   }
 }
 
@@ -69,8 +96,21 @@ export function isProviderError(error: unknown): error is ProviderError {
   return error instanceof ProviderError;
 }
 
+/** True when a failed call may still have taken effect (5xx, timeout, dropped connection). */
+export function mayHaveHappened(error: unknown): boolean {
+  return isProviderError(error) && error.outcome === "unknown";
+}
+
+/** Network errors raised before a request was sent: the provider never saw it. */
+const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ENETUNREACH", "EHOSTUNREACH"]);
+
+function notSent(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause;
+  return typeof cause?.code === "string" && NOT_SENT.has(cause.code);
+}
+
 const CREDENTIAL_URL = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:/@]*):([^\s/@]+)@/gi;
-const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g;
+const BEARER = /\b(Bearer|Basic|FlyV1)\s+[A-Za-z0-9._~+/=,-]+/g;
 const SECRET_FIELD = /("(?:password|token|api_key|apiKey|secret|rest_token|read_only_rest_token)"\s*:\s*)"[^"]*"/gi;
 
 /** Removes the given secrets, credentials in URLs, auth headers and secret JSON fields from a text. */
@@ -97,8 +137,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     maxRetryAfterMs: options.retry?.maxRetryAfterMs ?? 60_000,
   };
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const fail = (status: number, message: string): ProviderError =>
-    new ProviderError(options.provider, status, scrubSecrets(message, secrets));
+  const fail = (status: number, message: string, outcome?: CallOutcome): ProviderError =>
+    new ProviderError(options.provider, status, scrubSecrets(message, secrets), outcome);
 
   async function request<T>(path: string, req: RequestOptions = {}): Promise<HttpResponse<T>> {
     const method = req.method ?? "GET";
@@ -109,31 +149,51 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       (init.headers as Record<string, string>)["content-type"] = "application/json";
     }
     const attempts = req.retry === false ? 1 : retry.maxAttempts;
-    const safeToRepeat = method === "GET" || method === "DELETE";
+    const idempotent = req.idempotent ?? (method === "GET" || method === "PUT" || method === "DELETE");
+    const callTimeoutMs = req.timeoutMs ?? timeoutMs;
     for (let attempt = 1; ; attempt++) {
-      const timeout = AbortSignal.timeout(timeoutMs);
+      const timeout = AbortSignal.timeout(callTimeoutMs);
       const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
       let response: Response;
       try {
         response = await fetch(url, { ...init, signal });
       } catch (error) {
         if (req.signal?.aborted) throw fail(0, `${method} ${path} aborted`);
-        const reason = timeout.aborted ? `timed out after ${timeoutMs} ms` : errorText(error);
-        if (safeToRepeat && attempt < attempts) {
+        const reason = timeout.aborted ? `timed out after ${callTimeoutMs} ms` : errorText(error);
+        const outcome: CallOutcome = !timeout.aborted && notSent(error) ? "not-done" : "unknown";
+        if ((idempotent || outcome === "not-done") && attempt < attempts) {
           await sleep(backoff(attempt, retry), undefined, { signal: req.signal });
           continue;
         }
-        throw fail(0, `${method} ${path}: ${reason}`);
+        throw fail(0, `${method} ${path}: ${reason}`, outcome);
       }
-      const text = await response.text();
+      // A body cut off mid-way is as uncertain as a timeout: the call reached the provider.
+      let text: string;
+      try {
+        text = await response.text();
+      } catch (error) {
+        if (req.signal?.aborted) throw fail(0, `${method} ${path} aborted`);
+        const reason = timeout.aborted ? `timed out after ${callTimeoutMs} ms` : errorText(error);
+        if (idempotent && attempt < attempts) {
+          await sleep(backoff(attempt, retry), undefined, { signal: req.signal });
+          continue;
+        }
+        throw fail(0, `${method} ${path}: ${reason}`, "unknown");
+      }
       if (response.ok) return { status: response.status, data: parseBody(text) as T, headers: response.headers };
-      const message = `${method} ${path}: ${providerMessage(text, response.statusText)}`;
-      if (!RETRYABLE_STATUSES.has(response.status) || attempt >= attempts) throw fail(response.status, message);
-      const retryAfter = parseRetryAfter(response.headers.get("retry-after"));
-      if (retryAfter !== undefined && retryAfter > retry.maxRetryAfterMs) {
-        throw fail(response.status, `${message} (retry-after ${Math.ceil(retryAfter / 1000)} s exceeds the limit)`);
+      const providerText = providerMessage(text, response.statusText);
+      const message = `${method} ${path}: ${providerText}`;
+      const limited = options.rateLimit?.({ status: response.status, headers: response.headers, message: providerText, attempt });
+      // 423 and 429 mean "not done, try later" even for a create; a 5xx may hide a success.
+      const repeatable = limited !== undefined || response.status === 423 || response.status === 429 || (idempotent && RETRYABLE_STATUSES.has(response.status));
+      const outcome: CallOutcome | undefined = limited !== undefined ? "not-done" : undefined;
+      if (!repeatable || attempt >= attempts) throw fail(response.status, message, outcome);
+      const waitMs = limited?.waitMs ?? parseRetryAfter(response.headers.get("retry-after"));
+      if (waitMs !== undefined && waitMs > retry.maxRetryAfterMs) {
+        const why = limited ? `rate limited for ${Math.ceil(waitMs / 1000)} s, longer than the ${retry.maxRetryAfterMs} ms limit` : `retry-after ${Math.ceil(waitMs / 1000)} s exceeds the limit`;
+        throw fail(response.status, `${message} (${why})`, outcome);
       }
-      await sleep(retryAfter ?? backoff(attempt, retry), undefined, { signal: req.signal });
+      await sleep(waitMs ?? backoff(attempt, retry), undefined, { signal: req.signal });
     }
   }
 
@@ -141,7 +201,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
 }
 
 function authHeader(auth: HttpAuth): string {
-  if (auth.type === "bearer") return `Bearer ${auth.token}`;
+  if (auth.type === "bearer") return `${auth.scheme ?? "Bearer"} ${auth.token}`;
   return `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString("base64")}`;
 }
 

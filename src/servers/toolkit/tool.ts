@@ -15,8 +15,12 @@ export interface ToolkitEnv {
   workspaceRoot?: string;
   /** Local deploys: how long a started app gets to answer `GET /health` with 200 (default 30 s). */
   localDeployTimeoutMs?: number;
-  /** `retry`: HTTP retry timings; `pollIntervalMs`/`pollTimeoutMs`: operation polling (defaults 1 s / 5 min). */
-  neon?: { apiKey: string; baseUrl: string; retry?: RetryOptions; pollIntervalMs?: number; pollTimeoutMs?: number };
+  /**
+   * `orgId`: the organization projects are listed and created in (NEON_ORG_ID; resolved from the
+   * account when Neon asks for one); `retry`: HTTP retry timings; `pollIntervalMs`/`pollTimeoutMs`:
+   * operation polling (defaults 1 s / 5 min).
+   */
+  neon?: { apiKey: string; baseUrl: string; orgId?: string; retry?: RetryOptions; pollIntervalMs?: number; pollTimeoutMs?: number };
   /** `retry`: HTTP retry timings. */
   upstash?: { email: string; apiKey: string; baseUrl: string; retry?: RetryOptions };
   /** `retry`: HTTP retry timings; `pollIntervalMs`/`deployTimeoutMs`: deployment polling (defaults 2 s / 10 min). */
@@ -28,8 +32,11 @@ export interface ToolkitEnv {
     pollIntervalMs?: number;
     deployTimeoutMs?: number;
   };
-  /** `retry`: HTTP retry timings. */
-  fly?: { token: string; baseUrl: string; orgSlug: string; retry?: RetryOptions };
+  /**
+   * `retry`: HTTP retry timings; `timeoutMs`: per-request timeout (default 30 s); `waitSeconds`:
+   * how long Fly holds a machine wait before its 408 (default and maximum 60).
+   */
+  fly?: { token: string; baseUrl: string; orgSlug: string; retry?: RetryOptions; timeoutMs?: number; waitSeconds?: number };
   /**
    * `retry`: HTTP retry timings; `maxRateLimitWaitMs`: a rate-limit wait (retry-after or until
    * x-ratelimit-reset) longer than this fails the call instead (default 60 s).

@@ -1,14 +1,13 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
-import { createHttpClient, isProviderError, ProviderError, type HttpClient, type HttpResponse, type RequestOptions } from "../http.ts";
+import { createOnce } from "../create-once.ts";
+import { createHttpClient, isProviderError, parseRetryAfter, type HttpClient } from "../http.ts";
 import { parseToolInput, type ToolkitEnv, type ToolkitTool } from "../tool.ts";
 import { LocalGit, LocalGitError, type LocalPullRequest, type LocalRepo } from "./local/git.ts";
 
 type GitHubConfig = NonNullable<ToolkitEnv["github"]>;
 
 const LOCAL_OWNER = "local";
-const RATE_LIMIT_ATTEMPTS = 3;
-/** GitHub's advice for a secondary rate limit without a reset time: wait at least a minute. */
+/** GitHub's advice for a rate limit without retry-after or a used-up quota: wait at least a minute. */
 const SECONDARY_LIMIT_WAIT_MS = 60_000;
 
 const owner = z
@@ -66,49 +65,34 @@ const part = encodeURIComponent;
 // ---------------------------------------------------------------- client with rate limits
 
 /**
- * The GitHub REST client. 429s are retried by the shared helper (honouring `retry-after` up to
- * `maxRateLimitWaitMs`); a 403 rate limit is waited out here: until `x-ratelimit-reset` when the
- * quota is used up (read from `GET /rate_limit`), else a minute. A longer wait fails the call.
+ * The GitHub REST client. A rate limit (429, or a 403 that says so or has used up its quota) is
+ * waited out as GitHub asks: `retry-after` when given, else until `x-ratelimit-reset` when
+ * `x-ratelimit-remaining` is 0, else a minute, doubling per attempt. A longer wait than
+ * `maxRateLimitWaitMs` fails the call instead. A rate-limited call did not happen, so a create
+ * is repeated too.
  */
 function githubClient(cfg: GitHubConfig): HttpClient {
   const maxWaitMs = cfg.maxRateLimitWaitMs ?? 60_000;
-  const api = createHttpClient({
+  return createHttpClient({
     provider: "github",
     baseUrl: cfg.baseUrl,
     auth: { type: "bearer", token: cfg.token },
     headers: { accept: "application/vnd.github+json", "x-github-api-version": "2022-11-28" },
     retry: { maxRetryAfterMs: maxWaitMs, ...cfg.retry },
+    rateLimit: githubRateLimit,
   });
-  async function request<T>(path: string, options: RequestOptions = {}): Promise<HttpResponse<T>> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await api.request<T>(path, options);
-      } catch (error) {
-        if (!isForbiddenRateLimit(error) || attempt >= RATE_LIMIT_ATTEMPTS) throw error;
-        const waitMs = await rateLimitWait(api, options.signal);
-        if (waitMs > maxWaitMs) {
-          const detail = error.message.replace(`github: HTTP ${error.status}: `, "");
-          throw new ProviderError("github", error.status, `${detail} (rate limited for ${Math.ceil(waitMs / 1000)} s, longer than the ${maxWaitMs} ms limit)`);
-        }
-        await sleep(waitMs, undefined, { signal: options.signal });
-      }
-    }
-  }
-  return { request };
 }
 
-function isForbiddenRateLimit(error: unknown): error is ProviderError {
-  return isProviderError(error) && error.status === 403 && /rate limit/i.test(error.message);
-}
-
-/** How long until the quota resets (`x-ratelimit-remaining: 0`), else GitHub's one-minute advice. */
-async function rateLimitWait(api: HttpClient, signal?: AbortSignal): Promise<number> {
-  const { headers } = await api.request("/rate_limit", { signal });
-  const reset = Number(headers.get("x-ratelimit-reset"));
-  if (headers.get("x-ratelimit-remaining") === "0" && Number.isFinite(reset) && reset > 0) {
-    return Math.max(0, reset * 1000 - Date.now());
-  }
-  return SECONDARY_LIMIT_WAIT_MS;
+/** How long a rate-limited GitHub answer asks to wait; undefined when it is no rate limit. */
+export function githubRateLimit(res: { status: number; headers: Headers; message: string; attempt: number }): { waitMs: number } | undefined {
+  const exhausted = res.headers.get("x-ratelimit-remaining") === "0";
+  const limited = res.status === 429 || (res.status === 403 && (exhausted || /rate limit/i.test(res.message)));
+  if (!limited) return undefined;
+  const retryAfter = parseRetryAfter(res.headers.get("retry-after"));
+  if (retryAfter !== undefined) return { waitMs: retryAfter };
+  const reset = Number(res.headers.get("x-ratelimit-reset"));
+  if (exhausted && Number.isFinite(reset) && reset > 0) return { waitMs: Math.max(0, reset * 1000 - Date.now()) };
+  return { waitMs: SECONDARY_LIMIT_WAIT_MS * 2 ** (res.attempt - 1) };
 }
 
 /** The token's own login. */
@@ -138,8 +122,21 @@ async function createRepo(env: ToolkitEnv, args: CreateRepoArgs, signal?: AbortS
   const target = args.owner ?? cfg.owner ?? login;
   const path = target.toLowerCase() === login.toLowerCase() ? "/user/repos" : `/orgs/${part(target)}/repos`;
   const body = { name: args.name, description: args.description, private: args.private, auto_init: args.auto_init };
+  const find = async (): Promise<GitHubRepo | undefined> => {
+    try {
+      return (await api.request<GitHubRepo>(`/repos/${part(target)}/${part(args.name)}`, { signal })).data;
+    } catch (error) {
+      if (isProviderError(error) && error.status === 404) return undefined;
+      throw error;
+    }
+  };
   try {
-    const { data } = await api.request<GitHubRepo>(path, { method: "POST", body, signal });
+    // After a 5xx or a timeout the repository may exist: it is then this call's to roll back.
+    const data = await createOnce<GitHubRepo>(
+      `repository ${target}/${args.name}`,
+      { create: async () => (await api.request<GitHubRepo>(path, { method: "POST", body, signal })).data, find },
+      { delayMs: cfg.retry?.baseDelayMs, signal },
+    );
     return repoOutput(data, true);
   } catch (error) {
     if (!isProviderError(error) || error.status !== 422) throw error;
@@ -203,14 +200,19 @@ async function createPull(env: ToolkitEnv, args: CreatePullArgs, signal?: AbortS
   const repoOwner = await ownerOf(api, env.github, args.owner, signal);
   const pulls = `/repos/${part(repoOwner)}/${part(args.repo)}/pulls`;
   const body = { title: args.title, head: args.head, base: args.base, body: args.body, draft: args.draft };
+  const head = args.head.includes(":") ? args.head : `${repoOwner}:${args.head}`;
+  const findOpen = async (): Promise<GitHubPull | undefined> =>
+    (await api.request<GitHubPull[]>(pulls, { query: { state: "open", head, base: args.base }, signal })).data[0];
   try {
-    const { data } = await api.request<GitHubPull>(pulls, { method: "POST", body, signal });
+    const data = await createOnce<GitHubPull>(
+      `pull request ${head} → ${args.base}`,
+      { create: async () => (await api.request<GitHubPull>(pulls, { method: "POST", body, signal })).data, find: findOpen },
+      { delayMs: env.github.retry?.baseDelayMs, signal },
+    );
     return { ...pullOutput(data), owner: repoOwner, repo: args.repo, created: true };
   } catch (error) {
     if (!isProviderError(error) || error.status !== 422) throw error;
-    const head = args.head.includes(":") ? args.head : `${repoOwner}:${args.head}`;
-    const { data } = await api.request<GitHubPull[]>(pulls, { query: { state: "open", head, base: args.base }, signal });
-    const existing = data[0];
+    const existing = await findOpen();
     if (!existing) throw error;
     return { ...pullOutput(existing), owner: repoOwner, repo: args.repo, created: false };
   }
@@ -249,6 +251,8 @@ async function closePull(env: ToolkitEnv, args: z.infer<typeof closePullInput>, 
   const { data } = await api.request<GitHubPull>(`/repos/${part(repoOwner)}/${part(args.repo)}/pulls/${args.number}`, {
     method: "PATCH",
     body: { state: "closed" },
+    // Closing a closed pull request changes nothing: safe to repeat.
+    idempotent: true,
     signal,
   });
   return pullOutput(data);

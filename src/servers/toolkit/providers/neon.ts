@@ -1,5 +1,7 @@
+import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
+import { createOnce, noteMaybeCreated } from "../create-once.ts";
 import { createHttpClient, isProviderError } from "../http.ts";
 import type { ToolkitEnv, ToolkitTool } from "../tool.ts";
 import { localNeon } from "./local/embedded-client.ts";
@@ -244,7 +246,24 @@ interface Database {
 }
 
 const OPERATION_DONE = new Set(["finished", "skipped"]);
-const OPERATION_FAILED = new Set(["failed", "cancelling", "cancelled"]);
+// `error` is terminal as well (Neon's spec lists it beside `failed`); polling it would run to the timeout.
+const OPERATION_FAILED = new Set(["failed", "error", "cancelling", "cancelled"]);
+
+/** Neon's answer for an organization account that called /projects without `org_id`. */
+const ORG_REQUIRED = /org_id is required/i;
+
+/** Organizations resolved per account (keyed by a hash of API URL and key), so each call does not ask again. */
+const resolvedOrgs = new Map<string, string>();
+const accountKey = (baseUrl: string, apiKey: string): string => createHash("sha256").update(`${baseUrl}\n${apiKey}`).digest("hex");
+
+interface CreatedProject {
+  project: { id: string; name: string };
+  branch: { id: string };
+  databases: Database[];
+  connection_uris: { connection_uri: string }[];
+  endpoints: { host: string }[];
+  operations: Operation[];
+}
 
 /** The Neon REST backend. Every mutation waits for its operations to finish before returning. */
 export function cloudNeonBackend(config: NonNullable<ToolkitEnv["neon"]>): NeonBackend {
@@ -257,6 +276,50 @@ export function cloudNeonBackend(config: NonNullable<ToolkitEnv["neon"]>): NeonB
   const pollIntervalMs = config.pollIntervalMs ?? 1000;
   const pollTimeoutMs = config.pollTimeoutMs ?? 300_000;
   const p = (projectId: string): string => `/projects/${encodeURIComponent(projectId)}`;
+  const once = { delayMs: config.retry?.baseDelayMs };
+  const account = accountKey(config.baseUrl, config.apiKey);
+  let orgId = config.orgId ?? resolvedOrgs.get(account);
+
+  /**
+   * Runs a /projects call with the account's organization. Without NEON_ORG_ID it first tries
+   * without one (personal accounts); on "org_id is required" it resolves the organization as
+   * Neon's own MCP server does (the one console-managed organization of the user) and repeats.
+   */
+  async function withOrg<T>(call: (org: string | undefined) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    try {
+      return await call(orgId);
+    } catch (error) {
+      if (orgId !== undefined || !isProviderError(error) || error.status !== 400 || !ORG_REQUIRED.test(error.message)) throw error;
+      orgId = await resolveOrg(signal);
+      resolvedOrgs.set(account, orgId);
+      return call(orgId);
+    }
+  }
+
+  async function resolveOrg(signal?: AbortSignal): Promise<string> {
+    const res = await http.request<{ organizations?: { id: string; name: string; managed_by?: string }[] }>("/users/me/organizations", { signal });
+    const orgs = (res.data.organizations ?? []).filter((o) => o.managed_by === undefined || o.managed_by === "console");
+    const [only] = orgs;
+    if (orgs.length === 1 && only) return only.id;
+    if (orgs.length === 0) {
+      throw new Error("neon: this account needs an organization (Neon answered \"org_id is required\") but lists none it can manage; set NEON_ORG_ID");
+    }
+    const list = orgs.map((o) => `${o.name} (${o.id})`).join(", ");
+    throw new Error(`neon: this account belongs to several organizations; set NEON_ORG_ID to one of: ${list}`);
+  }
+
+  async function findProject(name: string, signal?: AbortSignal): Promise<{ id: string; name: string } | undefined> {
+    const list = await withOrg(
+      (org) => http.request<{ projects: { id: string; name: string }[] }>("/projects", { query: { search: name, limit: 400, org_id: org }, signal }),
+      signal,
+    );
+    return list.data.projects.find((proj) => proj.name === name);
+  }
+
+  async function describeProject(found: { id: string; name: string }, signal?: AbortSignal): Promise<Omit<NeonProject, "created">> {
+    const conn = await describeBranch(found.id, await defaultBranchId(found.id, signal), signal);
+    return { ...conn, name: found.name };
+  }
 
   async function waitForOperations(projectId: string, operations: Operation[] | undefined, signal?: AbortSignal): Promise<void> {
     const deadline = Date.now() + pollTimeoutMs;
@@ -272,6 +335,16 @@ export function cloudNeonBackend(config: NonNullable<ToolkitEnv["neon"]>): NeonB
         op = res.data.operation;
       }
     }
+  }
+
+  /**
+   * Waits for the project's unfinished operations. An adopted resource (its create answered with
+   * an error) comes without its operations, and a dependent call would meet 423 until they end.
+   */
+  async function settle(projectId: string, signal?: AbortSignal): Promise<void> {
+    const res = await http.request<{ operations?: Operation[] }>(`${p(projectId)}/operations`, { query: { limit: 20 }, signal });
+    const pending = (res.data.operations ?? []).filter((op) => !OPERATION_DONE.has(op.status) && !OPERATION_FAILED.has(op.status));
+    await waitForOperations(projectId, pending, signal);
   }
 
   async function branches(projectId: string, signal?: AbortSignal): Promise<Branch[]> {
@@ -318,27 +391,33 @@ export function cloudNeonBackend(config: NonNullable<ToolkitEnv["neon"]>): NeonB
 
   return {
     async createProject(input, signal) {
-      const list = await http.request<{ projects: { id: string; name: string }[] }>("/projects", {
-        query: { search: input.name, limit: 400 },
-        signal,
-      });
-      const existing = list.data.projects.find((proj) => proj.name === input.name);
-      if (existing) {
-        const conn = await describeBranch(existing.id, await defaultBranchId(existing.id, signal), signal);
-        return { ...conn, name: existing.name, created: false };
-      }
-      const project: Record<string, unknown> = { name: input.name };
-      if (input.region_id) project.region_id = input.region_id;
-      if (input.pg_version) project.pg_version = input.pg_version;
-      const res = await http.request<{
-        project: { id: string; name: string };
-        branch: { id: string };
-        databases: Database[];
-        connection_uris: { connection_uri: string }[];
-        endpoints: { host: string }[];
-        operations: Operation[];
-      }>("/projects", { method: "POST", body: { project }, signal });
-      const d = res.data;
+      const existing = await findProject(input.name, signal);
+      if (existing) return { ...(await describeProject(existing, signal)), created: false };
+      const body = (org: string | undefined): Record<string, unknown> => {
+        const project: Record<string, unknown> = { name: input.name };
+        if (input.region_id) project.region_id = input.region_id;
+        if (input.pg_version) project.pg_version = input.pg_version;
+        if (org) project.org_id = org;
+        return { project };
+      };
+      // After a 5xx or a timeout the project may exist: adopt the one of that name, else create again.
+      const made = await createOnce<{ adopted: Omit<NeonProject, "created"> } | { created: CreatedProject }>(
+        `project "${input.name}"`,
+        {
+          create: async () => ({
+            created: (await withOrg((org) => http.request<CreatedProject>("/projects", { method: "POST", body: body(org), signal }), signal)).data,
+          }),
+          find: async () => {
+            const found = await findProject(input.name, signal);
+            if (!found) return undefined;
+            await settle(found.id, signal);
+            return { adopted: await describeProject(found, signal) };
+          },
+        },
+        { ...once, signal },
+      );
+      if ("adopted" in made) return { ...made.adopted, created: true };
+      const d = made.created;
       await waitForOperations(d.project.id, d.operations, signal);
       const uri = d.connection_uris[0]?.connection_uri;
       const db = d.databases[0];
@@ -363,13 +442,26 @@ export function cloudNeonBackend(config: NonNullable<ToolkitEnv["neon"]>): NeonB
       if (!db) {
         const owner = input.owner_name ?? existing[0]?.owner_name ?? (await firstRole(input.project_id, branchId, signal));
         const path = `${p(input.project_id)}/branches/${encodeURIComponent(branchId)}/databases`;
-        const res = await http.request<{ database: Database; operations: Operation[] }>(path, {
-          method: "POST",
-          body: { database: { name: input.database_name, owner_name: owner } },
-          signal,
-        });
-        await waitForOperations(input.project_id, res.data.operations, signal);
-        db = res.data.database;
+        db = await createOnce<Database>(
+          `database "${input.database_name}"`,
+          {
+            create: async () => {
+              const res = await http.request<{ database: Database; operations: Operation[] }>(path, {
+                method: "POST",
+                body: { database: { name: input.database_name, owner_name: owner } },
+                signal,
+              });
+              await waitForOperations(input.project_id, res.data.operations, signal);
+              return res.data.database;
+            },
+            find: async () => {
+              const found = (await databases(input.project_id, branchId, signal)).find((d) => d.name === input.database_name);
+              if (found) await settle(input.project_id, signal);
+              return found;
+            },
+          },
+          { ...once, signal },
+        );
       }
       const uri = await connectionUri(input.project_id, { branch_id: branchId, database_name: db.name, role_name: db.owner_name }, signal);
       return { project_id: input.project_id, branch_id: branchId, database_name: db.name, owner_name: db.owner_name, connection_string: uri, created };
@@ -380,13 +472,32 @@ export function cloudNeonBackend(config: NonNullable<ToolkitEnv["neon"]>): NeonB
       let branch = existing;
       if (!branch) {
         const body: Record<string, unknown> = { branch: { name: input.name, parent_id: input.parent_id }, endpoints: [{ type: "read_write" }] };
-        const res = await http.request<{ branch: Branch; operations: Operation[] }>(`${p(input.project_id)}/branches`, {
-          method: "POST",
-          body,
-          signal,
-        });
-        await waitForOperations(input.project_id, res.data.operations, signal);
-        branch = res.data.branch;
+        const create = async (): Promise<Branch> => {
+          const res = await http.request<{ branch: Branch; operations: Operation[] }>(`${p(input.project_id)}/branches`, {
+            method: "POST",
+            body,
+            signal,
+          });
+          await waitForOperations(input.project_id, res.data.operations, signal);
+          return res.data.branch;
+        };
+        // A branch without a name cannot be looked up afterwards: it is created once, never again.
+        const name = input.name;
+        branch =
+          name === undefined
+            ? await create().catch((error: unknown) => noteMaybeCreated(error, `a branch of project ${input.project_id} (unnamed: name it to make this safe to repeat)`))
+            : await createOnce<Branch>(
+                `branch "${name}"`,
+                {
+                  create,
+                  find: async () => {
+                    const found = (await branches(input.project_id, signal)).find((b) => b.name === name);
+                    if (found) await settle(input.project_id, signal);
+                    return found;
+                  },
+                },
+                { ...once, signal },
+              );
       }
       const conn = await describeBranch(input.project_id, branch.id, signal);
       return {

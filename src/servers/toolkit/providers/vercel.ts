@@ -3,6 +3,7 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
+import { createOnce, noteMaybeCreated } from "../create-once.ts";
 import { createHttpClient, isProviderError, scrubSecrets, type HttpClient } from "../http.ts";
 import { parseToolInput, type ToolkitEnv, type ToolkitTool } from "../tool.ts";
 import { LocalDeployments, workspaceRoot, type LocalDeployment, type LocalProject } from "./local/processes.ts";
@@ -48,7 +49,10 @@ const deployInput = z.object({
   project_id: projectId,
   env: envVars.optional().describe("Variables set on the project before deploying"),
   source_dir: z.string().min(1).optional().describe("App directory (default: <workspace>/<project name>)"),
-  target: z.enum(["production", "preview"]).default("production"),
+  target: z
+    .enum(["production", "preview"])
+    .default("production")
+    .describe("production, or preview (sent without a target: Vercel documents no \"preview\" value)"),
 });
 const deploymentInput = z.object({ deployment_id: z.string().min(1) });
 const deleteInput = z.object({ project_id: projectId });
@@ -62,6 +66,9 @@ interface VercelDeployment {
   id: string;
   url: string;
   readyState: string;
+  target?: string | null;
+  /** Domains assigned to the deployment; for production the project's public domains. */
+  alias?: string[];
   projectId?: string;
   errorCode?: string;
   errorMessage?: string;
@@ -85,8 +92,24 @@ async function createProject(env: ToolkitEnv, name: string, signal?: AbortSignal
     return { project_id: project.id, name: project.name, created };
   }
   const api = client(env.vercel);
+  const cfg = env.vercel;
   try {
-    const { data } = await api.request<VercelProject>("/v11/projects", { method: "POST", query: team(env.vercel), body: { name }, signal });
+    // After a 5xx or a timeout the project may exist: it is then this call's, not "already there".
+    const data = await createOnce<VercelProject>(
+      `project "${name}"`,
+      {
+        create: async () => (await api.request<VercelProject>("/v11/projects", { method: "POST", query: team(cfg), body: { name }, signal })).data,
+        find: async () => {
+          try {
+            return await getProject(api, cfg, name, signal);
+          } catch (error) {
+            if (isProviderError(error) && error.status === 404) return undefined;
+            throw error;
+          }
+        },
+      },
+      { delayMs: cfg.retry?.baseDelayMs, signal },
+    );
     return { project_id: data.id, name: data.name, created: true };
   } catch (error) {
     if (!isProviderError(error) || error.status !== 409) throw error;
@@ -134,6 +157,8 @@ async function setEnv(
       method: "POST",
       query: { ...team(env.vercel), upsert: "true" },
       body,
+      // An upsert of the same values is harmless to repeat.
+      idempotent: true,
       signal,
     })
     .catch((error: unknown) => rethrowWithout(error, values));
@@ -169,12 +194,15 @@ async function cloudDeploy(env: ToolkitEnv, cfg: VercelConfig, args: DeployArgs,
   const project = await getProject(api, cfg, args.project_id, signal);
   const sourceDir = path.resolve(args.source_dir ?? path.join(workspaceRoot(env), project.name));
   const files = await sourceFiles(sourceDir);
+  // A preview is a deployment without `target`; the POST is never repeated blind (see http.ts).
+  const body: Record<string, unknown> = { name: project.name, project: project.id, files };
+  if (args.target === "production") body.target = "production";
   const { data } = await api.request<VercelDeployment>("/v13/deployments", {
     method: "POST",
     query: { ...team(cfg), skipAutoDetectionConfirmation: 1 },
-    body: { name: project.name, project: project.id, target: args.target, files },
+    body,
     signal,
-  });
+  }).catch((error: unknown) => noteMaybeCreated(error, `a deployment of project ${project.name}`));
   const done = await waitUntilReady(api, cfg, data, signal);
   return { ...cloudDeployment(done, project.id), source: "source_dir", source_dir: sourceDir };
 }
@@ -184,7 +212,8 @@ async function waitUntilReady(api: HttpClient, cfg: VercelConfig, first: VercelD
   const deadline = Date.now() + timeoutMs;
   for (let current = first; ; ) {
     if (current.readyState === "READY") return current;
-    if (current.readyState === "ERROR" || current.readyState === "CANCELED") {
+    // BLOCKED waits for someone to unblock it (e.g. a team's approval): polling on would only time out.
+    if (current.readyState === "ERROR" || current.readyState === "CANCELED" || current.readyState === "BLOCKED") {
       const reason = current.errorMessage ?? current.errorCode ?? "no error message";
       throw new VercelError("DEPLOY_FAILED", `deployment ${current.id} ended in ${current.readyState}: ${reason}`);
     }
@@ -206,12 +235,25 @@ async function getDeployment(env: ToolkitEnv, id: string, signal?: AbortSignal):
   return cloudDeployment(data, data.projectId);
 }
 
+/**
+ * `url` is where the app is public: for production its first assigned domain, since the
+ * per-deployment URL (`deployment_url`) may sit behind Deployment Protection; a preview has
+ * only its own URL, which then asks visitors to log in to Vercel.
+ */
 function cloudDeployment(d: VercelDeployment, projectId: string | undefined): Record<string, unknown> {
-  return { deployment_id: d.id, project_id: projectId, url: `https://${d.url}`, state: d.readyState };
+  const deploymentUrl = `https://${d.url}`;
+  const domain = d.target === "production" ? d.alias?.find((a) => a.length > 0) : undefined;
+  return {
+    deployment_id: d.id,
+    project_id: projectId,
+    url: domain ? `https://${domain}` : deploymentUrl,
+    deployment_url: deploymentUrl,
+    state: d.readyState,
+  };
 }
 
 function localDeployment(project: LocalProject, d: LocalDeployment, state: string): Record<string, unknown> {
-  return { deployment_id: d.id, project_id: project.id, url: d.url, state, source: d.source, source_dir: d.sourceDir };
+  return { deployment_id: d.id, project_id: project.id, url: d.url, deployment_url: d.url, state, source: d.source, source_dir: d.sourceDir };
 }
 
 // ---------------------------------------------------------------- source files
@@ -280,7 +322,9 @@ export const vercelTools: ToolkitTool[] = [
   {
     name: "vercel_deploy",
     category: "vercel",
-    description: "Deploy a Vercel project's app (setting `env` first) and wait until it is READY.",
+    description:
+      "Deploy a Vercel project's app (setting `env` first) and wait until it is READY. `url` is the production domain " +
+      "for production; a preview's URL may require a Vercel login (Deployment Protection).",
     input: deployInput,
     run: async (input, env, signal) => deploy(env, parseToolInput("vercel_deploy", deployInput, input), signal),
   },
