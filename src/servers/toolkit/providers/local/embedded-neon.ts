@@ -6,7 +6,7 @@ import { pathToFileURL } from "node:url";
 import { LocalBackendError, localPassword } from "../../local.ts";
 import type { NeonBackend, NeonConnection } from "../neon.ts";
 import { EmbeddedPostgres } from "./embedded-postgres.ts";
-import { isRunning, startTime } from "./processes-launch.ts";
+import { takeLock } from "./lock-file.ts";
 import {
   DEFAULT_BRANCH,
   DEFAULT_DATABASE,
@@ -244,25 +244,6 @@ export const NEON_METHODS = [
   "deleteDatabase",
   "deleteBranch",
 ] as const satisfies readonly (keyof NeonBackend)[];
-
-/**
- * Takes the host lock, or returns false when a live host holds it. The lock names the holder's pid
- * and start time, so a pid reused by another process after a crash does not keep it.
- */
-async function takeLock(file: string): Promise<boolean> {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await writeFile(file, `${process.pid} ${(await startTime(process.pid)) ?? ""}`, { flag: "wx", mode: 0o600 });
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const [pid, started] = (await readFile(file, "utf8")).split(" ");
-      if (await isRunning(Number(pid), started || undefined)) return false;
-      await rm(file, { force: true });
-    }
-  }
-  return false;
-}
 
 /** The host process: serves the saved databases and takes Neon calls until no project is left. */
 export async function runEmbeddedHost(toolkitDataDir: string): Promise<void> {
