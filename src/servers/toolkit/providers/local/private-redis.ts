@@ -264,7 +264,7 @@ async function answers(target: RedisTarget): Promise<boolean> {
   } catch {
     return false;
   } finally {
-    client.destroy();
+    if (client.isOpen) client.destroy();
   }
 }
 

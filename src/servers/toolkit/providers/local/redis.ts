@@ -56,7 +56,7 @@ async function connect(target: RedisTarget, label: string): Promise<Admin> {
     await client.connect();
     return client;
   } catch (error) {
-    client.destroy();
+    if (client.isOpen) client.destroy();
     const reason = error instanceof Error ? error.message : String(error);
     throw new LocalBackendError(`local Redis at ${label} is not reachable: ${reason}`);
   }
