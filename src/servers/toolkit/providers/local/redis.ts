@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
-import net from "node:net";
 import { createClient } from "redis";
 import { scrubSecrets } from "../../http.ts";
 import { LocalBackendError, localAccount, localPassword } from "../../local.ts";
 import type { ToolkitEnv } from "../../tool.ts";
 import type { UpstashBackend, UpstashDatabase } from "../upstash.ts";
+import { answersAt } from "./availability.ts";
 import { PRIVATE_REDIS, readPrivateServer, removePrivateRedis, withPrivateRedis, type RedisTarget } from "./private-redis.ts";
 
 /*
@@ -62,25 +62,12 @@ async function connect(target: RedisTarget, label: string): Promise<Admin> {
   }
 }
 
-/**
- * Whether something answers at the configured address (asked once per environment). Refused,
- * unresolvable or silent means no server; anything that answers is one, even if it then refuses us.
- */
+/** Whether something answers at the configured address (asked once per environment). */
 const reachability = new WeakMap<ToolkitEnv, Promise<boolean>>();
-export function redisReachable(env: ToolkitEnv, timeoutMs = 1_000): Promise<boolean> {
+function redisReachable(env: ToolkitEnv): Promise<boolean> {
   let answer = reachability.get(env);
   if (!answer) {
-    const { host, port } = serverTarget(env.localRedisUrl);
-    answer = new Promise<boolean>((resolve) => {
-      const socket = net.connect({ host, port });
-      const done = (result: boolean): void => {
-        socket.destroy();
-        resolve(result);
-      };
-      socket.setTimeout(timeoutMs, () => done(false));
-      socket.once("connect", () => done(true));
-      socket.once("error", () => done(false));
-    });
+    answer = answersAt(env.localRedisUrl, 6379);
     reachability.set(env, answer);
   }
   return answer;
