@@ -14,6 +14,7 @@ Usage:
   credit-optimizer validate <plan.json> [--param k=v]
   credit-optimizer workflows [show <id>]
   credit-optimizer costs [--since 7d] [--by agent|tool|model|run] [--json]
+  credit-optimizer doctor [--json]
   credit-optimizer serve thinking|toolkit|workspace [--http PORT]
   credit-optimizer mcp-config --agents coding,db,deploy,redis [--out mcp.json]
   credit-optimizer mcp list | mcp trust <server>
@@ -76,6 +77,7 @@ const commands: Record<string, Command> = {
   chat: async (argv) => (await import("./chat.ts")).chatCommand(argv, loadConfig(), (await import("./run.ts")).consoleIo),
   workflows: async (argv) => (await import("./workflows.ts")).workflowsCommand(argv, loadConfig(), (await import("./run.ts")).consoleIo),
   costs: async (argv) => (await import("./costs.ts")).costsCommand(argv, loadConfig(), (await import("./run.ts")).consoleIo),
+  doctor: async (argv) => (await import("./doctor.ts")).doctorCommand(argv, loadConfig(), (await import("./io.ts")).stdIo),
 };
 
 /** Runs one command; returns the process exit code. */

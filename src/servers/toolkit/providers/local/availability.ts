@@ -2,8 +2,7 @@ import net from "node:net";
 import type { ServiceStatus } from "../../../preflight.ts";
 import { scrubSecrets } from "../../http.ts";
 import type { ToolkitEnv } from "../../tool.ts";
-import { EMBEDDED_POSTGRES } from "./embedded-client.ts";
-import { readState } from "./embedded-neon.ts";
+import { EMBEDDED_POSTGRES, readState } from "./embedded-state.ts";
 import { findRedisServer, PRIVATE_REDIS, readPrivateServer, REDIS_FIXES, runningPrivateServer } from "./private-redis.ts";
 
 /*

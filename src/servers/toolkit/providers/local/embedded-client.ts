@@ -9,12 +9,12 @@ import { scrubSecrets } from "../../http.ts";
 import { LocalBackendError } from "../../local.ts";
 import type { ToolkitEnv } from "../../tool.ts";
 import type { NeonBackend } from "../neon.ts";
-import { embeddedDir, hostFile, NEON_METHODS, readState, type HostInfo } from "./embedded-neon.ts";
+import { NEON_METHODS } from "./embedded-neon.ts";
+import { EMBEDDED_POSTGRES, embeddedDir, hostFile, readState, type HostInfo } from "./embedded-state.ts";
 import { tsxLoader } from "./processes-launch.ts";
 import { localNeonBackend } from "./postgres.ts";
 
-/** `LOCAL_POSTGRES_URL=embedded`: always use the embedded Postgres. */
-export const EMBEDDED_POSTGRES = "embedded";
+export { EMBEDDED_POSTGRES };
 
 const HOST_SCRIPT = fileURLToPath(new URL("./embedded-neon.ts", import.meta.url));
 /** How long a call waits for the host to start (it restarts every saved database first). */

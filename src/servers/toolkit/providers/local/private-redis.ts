@@ -5,9 +5,8 @@ import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createClient } from "redis";
 import { findExecutable } from "../../../../find-executable.ts";
-import { SecretStore } from "../../../../secrets.ts";
+import type { SecretStore } from "../../../../secrets.ts";
 import { LocalBackendError } from "../../local.ts";
 import type { ToolkitEnv } from "../../tool.ts";
 import { withLock } from "./lock-file.ts";
@@ -115,7 +114,9 @@ async function targetOf(env: ToolkitEnv, server: PrivateServer): Promise<RedisTa
 
 const revealed = new Map<string, Promise<string>>();
 
-function openSecrets(env: ToolkitEnv): Promise<SecretStore> {
+/** Loaded when needed: SQLite and pg are more than a preflight or `doctor` should load. */
+async function openSecrets(env: ToolkitEnv): Promise<SecretStore> {
+  const { SecretStore } = await import("../../../../secrets.ts");
   return SecretStore.open(env.secretStore?.home ?? env.dataDir, { keyHex: env.secretStore?.keyHex });
 }
 
@@ -252,6 +253,7 @@ async function waitUntilAnswering(target: RedisTarget, pid: number): Promise<voi
 
 /** Whether the admin user can run PING there. */
 async function answers(target: RedisTarget): Promise<boolean> {
+  const { createClient } = await import("redis");
   const client = createClient({
     socket: { host: target.host, port: target.port, connectTimeout: 1000, reconnectStrategy: false },
     username: target.username,
