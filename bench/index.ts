@@ -14,6 +14,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   workflows: async () => (await import("./workflows.ts")).benchWorkflows,
   cli: async () => (await import("./cli.ts")).benchCli,
   "embedded-postgres": async () => (await import("./embedded-postgres.ts")).benchEmbeddedPostgres,
+  doctor: async () => (await import("./doctor.ts")).benchDoctor,
 };
 
 const onlyAt = process.argv.indexOf("--only");
