@@ -198,7 +198,7 @@ async function mcpRows(config: AppConfig, timeoutMs: number): Promise<DoctorRow[
       if (pin.command !== commandLine(server)) {
         return { check, status: "warn", value: `${where}: changed since it was pinned (another command)`, fix: `check it, then: credit-optimizer mcp trust ${name}` };
       }
-      return { check, status: "ok", value: `${where}: pinned ${pin.pinnedAt.slice(0, 10)}, ${Object.keys(pin.tools).length} tools` };
+      return { check, status: "ok", value: `${where}: pinned ${pin.pinnedAt.slice(0, 10)}, ${toolCount(Object.keys(pin.tools).length)}` };
     }),
   );
 }
@@ -249,3 +249,5 @@ async function stateRow(config: AppConfig): Promise<DoctorRow> {
     ? { check: "state", status: "ok", value }
     : { check: "state", status: "fail", value: `${value}, not writable`, fix: "set CREDIT_OPTIMIZER_HOME to a folder you can write to, or fix its permissions" };
 }
+
+const toolCount = (n: number): string => `${n} tool${n === 1 ? "" : "s"}`;

@@ -130,7 +130,7 @@ describe("doctor", () => {
     writeFileSync(pinFilePath(home), JSON.stringify({ servers: { same: pin(`${process.execPath} server.js`), moved: pin(`${process.execPath} old.js`) } }));
     const report = await runDoctor(loadConfig({ CREDIT_OPTIMIZER_HOME: home, CREDIT_OPTIMIZER_MCP_CONFIG: file, PATH: process.env.PATH }, home));
     expect(Object.fromEntries(report.rows.filter((r) => r.check.startsWith("mcp ")).map((r) => [r.check, [r.status, r.value]]))).toEqual({
-      "mcp same": ["ok", "stdio node: pinned 2026-11-30, 1 tools"],
+      "mcp same": ["ok", "stdio node: pinned 2026-11-30, 1 tool"],
       "mcp moved": ["warn", "stdio node: changed since it was pinned (another command)"],
       "mcp fresh": ["info", "stdio node: not pinned yet (pinned on the first run)"],
       "mcp gone": ["fail", `http://127.0.0.1:${port}/mcp: unreachable`],
