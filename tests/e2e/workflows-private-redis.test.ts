@@ -118,7 +118,7 @@ describe("with redis-server on the PATH and no Redis at the default address", ()
 
     const report = await doctorJson(config);
     expect(row(report, "redis")).toMatchObject({ status: "ok", value: `private: databases live on the private redis-server: the private redis-server runs on 127.0.0.1:${server!.port}` });
-  });
+  }, 240_000);
 
   it("stops the private redis-server once both runs are undone", async () => {
     const server = await readPrivateServer(path.join(config.home, "toolkit"));
@@ -130,7 +130,7 @@ describe("with redis-server on the PATH and no Redis at the default address", ()
     expect(await readPrivateServer(path.join(config.home, "toolkit"))).toBeUndefined();
     // Without a server and with redis-server installed, doctor says one is started on first use.
     expect(row(await doctorJson(config), "redis")?.value).toMatch(/^private: no Redis answers at redis:\/\/127\.0\.0\.1:\d+: a private redis-server \(.*redis-server\) is started on first use$/);
-  });
+  }, 120_000);
 });
 
 describe("without redis-server on the PATH", () => {
@@ -171,5 +171,5 @@ describe("without redis-server on the PATH", () => {
     expect(row(report, "redis")?.value).toMatch(/^none: no Redis answers at redis:\/\/127\.0\.0\.1:\d+, and redis-server is not installed/);
     expect(row(report, "redis")?.fix).toContain("sudo apt-get install -y redis-server");
     expect(row(report, "git")).toMatchObject({ status: "ok", value: `installed: ${path.join(bin, "git")}` });
-  });
+  }, 120_000);
 });
