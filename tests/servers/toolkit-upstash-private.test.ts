@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -115,6 +116,42 @@ describe("local Upstash on a private redis-server", () => {
     } finally {
       await toolkit.close();
       await other.close();
+    }
+  });
+
+  it("concurrent first calls from two toolkit instances start one server between them", async () => {
+    const env = await privateEnv();
+    const [a, b] = await Promise.all([connectToolkit(env), connectToolkit(env)]);
+    try {
+      const made = await Promise.all([a, b, a, b].map((t) => t.call("upstash_create_database", { database_name: uniqueName("cache") }).then(output)));
+      expect(new Set(made.map((db) => db.port)).size).toBe(1);
+      // redis-server names itself by its address in ps: one process serves that port.
+      const processes = execFileSync("ps", ["-eo", "args"], { encoding: "utf8" }).split("\n").filter((line) => line.includes("redis-server "));
+      expect(processes.filter((line) => line.includes(`127.0.0.1:${String(made[0]!.port)}`))).toHaveLength(1);
+      expect((await readPrivateServer(env.dataDir))?.port).toBe(made[0]!.port);
+      for (const db of made) output(await a.call("upstash_delete_database", { database_id: db.database_id }));
+      expect(await readPrivateServer(env.dataDir)).toBeUndefined();
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("uses a Redis that answers at the default address, and LOCAL_REDIS_URL=private always the private one", async () => {
+    const served = await privateEnv({ localRedisUrl: "redis://127.0.0.1:6379" });
+    const forced = await privateEnv({ localRedisUrl: "private", localRedisFallback: false });
+    for (const [env, onPrivate] of [[served, false], [forced, true]] as const) {
+      const toolkit = await connectToolkit(env);
+      try {
+        const db = output(await toolkit.call("upstash_create_database", { database_name: uniqueName("cache") }));
+        const server = await readPrivateServer(env.dataDir);
+        expect(server !== undefined).toBe(onPrivate);
+        expect(db.port).toBe(onPrivate ? server!.port : 6379);
+        output(await toolkit.call("upstash_delete_database", { database_id: db.database_id }));
+        expect(await readPrivateServer(env.dataDir)).toBeUndefined();
+      } finally {
+        await toolkit.close();
+      }
     }
   });
 

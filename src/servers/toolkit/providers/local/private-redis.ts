@@ -7,6 +7,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { findExecutable } from "../../../../find-executable.ts";
 import type { SecretStore } from "../../../../secrets.ts";
+import { scrubSecrets } from "../../http.ts";
 import { LocalBackendError } from "../../local.ts";
 import type { ToolkitEnv } from "../../tool.ts";
 import { withLock } from "./lock-file.ts";
@@ -178,7 +179,8 @@ async function portIsFree(port: number): Promise<boolean> {
 async function startServer(env: ToolkitEnv, recorded: PrivateServer | undefined): Promise<RedisTarget> {
   const binary = await findRedisServer(env);
   if (!binary) {
-    throw new LocalBackendError(`no Redis answers at ${env.localRedisUrl} and redis-server is not on the PATH: ${REDIS_FIXES.join(", ")}`);
+    const why = env.localRedisUrl === PRIVATE_REDIS ? "LOCAL_REDIS_URL=private, but" : `no Redis answers at ${scrubSecrets(env.localRedisUrl)} and`;
+    throw new LocalBackendError(`${why} redis-server is not on the PATH: ${REDIS_FIXES.join(", ")}`);
   }
   const dir = privateRedisDir(env.dataDir);
   await mkdir(path.join(dir, "data"), { recursive: true, mode: 0o700 });
@@ -195,7 +197,11 @@ async function startServer(env: ToolkitEnv, recorded: PrivateServer | undefined)
       await waitUntilAnswering(target, pid);
       await writeFile(`${serverFile(env.dataDir)}.tmp`, JSON.stringify(server), { mode: 0o600 });
       await rename(`${serverFile(env.dataDir)}.tmp`, serverFile(env.dataDir));
-      console.error(`toolkit: no Redis at ${env.localRedisUrl}; started a private redis-server on 127.0.0.1:${port} (data in ${dir})`);
+      console.error(
+        recorded
+          ? `toolkit: the private redis-server was not running; started it again on 127.0.0.1:${port} (data in ${dir})`
+          : `toolkit: ${env.localRedisUrl === PRIVATE_REDIS ? "LOCAL_REDIS_URL=private" : `no Redis at ${scrubSecrets(env.localRedisUrl)}`}; started a private redis-server on 127.0.0.1:${port} (data in ${dir})`,
+      );
       return target;
     } catch (error) {
       // Another process may have taken the port between the check and the bind: once more on a new one.
