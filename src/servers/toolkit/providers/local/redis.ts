@@ -33,24 +33,17 @@ interface Session {
   target: RedisTarget;
 }
 
-/** The configured server's address and credentials, from its URL. */
-function serverTarget(url: string): RedisTarget {
+/** The configured server: connected to by its URL as given (TLS, database number, credentials kept). */
+function serverTarget(url: string): RedisTarget & { url: string } {
   const parsed = new URL(url);
-  return {
-    host: parsed.hostname,
-    port: Number(parsed.port || "6379"),
-    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
-    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
-    private: false,
-  };
+  return { url, host: parsed.hostname, port: Number(parsed.port || "6379"), private: false };
 }
 
-async function connect(target: RedisTarget, label: string): Promise<Admin> {
-  const client = createClient({
-    socket: { host: target.host, port: target.port, connectTimeout: 5000, reconnectStrategy: false },
-    username: target.username,
-    password: target.password,
-  });
+async function connect(target: RedisTarget & { url?: string }, label: string): Promise<Admin> {
+  const socket = { connectTimeout: 5000, reconnectStrategy: false } as const;
+  const client = target.url
+    ? createClient({ url: target.url, socket })
+    : createClient({ socket: { ...socket, host: target.host, port: target.port }, username: target.username, password: target.password });
   client.on("error", () => {});
   try {
     await client.connect();
