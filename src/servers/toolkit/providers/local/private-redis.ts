@@ -102,9 +102,15 @@ export async function withPrivateRedis<T>(env: ToolkitEnv, start: boolean, fn: (
 
 async function ensureRunning(env: ToolkitEnv, recorded: PrivateServer | undefined): Promise<RedisTarget> {
   if (recorded && (await isRunning(recorded.pid, recorded.started))) {
-    const target = await targetOf(env, recorded);
-    if (await answers(target)) return target;
-    // Alive but not answering as recorded (a stale file after a reboot, say): start a fresh one.
+    try {
+      const target = await targetOf(env, recorded);
+      await waitUntilAnswering(target, recorded.pid); // it may still be loading its data
+      return target;
+    } catch {
+      // Ours (same pid and start time) but hung, or its password is gone from the secret store:
+      // stop it and start it again on its data, with the admin password written anew.
+      await stopServer(recorded);
+    }
   }
   return startServer(env, recorded);
 }
@@ -284,18 +290,29 @@ function stopPid(pid: number): void {
   }
 }
 
+/** SIGTERM (it writes its append-only file and exits), SIGKILL after 10 s; resolves once it is gone. */
+async function stopServer(server: PrivateServer): Promise<void> {
+  if (!(await isRunning(server.pid, server.started))) return;
+  stopPid(server.pid);
+  const deadline = Date.now() + 10_000;
+  while ((await isRunning(server.pid, server.started)) && Date.now() < deadline) await sleep(50);
+  if (await isRunning(server.pid, server.started)) {
+    try {
+      process.kill(-server.pid, "SIGKILL");
+    } catch {
+      // gone in between
+    }
+    while ((await isRunning(server.pid, server.started)) && Date.now() < deadline + 5_000) await sleep(50);
+  }
+}
+
 /**
  * Stops the private server and removes its data and files (its log stays): called holding the
  * server lock once its last database is deleted, and by tests and `doctor` clean-ups.
  */
 export async function removePrivateRedis(dataDir: string): Promise<void> {
   const server = await readPrivateServer(dataDir);
-  if (server && (await isRunning(server.pid, server.started))) {
-    stopPid(server.pid);
-    const deadline = Date.now() + 10_000;
-    while ((await isRunning(server.pid, server.started)) && Date.now() < deadline) await sleep(50);
-    if (await isRunning(server.pid, server.started)) process.kill(-server.pid, "SIGKILL");
-  }
+  if (server) await stopServer(server);
   const dir = privateRedisDir(dataDir);
   await rm(serverFile(dataDir), { force: true });
   await rm(path.join(dir, "data"), { recursive: true, force: true });
