@@ -3,6 +3,7 @@ import { forecastPlan, type ExpectedModelCall } from "../src/cost/forecast.ts";
 import { formatMs, formatUsd } from "../src/cost/format.ts";
 import { DEFAULT_PRICING } from "../src/cost/pricing.ts";
 import type { ApprovalAnswer } from "../src/engine/approval.ts";
+import { formatPreflightProblem, preflight } from "../src/engine/preflight.ts";
 import { canonicalJson, sha256 } from "../src/hash.ts";
 import { formatProblem, validatePlan, type PreparedPlan } from "../src/plan/validate.ts";
 import type { RunState, RunUpdate } from "../graphs/state.ts";
@@ -20,7 +21,8 @@ interface RememberedAnswer {
 }
 
 /**
- * The Credit-Validator: validates a plan that arrived unvalidated (a plan file, a workflow), forecasts
+ * The Credit-Validator: validates a plan that arrived unvalidated (a plan file, a workflow), asks each
+ * step's backend whether it can serve (the preflight: nothing is created when one cannot), forecasts
  * cost (model tokens × pricing, per-tool costs) and duration (critical path, from the ledger's history
  * or the plan's estimates), then holds it to the budgets: over a hard cap → reject; over the run budget
  * or the approval threshold, or any call that may destroy data → ask; else go. In a session it
@@ -35,6 +37,9 @@ export async function creditValidator(state: RunState, deps: OrchestratorDeps): 
     if (!validation.ok) return { planProblems: validation.problems.map(formatProblem), outcome: "planning_failed" };
     prepared = validation.prepared;
   }
+  // Each step's backend says, before anything is created, whether it can serve here (Redis, tokens, git…).
+  const unservable = await preflight(prepared, ctx.caller);
+  if (unservable.length > 0) return { prepared, planProblems: unservable.map(formatPreflightProblem), outcome: "preflight_failed" };
   const forecast = await forecastPlan(prepared, {
     ledger: deps.ledger,
     pricing: deps.pricing ?? DEFAULT_PRICING,

@@ -131,6 +131,7 @@ function parseRun(content: string): RememberedRun | undefined {
 function templateSummary(report: Report): string {
   const plan = report.plan ?? "(no plan)";
   if (report.outcome === "planning_failed") return `${plan}: could not plan the request — ${report.problems.join("; ")}`;
+  if (report.outcome === "preflight_failed") return `${plan}: cannot run here, nothing was created — ${report.problems.join("; ")}`;
   if (report.outcome === "rejected") return `${plan}: rejected by the budget — ${report.decision?.reasons.join("; ") ?? ""}`;
   if (report.outcome === "declined") return `${plan}: not run — ${report.decision?.remembered ?? "approval was declined"}.`;
   const forecast = report.forecast ? `forecast ${formatUsd(report.forecast.usd.p50)}, ~${formatMs(report.forecast.durationMs.p50)}` : "no forecast";

@@ -78,7 +78,8 @@ export interface ApprovalRequest {
   decision: BudgetDecision;
 }
 
-export type Outcome = "planning_failed" | "rejected" | "declined" | "planned" | "executed";
+/** `preflight_failed`: a step's backend cannot serve here (no Redis, no token, no git); nothing was created. */
+export type Outcome = "planning_failed" | "preflight_failed" | "rejected" | "declined" | "planned" | "executed";
 
 /** The one report of a run: built once by the reporter, printed as JSON or rendered for people. */
 export interface Report extends Omit<Execution, "status"> {

@@ -15,6 +15,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   cli: async () => (await import("./cli.ts")).benchCli,
   "embedded-postgres": async () => (await import("./embedded-postgres.ts")).benchEmbeddedPostgres,
   planner: async () => (await import("./planner.ts")).benchPlanner,
+  doctor: async () => (await import("./doctor.ts")).benchDoctor,
 };
 
 const onlyAt = process.argv.indexOf("--only");

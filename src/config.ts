@@ -43,6 +43,10 @@ const EnvSchema = z.object({
   CREDIT_OPTIMIZER_CONFIG_FILE: optional,
   LOCAL_POSTGRES_URL: optional,
   LOCAL_REDIS_URL: optional,
+  // Where to look for Redis when LOCAL_REDIS_URL is unset (default redis://127.0.0.1:6379); tests point it at a closed port.
+  LOCAL_REDIS_DEFAULT_URL: optional,
+  // Where redis-server, git and chromium are looked up (preflight, doctor, the private Redis).
+  PATH: optional,
   LANGSMITH_TRACING: optional,
   LANGSMITH_API_KEY: optional,
   LANGSMITH_ENDPOINT: optional,

@@ -6,6 +6,7 @@ import type { AppConfig } from "./config.ts";
 import { langsmithCost } from "./cost/callbacks.ts";
 import { scrubText } from "./cost/ledger.ts";
 import { DEFAULT_PRICING, priceUsage, type Pricing } from "./cost/pricing.ts";
+import { tracingEnabled } from "./tracing-enabled.ts";
 
 /**
  * LangSmith tracing with an explicit client: every model call and graph step is traced with the
@@ -30,9 +31,7 @@ export const DEFAULT_FLUSH_MS = 3000;
 const SECRET_KEY = /(pass(word|wd)?|secret|token|api[_-]?key|private[_-]?key|credential|authorization|connection[_-]?(string|uri)|database_url|redis_url)$/i;
 const SECRET_ENV = /(KEY|TOKEN|SECRET|PASSWORD|EMAIL)$/;
 
-export function tracingEnabled(config: AppConfig): boolean {
-  return /^(1|true|yes)$/i.test(config.env.LANGSMITH_TRACING ?? "");
-}
+export { tracingEnabled };
 
 /** Tracing per the LANGSMITH_* settings in config; a no-op when LANGSMITH_TRACING is not on. */
 export function setupTracing(config: AppConfig, options: TracingOptions = {}): Tracing {

@@ -110,6 +110,12 @@ export function buildProgram(config: () => AppConfig, io: Io, setExit: (code: nu
     .action(async (options) => done((await import("./mcp-config.ts")).mcpConfigCommand(options, io)));
 
   program
+    .command("doctor")
+    .description("what this machine has for a run (services, tools, tokens by name, MCP servers), each problem with its fix")
+    .option("--json", "as JSON")
+    .action(async (options) => done((await import("./doctor.ts")).doctorCommand(options, config(), io)));
+
+  program
     .command("smoke")
     .description("check a cloud account with your own token: create, read and delete one small resource")
     .requiredOption("--provider <name>", "neon, upstash, vercel, fly, github or all (repeatable)", collect)

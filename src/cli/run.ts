@@ -165,6 +165,7 @@ export function exitCodeOfReport(report: Report): number {
     case "declined":
       return EXIT.failed;
     case "planning_failed":
+    case "preflight_failed":
     case "rejected":
       return EXIT.badInput;
   }

@@ -106,7 +106,8 @@ export function defaultMcpConfig(env: Record<string, string> = {}): McpConfig {
 
 /**
  * The environment the built-in stdio servers get (a stdio child sees only a few variables plus
- * these): state dir, workspace, local services, provider tokens, model endpoint.
+ * these): state dir, workspace, local services, provider tokens, model endpoint, the secret key
+ * (so the servers use the same one), and the configured PATH (where redis-server or git is looked for).
  */
 export function builtinEnv(config: AppConfig): Record<string, string> {
   const env: Record<string, string> = {
@@ -114,7 +115,7 @@ export function builtinEnv(config: AppConfig): Record<string, string> {
     CREDIT_OPTIMIZER_WORKSPACE: config.workspaceRoot,
   };
   for (const [key, value] of Object.entries(config.env)) {
-    if (typeof value === "string" && /^(LOCAL_|NEON_|UPSTASH_|VERCEL_|FLY_|GITHUB_|OPENAI_|CREDIT_OPTIMIZER_MODEL|AGENT_ID)/.test(key)) env[key] = value;
+    if (typeof value === "string" && /^(LOCAL_|NEON_|UPSTASH_|VERCEL_|FLY_|GITHUB_|OPENAI_|CREDIT_OPTIMIZER_MODEL|CREDIT_OPTIMIZER_SECRET_KEY$|AGENT_ID|PATH$)/.test(key)) env[key] = value;
   }
   return env;
 }

@@ -21,7 +21,7 @@ const NEON_TOOLS = [
   "neon_delete_branch",
 ];
 const UPSTASH_TOOLS = ["upstash_create_database", "upstash_get_database", "upstash_delete_database"];
-const BROKER_TOOLS = ["toolkit_list_categories", "toolkit_list_tools", "toolkit_get_tool_schema", "toolkit_call"];
+const BROKER_TOOLS = ["toolkit_list_categories", "toolkit_list_tools", "toolkit_get_tool_schema", "toolkit_call", "toolkit_preflight"];
 
 describe("toolkit server over an in-memory MCP transport", () => {
   let toolkit: ToolkitConnection;

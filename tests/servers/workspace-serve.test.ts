@@ -25,6 +25,7 @@ const TOOLS = [
   "run_lint",
   "run_tests",
   "run_typecheck",
+  "workspace_preflight",
 ];
 
 let base: string;

@@ -12,7 +12,10 @@ export function toolkitEnvFromConfig(config: AppConfig): ToolkitEnv {
     dataDir: path.join(config.home, "toolkit"),
     localPostgresUrl: e.LOCAL_POSTGRES_URL ?? DEFAULT_LOCAL_POSTGRES_URL,
     localPostgresFallback: e.LOCAL_POSTGRES_URL === undefined,
-    localRedisUrl: e.LOCAL_REDIS_URL ?? DEFAULT_LOCAL_REDIS_URL,
+    localRedisUrl: e.LOCAL_REDIS_URL ?? e.LOCAL_REDIS_DEFAULT_URL ?? DEFAULT_LOCAL_REDIS_URL,
+    localRedisFallback: e.LOCAL_REDIS_URL === undefined,
+    searchPath: e.PATH,
+    secretStore: { home: config.home, keyHex: e.CREDIT_OPTIMIZER_SECRET_KEY },
     workspaceRoot: config.workspaceRoot,
     neon: e.NEON_API_KEY
       ? { apiKey: e.NEON_API_KEY, baseUrl: e.NEON_API_URL ?? "https://console.neon.tech/api/v2", orgId: e.NEON_ORG_ID }

@@ -9,8 +9,14 @@ export interface ToolkitEnv {
   localPostgresUrl: string;
   /** Use the embedded Postgres when the server at `localPostgresUrl` cannot be reached (set when no URL was configured). */
   localPostgresFallback?: boolean;
-  /** URL of the local Redis server, e.g. redis://127.0.0.1:6379. */
+  /** URL of the local Redis server, e.g. redis://127.0.0.1:6379, or `private` (always the private redis-server). */
   localRedisUrl: string;
+  /** Start a private redis-server when nothing answers at `localRedisUrl` (set when no URL was configured). */
+  localRedisFallback?: boolean;
+  /** A PATH value: where `redis-server` and `git` are looked up (from the configuration; nothing is found when absent). */
+  searchPath?: string;
+  /** The secret store (src/secrets.ts) that keeps the private Redis's admin password; under `dataDir` when absent. */
+  secretStore?: { home: string; keyHex?: string };
   /** Where generated apps live: local deploys run `<workspaceRoot>/<name>` (default `<home>/workspace`). */
   workspaceRoot?: string;
   /** Local deploys: how long a started app gets to answer `GET /health` with 200 (default 30 s). */

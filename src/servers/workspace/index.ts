@@ -20,5 +20,5 @@ export async function serveFromArgs(argv: string[], config: AppConfig): Promise<
     throw new Error(`--http: expected a port number (0-65535), got "${values.http}"`);
   }
   const root = await ensureRoot(values.root ?? config.workspaceRoot);
-  return serveMcp(() => createWorkspaceServer({ root, model: config.model }), { http: port });
+  return serveMcp(() => createWorkspaceServer({ root, model: config.model, searchPath: config.env.PATH }), { http: port });
 }

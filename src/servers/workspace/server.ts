@@ -2,6 +2,7 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { isWorkspaceError } from "./errors.ts";
 import { workspaceOutputOf } from "./outputs.ts";
+import { registerWorkspacePreflight } from "./preflight.ts";
 import type { WorkspaceContext, WorkspaceModel, WorkspaceTool } from "./tool.ts";
 import { auditDependencies } from "./tools/audit-dependencies.ts";
 import { countLinesTool } from "./tools/count-lines.ts";
@@ -22,6 +23,8 @@ export interface WorkspaceServerOptions {
   root: string;
   /** Model for `delegate_code_generation`; templates are scaffolded without one. */
   model?: WorkspaceModel;
+  /** A PATH value: where the preflight looks for git. */
+  searchPath?: string;
 }
 
 export const WORKSPACE_TOOLS: readonly WorkspaceTool[] = [
@@ -44,7 +47,7 @@ export const WORKSPACE_TOOLS: readonly WorkspaceTool[] = [
 /** The workspace MCP server: code generation, project runners and git, confined to `root`. */
 export function createWorkspaceServer(options: WorkspaceServerOptions): McpServer {
   const server = new McpServer({ name: "workspace", version: "0.1.0" });
-  const context: WorkspaceContext = { root: options.root, model: options.model };
+  const context: WorkspaceContext = { root: options.root, model: options.model, searchPath: options.searchPath };
   for (const tool of WORKSPACE_TOOLS) {
     server.registerTool(
       tool.name,
@@ -52,6 +55,7 @@ export function createWorkspaceServer(options: WorkspaceServerOptions): McpServe
       async (args: unknown) => callTool(tool, args, context),
     );
   }
+  registerWorkspacePreflight(server, context);
   return server;
 }
 

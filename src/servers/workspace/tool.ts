@@ -15,6 +15,8 @@ export interface WorkspaceContext {
   /** Real path of the workspace root; every path a tool touches is inside it. */
   root: string;
   model?: WorkspaceModel;
+  /** A PATH value: where the preflight looks for git (nothing is found when absent). */
+  searchPath?: string;
 }
 
 /** One workspace tool: a zod input schema, MCP annotations and a function returning JSON. */

@@ -9,12 +9,12 @@ import { scrubSecrets } from "../../http.ts";
 import { LocalBackendError } from "../../local.ts";
 import type { ToolkitEnv } from "../../tool.ts";
 import type { NeonBackend } from "../neon.ts";
-import { embeddedDir, hostFile, NEON_METHODS, readState, type HostInfo } from "./embedded-neon.ts";
+import { NEON_METHODS } from "./embedded-neon.ts";
+import { EMBEDDED_POSTGRES, embeddedDir, hostFile, readState, type HostInfo } from "./embedded-state.ts";
 import { tsxLoader } from "./processes-launch.ts";
 import { localNeonBackend } from "./postgres.ts";
 
-/** `LOCAL_POSTGRES_URL=embedded`: always use the embedded Postgres. */
-export const EMBEDDED_POSTGRES = "embedded";
+export { EMBEDDED_POSTGRES };
 
 const HOST_SCRIPT = fileURLToPath(new URL("./embedded-neon.ts", import.meta.url));
 /** How long a call waits for the host to start (it restarts every saved database first). */
@@ -73,7 +73,7 @@ function serverReachable(env: ToolkitEnv): Promise<boolean> {
 /** The Neon backend served by the embedded host of `env.dataDir`, started on first use. */
 export function embeddedNeonBackend(env: ToolkitEnv): NeonBackend {
   return Object.fromEntries(
-    NEON_METHODS.map((method) => [method, (input: unknown, signal?: AbortSignal) => callHost(env.dataDir, method, input, signal)]),
+    NEON_METHODS.map((method) => [method, (input: unknown, signal?: AbortSignal) => callHost(env, method, input, signal)]),
   ) as unknown as NeonBackend;
 }
 
@@ -86,7 +86,8 @@ async function readHost(dataDir: string): Promise<HostInfo | undefined> {
 }
 
 /** Calls the host, starting it (again) when nothing answers; a host that is shutting down is waited out. */
-async function callHost(dataDir: string, method: string, input: unknown, signal?: AbortSignal): Promise<never> {
+async function callHost(env: ToolkitEnv, method: string, input: unknown, signal?: AbortSignal): Promise<never> {
+  const dataDir = env.dataDir;
   const deadline = Date.now() + HOST_START_TIMEOUT_MS;
   let child: ChildProcess | undefined;
   for (;;) {
@@ -116,19 +117,20 @@ async function callHost(dataDir: string, method: string, input: unknown, signal?
     if (Date.now() >= deadline) {
       throw new LocalBackendError(`the embedded Postgres did not start within ${HOST_START_TIMEOUT_MS / 1000} s; see ${path.join(embeddedDir(dataDir), "host.log")}`);
     }
-    if (!child || child.exitCode !== null || child.signalCode !== null) child = await startHost(dataDir);
+    if (!child || child.exitCode !== null || child.signalCode !== null) child = await startHost(dataDir, env.searchPath);
     await sleep(100, undefined, { signal });
   }
 }
 
-async function startHost(dataDir: string): Promise<ChildProcess> {
+async function startHost(dataDir: string, searchPath: string | undefined): Promise<ChildProcess> {
   const dir = embeddedDir(dataDir);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const log = openSync(path.join(dir, "host.log"), "a", 0o600);
   try {
     const child = spawn(process.execPath, ["--import", tsxLoader(), HOST_SCRIPT, dataDir], {
       cwd: dir,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? dir },
+      // The host needs no more of the toolkit's environment than a PATH; its home is its own folder.
+      env: { PATH: searchPath ?? "", HOME: dir },
       detached: true,
       stdio: ["ignore", log, log],
     });

@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { LocalBackendError, localPassword } from "../../local.ts";
 import type { NeonBackend, NeonConnection } from "../neon.ts";
 import { EmbeddedPostgres } from "./embedded-postgres.ts";
-import { isRunning, startTime } from "./processes-launch.ts";
+import { EMBEDDED_DIR, embeddedDir, HOST_FILE, hostFile, readState, STATE_FILE, type EmbeddedState, type HostInfo } from "./embedded-state.ts";
+import { takeLock } from "./lock-file.ts";
 import {
   DEFAULT_BRANCH,
   DEFAULT_DATABASE,
@@ -30,36 +31,11 @@ import {
  * they had, and exits once no project is left. embedded-client.ts starts it and calls it.
  */
 
-export const EMBEDDED_DIR = "embedded-postgres";
-const HOST_FILE = "host.json";
 const LOCK_FILE = "host.lock";
-const STATE_FILE = "state.json";
 /** An empty host (started for a call that never came) exits after this long. */
 const IDLE_EMPTY_MS = 60_000;
 
-export interface HostInfo {
-  pid: number;
-  port: number;
-  token: string;
-}
-
-export interface EmbeddedState {
-  projects: Record<string, { name: string; default_branch_id: string; branches: Record<string, { name: string; parent_id: string | null }> }>;
-  /** By physical name (`co_<project>_<branch>_<database>`), as in the server backend. */
-  databases: Record<string, { project_id: string; branch_id: string; database_name: string; port: number }>;
-}
-
-export const embeddedDir = (toolkitDataDir: string): string => path.join(toolkitDataDir, EMBEDDED_DIR);
-export const hostFile = (toolkitDataDir: string): string => path.join(embeddedDir(toolkitDataDir), HOST_FILE);
-
-export async function readState(toolkitDataDir: string): Promise<EmbeddedState> {
-  try {
-    return JSON.parse(await readFile(path.join(embeddedDir(toolkitDataDir), STATE_FILE), "utf8")) as EmbeddedState;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { projects: {}, databases: {} };
-    throw error;
-  }
-}
+export { EMBEDDED_DIR, embeddedDir, hostFile, readState, type EmbeddedState, type HostInfo };
 
 type Database = EmbeddedState["databases"][string] & { physical: string };
 
@@ -244,25 +220,6 @@ export const NEON_METHODS = [
   "deleteDatabase",
   "deleteBranch",
 ] as const satisfies readonly (keyof NeonBackend)[];
-
-/**
- * Takes the host lock, or returns false when a live host holds it. The lock names the holder's pid
- * and start time, so a pid reused by another process after a crash does not keep it.
- */
-async function takeLock(file: string): Promise<boolean> {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await writeFile(file, `${process.pid} ${(await startTime(process.pid)) ?? ""}`, { flag: "wx", mode: 0o600 });
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const [pid, started] = (await readFile(file, "utf8")).split(" ");
-      if (await isRunning(Number(pid), started || undefined)) return false;
-      await rm(file, { force: true });
-    }
-  }
-  return false;
-}
 
 /** The host process: serves the saved databases and takes Neon calls until no project is left. */
 export async function runEmbeddedHost(toolkitDataDir: string): Promise<void> {
