@@ -198,7 +198,6 @@ const MUTATIONS: Record<string, (d: Draft, k: number) => void> = {
   negativeTimeout: (d, k) => void (d.plan.steps[k]!.timeoutMs = -1),
   ghostReference: (d, k) => void (d.plan.steps[k]!.params["value"] = "\${ghost.name}"),
   ownOutput: (d, k) => void (d.plan.steps[k]!.params["value"] = `\${${d.plan.steps[k]!.id}.name}`),
-  stepWithoutField: (d, k) => void (d.plan.steps[k]!.params["value"] = `x-\${s${(k + 1) % d.plan.steps.length}}`),
   paramWithField: (d, k) => void (d.plan.steps[k]!.params["value"] = "\${p.field}"),
   unknownField: (d, k) => void (d.plan.steps[k]!.params["extra"] = 1),
   wrongType: (d, k) => void (d.plan.steps[k]!.params["name"] = 42),
