@@ -4,6 +4,16 @@ import Database from "better-sqlite3";
 import { maskSecrets } from "../secrets.ts";
 import { CostError } from "./errors.ts";
 import type { CachedPlan, PlanCache } from "./plan-cache.ts";
+import {
+  postgresReservations,
+  RESERVATION_SCHEMA,
+  sqliteReservations,
+  type CommittedSpend,
+  type Reservation,
+  type ReservationRecord,
+  type ReservationRequest,
+  type ReservationStore,
+} from "./reservations.ts";
 import { sum } from "./stats.ts";
 import type { ActualSummary, ForecastSummary } from "./types.ts";
 
@@ -129,6 +139,21 @@ export interface Ledger {
   /** USD of model calls and steps recorded in [since, until). */
   spentBetween(since: number, until?: number): Promise<number>;
   runSpend(runId: string): Promise<RunSpend>;
+  /**
+   * Before a run: atomically checks the daily and monthly caps against what every other run has
+   * spent and still holds, and holds `usd` (the forecast p90) for this run; throws a
+   * BudgetReservationError with the numbers when it would cross a cap. `settle()` the result when
+   * the run ends. See reservations.ts.
+   */
+  reserve(request: ReservationRequest): Promise<Reservation>;
+  /**
+   * What the other runs have committed today and this month (actual spend + what their live
+   * reservations still hold), plus `runId`'s own spend: for the running-budget check before each
+   * tool call. Two indexed queries, no lock.
+   */
+  committedSpend(runId?: string, now?: number): Promise<CommittedSpend>;
+  /** Every reservation with its state (live, settled, expired), oldest first. */
+  reservations(): Promise<ReservationRecord[]>;
   readonly planCache: PlanCache;
   close(): Promise<void>;
 }
@@ -168,6 +193,7 @@ interface Db {
   run(sql: string, params?: readonly unknown[]): Promise<void>;
   all(sql: string, params?: readonly unknown[]): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
+  readonly reservations: ReservationStore;
 }
 
 const SCHEMA = [
@@ -187,6 +213,7 @@ const SCHEMA = [
     forecast_json TEXT, actual_json TEXT, started_at BIGINT NOT NULL, ended_at BIGINT)`,
   `CREATE TABLE IF NOT EXISTS ledger_plan_cache (key TEXT PRIMARY KEY, plan_json TEXT NOT NULL, planner TEXT NOT NULL,
     created_at BIGINT NOT NULL, hits INTEGER NOT NULL)`,
+  ...RESERVATION_SCHEMA,
 ];
 
 class SqlLedger implements Ledger {
@@ -338,6 +365,18 @@ class SqlLedger implements Ledger {
     };
   }
 
+  reserve(request: ReservationRequest): Promise<Reservation> {
+    return this.db.reservations.reserve(request);
+  }
+
+  committedSpend(runId?: string, now: number = Date.now()): Promise<CommittedSpend> {
+    return this.db.reservations.committed(runId, now);
+  }
+
+  reservations(): Promise<ReservationRecord[]> {
+    return this.db.reservations.list();
+  }
+
   close(): Promise<void> {
     return this.db.close();
   }
@@ -448,6 +487,7 @@ function openSqlite(file: string): Db {
     close: async () => {
       db.close();
     },
+    reservations: sqliteReservations(db),
   };
 }
 
@@ -476,5 +516,12 @@ async function openPostgres(url: string): Promise<Db> {
     },
     all: (sql, params = []) => query(sql, params),
     close: () => pool.end(),
+    reservations: postgresReservations(pool, async () => {
+      const client = new pg.Client({ connectionString: url, application_name: `credit-optimizer reservation pid=${process.pid}` });
+      // A dropped connection frees the reservation's lock on the server: it then counts as expired.
+      client.on("error", () => {});
+      await client.connect();
+      return client;
+    }),
   };
 }
