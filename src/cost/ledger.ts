@@ -33,10 +33,16 @@ export interface ModelCallRecord {
   at: number;
   /** The model routing replaced (the default), when the call was routed to a cheaper one. */
   routedFrom?: string;
+  /** The plan step whose tool made the call (a workspace codegen step reporting its model usage). */
+  stepId?: string;
 }
 
-/** Where a step's USD came from: declared in the plan (`estimate.usd`), reported by the tool, or none. */
-export type UsdSource = "declared" | "measured" | "none";
+/**
+ * Where a step's USD came from: declared in the plan (`estimate.usd`), reported by the tool
+ * (`cost_usd`, or model usage — then the cost is in a model call row with this step's id and the
+ * step's own USD is 0), a backend that costs nothing (the local provider, a template scaffold), or none.
+ */
+export type UsdSource = "declared" | "measured" | "free" | "none";
 
 /** One finished step (succeeded or failed; skipped steps are not recorded). */
 export interface StepRecord {
@@ -44,6 +50,8 @@ export interface StepRecord {
   /** The plan's name: lets a re-run of the same plan be forecast per step. */
   plan?: string;
   stepId: string;
+  /** The step's agent (db, redis, deploy, coding …), when the plan names one. */
+  agent?: string;
   /** `server.tool`, or `server.tool#inner` for a broker call (see toolKey). */
   tool: string;
   server: string;
@@ -175,6 +183,7 @@ export async function openLedger(options: LedgerOptions): Promise<Ledger> {
   const db = url && /^postgres(ql)?:\/\//.test(url) ? await openPostgres(url) : openSqlite(url?.replace(/^sqlite:/, "") || path.join(options.home, "ledger.sqlite"));
   try {
     for (const statement of SCHEMA) await db.run(statement);
+    for (const [table, column] of ADDED_COLUMNS) await db.addColumn(table, column);
   } catch (error) {
     await db.close();
     throw new CostError("LEDGER", `cannot set up the ledger in ${db.description}: ${(error as Error).message}`);
@@ -193,18 +202,26 @@ interface Db {
   run(sql: string, params?: readonly unknown[]): Promise<void>;
   all(sql: string, params?: readonly unknown[]): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
+  /** Adds a nullable TEXT column to a ledger written by an older version; nothing when it is there. */
+  addColumn(table: string, column: string): Promise<void>;
   readonly reservations: ReservationStore;
 }
+
+/** Columns added after the first release: a ledger from before gets them on open. */
+const ADDED_COLUMNS: readonly [string, string][] = [
+  ["ledger_steps", "agent"],
+  ["ledger_model_calls", "step_id"],
+];
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS ledger_model_calls (run_id TEXT NOT NULL, agent TEXT NOT NULL, model TEXT NOT NULL,
     input_tokens BIGINT NOT NULL, output_tokens BIGINT NOT NULL, cached_tokens BIGINT NOT NULL, usd DOUBLE PRECISION NOT NULL,
-    known INTEGER NOT NULL, routed_from TEXT, at BIGINT NOT NULL)`,
+    known INTEGER NOT NULL, routed_from TEXT, at BIGINT NOT NULL, step_id TEXT)`,
   "CREATE INDEX IF NOT EXISTS ledger_model_calls_at ON ledger_model_calls (at)",
   "CREATE INDEX IF NOT EXISTS ledger_model_calls_run ON ledger_model_calls (run_id)",
   `CREATE TABLE IF NOT EXISTS ledger_steps (run_id TEXT NOT NULL, plan TEXT, step_id TEXT NOT NULL, tool TEXT NOT NULL, server TEXT NOT NULL,
     status TEXT NOT NULL, duration_ms DOUBLE PRECISION NOT NULL, attempts INTEGER NOT NULL, usd DOUBLE PRECISION NOT NULL,
-    usd_source TEXT NOT NULL, at BIGINT NOT NULL)`,
+    usd_source TEXT NOT NULL, at BIGINT NOT NULL, agent TEXT)`,
   "CREATE INDEX IF NOT EXISTS ledger_steps_at ON ledger_steps (at)",
   "CREATE INDEX IF NOT EXISTS ledger_steps_tool ON ledger_steps (tool, at)",
   "CREATE INDEX IF NOT EXISTS ledger_steps_plan ON ledger_steps (plan, at)",
@@ -237,17 +254,17 @@ class SqlLedger implements Ledger {
 
   recordModelCall(c: ModelCallRecord): Promise<void> {
     return this.db.run(
-      `INSERT INTO ledger_model_calls (run_id, agent, model, input_tokens, output_tokens, cached_tokens, usd, known, routed_from, at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [c.runId, c.agent, c.model, c.inputTokens, c.outputTokens, c.cachedTokens, c.usd, c.known ? 1 : 0, c.routedFrom ?? null, c.at],
+      `INSERT INTO ledger_model_calls (run_id, agent, model, input_tokens, output_tokens, cached_tokens, usd, known, routed_from, at, step_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [c.runId, c.agent, c.model, c.inputTokens, c.outputTokens, c.cachedTokens, c.usd, c.known ? 1 : 0, c.routedFrom ?? null, c.at, c.stepId ?? null],
     );
   }
 
   recordStep(s: StepRecord): Promise<void> {
     return this.db.run(
-      `INSERT INTO ledger_steps (run_id, plan, step_id, tool, server, status, duration_ms, attempts, usd, usd_source, at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [s.runId, s.plan ?? null, s.stepId, s.tool, s.server, s.status, s.durationMs, s.attempts, s.usd, s.usdSource, s.at],
+      `INSERT INTO ledger_steps (run_id, plan, step_id, tool, server, status, duration_ms, attempts, usd, usd_source, at, agent)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [s.runId, s.plan ?? null, s.stepId, s.tool, s.server, s.status, s.durationMs, s.attempts, s.usd, s.usdSource, s.at, s.agent ?? null],
     );
   }
 
@@ -307,10 +324,12 @@ class SqlLedger implements Ledger {
   /** The newest `limit` successful steps per value of `column` among the rows matching `where`, newest first. */
   private latestSuccesses(column: "tool" | "step_id", where: string, params: readonly unknown[], limit: number): Promise<Record<string, unknown>[]> {
     return this.db.all(
+      // A step's cost includes the model calls its tool reported (workspace codegen): they are rows of their own.
       `SELECT step_id, tool, duration_ms, usd, usd_source FROM (
-         SELECT step_id, tool, duration_ms, usd, usd_source, at,
-                ROW_NUMBER() OVER (PARTITION BY ${column} ORDER BY at DESC) AS n
-         FROM ledger_steps WHERE status = 'succeeded' AND ${where}) ranked
+         SELECT s.step_id, s.tool, s.duration_ms, s.usd_source, s.at,
+                s.usd + COALESCE((SELECT SUM(m.usd) FROM ledger_model_calls m WHERE m.run_id = s.run_id AND m.step_id = s.step_id), 0) AS usd,
+                ROW_NUMBER() OVER (PARTITION BY s.${column} ORDER BY s.at DESC) AS n
+         FROM ledger_steps s WHERE s.status = 'succeeded' AND ${where}) ranked
        WHERE n <= ? ORDER BY at DESC`,
       [...params, limit],
     );
@@ -427,6 +446,7 @@ function modelCallOf(r: Record<string, unknown>): ModelCallRecord {
     at: Number(r["at"]),
   };
   if (r["routed_from"] !== null && r["routed_from"] !== undefined) call.routedFrom = String(r["routed_from"]);
+  if (r["step_id"] !== null && r["step_id"] !== undefined) call.stepId = String(r["step_id"]);
   return call;
 }
 
@@ -444,6 +464,7 @@ function stepOf(r: Record<string, unknown>): StepRecord {
     at: Number(r["at"]),
   };
   if (r["plan"] !== null && r["plan"] !== undefined) step.plan = String(r["plan"]);
+  if (r["agent"] !== null && r["agent"] !== undefined) step.agent = String(r["agent"]);
   return step;
 }
 
@@ -487,6 +508,10 @@ function openSqlite(file: string): Db {
     close: async () => {
       db.close();
     },
+    addColumn: async (table, column) => {
+      const columns = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
+      if (!columns.some((c) => c.name === column)) db.prepare(`ALTER TABLE ${table} ADD COLUMN ${column} TEXT`).run();
+    },
     reservations: sqliteReservations(db),
   };
 }
@@ -516,6 +541,9 @@ async function openPostgres(url: string): Promise<Db> {
     },
     all: (sql, params = []) => query(sql, params),
     close: () => pool.end(),
+    addColumn: async (table, column) => {
+      await query(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${column} TEXT`, []);
+    },
     reservations: postgresReservations(pool, async () => {
       const client = new pg.Client({ connectionString: url, application_name: `credit-optimizer reservation pid=${process.pid}` });
       // A dropped connection frees the reservation's lock on the server: it then counts as expired.

@@ -5,6 +5,7 @@ import type { WorkspaceContext, WorkspaceModel, WorkspaceTool } from "./tool.ts"
 import { auditDependencies } from "./tools/audit-dependencies.ts";
 import { countLinesTool } from "./tools/count-lines.ts";
 import { delegateCodeGeneration } from "./tools/delegate-code-generation.ts";
+import { deleteGeneratedFiles } from "./tools/delete-generated-files.ts";
 import { findTodos } from "./tools/find-todos.ts";
 import { gitBranch } from "./tools/git-branch.ts";
 import { gitCommit } from "./tools/git-commit.ts";
@@ -25,6 +26,7 @@ export interface WorkspaceServerOptions {
 
 export const WORKSPACE_TOOLS: readonly WorkspaceTool[] = [
   delegateCodeGeneration,
+  deleteGeneratedFiles,
   runLint,
   runTypecheck,
   runTests,
@@ -45,9 +47,10 @@ export function createWorkspaceServer(options: WorkspaceServerOptions): McpServe
   const server = new McpServer({ name: "workspace", version: "0.1.0" });
   const context: WorkspaceContext = { root: options.root, model: options.model };
   for (const tool of WORKSPACE_TOOLS) {
+    const meta = tool.meta?.(context);
     server.registerTool(
       tool.name,
-      { description: tool.description, inputSchema: tool.input, annotations: tool.annotations },
+      { description: tool.description, inputSchema: tool.input, annotations: tool.annotations, ...(meta ? { _meta: meta } : {}) },
       async (args: unknown) => callTool(tool, args, context),
     );
   }
