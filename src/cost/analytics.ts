@@ -4,17 +4,19 @@ import { routingSavings, type RoutingSavings } from "./routing.ts";
 import { median, sum } from "./stats.ts";
 
 export type Dimension = "agent" | "tool" | "model" | "run";
+/** The agent row of steps whose plan names no agent. */
+export const NO_AGENT = "(no agent)";
 export const DIMENSIONS: readonly Dimension[] = ["agent", "tool", "model", "run"];
 
 export interface BreakdownRow {
   /** Agent name, `server.tool`, model name, or run id. */
   key: string;
   usd: number;
-  /** Model calls (agent, model, run) or step executions (tool, run). */
+  /** Model calls (agent, model, run) plus step executions (agent, tool, run). */
   count: number;
   inputTokens: number;
   outputTokens: number;
-  /** Total step time (tool, run). */
+  /** Total step time (agent, tool, run). */
   durationMs: number;
   /** False when some of the usd is unknown (a model without a price). */
   known: boolean;
@@ -143,9 +145,26 @@ function breakdown(by: Dimension, calls: readonly ModelCallRecord[], steps: read
     r.count++;
     r.durationMs += s.durationMs;
   };
-  if (by === "agent") for (const c of calls) addCall(row(c.agent), c);
+  if (by === "agent") {
+    // Step agents (db, redis, deploy …) own their steps' cost; a model call a step's tool made is already under its agent.
+    for (const c of calls) addCall(row(c.agent), c);
+    for (const s of steps) addStep(row(s.agent ?? NO_AGENT), s);
+  }
   if (by === "model") for (const c of calls) addCall(row(c.model), c);
-  if (by === "tool") for (const s of steps) addStep(row(s.tool), s);
+  if (by === "tool") {
+    const toolOf = new Map(steps.map((s) => [`${s.runId}\u0000${s.stepId}`, s.tool]));
+    for (const s of steps) addStep(row(s.tool), s);
+    // A model call a tool reported (workspace codegen) is part of that tool's cost.
+    for (const c of calls) {
+      const tool = c.stepId === undefined ? undefined : toolOf.get(`${c.runId}\u0000${c.stepId}`);
+      if (tool === undefined) continue;
+      const r = row(tool);
+      r.usd += c.usd;
+      r.inputTokens += c.inputTokens;
+      r.outputTokens += c.outputTokens;
+      r.known &&= c.known;
+    }
+  }
   if (by === "run") {
     for (const c of calls) addCall(row(c.runId), c);
     for (const s of steps) addStep(row(s.runId), s);
