@@ -8,7 +8,7 @@ import { CostError } from "./errors.ts";
 import type { Ledger, ModelCallRecord, StepRecord, UsdSource } from "./ledger.ts";
 import { measuredCost } from "./measured.ts";
 import { DEFAULT_PRICING, type Pricing } from "./pricing.ts";
-import { toolKey } from "./tool-key.ts";
+import { toolInfoOf, toolKey } from "./tool-key.ts";
 import type { ActualSummary, ForecastSummary } from "./types.ts";
 
 export interface StepRecorder {
@@ -97,12 +97,13 @@ export function stepRecordsOf(result: StepResult, context: StepRecordContext): {
   const measured = measuredCost(result.output, context.pricing ?? DEFAULT_PRICING, context.modelBaseUrl);
   const tool = toolKey(result.tool, context.params);
   const free = backendEstimateOf(toolInfoOf(context.tools, tool));
+  // "free" also when the tool reports $0 itself (a template scaffold): it marks history from a free backend.
   const [usd, usdSource]: [number, UsdSource] = measured?.modelCall
     ? [0, "measured"]
-    : measured !== undefined
-      ? [measured.usd, "measured"]
-      : free?.usd === 0
-        ? [0, "free"]
+    : free?.usd === 0 && (measured === undefined || measured.usd === 0)
+      ? [0, "free"]
+      : measured !== undefined
+        ? [measured.usd, "measured"]
         : context.declaredUsd !== undefined
           ? [context.declaredUsd, "declared"]
           : [0, "none"];
@@ -141,15 +142,6 @@ export function stepRecordsOf(result: StepResult, context: StepRecordContext): {
 /** The agent a tool-reported model call is booked under when its step names none. */
 export const DEFAULT_STEP_AGENT = "default";
 
-/** The ToolInfo of a `server.tool` or `server.tool#inner` key (a broker call's inner tool). */
-export function toolInfoOf(tools: readonly ToolInfo[] | undefined, key: string): ToolInfo | undefined {
-  if (!tools) return undefined;
-  const hash = key.indexOf("#");
-  const dot = key.indexOf(".");
-  const server = key.slice(0, dot);
-  const name = hash >= 0 ? key.slice(hash + 1) : key.slice(dot + 1);
-  return tools.find((t) => t.server === server && t.name === name);
-}
 
 /**
  * Records a run as it starts (status `running`, with its forecast), so a run that crashes still
