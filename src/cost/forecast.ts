@@ -1,5 +1,5 @@
 import type { ToolInfo } from "../mcp/catalog.ts";
-import { backendEstimateOf } from "../mcp/tool-meta.ts";
+import { backendEstimateOf, type BackendEstimate } from "../mcp/tool-meta.ts";
 import { criticalPath } from "../plan/dag.ts";
 import type { PreparedPlan } from "../plan/validate.ts";
 import { formatMs, formatPct, formatUsd } from "./format.ts";
@@ -122,9 +122,8 @@ export function forecastFromHistory(prepared: PreparedPlan, history: ForecastHis
     const tool = stepToolKey(prepared, id);
     const estimate = steps.get(id)?.estimate;
     const backend = backendEstimateOf(toolInfoOf(options.tools, tool));
-    // Runs on a free backend (recorded "free") say nothing about a paid one, and the other way round.
     const sameBackend = (samples: readonly DurationSample[]): DurationSample[] =>
-      options.tools === undefined ? [...samples] : samples.filter((s) => (s.usdSource === "free") === (backend?.usd === 0));
+      sameBackendSamples(samples, options.tools === undefined ? undefined : (backend ?? "remote"));
     const own = sameBackend((history.steps[id] ?? []).filter((s) => s.tool === tool));
     const samples = own.length > 0 ? own : sameBackend(history.tools[tool] ?? []);
     if (samples.length > 0) {
@@ -150,6 +149,22 @@ export function forecastFromHistory(prepared: PreparedPlan, history: ForecastHis
     criticalPath: p50.path,
     unknownModels: [...new Set(models.filter((m) => !m.known).map((m) => m.model))],
   };
+}
+
+/**
+ * The past runs that say something about the backend serving the tool now (`current`: the backend
+ * its server publishes, `remote` when it publishes none; undefined: not known, all runs count). A
+ * run on another backend says nothing about this one — local times and $0 are not a cloud's. Runs
+ * recorded without the backend's word (the recorder was given no tools) count on a remote backend,
+ * and on a free one when they cost $0.
+ */
+export function sameBackendSamples(samples: readonly DurationSample[], current: BackendEstimate | "remote" | undefined): DurationSample[] {
+  if (current === undefined) return [...samples];
+  const name = current === "remote" ? "remote" : current.backend;
+  const known = samples.filter((s) => s.backend === name);
+  if (known.length > 0) return known;
+  const unknown = samples.filter((s) => s.backend === undefined && s.usdSource !== "free");
+  return current === "remote" || current.usd > 0 ? unknown : unknown.filter((s) => s.usd === 0);
 }
 
 /**

@@ -52,6 +52,11 @@ export interface StepRecord {
   stepId: string;
   /** The step's agent (db, redis, deploy, coding …), when the plan names one. */
   agent?: string;
+  /**
+   * The backend that served the call, as its server published it (`local`, `template`), `remote`
+   * when the server published none (a cloud API, a model), absent when the recorder was not told.
+   */
+  backend?: string;
   /** `server.tool`, or `server.tool#inner` for a broker call (see toolKey). */
   tool: string;
   server: string;
@@ -93,6 +98,8 @@ export interface DurationSample {
   durationMs: number;
   usd: number;
   usdSource: UsdSource;
+  /** See StepRecord.backend. */
+  backend?: string;
 }
 
 /** Tokens one agent used with one model in one run (summed over its calls). */
@@ -210,6 +217,7 @@ interface Db {
 /** Columns added after the first release: a ledger from before gets them on open. */
 const ADDED_COLUMNS: readonly [string, string][] = [
   ["ledger_steps", "agent"],
+  ["ledger_steps", "backend"],
   ["ledger_model_calls", "step_id"],
 ];
 
@@ -221,7 +229,7 @@ const SCHEMA = [
   "CREATE INDEX IF NOT EXISTS ledger_model_calls_run ON ledger_model_calls (run_id)",
   `CREATE TABLE IF NOT EXISTS ledger_steps (run_id TEXT NOT NULL, plan TEXT, step_id TEXT NOT NULL, tool TEXT NOT NULL, server TEXT NOT NULL,
     status TEXT NOT NULL, duration_ms DOUBLE PRECISION NOT NULL, attempts INTEGER NOT NULL, usd DOUBLE PRECISION NOT NULL,
-    usd_source TEXT NOT NULL, at BIGINT NOT NULL, agent TEXT)`,
+    usd_source TEXT NOT NULL, at BIGINT NOT NULL, agent TEXT, backend TEXT)`,
   "CREATE INDEX IF NOT EXISTS ledger_steps_at ON ledger_steps (at)",
   "CREATE INDEX IF NOT EXISTS ledger_steps_tool ON ledger_steps (tool, at)",
   "CREATE INDEX IF NOT EXISTS ledger_steps_plan ON ledger_steps (plan, at)",
@@ -262,9 +270,9 @@ class SqlLedger implements Ledger {
 
   recordStep(s: StepRecord): Promise<void> {
     return this.db.run(
-      `INSERT INTO ledger_steps (run_id, plan, step_id, tool, server, status, duration_ms, attempts, usd, usd_source, at, agent)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [s.runId, s.plan ?? null, s.stepId, s.tool, s.server, s.status, s.durationMs, s.attempts, s.usd, s.usdSource, s.at, s.agent ?? null],
+      `INSERT INTO ledger_steps (run_id, plan, step_id, tool, server, status, duration_ms, attempts, usd, usd_source, at, agent, backend)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [s.runId, s.plan ?? null, s.stepId, s.tool, s.server, s.status, s.durationMs, s.attempts, s.usd, s.usdSource, s.at, s.agent ?? null, s.backend ?? null],
     );
   }
 
@@ -325,8 +333,8 @@ class SqlLedger implements Ledger {
   private latestSuccesses(column: "tool" | "step_id", where: string, params: readonly unknown[], limit: number): Promise<Record<string, unknown>[]> {
     return this.db.all(
       // A step's cost includes the model calls its tool reported (workspace codegen): they are rows of their own.
-      `SELECT step_id, tool, duration_ms, usd, usd_source FROM (
-         SELECT s.step_id, s.tool, s.duration_ms, s.usd_source, s.at,
+      `SELECT step_id, tool, duration_ms, usd, usd_source, backend FROM (
+         SELECT s.step_id, s.tool, s.duration_ms, s.usd_source, s.backend, s.at,
                 s.usd + COALESCE((SELECT SUM(m.usd) FROM ledger_model_calls m WHERE m.run_id = s.run_id AND m.step_id = s.step_id), 0) AS usd,
                 ROW_NUMBER() OVER (PARTITION BY s.${column} ORDER BY s.at DESC) AS n
          FROM ledger_steps s WHERE s.status = 'succeeded' AND ${where}) ranked
@@ -465,6 +473,7 @@ function stepOf(r: Record<string, unknown>): StepRecord {
   };
   if (r["plan"] !== null && r["plan"] !== undefined) step.plan = String(r["plan"]);
   if (r["agent"] !== null && r["agent"] !== undefined) step.agent = String(r["agent"]);
+  if (r["backend"] !== null && r["backend"] !== undefined) step.backend = String(r["backend"]);
   return step;
 }
 
@@ -478,13 +487,15 @@ function runOf(r: Record<string, unknown>): RunRecord {
 }
 
 function sampleOf(r: Record<string, unknown>): DurationSample {
-  return {
+  const sample: DurationSample = {
     stepId: String(r["step_id"]),
     tool: String(r["tool"]),
     durationMs: Number(r["duration_ms"]),
     usd: Number(r["usd"]),
     usdSource: String(r["usd_source"]) as UsdSource,
   };
+  if (r["backend"] !== null && r["backend"] !== undefined) sample.backend = String(r["backend"]);
+  return sample;
 }
 
 function openSqlite(file: string): Db {

@@ -122,6 +122,7 @@ export function stepRecordsOf(result: StepResult, context: StepRecordContext): {
   };
   if (context.plan !== undefined) record.plan = context.plan;
   if (context.agent !== undefined) record.agent = context.agent;
+  if (context.tools !== undefined) record.backend = free?.backend ?? REMOTE_BACKEND;
   const call = measured?.modelCall;
   if (!call) return { step: record };
   const modelCall: ModelCallRecord = {
@@ -138,6 +139,9 @@ export function stepRecordsOf(result: StepResult, context: StepRecordContext): {
   };
   return { step: record, modelCall };
 }
+
+/** StepRecord.backend of a tool whose server published no backend estimate: a cloud API, a model, a third-party server. */
+export const REMOTE_BACKEND = "remote";
 
 /** The agent a tool-reported model call is booked under when its step names none. */
 export const DEFAULT_STEP_AGENT = "default";

@@ -91,4 +91,21 @@ describe("a forecast that knows the backend and learns", () => {
     expect(offline.perStep.every((s) => s.source === "backend")).toBe(true);
     expect(offline.usd.p50).toBe(0);
   });
+
+  it("on the local backend, learns from runs recorded without the tool list when they cost $0", async () => {
+    ledger = await openLedger({ home: tempDir("co-fb-ledger-") });
+    const { tools, prepared } = await radPlan(LOCAL_ENV);
+    const recorder = createStepRecorder(ledger, "legacy", prepared);
+    const at = Date.now();
+    for (const id of prepared.order) {
+      const resolved = prepared.tools[id]!;
+      const output = id === "generate_code" ? { mode: "template", cost_usd: 0 } : {};
+      recorder.onEvent({ type: "step_finished", result: { id, tool: `${resolved.server}.${resolved.tool}`, status: "succeeded", attempts: 1, startedAtMs: at, endedAtMs: at + 70, output } });
+    }
+    await recorder.flush();
+    const forecast = await forecastPlan(prepared, { ledger, pricing: DEFAULT_PRICING, tools });
+    // deploy_app was booked at its declared (cloud) $0.01: that run says nothing about a local deploy.
+    expect(forecast.perStep.map((s) => [s.id, s.source])).toEqual(prepared.order.map((id) => [id, id === "deploy_app" ? "backend" : "history"]));
+    expect(forecast.usd.p50).toBe(0);
+  });
 });

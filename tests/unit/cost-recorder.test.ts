@@ -31,8 +31,9 @@ describe("costs from what the tools report", () => {
   it("takes a reported cost_usd over the estimate, and $0 on a free backend over the estimate", () => {
     expect(stepRecordsOf(result("d", "toolkit.vercel_deploy", { cost_usd: 0.03 }), { runId: "r", declaredUsd: 0.01 }).step).toMatchObject({ usd: 0.03, usdSource: "measured" });
     const tools = [info("toolkit", "vercel_deploy", { [BACKEND_ESTIMATE_META_KEY]: { backend: "local", usd: 0, ms: 3000 } }), info("toolkit", "neon_create_project")];
-    expect(stepRecordsOf(result("d", "toolkit.vercel_deploy", { url: "x" }), { runId: "r", declaredUsd: 0.01, tools }).step).toMatchObject({ usd: 0, usdSource: "free" });
-    expect(stepRecordsOf(result("n", "toolkit.neon_create_project", {}), { runId: "r", declaredUsd: 0.01, tools }).step).toMatchObject({ usd: 0.01, usdSource: "declared" });
+    expect(stepRecordsOf(result("d", "toolkit.vercel_deploy", { url: "x" }), { runId: "r", declaredUsd: 0.01, tools }).step).toMatchObject({ usd: 0, usdSource: "free", backend: "local" });
+    expect(stepRecordsOf(result("n", "toolkit.neon_create_project", {}), { runId: "r", declaredUsd: 0.01, tools }).step).toMatchObject({ usd: 0.01, usdSource: "declared", backend: "remote" });
+    expect(stepRecordsOf(result("n", "toolkit.neon_create_project", {}), { runId: "r", declaredUsd: 0.01 }).step.backend).toBeUndefined();
     // A broker call is judged by its inner tool.
     const broker = stepRecordsOf(result("b", "toolkit.toolkit_call", {}), { runId: "r", declaredUsd: 0.01, tools, params: { category: "vercel", tool_name: "vercel_deploy", arguments: {} } });
     expect(broker.step).toMatchObject({ tool: "toolkit.toolkit_call#vercel_deploy", usd: 0, usdSource: "free" });
