@@ -59,6 +59,8 @@ export interface CostReport {
   perDay: { day: string; usd: number }[];
   /** Present when some calls were routed away from a default model. */
   routing?: RoutingSavings;
+  /** What running runs hold now beyond what they spent (live budget reservations). */
+  reserved: { usd: number; runs: number };
 }
 
 export interface CostReportOptions {
@@ -98,9 +100,15 @@ export async function costReport(ledger: Ledger, options: CostReportOptions): Pr
     breakdown: breakdown(options.by, calls, steps, runs),
     accuracy: forecastAccuracy(runs),
     perDay: perDay(options.since, until, calls, steps),
+    reserved: await reservedNow(ledger),
   };
   if (calls.some((c) => c.routedFrom !== undefined)) report.routing = routingSavings(calls, options.pricing);
   return report;
+}
+
+async function reservedNow(ledger: Ledger): Promise<CostReport["reserved"]> {
+  const committed = await ledger.committedSpend();
+  return { usd: committed.reservedUsd, runs: committed.reservations };
 }
 
 /** Accuracy of the forecasts stored with runs: absolute and relative error of p50, share within p90. */

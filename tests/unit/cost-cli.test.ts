@@ -101,7 +101,9 @@ describe("credit-optimizer costs", () => {
     expect(await costsCommand(["--since", "7d", "--by", "model"], config, text.io)).toBe(0);
     const out = text.out.join("\n");
     expect(out).toContain("total $2.00: models $1.20 (4 calls, 5,010 in / 510 out tokens, 0 cached), steps $0.8000 (3 steps), 3 runs");
-    expect(out).toContain("unknown model prices (not in the totals): mystery (1 calls)");
+    expect(out).toContain("unpriced models (not in the totals): mystery (1 calls)");
+    expect(out).toMatch(/ {2}mystery +1 +10 +10 +\$0\.0000 \+ unpriced\n/);
+    expect(out).not.toContain("held by");
     expect(out).toMatch(/by model:\n {2}model +calls +in tok +out tok +usd\n {2}gpt-4o +2 +3,000 +300 +\$1\.20\n/);
     expect(out).toContain("duration: median |error| 100ms (25%), worst 50%, 67% within p90, over 3 runs");
     expect(out).toContain("model routing saved $0.0070: 1 routed calls cost $0.0000 instead of $0.0070 on the default models");
@@ -113,6 +115,18 @@ describe("credit-optimizer costs", () => {
     expect(report.by).toBe("run");
     expect(report.totals.runs).toBe(3);
     expect(report.breakdown.find((r) => r.key === "r3")?.detail).toBe("q (rolled_back)");
+  });
+
+  it("shows what running runs hold", async () => {
+    const home = tempDir("co-costs-");
+    const config = loadConfig({ CREDIT_OPTIMIZER_HOME: home }, home);
+    const ledger = await openLedger({ home });
+    const held = await ledger.reserve({ runId: "running", usd: 0.25, caps: { dailyUsd: 10, monthlyUsd: 10 } });
+    const text = capture();
+    expect(await costsCommand([], config, text.io)).toBe(0);
+    expect(text.out.join("\n")).toContain("held by 1 running run(s): $0.2500 reserved beyond what they spent so far");
+    await held.settle();
+    await ledger.close();
   });
 
   it("rejects a bad --by or --since as a usage error", async () => {
