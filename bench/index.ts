@@ -11,6 +11,8 @@ const benches: Record<string, () => Promise<Bench>> = {
   overhead: async () => () => benchOverhead(),
   thinking: async () => (await import("./thinking.ts")).benchThinking,
   forecast: async () => () => import("./forecast.ts").then((m) => m.benchForecast()),
+  "forecast-templates": async () => (await import("./forecast-templates.ts")).benchTemplateForecast,
+  reservations: async () => (await import("./reservations.ts")).benchReservations,
   workflows: async () => (await import("./workflows.ts")).benchWorkflows,
   cli: async () => (await import("./cli.ts")).benchCli,
   "embedded-postgres": async () => (await import("./embedded-postgres.ts")).benchEmbeddedPostgres,

@@ -3,8 +3,10 @@ import { awaitAllCallbacks } from "@langchain/core/callbacks/promises";
 import { LangChainTracer } from "@langchain/core/tracers/tracer_langchain";
 import { Client } from "langsmith/client";
 import type { AppConfig } from "./config.ts";
+import type { Run } from "@langchain/core/tracers/base";
 import { langsmithCost } from "./cost/callbacks.ts";
 import { scrubText } from "./cost/ledger.ts";
+import { measuredCost } from "./cost/measured.ts";
 import { DEFAULT_PRICING, priceUsage, type Pricing } from "./cost/pricing.ts";
 import { tracingEnabled } from "./tracing-enabled.ts";
 
@@ -49,7 +51,7 @@ export function setupTracing(config: AppConfig, options: TracingOptions = {}): T
     hideMetadata: (metadata) => mask(annotate(metadata, pricing, config.model?.baseUrl)),
     anonymizer: mask,
   });
-  const tracer = new LangChainTracer({ client, projectName: config.env.LANGSMITH_PROJECT ?? "credit-optimizer" });
+  const tracer = new CostTracer({ client, projectName: config.env.LANGSMITH_PROJECT ?? "credit-optimizer" }, pricing);
   return {
     enabled: true,
     callbacks: [tracer],
@@ -62,6 +64,69 @@ export function setupTracing(config: AppConfig, options: TracingOptions = {}): T
         timeoutMs,
       ),
   };
+}
+
+/**
+ * The LangChain tracer, plus tool costs: a step's run (`step:<id>`, `rollback:<id>`) or a tool run
+ * whose tool reported a cost (`cost_usd`, or model usage priced by the table) carries it as
+ * `usage_metadata.total_cost`, which LangSmith shows and sums per trace. LangSmith computes no cost
+ * for runs that are not LLM runs, so without this every tool costs $0 there.
+ */
+class CostTracer extends LangChainTracer {
+  constructor(
+    fields: ConstructorParameters<typeof LangChainTracer>[0],
+    private readonly pricing: Pricing,
+  ) {
+    super(fields);
+  }
+
+  override onChainEnd(run: Run): void {
+    if (/^(step|rollback):/.test(run.name)) this.addToolCost(run);
+  }
+
+  override onToolEnd(run: Run): void {
+    this.addToolCost(run);
+  }
+
+  private addToolCost(run: Run): void {
+    const usage = toolRunUsage(run.outputs, this.pricing);
+    if (!usage) return;
+    run.extra = run.extra ?? {};
+    const metadata = (run.extra["metadata"] ?? {}) as Record<string, unknown>;
+    metadata["usage_metadata"] = usage;
+    run.extra["metadata"] = metadata;
+  }
+}
+
+/**
+ * The `usage_metadata` of a tool or step run from what the tool returned: a step result's `output`,
+ * a tool's JSON (also as the text of a ToolMessage). Undefined when it reported no cost.
+ */
+export function toolRunUsage(outputs: unknown, pricing: Pricing): Record<string, number> | undefined {
+  for (const candidate of candidatesOf(outputs)) {
+    const cost = measuredCost(candidate, pricing);
+    if (!cost) continue;
+    const call = cost.modelCall;
+    const tokens: Record<string, number> = call ? { input_tokens: call.inputTokens, output_tokens: call.outputTokens, total_tokens: call.inputTokens + call.outputTokens } : {};
+    return cost.known ? { ...tokens, total_cost: cost.usd } : tokens;
+  }
+  return undefined;
+}
+
+/** The objects a tool's cost report may be in, outermost first: outputs, `.output`, a step result's `.output`, JSON text. */
+function candidatesOf(value: unknown, depth = 0): Record<string, unknown>[] {
+  if (depth > 3) return [];
+  if (typeof value === "string") {
+    try {
+      return candidatesOf(JSON.parse(value) as unknown, depth + 1);
+    } catch {
+      return [];
+    }
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return [];
+  const record = value as Record<string, unknown>;
+  const inner = [record["output"], record["content"], record["kwargs"]].flatMap((v) => candidatesOf(v, depth + 1));
+  return [...inner, record];
 }
 
 /**

@@ -37,7 +37,8 @@ export function renderCostReport(report: CostReport, source: string): string {
       `steps ${formatUsd(t.stepUsd)} (${t.steps} steps), ${t.runs} runs`,
   ];
   const unknown = Object.entries(report.unknownModels);
-  if (unknown.length) lines.push(`unknown model prices (not in the totals): ${unknown.map(([m, n]) => `${m} (${n} calls)`).join(", ")}`);
+  if (unknown.length) lines.push(`unpriced models (not in the totals): ${unknown.map(([m, n]) => `${m} (${n} calls)`).join(", ")}`);
+  if (report.reserved.runs > 0) lines.push(`held by ${report.reserved.runs} running run(s): ${formatUsd(report.reserved.usd)} reserved beyond what they spent so far`);
   if (report.routing) {
     const r = report.routing;
     lines.push(`model routing saved ${formatUsd(r.savedUsd)}: ${r.routedCalls} routed calls cost ${formatUsd(r.actualUsd)} instead of ${formatUsd(r.defaultUsd)} on the default models`);
@@ -55,7 +56,7 @@ function table(report: CostReport): string[] {
   const header = stepsDim ? ["tool", "steps", "time", "usd"] : [report.by, "calls", "in tok", "out tok", "usd"];
   if (report.by === "run") header.push("time", "plan");
   const rows = report.breakdown.map((r) => {
-    const usd = `${formatUsd(r.usd)}${r.known ? "" : " +?"}`;
+    const usd = `${formatUsd(r.usd)}${r.known ? "" : " + unpriced"}`;
     const cells = stepsDim ? [r.key, String(r.count), formatMs(r.durationMs), usd] : [r.key, String(r.count), count(r.inputTokens), count(r.outputTokens), usd];
     if (report.by === "run") cells.push(formatMs(r.durationMs), r.detail ?? "");
     return cells;

@@ -4,17 +4,19 @@ import { routingSavings, type RoutingSavings } from "./routing.ts";
 import { median, sum } from "./stats.ts";
 
 export type Dimension = "agent" | "tool" | "model" | "run";
+/** The agent row of steps whose plan names no agent. */
+export const NO_AGENT = "(no agent)";
 export const DIMENSIONS: readonly Dimension[] = ["agent", "tool", "model", "run"];
 
 export interface BreakdownRow {
   /** Agent name, `server.tool`, model name, or run id. */
   key: string;
   usd: number;
-  /** Model calls (agent, model, run) or step executions (tool, run). */
+  /** Model calls (agent, model, run) plus step executions (agent, tool, run). */
   count: number;
   inputTokens: number;
   outputTokens: number;
-  /** Total step time (tool, run). */
+  /** Total step time (agent, tool, run). */
   durationMs: number;
   /** False when some of the usd is unknown (a model without a price). */
   known: boolean;
@@ -57,6 +59,8 @@ export interface CostReport {
   perDay: { day: string; usd: number }[];
   /** Present when some calls were routed away from a default model. */
   routing?: RoutingSavings;
+  /** What running runs hold now beyond what they spent (live budget reservations). */
+  reserved: { usd: number; runs: number };
 }
 
 export interface CostReportOptions {
@@ -96,9 +100,15 @@ export async function costReport(ledger: Ledger, options: CostReportOptions): Pr
     breakdown: breakdown(options.by, calls, steps, runs),
     accuracy: forecastAccuracy(runs),
     perDay: perDay(options.since, until, calls, steps),
+    reserved: await reservedNow(ledger),
   };
   if (calls.some((c) => c.routedFrom !== undefined)) report.routing = routingSavings(calls, options.pricing);
   return report;
+}
+
+async function reservedNow(ledger: Ledger): Promise<CostReport["reserved"]> {
+  const committed = await ledger.committedSpend();
+  return { usd: committed.reservedUsd, runs: committed.reservations };
 }
 
 /** Accuracy of the forecasts stored with runs: absolute and relative error of p50, share within p90. */
@@ -143,9 +153,26 @@ function breakdown(by: Dimension, calls: readonly ModelCallRecord[], steps: read
     r.count++;
     r.durationMs += s.durationMs;
   };
-  if (by === "agent") for (const c of calls) addCall(row(c.agent), c);
+  if (by === "agent") {
+    // Step agents (db, redis, deploy …) own their steps' cost; a model call a step's tool made is already under its agent.
+    for (const c of calls) addCall(row(c.agent), c);
+    for (const s of steps) addStep(row(s.agent ?? NO_AGENT), s);
+  }
   if (by === "model") for (const c of calls) addCall(row(c.model), c);
-  if (by === "tool") for (const s of steps) addStep(row(s.tool), s);
+  if (by === "tool") {
+    const toolOf = new Map(steps.map((s) => [`${s.runId}\u0000${s.stepId}`, s.tool]));
+    for (const s of steps) addStep(row(s.tool), s);
+    // A model call a tool reported (workspace codegen) is part of that tool's cost.
+    for (const c of calls) {
+      const tool = c.stepId === undefined ? undefined : toolOf.get(`${c.runId}\u0000${c.stepId}`);
+      if (tool === undefined) continue;
+      const r = row(tool);
+      r.usd += c.usd;
+      r.inputTokens += c.inputTokens;
+      r.outputTokens += c.outputTokens;
+      r.known &&= c.known;
+    }
+  }
   if (by === "run") {
     for (const c of calls) addCall(row(c.runId), c);
     for (const s of steps) addStep(row(s.runId), s);

@@ -1,6 +1,7 @@
 import type { AppConfig } from "../config.ts";
 import { formatUsd } from "./format.ts";
 import type { Ledger } from "./ledger.ts";
+import type { CommittedSpend } from "./reservations.ts";
 import type { ForecastSummary } from "./types.ts";
 
 /** Hard caps (daily, monthly) and the amount above which a run needs approval. From `AppConfig.budgets`. */
@@ -15,6 +16,11 @@ export interface BudgetCheck {
   caps: BudgetCaps;
   spentToday: number;
   spentThisMonth: number;
+  /**
+   * What live reservations of other running runs still hold (`ledger.committedSpend(runId).reservedUsd`):
+   * counted on top of the spend against both caps.
+   */
+  reservedUsd?: number;
   /** Ids (or descriptions) of destructive steps: they always need approval. */
   destructiveSteps: readonly string[];
   /** Models without a price: the forecast may be low, so ask. */
@@ -40,9 +46,12 @@ export function checkBudget(input: BudgetCheck): BudgetVerdict {
     { name: "daily", cap: caps.dailyUsd, spent: input.spentToday, when: "today" },
     { name: "monthly", cap: caps.monthlyUsd, spent: input.spentThisMonth, when: "this month" },
   ];
-  for (const { name, cap, spent, when } of capped) {
+  const reserved = input.reservedUsd ?? 0;
+  const held = reserved > 0 ? ` + ${formatUsd(reserved)} reserved by running runs` : "";
+  for (const { name, cap, spent: actual, when } of capped) {
+    const spent = actual + reserved;
     const text = (usd: number, label: string): string =>
-      `${name} cap ${formatUsd(cap)}: ${formatUsd(spent)} spent ${when} + ${formatUsd(usd)} ${label} = ${formatUsd(spent + usd)}`;
+      `${name} cap ${formatUsd(cap)}: ${formatUsd(actual)} spent ${when}${held} + ${formatUsd(usd)} ${label} = ${formatUsd(spent + usd)}`;
     if (spent + forecast.usd.p50 > cap) hard.push(`${text(forecast.usd.p50, "forecast (p50)")} would cross it`);
     else if (spent + forecast.usd.p90 > cap) soft.push(`${text(forecast.usd.p90, "forecast (p90)")} might cross it`);
   }
@@ -85,6 +94,12 @@ export interface BudgetGuardOptions {
   runLimitUsd?: number;
   /** Limits already approved (restored on resume); they no longer stop the run. */
   approved?: readonly BudgetLimit[];
+  /**
+   * What the other runs have committed, live: `() => ledger.committedSpend(runId)` (their actual
+   * spend plus what their reservations still hold). When given, `refresh()` reads it and `check()`
+   * counts it in place of spentToday/spentThisMonth, so concurrent runs in other processes count.
+   */
+  committed?: () => Promise<Pick<CommittedSpend, "today" | "month">>;
 }
 
 export interface BudgetGuard {
@@ -94,6 +109,8 @@ export interface BudgetGuard {
   approve(): void;
   /** Limits approved so far (to keep in state across a resume). */
   approved(): BudgetLimit[];
+  /** Re-reads the other runs' commitments (see `committed`); call before `check()` at each tool call. */
+  refresh(): Promise<void>;
 }
 
 /**
@@ -104,15 +121,17 @@ export interface BudgetGuard {
 export function createBudgetGuard(options: BudgetGuardOptions): BudgetGuard {
   const approved = new Set<BudgetLimit>(options.approved ?? []);
   const runLimit = Math.max(options.runLimitUsd ?? options.caps.approvalUsd, 0);
+  let others = { today: options.spentToday, month: options.spentThisMonth };
+  const by = options.committed ? " (with what other running runs hold)" : "";
   const crossed = (): { limit: BudgetLimit; message: string }[] => {
     const spent = options.runSpentUsd();
     const out: { limit: BudgetLimit; message: string }[] = [];
     if (spent > runLimit) out.push({ limit: "run", message: `this run has spent ${formatUsd(spent)}, over the ${formatUsd(runLimit)} it was allowed` });
-    const today = options.spentToday + spent;
-    if (today > options.caps.dailyUsd) out.push({ limit: "daily", message: `spend today is ${formatUsd(today)}, over the daily cap ${formatUsd(options.caps.dailyUsd)}` });
-    const month = options.spentThisMonth + spent;
+    const today = others.today + spent;
+    if (today > options.caps.dailyUsd) out.push({ limit: "daily", message: `spend today is ${formatUsd(today)}${by}, over the daily cap ${formatUsd(options.caps.dailyUsd)}` });
+    const month = others.month + spent;
     if (month > options.caps.monthlyUsd) {
-      out.push({ limit: "monthly", message: `spend this month is ${formatUsd(month)}, over the monthly cap ${formatUsd(options.caps.monthlyUsd)}` });
+      out.push({ limit: "monthly", message: `spend this month is ${formatUsd(month)}${by}, over the monthly cap ${formatUsd(options.caps.monthlyUsd)}` });
     }
     return out.filter((c) => !approved.has(c.limit));
   };
@@ -126,5 +145,10 @@ export function createBudgetGuard(options: BudgetGuardOptions): BudgetGuard {
       for (const c of crossed()) approved.add(c.limit);
     },
     approved: () => [...approved],
+    refresh: async () => {
+      if (!options.committed) return;
+      const now = await options.committed();
+      others = { today: now.today, month: now.month };
+    },
   };
 }

@@ -1,22 +1,32 @@
+import type { ToolInfo } from "../mcp/catalog.ts";
+import { backendEstimateOf, type BackendEstimate } from "../mcp/tool-meta.ts";
 import { criticalPath } from "../plan/dag.ts";
 import type { PreparedPlan } from "../plan/validate.ts";
 import { formatMs, formatPct, formatUsd } from "./format.ts";
 import type { DurationSample, Ledger, ModelRunUsage } from "./ledger.ts";
 import { normaliseModelName, priceUsage, type Pricing } from "./pricing.ts";
 import { median, quantile, sum } from "./stats.ts";
-import { stepToolKey } from "./tool-key.ts";
+import { stepToolKey, toolInfoOf } from "./tool-key.ts";
 import type { ActualSummary, ForecastSummary, Range } from "./types.ts";
 
-/** Where a step's duration forecast came from: past runs, the plan's `estimate.ms`, or the default. */
-export type StepSource = "history" | "estimate" | "default";
+/**
+ * Where a step's forecast came from: past runs, the estimate its server publishes for the backend
+ * serving it now (local provider, template scaffold), the plan's `estimate`, or the default.
+ */
+export type StepSource = "history" | "backend" | "estimate" | "default";
 
 export interface StepForecast {
   id: string;
   /** `server.tool` (`server.tool#inner` for a broker call, see toolKey). */
   tool: string;
   ms: Range;
-  /** Declared `estimate.usd`, else the median USD of past runs of the tool, else 0. */
+  /**
+   * USD (p50): the median of what past runs of the step (else of the tool) cost — model calls its
+   * tool reported included — else the backend's estimate, else the declared `estimate.usd`, else 0.
+   */
   usd: number;
+  /** USD (p90), from the same source. */
+  usdP90: number;
   source: StepSource;
   /** How many past executions the history source used (0 otherwise). */
   samples: number;
@@ -68,6 +78,12 @@ export interface ForecastOptions {
   ledger?: Ledger;
   pricing: Pricing;
   expectedModelCalls?: readonly ExpectedModelCall[];
+  /**
+   * The loaded tools (`context.caller.tools`): the estimates built-in servers publish for the backend
+   * they use now (see BACKEND_ESTIMATE_META_KEY) replace the plan's cloud estimates, and history
+   * recorded on another backend is left out. Without them, plan estimates and all history are used.
+   */
+  tools?: readonly ToolInfo[];
 }
 
 /** A step with neither history nor an estimate. */
@@ -77,10 +93,11 @@ export const DEFAULT_CALL_TOKENS = { input: 2000, output: 500 } as const;
 const EMPTY_HISTORY: ForecastHistory = { steps: {}, tools: {}, models: [] };
 
 /**
- * Cost and duration of a plan with a p50–p90 range. Per step: the same step of past runs of the same
- * plan (same tool), else past runs of the tool, else the step's `estimate`, else DEFAULT_STEP_MS.
- * Duration is the critical path over per-step p50 (and p90); USD is the steps' USD plus the expected
- * model calls priced with `pricing`.
+ * Cost and duration of a plan with a p50–p90 range. Per step, duration and USD come from the same
+ * step of past runs of the same plan (same tool), else past runs of the tool — on the backend the
+ * tool uses now — else the estimate its server publishes for that backend, else the step's
+ * `estimate`, else DEFAULT_STEP_MS and $0. Duration is the critical path over per-step p50 (and
+ * p90); USD is the steps' USD plus the expected model calls priced with `pricing`.
  */
 export async function forecastPlan(prepared: PreparedPlan, options: ForecastOptions): Promise<Forecast> {
   const history = options.ledger ? await loadHistory(options.ledger, prepared, options.expectedModelCalls ?? []) : EMPTY_HISTORY;
@@ -104,27 +121,50 @@ export function forecastFromHistory(prepared: PreparedPlan, history: ForecastHis
   const perStep = prepared.order.map((id): StepForecast => {
     const tool = stepToolKey(prepared, id);
     const estimate = steps.get(id)?.estimate;
-    const own = (history.steps[id] ?? []).filter((s) => s.tool === tool);
-    const samples = own.length > 0 ? own : (history.tools[tool] ?? []);
-    const historicUsd = samples.filter((s) => s.usdSource !== "none").map((s) => s.usd);
-    const usd = estimate?.usd ?? (historicUsd.length ? median(historicUsd) : 0);
-    if (samples.length > 0) return { id, tool, ms: rangeOf(samples.map((s) => s.durationMs)), usd, source: "history", samples: samples.length };
-    if (estimate?.ms !== undefined) return { id, tool, ms: { p50: estimate.ms, p90: estimate.ms * 1.5 }, usd, source: "estimate", samples: 0 };
-    return { id, tool, ms: { ...DEFAULT_STEP_MS }, usd, source: "default", samples: 0 };
+    const backend = backendEstimateOf(toolInfoOf(options.tools, tool));
+    const sameBackend = (samples: readonly DurationSample[]): DurationSample[] =>
+      sameBackendSamples(samples, options.tools === undefined ? undefined : (backend ?? "remote"));
+    const own = sameBackend((history.steps[id] ?? []).filter((s) => s.tool === tool));
+    const samples = own.length > 0 ? own : sameBackend(history.tools[tool] ?? []);
+    if (samples.length > 0) {
+      const usd = rangeOf(samples.map((s) => s.usd));
+      return { id, tool, ms: rangeOf(samples.map((s) => s.durationMs)), usd: usd.p50, usdP90: usd.p90, source: "history", samples: samples.length };
+    }
+    if (backend) return { id, tool, ms: { p50: backend.ms, p90: backend.ms * 1.5 }, usd: backend.usd, usdP90: backend.usd, source: "backend", samples: 0 };
+    const usd = estimate?.usd ?? 0;
+    if (estimate?.ms !== undefined) return { id, tool, ms: { p50: estimate.ms, p90: estimate.ms * 1.5 }, usd, usdP90: usd, source: "estimate", samples: 0 };
+    return { id, tool, ms: { ...DEFAULT_STEP_MS }, usd, usdP90: usd, source: "default", samples: 0 };
   });
   const byId = new Map(perStep.map((s) => [s.id, s]));
   const p50 = criticalPath(prepared.order, prepared.deps, (id) => byId.get(id)!.ms.p50);
   const p90 = criticalPath(prepared.order, prepared.deps, (id) => byId.get(id)!.ms.p90);
   const models = (options.expectedModelCalls ?? []).map((c) => forecastModelCall(c, history.models, options.pricing));
   const stepUsd = sum(perStep.map((s) => s.usd));
+  const stepUsdP90 = sum(perStep.map((s) => s.usdP90));
   return {
     durationMs: { p50: p50.ms, p90: Math.max(p50.ms, p90.ms) },
-    usd: { p50: stepUsd + sum(models.map((m) => m.usd.p50)), p90: stepUsd + sum(models.map((m) => m.usd.p90)) },
+    usd: { p50: stepUsd + sum(models.map((m) => m.usd.p50)), p90: stepUsdP90 + sum(models.map((m) => m.usd.p90)) },
     perStep,
     models,
     criticalPath: p50.path,
     unknownModels: [...new Set(models.filter((m) => !m.known).map((m) => m.model))],
   };
+}
+
+/**
+ * The past runs that say something about the backend serving the tool now (`current`: the backend
+ * its server publishes, `remote` when it publishes none; undefined: not known, all runs count). A
+ * run on another backend says nothing about this one — local times and $0 are not a cloud's. Runs
+ * recorded without the backend's word (the recorder was given no tools) count on a remote backend,
+ * and on a free one when they cost $0.
+ */
+export function sameBackendSamples(samples: readonly DurationSample[], current: BackendEstimate | "remote" | undefined): DurationSample[] {
+  if (current === undefined) return [...samples];
+  const name = current === "remote" ? "remote" : current.backend;
+  const known = samples.filter((s) => s.backend === name);
+  if (known.length > 0) return known;
+  const unknown = samples.filter((s) => s.backend === undefined && s.usdSource !== "free");
+  return current === "remote" || current.usd > 0 ? unknown : unknown.filter((s) => s.usd === 0);
 }
 
 /**
@@ -193,12 +233,12 @@ export function formatForecast(forecast: Forecast): string {
   const lines = [
     `forecast: ${formatMs(forecast.durationMs.p50)} (p90 ${formatMs(forecast.durationMs.p90)}), ${formatUsd(forecast.usd.p50)} (p90 ${formatUsd(forecast.usd.p90)})`,
     `critical path: ${forecast.criticalPath.join(" → ") || "(none)"}`,
-    `step durations: ${count("history")} from history, ${count("estimate")} from estimates, ${count("default")} default`,
+    `steps: ${count("history")} from history, ${count("backend")} from their backend, ${count("estimate")} from plan estimates, ${count("default")} default`,
   ];
   for (const m of forecast.models) {
-    lines.push(`model ${m.agent}: ${m.model}, ~${Math.round(m.inputTokens.p50)} in / ${Math.round(m.outputTokens.p50)} out tokens (${m.source}), ${m.known ? formatUsd(m.usd.p50) : "price unknown"}`);
+    lines.push(`model ${m.agent}: ${m.model}, ~${Math.round(m.inputTokens.p50)} in / ${Math.round(m.outputTokens.p50)} out tokens (${m.source}), ${m.known ? formatUsd(m.usd.p50) : "unpriced"}`);
   }
-  if (forecast.unknownModels.length) lines.push(`unknown model prices (counted as $0): ${forecast.unknownModels.join(", ")}`);
+  if (forecast.unknownModels.length) lines.push(`unpriced models (their cost is not in the forecast): ${forecast.unknownModels.join(", ")}`);
   return lines.join("\n");
 }
 

@@ -5,6 +5,16 @@ import Database from "better-sqlite3";
 import { maskSecrets } from "../secrets.ts";
 import { CostError } from "./errors.ts";
 import type { CachedPlan, PlanCache } from "./plan-cache.ts";
+import {
+  postgresReservations,
+  RESERVATION_SCHEMA,
+  sqliteReservations,
+  type CommittedSpend,
+  type Reservation,
+  type ReservationRecord,
+  type ReservationRequest,
+  type ReservationStore,
+} from "./reservations.ts";
 import { sum } from "./stats.ts";
 import type { ActualSummary, ForecastSummary } from "./types.ts";
 
@@ -24,10 +34,16 @@ export interface ModelCallRecord {
   at: number;
   /** The model routing replaced (the default), when the call was routed to a cheaper one. */
   routedFrom?: string;
+  /** The plan step whose tool made the call (a workspace codegen step reporting its model usage). */
+  stepId?: string;
 }
 
-/** Where a step's USD came from: declared in the plan (`estimate.usd`), reported by the tool, or none. */
-export type UsdSource = "declared" | "measured" | "none";
+/**
+ * Where a step's USD came from: declared in the plan (`estimate.usd`), reported by the tool
+ * (`cost_usd`, or model usage — then the cost is in a model call row with this step's id and the
+ * step's own USD is 0), a backend that costs nothing (the local provider, a template scaffold), or none.
+ */
+export type UsdSource = "declared" | "measured" | "free" | "none";
 
 /** One finished step (succeeded or failed; skipped steps are not recorded). */
 export interface StepRecord {
@@ -35,6 +51,13 @@ export interface StepRecord {
   /** The plan's name: lets a re-run of the same plan be forecast per step. */
   plan?: string;
   stepId: string;
+  /** The step's agent (db, redis, deploy, coding …), when the plan names one. */
+  agent?: string;
+  /**
+   * The backend that served the call, as its server published it (`local`, `template`), `remote`
+   * when the server published none (a cloud API, a model), absent when the recorder was not told.
+   */
+  backend?: string;
   /** `server.tool`, or `server.tool#inner` for a broker call (see toolKey). */
   tool: string;
   server: string;
@@ -76,6 +99,8 @@ export interface DurationSample {
   durationMs: number;
   usd: number;
   usdSource: UsdSource;
+  /** See StepRecord.backend. */
+  backend?: string;
 }
 
 /** Tokens one agent used with one model in one run (summed over its calls). */
@@ -130,6 +155,21 @@ export interface Ledger {
   /** USD of model calls and steps recorded in [since, until). */
   spentBetween(since: number, until?: number): Promise<number>;
   runSpend(runId: string): Promise<RunSpend>;
+  /**
+   * Before a run: atomically checks the daily and monthly caps against what every other run has
+   * spent and still holds, and holds `usd` (the forecast p90) for this run; throws a
+   * BudgetReservationError with the numbers when it would cross a cap. `settle()` the result when
+   * the run ends. See reservations.ts.
+   */
+  reserve(request: ReservationRequest): Promise<Reservation>;
+  /**
+   * What the other runs have committed today and this month (actual spend + what their live
+   * reservations still hold), plus `runId`'s own spend: for the running-budget check before each
+   * tool call. Two indexed queries, no lock.
+   */
+  committedSpend(runId?: string, now?: number): Promise<CommittedSpend>;
+  /** Every reservation with its state (live, settled, expired), oldest first. */
+  reservations(): Promise<ReservationRecord[]>;
   readonly planCache: PlanCache;
   close(): Promise<void>;
 }
@@ -151,6 +191,7 @@ export async function openLedger(options: LedgerOptions): Promise<Ledger> {
   const db = pg ? await openPostgres(pg) : openSqlite(options.url?.replace(/^sqlite:/, "") || path.join(options.home, "ledger.sqlite"));
   try {
     for (const statement of SCHEMA) await db.run(statement);
+    for (const [table, column] of ADDED_COLUMNS) await db.addColumn(table, column);
   } catch (error) {
     await db.close();
     throw new CostError("LEDGER", `cannot set up the ledger in ${db.description}: ${(error as Error).message}`);
@@ -169,17 +210,27 @@ interface Db {
   run(sql: string, params?: readonly unknown[]): Promise<void>;
   all(sql: string, params?: readonly unknown[]): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
+  /** Adds a nullable TEXT column to a ledger written by an older version; nothing when it is there. */
+  addColumn(table: string, column: string): Promise<void>;
+  readonly reservations: ReservationStore;
 }
+
+/** Columns added after the first release: a ledger from before gets them on open. */
+const ADDED_COLUMNS: readonly [string, string][] = [
+  ["ledger_steps", "agent"],
+  ["ledger_steps", "backend"],
+  ["ledger_model_calls", "step_id"],
+];
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS ledger_model_calls (run_id TEXT NOT NULL, agent TEXT NOT NULL, model TEXT NOT NULL,
     input_tokens BIGINT NOT NULL, output_tokens BIGINT NOT NULL, cached_tokens BIGINT NOT NULL, usd DOUBLE PRECISION NOT NULL,
-    known INTEGER NOT NULL, routed_from TEXT, at BIGINT NOT NULL)`,
+    known INTEGER NOT NULL, routed_from TEXT, at BIGINT NOT NULL, step_id TEXT)`,
   "CREATE INDEX IF NOT EXISTS ledger_model_calls_at ON ledger_model_calls (at)",
   "CREATE INDEX IF NOT EXISTS ledger_model_calls_run ON ledger_model_calls (run_id)",
   `CREATE TABLE IF NOT EXISTS ledger_steps (run_id TEXT NOT NULL, plan TEXT, step_id TEXT NOT NULL, tool TEXT NOT NULL, server TEXT NOT NULL,
     status TEXT NOT NULL, duration_ms DOUBLE PRECISION NOT NULL, attempts INTEGER NOT NULL, usd DOUBLE PRECISION NOT NULL,
-    usd_source TEXT NOT NULL, at BIGINT NOT NULL)`,
+    usd_source TEXT NOT NULL, at BIGINT NOT NULL, agent TEXT, backend TEXT)`,
   "CREATE INDEX IF NOT EXISTS ledger_steps_at ON ledger_steps (at)",
   "CREATE INDEX IF NOT EXISTS ledger_steps_tool ON ledger_steps (tool, at)",
   "CREATE INDEX IF NOT EXISTS ledger_steps_plan ON ledger_steps (plan, at)",
@@ -188,6 +239,7 @@ const SCHEMA = [
     forecast_json TEXT, actual_json TEXT, started_at BIGINT NOT NULL, ended_at BIGINT)`,
   `CREATE TABLE IF NOT EXISTS ledger_plan_cache (key TEXT PRIMARY KEY, plan_json TEXT NOT NULL, planner TEXT NOT NULL,
     created_at BIGINT NOT NULL, hits INTEGER NOT NULL)`,
+  ...RESERVATION_SCHEMA,
 ];
 
 class SqlLedger implements Ledger {
@@ -211,17 +263,17 @@ class SqlLedger implements Ledger {
 
   recordModelCall(c: ModelCallRecord): Promise<void> {
     return this.db.run(
-      `INSERT INTO ledger_model_calls (run_id, agent, model, input_tokens, output_tokens, cached_tokens, usd, known, routed_from, at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [c.runId, c.agent, c.model, c.inputTokens, c.outputTokens, c.cachedTokens, c.usd, c.known ? 1 : 0, c.routedFrom ?? null, c.at],
+      `INSERT INTO ledger_model_calls (run_id, agent, model, input_tokens, output_tokens, cached_tokens, usd, known, routed_from, at, step_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [c.runId, c.agent, c.model, c.inputTokens, c.outputTokens, c.cachedTokens, c.usd, c.known ? 1 : 0, c.routedFrom ?? null, c.at, c.stepId ?? null],
     );
   }
 
   recordStep(s: StepRecord): Promise<void> {
     return this.db.run(
-      `INSERT INTO ledger_steps (run_id, plan, step_id, tool, server, status, duration_ms, attempts, usd, usd_source, at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [s.runId, s.plan ?? null, s.stepId, s.tool, s.server, s.status, s.durationMs, s.attempts, s.usd, s.usdSource, s.at],
+      `INSERT INTO ledger_steps (run_id, plan, step_id, tool, server, status, duration_ms, attempts, usd, usd_source, at, agent, backend)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [s.runId, s.plan ?? null, s.stepId, s.tool, s.server, s.status, s.durationMs, s.attempts, s.usd, s.usdSource, s.at, s.agent ?? null, s.backend ?? null],
     );
   }
 
@@ -281,10 +333,12 @@ class SqlLedger implements Ledger {
   /** The newest `limit` successful steps per value of `column` among the rows matching `where`, newest first. */
   private latestSuccesses(column: "tool" | "step_id", where: string, params: readonly unknown[], limit: number): Promise<Record<string, unknown>[]> {
     return this.db.all(
-      `SELECT step_id, tool, duration_ms, usd, usd_source FROM (
-         SELECT step_id, tool, duration_ms, usd, usd_source, at,
-                ROW_NUMBER() OVER (PARTITION BY ${column} ORDER BY at DESC) AS n
-         FROM ledger_steps WHERE status = 'succeeded' AND ${where}) ranked
+      // A step's cost includes the model calls its tool reported (workspace codegen): they are rows of their own.
+      `SELECT step_id, tool, duration_ms, usd, usd_source, backend FROM (
+         SELECT s.step_id, s.tool, s.duration_ms, s.usd_source, s.backend, s.at,
+                s.usd + COALESCE((SELECT SUM(m.usd) FROM ledger_model_calls m WHERE m.run_id = s.run_id AND m.step_id = s.step_id), 0) AS usd,
+                ROW_NUMBER() OVER (PARTITION BY s.${column} ORDER BY s.at DESC) AS n
+         FROM ledger_steps s WHERE s.status = 'succeeded' AND ${where}) ranked
        WHERE n <= ? ORDER BY at DESC`,
       [...params, limit],
     );
@@ -339,6 +393,18 @@ class SqlLedger implements Ledger {
     };
   }
 
+  reserve(request: ReservationRequest): Promise<Reservation> {
+    return this.db.reservations.reserve(request);
+  }
+
+  committedSpend(runId?: string, now: number = Date.now()): Promise<CommittedSpend> {
+    return this.db.reservations.committed(runId, now);
+  }
+
+  reservations(): Promise<ReservationRecord[]> {
+    return this.db.reservations.list();
+  }
+
   close(): Promise<void> {
     return this.db.close();
   }
@@ -389,6 +455,7 @@ function modelCallOf(r: Record<string, unknown>): ModelCallRecord {
     at: Number(r["at"]),
   };
   if (r["routed_from"] !== null && r["routed_from"] !== undefined) call.routedFrom = String(r["routed_from"]);
+  if (r["step_id"] !== null && r["step_id"] !== undefined) call.stepId = String(r["step_id"]);
   return call;
 }
 
@@ -406,6 +473,8 @@ function stepOf(r: Record<string, unknown>): StepRecord {
     at: Number(r["at"]),
   };
   if (r["plan"] !== null && r["plan"] !== undefined) step.plan = String(r["plan"]);
+  if (r["agent"] !== null && r["agent"] !== undefined) step.agent = String(r["agent"]);
+  if (r["backend"] !== null && r["backend"] !== undefined) step.backend = String(r["backend"]);
   return step;
 }
 
@@ -419,13 +488,15 @@ function runOf(r: Record<string, unknown>): RunRecord {
 }
 
 function sampleOf(r: Record<string, unknown>): DurationSample {
-  return {
+  const sample: DurationSample = {
     stepId: String(r["step_id"]),
     tool: String(r["tool"]),
     durationMs: Number(r["duration_ms"]),
     usd: Number(r["usd"]),
     usdSource: String(r["usd_source"]) as UsdSource,
   };
+  if (r["backend"] !== null && r["backend"] !== undefined) sample.backend = String(r["backend"]);
+  return sample;
 }
 
 function openSqlite(file: string): Db {
@@ -449,6 +520,11 @@ function openSqlite(file: string): Db {
     close: async () => {
       db.close();
     },
+    addColumn: async (table, column) => {
+      const columns = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
+      if (!columns.some((c) => c.name === column)) db.prepare(`ALTER TABLE ${table} ADD COLUMN ${column} TEXT`).run();
+    },
+    reservations: sqliteReservations(db),
   };
 }
 
@@ -477,5 +553,15 @@ async function openPostgres(url: string): Promise<Db> {
     },
     all: (sql, params = []) => query(sql, params),
     close: () => pool.end(),
+    addColumn: async (table, column) => {
+      await query(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${column} TEXT`, []);
+    },
+    reservations: postgresReservations(pool, async () => {
+      const client = new pg.Client({ connectionString: url, application_name: `credit-optimizer reservation pid=${process.pid}` });
+      // A dropped connection frees the reservation's lock on the server: it then counts as expired.
+      client.on("error", () => {});
+      await client.connect();
+      return client;
+    }),
   };
 }

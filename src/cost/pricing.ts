@@ -15,8 +15,11 @@ export interface Pricing {
   /** Name patterns (`*` wildcard) of models that run locally and cost nothing. */
   local: string[];
   /**
-   * Whether a model served from a localhost base URL costs nothing (default true). Set false when a
-   * local proxy (e.g. LiteLLM) forwards to paid models: they are then priced by name.
+   * Whether every model served from a localhost base URL costs nothing (default false). Off, a model
+   * behind localhost is priced by its name like any other: free when it matches `local`, by the table
+   * when it is in it (a local proxy such as LiteLLM forwarding to a paid model), and unpriced
+   * otherwise — an unknown name is never silently $0. Turn it on when everything served locally is
+   * local inference (Ollama, vLLM, LM Studio).
    */
   localUrlsFree: boolean;
 }
@@ -60,7 +63,7 @@ export const DEFAULT_PRICING: Pricing = {
     "gpt-5-nano": { input: 0.05, output: 0.4, cached: 0.005 },
   },
   local: ["llama*", "qwen*", "mistral*", "mixtral*", "gemma*", "phi*", "deepseek*", "codellama*", "granite*", "smollm*", "tinyllama*", "local*"],
-  localUrlsFree: true,
+  localUrlsFree: false,
 };
 
 const PriceSchema = z.strictObject({
@@ -98,9 +101,9 @@ export function loadPricing(file?: string): Pricing {
 }
 
 /**
- * Prices one call. Local models (by name pattern, or served from a localhost `baseUrl` unless
- * `localUrlsFree` is off) cost 0 and are
- * known; a model in no table costs 0 with `known: false`, which callers must report, never hide.
+ * Prices one call. Local models (by name pattern, or any model served from a localhost `baseUrl`
+ * when `localUrlsFree` is on) cost 0 and are known; a model in no table costs 0 with
+ * `known: false`, which callers must report as unpriced, never as $0.
  */
 export function priceUsage(pricing: Pricing, model: string, usage: TokenUsage, baseUrl?: string): Price {
   const price = lookupPrice(pricing, model, baseUrl);

@@ -1,40 +1,68 @@
 import type { StepResult } from "../engine/run-step.ts";
 import type { StepEvent } from "../engine/schedule.ts";
 import type { PreparedPlan } from "../plan/validate.ts";
+import type { ToolInfo } from "../mcp/catalog.ts";
+import { backendEstimateOf } from "../mcp/tool-meta.ts";
 import { CostError } from "./errors.ts";
-import type { Ledger, StepRecord, UsdSource } from "./ledger.ts";
-import { toolKey } from "./tool-key.ts";
+import type { Ledger, ModelCallRecord, StepRecord, UsdSource } from "./ledger.ts";
+import { measuredCost } from "./measured.ts";
+import { DEFAULT_PRICING, type Pricing } from "./pricing.ts";
+import { toolInfoOf, toolKey } from "./tool-key.ts";
 import type { ActualSummary, ForecastSummary } from "./types.ts";
 
 export interface StepRecorder {
   /** Pass as (or call from) the executor's `onEvent`: records every finished step as it lands. */
   onEvent(event: StepEvent): void;
-  /** USD of the steps recorded so far (for the budget guard's `runSpentUsd`). */
+  /** USD of the steps recorded so far, with the model calls their tools reported (for the budget guard's `runSpentUsd`). */
   usd(): number;
   /** Waits for writes in flight; rejects with a CostError if any failed. */
   flush(): Promise<void>;
 }
 
+export interface StepRecorderOptions {
+  /** Prices the model usage a tool reports (workspace codegen). Default: DEFAULT_PRICING. */
+  pricing?: Pricing;
+  /** Base URL of the model the tools call (the workspace's), for local pricing. */
+  modelBaseUrl?: string;
+  /**
+   * The loaded tools: a tool whose server publishes a free backend estimate (the local provider, a
+   * template scaffold) is recorded at $0 ("free") rather than at the plan's declared estimate.
+   */
+  tools?: readonly ToolInfo[];
+}
+
 /**
  * Records each finished step in the ledger the moment the executor reports it, so a crash mid-run
- * leaves every finished step recorded. Skipped steps are not recorded.
+ * leaves every finished step recorded. Skipped steps are not recorded. A model call the step's tool
+ * reported is recorded as a model call of the step's agent, with the step's id.
  */
-export function createStepRecorder(ledger: Ledger, runId: string, prepared: Pick<PreparedPlan, "plan">): StepRecorder {
+export function createStepRecorder(ledger: Ledger, runId: string, prepared: Pick<PreparedPlan, "plan">, options: StepRecorderOptions = {}): StepRecorder {
   const steps = new Map(prepared.plan.steps.map((s) => [s.id, s]));
   const pending = new Set<Promise<void>>();
   const failures: Error[] = [];
   let usd = 0;
+  const track = (write: Promise<void>): void => {
+    const tracked = write.catch((error: unknown) => {
+      failures.push(error instanceof Error ? error : new Error(String(error)));
+    });
+    pending.add(tracked);
+    void tracked.then(() => pending.delete(tracked));
+  };
   return {
     onEvent: (event) => {
       if (event.type !== "step_finished" || event.result.status === "skipped") return;
       const step = steps.get(event.result.id);
-      const record = stepRecordOf(event.result, { runId, plan: prepared.plan.name, declaredUsd: step?.estimate?.usd, params: step?.params });
-      usd += record.usd;
-      const write = ledger.recordStep(record).catch((error: unknown) => {
-        failures.push(error instanceof Error ? error : new Error(String(error)));
+      const { step: record, modelCall } = stepRecordsOf(event.result, {
+        runId,
+        plan: prepared.plan.name,
+        agent: step?.agent,
+        declaredUsd: step?.estimate?.usd,
+        params: step?.params,
+        ...options,
       });
-      pending.add(write);
-      void write.then(() => pending.delete(write));
+      usd += record.usd + (modelCall?.usd ?? 0);
+      // The model call first: a crash between the two writes then over-counts nothing.
+      track(modelCall ? ledger.recordModelCall(modelCall).then(() => ledger.recordStep(record)) : ledger.recordStep(record));
     },
     usd: () => usd,
     flush: async () => {
@@ -44,23 +72,45 @@ export function createStepRecorder(ledger: Ledger, runId: string, prepared: Pick
   };
 }
 
+export interface StepRecordContext extends StepRecorderOptions {
+  runId: string;
+  plan?: string;
+  agent?: string;
+  declaredUsd?: number;
+  /** The step's params: a broker call is kept under its inner tool (see toolKey). */
+  params?: Record<string, unknown>;
+}
+
 /**
- * The ledger row of a step result. USD: what the tool reported (`cost_usd` / `costUsd` / `usd` in its
- * output) when it did, else the plan's declared `estimate.usd`, else 0. Pass the step's `params` so a
- * broker call is kept under its inner tool (see toolKey).
+ * The ledger row of a step result. USD, first that applies: what the tool reported — a model call
+ * (token usage with a model: the cost goes to that model call's row, the step's own USD is 0) or a
+ * `cost_usd`; $0 when its server says it ran on a free backend; the plan's declared `estimate.usd`;
+ * else 0.
  */
-export function stepRecordOf(
-  result: StepResult,
-  context: { runId: string; plan?: string; declaredUsd?: number; params?: Record<string, unknown> },
-): StepRecord {
-  const measured = measuredUsd(result.output);
-  const [usd, usdSource]: [number, UsdSource] =
-    measured !== undefined ? [measured, "measured"] : context.declaredUsd !== undefined ? [context.declaredUsd, "declared"] : [0, "none"];
+export function stepRecordOf(result: StepResult, context: StepRecordContext): StepRecord {
+  return stepRecordsOf(result, context).step;
+}
+
+/** The step's row and, when its tool reported one, the row of the model call it made. */
+export function stepRecordsOf(result: StepResult, context: StepRecordContext): { step: StepRecord; modelCall?: ModelCallRecord } {
+  const measured = measuredCost(result.output, context.pricing ?? DEFAULT_PRICING, context.modelBaseUrl);
+  const tool = toolKey(result.tool, context.params);
+  const free = backendEstimateOf(toolInfoOf(context.tools, tool));
+  // "free" also when the tool reports $0 itself (a template scaffold): it marks history from a free backend.
+  const [usd, usdSource]: [number, UsdSource] = measured?.modelCall
+    ? [0, "measured"]
+    : free?.usd === 0 && (measured === undefined || measured.usd === 0)
+      ? [0, "free"]
+      : measured !== undefined
+        ? [measured.usd, "measured"]
+        : context.declaredUsd !== undefined
+          ? [context.declaredUsd, "declared"]
+          : [0, "none"];
   const dot = result.tool.indexOf(".");
   const record: StepRecord = {
     runId: context.runId,
     stepId: result.id,
-    tool: toolKey(result.tool, context.params),
+    tool,
     server: dot > 0 ? result.tool.slice(0, dot) : result.tool,
     status: result.status,
     durationMs: Math.max(0, result.endedAtMs - result.startedAtMs),
@@ -70,8 +120,31 @@ export function stepRecordOf(
     at: result.endedAtMs,
   };
   if (context.plan !== undefined) record.plan = context.plan;
-  return record;
+  if (context.agent !== undefined) record.agent = context.agent;
+  if (context.tools !== undefined) record.backend = free?.backend ?? REMOTE_BACKEND;
+  const call = measured?.modelCall;
+  if (!call) return { step: record };
+  const modelCall: ModelCallRecord = {
+    runId: context.runId,
+    agent: context.agent ?? DEFAULT_STEP_AGENT,
+    model: call.model,
+    inputTokens: call.inputTokens,
+    outputTokens: call.outputTokens,
+    cachedTokens: call.cachedTokens,
+    usd: call.usd,
+    known: call.known,
+    at: result.endedAtMs,
+    stepId: result.id,
+  };
+  return { step: record, modelCall };
 }
+
+/** StepRecord.backend of a tool whose server published no backend estimate: a cloud API, a model, a third-party server. */
+export const REMOTE_BACKEND = "remote";
+
+/** The agent a tool-reported model call is booked under when its step names none. */
+export const DEFAULT_STEP_AGENT = "default";
+
 
 /**
  * Records a run as it starts (status `running`, with its forecast), so a run that crashes still
@@ -108,13 +181,10 @@ export async function recordRunEnd(
   return actual;
 }
 
-/** What a tool reported it cost (`cost_usd` / `costUsd` / `usd` in its output), if it did. */
-export function measuredUsd(output: unknown): number | undefined {
-  if (typeof output !== "object" || output === null) return undefined;
-  const o = output as Record<string, unknown>;
-  for (const key of ["cost_usd", "costUsd", "usd"]) {
-    const v = o[key];
-    if (typeof v === "number" && Number.isFinite(v) && v >= 0) return v;
-  }
-  return undefined;
+/**
+ * What a tool reported it cost — a `cost_usd` (`costUsd`, `usd`), or the model usage it reported
+ * priced with `pricing` — if it did (see measuredCost).
+ */
+export function measuredUsd(output: unknown, pricing: Pricing = DEFAULT_PRICING): number | undefined {
+  return measuredCost(output, pricing)?.usd;
 }

@@ -1,3 +1,4 @@
+import type { ToolInfo } from "../mcp/catalog.ts";
 import type { PreparedPlan } from "../plan/validate.ts";
 
 /**
@@ -15,4 +16,14 @@ export function stepToolKey(prepared: PreparedPlan, id: string): string {
   const step = prepared.plan.steps.find((s) => s.id === id);
   const resolved = prepared.tools[id];
   return toolKey(resolved ? `${resolved.server}.${resolved.tool}` : (step?.tool ?? id), step?.params);
+}
+
+/** The ToolInfo of a `server.tool` or `server.tool#inner` key (a broker call's inner tool). */
+export function toolInfoOf(tools: readonly ToolInfo[] | undefined, key: string): ToolInfo | undefined {
+  if (!tools) return undefined;
+  const hash = key.indexOf("#");
+  const dot = key.indexOf(".");
+  const server = key.slice(0, dot);
+  const name = hash >= 0 ? key.slice(hash + 1) : key.slice(dot + 1);
+  return tools.find((t) => t.server === server && t.name === name);
 }

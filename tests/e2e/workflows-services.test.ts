@@ -129,7 +129,7 @@ async function localProjects(kind: "vercel" | "fly"): Promise<Record<string, Loc
 async function expectNothingLeft(report: Report): Promise<void> {
   expect(report.status).toBe("rolled_back");
   expect(report.leftBehind).toEqual([]);
-  const created = report.steps.filter((s) => s.status === "succeeded" && /\.\w+_create_/.test(s.tool)).map((s) => s.id);
+  const created = report.steps.filter((s) => s.status === "succeeded" && /\.(\w+_create_|delegate_code_generation$)/.test(s.tool)).map((s) => s.id);
   expect(created.length).toBeGreaterThan(0);
   expect(report.compensations.map((c) => c.step).sort()).toEqual(created.sort());
   for (const c of report.compensations) expect(c.status, `rollback of ${c.step}`).toBe("succeeded");
@@ -150,6 +150,8 @@ async function expectNothingLeft(report: Report): Promise<void> {
       expect(Object.keys(await localProjects(tool === "fly_create_app" ? "fly" : "vercel"))).not.toContain(String(out["name"] ?? out["app_name"]));
     } else if (tool === "vercel_deploy" || tool === "fly_deploy") {
       expect(await unreachable(String(out["url"]))).toBe(true);
+    } else if (tool === "delegate_code_generation") {
+      expect(existsSync(String(out["project_dir"]))).toBe(false);
     }
   }
 }

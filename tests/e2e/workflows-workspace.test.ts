@@ -263,11 +263,12 @@ describe("development templates", () => {
     expect(existsSync(fileURLToPath(String(output(report, "ensure_repo")["clone_url"])))).toBe(false);
   });
 
-  it("github-repo-bootstrap with a failing last step deletes the repository", async () => {
+  it("github-repo-bootstrap with a failing last step deletes the repository and the generated code", async () => {
     const report = await run("github-repo-bootstrap", { repo_name: unique("repof") }, failingAtTheEnd);
     expect(report.status).toBe("rolled_back");
-    expect(report.compensations.map((c) => [c.step, c.status])).toEqual([["create_repo", "succeeded"]]);
+    expect(report.compensations.map((c) => [c.step, c.status]).sort()).toEqual([["create_repo", "succeeded"], ["generate_code", "succeeded"]]);
     expect(existsSync(fileURLToPath(String(output(report, "create_repo")["html_url"])))).toBe(false);
+    expect(existsSync(String(output(report, "generate_code")["project_dir"]))).toBe(false);
   });
 });
 

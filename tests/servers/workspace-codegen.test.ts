@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFile, mkdtemp, realpath, rm, symlink } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, realpath, rm, symlink, writeFile } from "node:fs/promises";
 import http from "node:http";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -183,6 +183,25 @@ describe("delegate_code_generation without a model", () => {
     const replaced = await call("delegate_code_generation", { task: "anything else", template: "node-http", project: "my-crawler-2", overwrite: true });
     expect(replaced.files).toContain("README.md");
     expect(await readFile(path.join(root, "my-crawler-2", "README.md"), "utf8")).toContain("anything else");
+  });
+
+  it("returns a rollback that removes the folder it created, and only the files it created in a folder that was there", async () => {
+    const first = await call("delegate_code_generation", { task: "anything", template: "node-http", project: "undo-me" });
+    expect(first.rollback).toEqual({ tool: "delete_generated_files", arguments: { project: "undo-me" } });
+    const undo = first.rollback as { tool: string; arguments: Record<string, unknown> };
+    expect(await call(undo.tool, undo.arguments)).toEqual({ project: "undo-me", deleted: ["."], missing: [] });
+    expect(await readdir(root)).not.toContain("undo-me");
+
+    await mkdir(path.join(root, "mine"));
+    await writeFile(path.join(root, "mine", "notes.txt"), "my own file\n");
+    const second = await call("delegate_code_generation", { task: "anything", template: "node-http", project: "mine" });
+    const created = (second.files as string[]).slice().sort();
+    expect((second.rollback as { arguments: { files: string[] } }).arguments.files.slice().sort()).toEqual(created);
+    const again = await call("delegate_code_generation", { task: "anything", template: "node-http", project: "mine" });
+    expect(again.rollback).toBeUndefined();
+    const back = second.rollback as { tool: string; arguments: Record<string, unknown> };
+    expect(await call(back.tool, back.arguments)).toMatchObject({ project: "mine", missing: [] });
+    expect(await readdir(path.join(root, "mine"))).toEqual(["notes.txt"]);
   });
 
   it("names the field of bad inputs", async () => {

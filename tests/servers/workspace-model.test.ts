@@ -70,7 +70,8 @@ describe("delegate_code_generation with a model", () => {
       project_dir: path.join(root, "greeter"),
       complexity: "simple",
       files: ["package.json", "src/main.js"],
-      usage: { inputTokens: 100, outputTokens: 40, totalTokens: 140 },
+      usage: { inputTokens: 100, outputTokens: 40, totalTokens: 140, model: "gpt-4o-mini" },
+      rollback: { tool: "delete_generated_files", arguments: { project: "greeter" } },
     });
     expect(await readFile(path.join(root, "greeter", "src", "main.js"), "utf8")).toBe("console.info('hi');\n");
 

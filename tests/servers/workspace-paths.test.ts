@@ -114,6 +114,7 @@ describe("tools refuse paths outside the root", () => {
     ["git_diff", { project: "../" }],
     ["git_push", { project: "escape-dir", remote: "/tmp/remote.git", branches: ["main"] }],
     ["git_delete_remote_branches", { project: "../outside", remote: "/tmp/remote.git", branches: ["main"] }],
+    ["delete_generated_files", { project: "escape-dir" }],
   ])("%s refuses %j", async (name, args) => {
     expect(await callError(name, args)).toMatch(/^project: .*(outside the workspace root|symlink)/);
   });
@@ -121,6 +122,12 @@ describe("tools refuse paths outside the root", () => {
   it("delegate_code_generation refuses a project escaping through a symlink and writes nothing outside", async () => {
     const message = await callError("delegate_code_generation", { task: "crawler", project: "escape-dir" });
     expect(message).toMatch(/symlink/);
+    expect(await readdir(outside)).toEqual(["secret.txt"]);
+  });
+
+  it("delete_generated_files refuses files outside the project and deletes nothing", async () => {
+    await client.callTool({ name: "delegate_code_generation", arguments: { task: "x", template: "node-http", project: "kept" } });
+    expect(await callError("delete_generated_files", { project: "kept", files: ["../../outside/secret.txt"] })).toMatch(/^files\[0\]: .*outside/);
     expect(await readdir(outside)).toEqual(["secret.txt"]);
   });
 

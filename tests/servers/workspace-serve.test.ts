@@ -14,6 +14,7 @@ const TOOLS = [
   "audit_dependencies",
   "count_lines",
   "delegate_code_generation",
+  "delete_generated_files",
   "find_todos",
   "git_branch",
   "git_commit",

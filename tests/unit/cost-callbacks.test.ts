@@ -81,11 +81,11 @@ describe("CostCallbackHandler", () => {
     expect(langsmithCost(handler.calls()[0]!)).toEqual({ input_tokens: 100, output_tokens: 20, total_tokens: 120 });
   });
 
-  it("prices a model served from a localhost URL at zero by default", async () => {
+  it("marks an unknown model served from a localhost URL unpriced by default", async () => {
     stub = await startOpenAIStub([{ content: "hi", usage: usage(100_000, 20_000) }]);
     const handler = new CostCallbackHandler({ pricing: DEFAULT_PRICING, runId: "run-l", agent: "reporter" });
     await model("my-local-finetune").invoke("hello", { callbacks: [handler] });
-    expect(handler.calls()[0]).toMatchObject({ usd: 0, known: true, inputTokens: 100_000 });
+    expect(handler.calls()[0]).toMatchObject({ usd: 0, known: false, inputTokens: 100_000 });
   });
 
   it("gives LangSmith cost fields and tells listeners about each call", async () => {

@@ -18,9 +18,9 @@ async function seed(ledger: Ledger, now: number): Promise<void> {
   await ledger.recordModelCall({ ...call, runId: "r2", agent: "architect", model: "gpt-4o", inputTokens: 2000, outputTokens: 200, usd: 0.8, at: now - HOUR });
   await ledger.recordModelCall({ runId: "r3", agent: "architect", model: "mystery", inputTokens: 10, outputTokens: 10, cachedTokens: 0, usd: 0, known: false, at: now - HOUR });
   const step = { server: "infra", status: "succeeded", attempts: 1, usdSource: "declared" as const };
-  await ledger.recordStep({ ...step, runId: "r1", stepId: "a", tool: "infra.create", durationMs: 1000, usd: 0.1, at: now - DAY });
-  await ledger.recordStep({ ...step, runId: "r2", stepId: "a", tool: "infra.create", durationMs: 3000, usd: 0.1, at: now - HOUR });
-  await ledger.recordStep({ ...step, runId: "r2", stepId: "b", tool: "infra.deploy", durationMs: 500, usd: 0.6, at: now - HOUR });
+  await ledger.recordStep({ ...step, runId: "r1", stepId: "a", agent: "db", tool: "infra.create", durationMs: 1000, usd: 0.1, at: now - DAY });
+  await ledger.recordStep({ ...step, runId: "r2", stepId: "a", agent: "db", tool: "infra.create", durationMs: 3000, usd: 0.1, at: now - HOUR });
+  await ledger.recordStep({ ...step, runId: "r2", stepId: "b", agent: "deploy", tool: "infra.deploy", durationMs: 500, usd: 0.6, at: now - HOUR });
   const forecast = (ms: number, usd: number) => ({ durationMs: { p50: ms, p90: ms * 1.5 }, usd: { p50: usd, p90: usd * 1.5 } });
   await ledger.recordRun({ runId: "r1", plan: "p", status: "succeeded", forecast: forecast(1000, 0.5), actual: { durationMs: 1000, usd: 0.5 }, startedAt: now - DAY - HOUR, endedAt: now - DAY });
   await ledger.recordRun({ runId: "r2", plan: "p", status: "succeeded", forecast: forecast(2000, 1.5), actual: { durationMs: 4000, usd: 1.5 }, startedAt: now - HOUR, endedAt: now });
@@ -43,8 +43,9 @@ describe("cost analytics", () => {
       expect(report.totals).toMatchObject({ modelCalls: 4, steps: 3, runs: 3, inputTokens: 5010, outputTokens: 510 });
       expect(report.totals.usd).toBeCloseTo(2.0, 10);
       expect(report.unknownModels).toEqual({ mystery: 1 });
-      expect(report.breakdown.map((r) => [r.key, r.count, r.known])).toEqual([["architect", 3, false], ["reporter", 1, true]]);
-      expect(report.breakdown[0]!.usd).toBeCloseTo(1.2, 10);
+      // Step agents (db, deploy) own their steps, beside the agents that call models.
+      expect(report.breakdown.map((r) => [r.key, r.count, r.known])).toEqual([["architect", 3, false], ["deploy", 1, true], ["db", 2, true], ["reporter", 1, true]]);
+      expect(report.breakdown.map((r) => r.usd)).toEqual([expect.closeTo(1.2, 10), expect.closeTo(0.6, 10), expect.closeTo(0.2, 10), 0]);
       expect(report.perDay).toHaveLength(8);
       expect(report.perDay.at(-1)).toEqual({ day: "2026-11-20", usd: expect.closeTo(1.5, 10) });
       expect(report.perDay.at(-2)).toEqual({ day: "2026-11-19", usd: expect.closeTo(0.5, 10) });
@@ -100,7 +101,9 @@ describe("credit-optimizer costs", () => {
     expect(await costsCommand({ since: "7d", by: "model" }, config, text.io)).toBe(0);
     const out = text.out.join("\n");
     expect(out).toContain("total $2.00: models $1.20 (4 calls, 5,010 in / 510 out tokens, 0 cached), steps $0.8000 (3 steps), 3 runs");
-    expect(out).toContain("unknown model prices (not in the totals): mystery (1 calls)");
+    expect(out).toContain("unpriced models (not in the totals): mystery (1 calls)");
+    expect(out).toMatch(/ {2}mystery +1 +10 +10 +\$0\.0000 \+ unpriced\n/);
+    expect(out).not.toContain("held by");
     expect(out).toMatch(/by model:\n {2}model +calls +in tok +out tok +usd\n {2}gpt-4o +2 +3,000 +300 +\$1\.20\n/);
     expect(out).toContain("duration: median |error| 100ms (25%), worst 50%, 67% within p90, over 3 runs");
     expect(out).toContain("model routing saved $0.0070: 1 routed calls cost $0.0000 instead of $0.0070 on the default models");
@@ -112,6 +115,18 @@ describe("credit-optimizer costs", () => {
     expect(report.by).toBe("run");
     expect(report.totals.runs).toBe(3);
     expect(report.breakdown.find((r) => r.key === "r3")?.detail).toBe("q (rolled_back)");
+  });
+
+  it("shows what running runs hold", async () => {
+    const home = tempDir("co-costs-");
+    const config = loadConfig({ CREDIT_OPTIMIZER_HOME: home }, home);
+    const ledger = await openLedger({ home });
+    const held = await ledger.reserve({ runId: "running", usd: 0.25, caps: { dailyUsd: 10, monthlyUsd: 10 } });
+    const text = capture();
+    expect(await costsCommand({}, config, text.io)).toBe(0);
+    expect(text.out.join("\n")).toContain("held by 1 running run(s): $0.2500 reserved beyond what they spent so far");
+    await held.settle();
+    await ledger.close();
   });
 
   it("rejects a bad --by or --since as a usage error", async () => {

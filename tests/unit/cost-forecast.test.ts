@@ -129,7 +129,7 @@ describe("forecastPlan", () => {
     expect(coder).toMatchObject({ source: "default", known: false, usd: { p50: 0, p90: 0 } });
     expect(forecast.unknownModels).toEqual(["secret-sauce-1"]);
     expect(forecast.usd.p50).toBeCloseTo(reporter!.usd.p50 + architect!.usd.p50, 12);
-    expect(formatForecast(forecast)).toContain("unknown model prices (counted as $0): secret-sauce-1");
+    expect(formatForecast(forecast)).toContain("unpriced models (their cost is not in the forecast): secret-sauce-1");
   });
 
   it("compares forecast with actual", () => {

@@ -24,16 +24,23 @@ describe("pricing", () => {
     expect(priceUsage(DEFAULT_PRICING, "gpt-4o-2024-08-06", { input_tokens: 1e6, output_tokens: 0 }).usd).toBeCloseTo(2.5, 10);
   });
 
-  it("prices local models at zero, by name or by a localhost base URL", () => {
+  it("prices local models at zero by name, also behind a localhost base URL", () => {
     expect(priceUsage(DEFAULT_PRICING, "llama3.1:8b", { input_tokens: 5000, output_tokens: 5000 })).toMatchObject({ usd: 0, known: true });
-    expect(priceUsage(DEFAULT_PRICING, "qwen2.5-coder:7b", { input_tokens: 5000, output_tokens: 5000 })).toMatchObject({ usd: 0, known: true });
-    expect(priceUsage(DEFAULT_PRICING, "my-finetune", { input_tokens: 5000, output_tokens: 5000 }, "http://localhost:11434/v1")).toMatchObject({ usd: 0, known: true });
-    expect(priceUsage(DEFAULT_PRICING, "gpt-4o", { input_tokens: 1e6, output_tokens: 0 }, "http://127.0.0.1:4000/v1")).toMatchObject({ usd: 0, known: true });
+    expect(priceUsage(DEFAULT_PRICING, "qwen2.5-coder:7b", { input_tokens: 5000, output_tokens: 5000 }, "http://localhost:11434/v1")).toMatchObject({ usd: 0, known: true });
   });
 
-  it("prices by name behind a local proxy when localUrlsFree is off", () => {
-    const pricing = { ...DEFAULT_PRICING, localUrlsFree: false };
-    expect(priceUsage(pricing, "gpt-4o", { input_tokens: 1e6, output_tokens: 0 }, "http://127.0.0.1:4000/v1").usd).toBeCloseTo(2.5, 10);
+  it("marks an unknown model behind a localhost URL unpriced, not $0", () => {
+    expect(priceUsage(DEFAULT_PRICING, "my-finetune", { input_tokens: 5000, output_tokens: 5000 }, "http://localhost:11434/v1")).toEqual({ usd: 0, known: false, input_cost: 0, output_cost: 0 });
+  });
+
+  it("prices by name behind a local proxy by default", () => {
+    expect(priceUsage(DEFAULT_PRICING, "gpt-4o", { input_tokens: 1e6, output_tokens: 0 }, "http://127.0.0.1:4000/v1")).toMatchObject({ usd: 2.5, known: true });
+  });
+
+  it("counts everything behind localhost as free when localUrlsFree is on", () => {
+    const pricing = { ...DEFAULT_PRICING, localUrlsFree: true };
+    expect(priceUsage(pricing, "gpt-4o", { input_tokens: 1e6, output_tokens: 0 }, "http://127.0.0.1:4000/v1")).toMatchObject({ usd: 0, known: true });
+    expect(priceUsage(pricing, "my-finetune", { input_tokens: 5000, output_tokens: 5000 }, "http://localhost:11434/v1")).toMatchObject({ usd: 0, known: true });
   });
 
   it("reports an unknown model as unknown instead of pricing it silently", () => {

@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { WorkspaceError } from "./errors.ts";
 import { isWithin, resolveInside } from "./paths.ts";
@@ -23,17 +23,19 @@ export interface WriteOptions {
 /**
  * Validates every path (inside the project folder, which is inside the root; no `.git` or
  * `node_modules`; no duplicates) before writing anything, then writes the files.
- * Returns the project's real path and the written paths relative to it.
+ * Returns the project's real path, the written paths relative to it, which of them did not exist
+ * before (`created`), and whether the project folder existed before (what an undo must remove).
  */
 export async function writeProjectFiles(
   files: readonly GeneratedFile[],
   options: WriteOptions,
-): Promise<{ projectDir: string; written: string[] }> {
+): Promise<{ projectDir: string; written: string[]; created: string[]; folderExisted: boolean }> {
   if (files.length === 0) throw new WorkspaceError("MODEL_OUTPUT", `${options.field}: no files to write`, options.field);
   if (files.length > MAX_FILES) {
     throw new WorkspaceError("MODEL_OUTPUT", `${options.field}: ${files.length} files, at most ${MAX_FILES} are written`, options.field);
   }
   const projectDir = await resolveInside(options.root, options.project, "project");
+  const folderExisted = await lstat(projectDir).then(() => true, () => false);
   const targets = new Map<string, { relative: string; content: string }>();
   for (const [index, file] of files.entries()) {
     const field = `${options.field}[${index}].path`;
@@ -41,9 +43,11 @@ export async function writeProjectFiles(
     if (targets.has(relative)) throw new WorkspaceError("MODEL_OUTPUT", `${field}: "${file.path}" appears twice`, field);
     targets.set(relative, { relative, content: file.content });
   }
+  const created: string[] = [];
   for (const { relative, content } of targets.values()) {
     const target = path.join(projectDir, relative);
     const existing = await readFile(target, "utf8").catch(() => undefined);
+    if (existing === undefined) created.push(relative);
     if (existing !== undefined && existing !== content && !options.overwrite) {
       throw new WorkspaceError("FILE_EXISTS", `project: "${options.project}/${relative}" exists with other content (set overwrite: true to replace it)`, "overwrite");
     }
@@ -53,7 +57,7 @@ export async function writeProjectFiles(
     await mkdir(path.dirname(target), { recursive: true });
     await writeFile(target, content);
   }
-  return { projectDir, written: [...targets.keys()] };
+  return { projectDir, written: [...targets.keys()], created, folderExisted };
 }
 
 async function checkFile(file: GeneratedFile, projectDir: string, options: WriteOptions, field: string): Promise<string> {

@@ -126,6 +126,7 @@ export const WORKSPACE_OUTPUTS: Readonly<Record<string, z.ZodObject>> = {
   }),
   git_push: z.object({ project: str, remote: str, pushed: z.array(str), created: z.array(str), rollback: rollback.optional() }),
   git_delete_remote_branches: z.object({ project: str, remote: str, deleted: z.array(str) }),
+  delete_generated_files: z.object({ project: str, deleted: z.array(str), missing: z.array(str) }),
 };
 
 /** A tool without a declared output shape is a programming error: plans could not be checked. */

@@ -7,6 +7,7 @@ import type { WorkspaceContext, WorkspaceModel, WorkspaceTool } from "./tool.ts"
 import { auditDependencies } from "./tools/audit-dependencies.ts";
 import { countLinesTool } from "./tools/count-lines.ts";
 import { delegateCodeGeneration } from "./tools/delegate-code-generation.ts";
+import { deleteGeneratedFiles } from "./tools/delete-generated-files.ts";
 import { findTodos } from "./tools/find-todos.ts";
 import { gitBranch } from "./tools/git-branch.ts";
 import { gitCommit } from "./tools/git-commit.ts";
@@ -29,6 +30,7 @@ export interface WorkspaceServerOptions {
 
 export const WORKSPACE_TOOLS: readonly WorkspaceTool[] = [
   delegateCodeGeneration,
+  deleteGeneratedFiles,
   runLint,
   runTypecheck,
   runTests,
@@ -49,9 +51,10 @@ export function createWorkspaceServer(options: WorkspaceServerOptions): McpServe
   const server = new McpServer({ name: "workspace", version: "0.1.0" });
   const context: WorkspaceContext = { root: options.root, model: options.model, searchPath: options.searchPath };
   for (const tool of WORKSPACE_TOOLS) {
+    const meta = tool.meta?.(context);
     server.registerTool(
       tool.name,
-      { description: tool.description, inputSchema: tool.input, outputSchema: workspaceOutputOf(tool.name), annotations: tool.annotations },
+      { description: tool.description, inputSchema: tool.input, outputSchema: workspaceOutputOf(tool.name), annotations: tool.annotations, ...(meta ? { _meta: meta } : {}) },
       async (args: unknown) => callTool(tool, args, context),
     );
   }

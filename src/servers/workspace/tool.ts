@@ -25,6 +25,8 @@ export interface WorkspaceTool<I extends z.ZodObject = z.ZodObject> {
   description: string;
   input: I;
   annotations: ToolAnnotations;
+  /** The tool's `_meta` for this server's configuration (e.g. its backend estimate), if any. */
+  meta?(context: WorkspaceContext): Record<string, unknown> | undefined;
   run(input: z.infer<I>, context: WorkspaceContext): Promise<Record<string, unknown>>;
 }
 

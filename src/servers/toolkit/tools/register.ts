@@ -3,7 +3,9 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { z } from "zod";
 import { TOOLKIT_OUTPUTS } from "../outputs.ts";
 import { scrubSecrets } from "../http.ts";
+import { BACKEND_ESTIMATE_META_KEY, type BackendEstimate } from "../../../mcp/tool-meta.ts";
 import type { ToolkitEnv, ToolkitTool } from "../tool.ts";
+import { backendOf } from "./list-categories.ts";
 
 /** `_meta` key listing a tool's output fields that hold secrets. */
 export const SECRET_FIELDS_META_KEY = "credit-optimizer/secretFields";
@@ -54,8 +56,20 @@ export function outputSchemaOf(name: string): z.ZodObject {
   return schema;
 }
 
-/** Registers a toolkit tool as an MCP tool with its schema, annotations and secret-field metadata. */
+/** Local deploys start the app and wait for its health check; every other local call is a quick statement. */
+const LOCAL_MS: Readonly<Record<string, number>> = { vercel_deploy: 3_000, fly_deploy: 3_000 };
+const LOCAL_DEFAULT_MS = 500;
+
+/** What a call costs on the local backend: nothing, and local times (see BACKEND_ESTIMATE_META_KEY). */
+export function localEstimate(tool: Pick<ToolkitTool, "name">): BackendEstimate {
+  return { backend: "local", usd: 0, ms: LOCAL_MS[tool.name] ?? LOCAL_DEFAULT_MS };
+}
+
+/** Registers a toolkit tool as an MCP tool with its schema, annotations, secret-field and backend metadata. */
 export function registerToolkitTool(server: McpServer, tool: ToolkitTool, env: ToolkitEnv): void {
+  const meta: Record<string, unknown> = {};
+  if (tool.secretFields?.length) meta[SECRET_FIELDS_META_KEY] = tool.secretFields;
+  if (backendOf(tool.category, env) === "local") meta[BACKEND_ESTIMATE_META_KEY] = localEstimate(tool);
   server.registerTool(
     tool.name,
     {
@@ -63,7 +77,7 @@ export function registerToolkitTool(server: McpServer, tool: ToolkitTool, env: T
       inputSchema: tool.input,
       outputSchema: outputSchemaOf(tool.name),
       annotations: { destructiveHint: tool.destructive ?? false, openWorldHint: true },
-      ...(tool.secretFields?.length ? { _meta: { [SECRET_FIELDS_META_KEY]: tool.secretFields } } : {}),
+      ...(Object.keys(meta).length > 0 ? { _meta: meta } : {}),
     },
     (args: Record<string, unknown>, extra) => runParsed(tool, args, env, extra.signal),
   );
