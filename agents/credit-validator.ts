@@ -1,4 +1,5 @@
-import { checkBudget, spendSoFar } from "../src/cost/budget.ts";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import { checkBudget } from "../src/cost/budget.ts";
 import { forecastPlan, type ExpectedModelCall } from "../src/cost/forecast.ts";
 import { formatMs, formatUsd } from "../src/cost/format.ts";
 import { DEFAULT_PRICING } from "../src/cost/pricing.ts";
@@ -29,7 +30,7 @@ interface RememberedAnswer {
  * remembers what a person answered: the same plan, approved for at least this much, is not asked
  * about again, and a plan the person declined is declined again — and the decision says so.
  */
-export async function creditValidator(state: RunState, deps: OrchestratorDeps): Promise<RunUpdate> {
+export async function creditValidator(state: RunState, deps: OrchestratorDeps, config?: RunnableConfig): Promise<RunUpdate> {
   const ctx = await deps.context();
   let prepared = state.prepared;
   if (!prepared) {
@@ -44,9 +45,13 @@ export async function creditValidator(state: RunState, deps: OrchestratorDeps): 
     ledger: deps.ledger,
     pricing: deps.pricing ?? DEFAULT_PRICING,
     expectedModelCalls: expectedModelCalls(state.usage, deps),
+    tools: ctx.caller.tools,
   });
   const now = deps.now?.() ?? Date.now();
-  const spent = deps.ledger ? await spendSoFar(deps.ledger, now) : { today: 0, month: 0 };
+  const runId = String(config?.configurable?.["thread_id"] ?? "");
+  // Every run's actual spend, and what other running runs have reserved beyond it.
+  const committed = deps.ledger ? await deps.ledger.committedSpend(runId, now) : undefined;
+  const spent = { today: (committed?.spentToday ?? 0) + (committed?.ownToday ?? 0), month: (committed?.spentThisMonth ?? 0) + (committed?.ownThisMonth ?? 0) };
   const caps = deps.config.budgets;
   const verdict = checkBudget({
     forecast,
@@ -54,6 +59,7 @@ export async function creditValidator(state: RunState, deps: OrchestratorDeps): 
     caps,
     spentToday: spent.today,
     spentThisMonth: spent.month,
+    reservedUsd: committed?.reservedUsd ?? 0,
     destructiveSteps: prepared.needsApproval,
     unknownModels: forecast.unknownModels,
   });

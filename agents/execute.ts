@@ -1,9 +1,9 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
-import { spendSoFar } from "../src/cost/budget.ts";
 import { createStepRecorder, recordRunStart } from "../src/cost/recorder.ts";
+import { isBudgetReservationError, type Reservation } from "../src/cost/reservations.ts";
 import type { ExecutorDeps, RunBudget } from "../src/engine/schedule.ts";
 import type { ExecState, ExecUpdate } from "../src/engine/state.ts";
-import type { RunState } from "../graphs/state.ts";
+import type { RunState, RunUpdate } from "../graphs/state.ts";
 import type { OrchestratorDeps } from "./deps.ts";
 import { totalUsd } from "./usage.ts";
 
@@ -18,12 +18,21 @@ export type ExecutorRunner = (deps: ExecutorDeps) => { invoke(input: Partial<Exe
  * ledger as it finishes, and the gate holds calls once the run has spent what it was allowed.
  */
 export function executeNode(deps: OrchestratorDeps, runExecutor: ExecutorRunner) {
-  return async (state: RunState, config?: RunnableConfig): Promise<ExecUpdate> => {
+  return async (state: RunState, config?: RunnableConfig): Promise<RunUpdate> => {
     const runId = String(config?.configurable?.["thread_id"] ?? "");
     const prepared = state.prepared!;
     const ledger = deps.ledger;
-    const recorder = ledger && runId ? createStepRecorder(ledger, runId, prepared) : undefined;
+    const tools = (await deps.context()).caller.tools;
+    const recorder = ledger && runId ? createStepRecorder(ledger, runId, prepared, { pricing: deps.pricing, tools }) : undefined;
+    let reservation: Reservation | undefined;
     if (ledger && runId) {
+      // Held in the ledger against the caps for every other run to see; again on resume (it replaces itself).
+      try {
+        reservation = await ledger.reserve({ runId, usd: state.forecast?.usd.p90 ?? 0, caps: deps.config.budgets });
+      } catch (error) {
+        if (!isBudgetReservationError(error)) throw error;
+        return { outcome: "rejected", planProblems: [error.message] };
+      }
       const forecast = state.forecast ? { durationMs: state.forecast.durationMs, usd: state.forecast.usd } : undefined;
       await recordRunStart(ledger, { runId, request: state.request || undefined, plan: prepared.plan.name, forecast, startedAt: deps.now?.() ?? Date.now() });
     }
@@ -31,7 +40,7 @@ export function executeNode(deps: OrchestratorDeps, runExecutor: ExecutorRunner)
       context: deps.context,
       stopSignal: deps.stopSignal,
       cancelSignal: deps.cancelSignal,
-      budget: await runBudget(state, deps, runId),
+      budget: runBudget(state, deps, runId),
       onEvent: (event) => {
         recorder?.onEvent(event);
         deps.onEvent?.(event);
@@ -39,25 +48,35 @@ export function executeNode(deps: OrchestratorDeps, runExecutor: ExecutorRunner)
     });
     const { plan, params, scheduler, mcpConfigPath, allowDestructive } = state;
     try {
-      return (await executor.invoke({ plan, params, scheduler, mcpConfigPath, allowDestructive, prepared }, config)) as ExecUpdate;
+      const done = (await executor.invoke({ plan, params, scheduler, mcpConfigPath, allowDestructive, prepared }, config)) as ExecUpdate;
+      await recorder?.flush();
+      // The run ended (not paused at a question): its reservation shrinks to what it spent.
+      await reservation?.settle();
+      return done;
     } finally {
       await recorder?.flush().catch(() => {});
     }
   };
 }
 
-/** What the run may spend: `--budget`, else the approved forecast (p90), at least the approval threshold. */
-async function runBudget(state: RunState, deps: OrchestratorDeps, runId: string): Promise<RunBudget> {
+/**
+ * What the run may spend: `--budget`, else the approved forecast (p90), at least the approval threshold;
+ * against the caps, with every other run's spend and reservations read live before each call.
+ */
+function runBudget(state: RunState, deps: OrchestratorDeps, runId: string): RunBudget {
   const caps = deps.config.budgets;
   const ledger = deps.ledger;
-  const spent = ledger ? await spendSoFar(ledger, deps.now?.() ?? Date.now()) : { today: 0, month: 0 };
-  // What this run already spent (before a resume) is counted with its steps, not as other runs' spend.
-  const own = ledger && runId ? (await ledger.runSpend(runId)).usd : 0;
   return {
     caps,
-    spentToday: Math.max(0, spent.today - own),
-    spentThisMonth: Math.max(0, spent.month - own),
+    spentToday: 0,
+    spentThisMonth: 0,
     runLimitUsd: Math.max(state.budgetUsd ?? state.forecast?.usd.p90 ?? 0, caps.approvalUsd),
     otherUsd: totalUsd(state.usage),
+    othersUsd: ledger
+      ? async () => {
+          const committed = await ledger.committedSpend(runId);
+          return { today: committed.today, month: committed.month };
+        }
+      : undefined,
   };
 }

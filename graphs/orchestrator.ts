@@ -19,7 +19,7 @@ export function buildOrchestratorGraph(deps: OrchestratorDeps) {
   const execute = executeNode(deps, (execDeps) => buildExecutorGraph(execDeps).compile({ name: "executor" }));
   return new StateGraph(OrchestratorState)
     .addNode("architect", (s, config) => architect(s, deps, config))
-    .addNode("credit_validator", (s) => creditValidator(s, deps))
+    .addNode("credit_validator", (s, config) => creditValidator(s, deps, config))
     .addNode("approve", (s) => approve(s, deps))
     .addNode("execute", (s, config) => execute(s, config))
     .addNode("reporter", (s, config) => reporter(s, deps, config))

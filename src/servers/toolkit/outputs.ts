@@ -42,6 +42,8 @@ const deployment = {
   deployment_id: str,
   project_id: opt(str),
   url: str,
+  /** The per-deployment URL (production's `url` is the project's public domain). */
+  deployment_url: opt(str),
   state: str,
   source: opt(str),
   source_dir: opt(str),
@@ -110,7 +112,7 @@ export const TOOLKIT_OUTPUTS: Readonly<Record<string, z.ZodObject>> = {
 
   fly_create_app: withRollback({ app_name: str, project_id: str, created: bool }),
   fly_set_secrets: z.object({ app_name: str, keys: z.array(str), version: opt(z.union([z.number(), str])) }),
-  fly_deploy: z.object({ app_name: str, machine_id: str, url: str, state: str, source: opt(str) }),
+  fly_deploy: z.object({ app_name: str, machine_id: str, machine_ids: opt(z.array(str)), updated: opt(z.boolean()), url: str, state: str, source: opt(str) }),
   fly_delete_app: z.object({ app_name: str, deleted: bool, existed: bool }),
 
   github_create_repo: withRollback(repo),
