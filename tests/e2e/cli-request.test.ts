@@ -40,9 +40,9 @@ function stopDeploys(): void {
 afterAll(stopDeploys);
 
 describe("credit-optimizer run \"<request>\" (no API key, no network, built-in servers)", () => {
-  it("plans the RAD request with the catalog planner and runs it: --yes --json", async () => {
+  it("the README's first command: plans the RAD request offline and runs it without --yes (the forecast is $0)", async () => {
     const env = offlineEnv();
-    const result = await runCli(["run", RAD, "--yes", "--json"], env);
+    const result = await runCli(["run", RAD, "--json"], env);
     expect(result.stderr).not.toContain("error:");
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as Report;
@@ -53,7 +53,8 @@ describe("credit-optimizer run \"<request>\" (no API key, no network, built-in s
     // "Fly.io deployment": the app is created and deployed on Fly (its local backend here), not on Vercel.
     expect(report.planner?.params?.find((p) => p.name === "provider")).toMatchObject({ value: "fly", source: "request" });
     expect(report.steps.filter((s) => s.id === "create_fly_app" || s.id === "deploy_app").map((s) => s.tool)).toEqual(["toolkit.fly_create_app", "toolkit.fly_deploy"]);
-    expect(report.approval).toMatchObject({ approved: true, by: "flag" });
+    expect(report.approval).toMatchObject({ approved: true, by: "not-needed" });
+    expect(report.forecast?.usd.p90).toBe(0);
     expect(report.steps.map((s) => [s.id, s.status])).toEqual([
       ["generate_code", "succeeded"],
       ["create_neon_project", "succeeded"],
@@ -84,19 +85,47 @@ describe("credit-optimizer run \"<request>\" (no API key, no network, built-in s
     expect(existsSync(path.join(env["CREDIT_OPTIMIZER_HOME"]!, "toolkit", "deploys", "vercel.json"))).toBe(false);
   });
 
-  it("without --yes and nobody to ask: exit 3, then resume --approve runs it", async () => {
-    const env = offlineEnv();
-    const waiting = await runCli(["run", RAD, "--json"], env);
+  it("a plan file over the approval threshold waits (exit 3), then resume --approve runs it; its steps land in the ledger", async () => {
+    const dir = tempDir("co-cli-planfile-");
+    const calls = path.join(dir, "calls.jsonl");
+    const mcp = path.join(dir, "mcp.json");
+    writeFileSync(mcp, JSON.stringify({ mcpServers: { toolkit: fakeServer("toolkit", calls) } }));
+    const planFile = path.join(dir, "plan.json");
+    const plan = { name: "Priced plan", steps: [{ id: "a", tool: "toolkit.work", params: { name: "a" }, estimate: { usd: 0.4 } }, { id: "b", tool: "toolkit.work", dependencies: ["a"], params: { name: "b" }, estimate: { usd: 0.3 } }] };
+    writeFileSync(planFile, JSON.stringify(plan));
+    const env = { CREDIT_OPTIMIZER_HOME: path.join(dir, ".co"), CREDIT_OPTIMIZER_MCP_CONFIG: mcp };
+    const waiting = await runCli(["run", "--plan", planFile, "--json"], env);
     expect(waiting.code).toBe(3);
-    const pending = JSON.parse(waiting.stdout) as { threadId: string; outcome: string; approval: { reasons: string[] } };
-    expect(pending.outcome).toBe("waiting_for_approval");
-    expect(pending.approval.reasons.join("\n")).toContain("over the approval threshold");
+    const pending = JSON.parse(waiting.stdout) as { threadId: string; outcome: string; question: { kind: string; reasons: string[] } };
+    expect(pending).toMatchObject({ outcome: "waiting_for_approval", question: { kind: "approval" } });
+    expect(pending.question.reasons.join("\n")).toContain("over the approval threshold");
+    expect(readCalls(calls).filter((c) => c.tool === "work")).toEqual([]);
     const resumed = await runCli(["resume", pending.threadId, "--approve", "--json"], env);
     expect(resumed.code).toBe(0);
     const report = JSON.parse(resumed.stdout) as Report;
-    expect(report.threadId).toBe(pending.threadId);
-    expect(report.approval).toMatchObject({ approved: true, by: "human" });
-    expect(report.status).toBe("succeeded");
+    expect(report).toMatchObject({ threadId: pending.threadId, outcome: "executed", status: "succeeded", approval: { approved: true, by: "human" } });
+    expect(report.planner?.kind).toBe("file");
+    expect(report.actual.usd).toBeCloseTo(0.7, 6);
+    const costs = await runCli(["costs", "--by", "run", "--json"], env);
+    const breakdown = (JSON.parse(costs.stdout) as { breakdown: { key: string; usd: number }[] }).breakdown;
+    expect(breakdown.find((r) => r.key === pending.threadId)?.usd).toBeCloseTo(0.7, 6);
+    // --yes approves a plan file's budget too.
+    const approved = await runCli(["run", "--plan", planFile, "--yes", "--json"], env);
+    expect(approved.code).toBe(0);
+  });
+
+  it("plan --json prints the whole plan, and run --plan runs it", async () => {
+    const env = offlineEnv();
+    const planned = await runCli(["plan", RAD, "--json"], env);
+    expect(planned.code).toBe(0);
+    const plan = JSON.parse(planned.stdout) as { name: string; steps: { id: string; tool: string; params: Record<string, unknown> }[] };
+    expect(plan.name).toBe("RAD Crawler Complete Setup");
+    expect(plan.steps.map((s) => s.id)).toEqual(["generate_code", "create_neon_project", "create_redis", "create_database", "create_fly_app", "deploy_app"]);
+    const file = path.join(env["CREDIT_OPTIMIZER_HOME"]!, "p.json");
+    writeFileSync(file, planned.stdout);
+    const ran = await runCli(["run", "--plan", file, "--json"], env);
+    expect(ran.code).toBe(0);
+    expect((JSON.parse(ran.stdout) as Report).status).toBe("succeeded");
   });
 
   it("a request no workflow matches: exit 2 saying what it can do; no request at all: exit 2", async () => {
@@ -252,15 +281,30 @@ describe("Ctrl-C during a run (model stand-in, scripted MCP server)", () => {
       return { env: { CREDIT_OPTIMIZER_HOME: path.join(dir, ".co"), OPENAI_BASE_URL: stub.baseUrl, OPENAI_API_KEY: "sk-test-not-real", CREDIT_OPTIMIZER_MCP_CONFIG: mcp }, calls };
     }
 
-    it("with nobody to ask, the next step is held and the run rolls back", async () => {
+    it("with nobody to ask, the run pauses at the budget (exit 3, not rolled back) and resumes without repeating a step", async () => {
       const { env, calls } = await costlyChain();
-      const result = await runCli(["run", "costly chain", "--yes", "--budget", "1"], env);
-      expect(result.code).toBe(1);
-      expect(result.stderr).toContain("this run has spent $2.00, over the $1.00 it was allowed");
-      expect(result.stdout).toContain("rolled back");
-      const made = readCalls(calls);
-      expect(made.filter((c) => c.tool === "work").map((c) => c.name)).toEqual(["pricey"]);
-      expect(made.filter((c) => c.tool === "undo").map((c) => c.name)).toEqual(["pricey"]);
+      const result = await runCli(["run", "costly chain", "--yes", "--budget", "1", "--json"], env);
+      expect(result.code).toBe(3);
+      const pending = JSON.parse(result.stdout) as { threadId: string; question: { kind: string; question: string; held: string[] } };
+      expect(pending.question).toMatchObject({ kind: "budget", held: ["next"] });
+      expect(pending.question.question).toContain("this run has spent $2.00, over the $1.00 it was allowed");
+      expect(readCalls(calls).map((c) => `${c.tool}:${c.name}`)).toEqual(["work:pricey"]);
+      const resumed = await runCli(["resume", pending.threadId, "--approve", "--json"], env);
+      expect(resumed.code).toBe(0);
+      expect((JSON.parse(resumed.stdout) as Report).status).toBe("succeeded");
+      expect(readCalls(calls).map((c) => `${c.tool}:${c.name}`)).toEqual(["work:pricey", "work:next"]);
+    });
+
+    it("declining the budget question rolls back what ran", async () => {
+      const { env, calls } = await costlyChain();
+      const result = await runCli(["run", "costly chain", "--yes", "--budget", "1", "--json"], env);
+      const pending = JSON.parse(result.stdout) as { threadId: string };
+      const rejected = await runCli(["resume", pending.threadId, "--reject", "--json"], env);
+      expect(rejected.code).toBe(1);
+      const report = JSON.parse(rejected.stdout) as Report;
+      expect(report.status).toBe("rolled_back");
+      expect(report.steps.find((s) => s.id === "next")).toMatchObject({ status: "failed", error: { code: "BUDGET_DECLINED" } });
+      expect(readCalls(calls).map((c) => `${c.tool}:${c.name}`)).toEqual(["work:pricey", "undo:pricey"]);
     });
 
     it("in chat the person is asked and can go on", async () => {
