@@ -1,3 +1,4 @@
+import { maskSecrets } from "./secrets.ts";
 import { postgresUrl } from "./pg-url.ts";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
@@ -24,7 +25,7 @@ export async function openCheckpointer(options: { home: string; url?: string }):
     pool.on("connect", (client) => client.on("error", () => {}));
     const saver = new PostgresSaver(pool);
     await saver.setup();
-    return { saver, description: url.replace(/(:\/\/[^:/@]*:)[^@]*@/, "$1***@"), close: () => saver.end() };
+    return { saver, description: maskSecrets(url), close: () => saver.end() };
   }
   const file = options.url?.replace(/^sqlite:/, "") || path.join(options.home, "checkpoints.sqlite");
   mkdirSync(path.dirname(path.resolve(file)), { recursive: true });

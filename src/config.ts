@@ -1,3 +1,4 @@
+import { issueTexts } from "./zod-issues.ts";
 import path from "node:path";
 import { z } from "zod";
 
@@ -86,8 +87,7 @@ export interface AppConfig {
 export function loadConfig(source: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): AppConfig {
   const parsed = EnvSchema.safeParse(source);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
-    throw new Error(`invalid environment:\n${lines.join("\n")}`);
+    throw new Error(`invalid environment:\n${issueTexts(parsed.error.issues).map((l) => `  ${l}`).join("\n")}`);
   }
   const env = parsed.data;
   const home = path.resolve(cwd, env.CREDIT_OPTIMIZER_HOME ?? ".credit-optimizer");

@@ -173,9 +173,22 @@ function loadKeyFile(home: string): Buffer {
   return Buffer.from(readFileSync(file, "utf8").trim(), "hex");
 }
 
-/** Masks secrets in text headed for logs and errors: URL passwords and known secret values. */
+const REDACTED = "[redacted]";
+const CREDENTIAL_URL = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:/@]*):([^\s/@]+)@/gi;
+const AUTH_HEADER = /\b(Bearer|Basic|FlyV1)\s+[A-Za-z0-9._~+/=,-]+/g;
+const SECRET_FIELD = /("(?:password|token|api_key|apiKey|secret|rest_token|read_only_rest_token)"\s*:\s*)"[^"]*"/gi;
+const API_KEY = /\b(sk|pk|rk|ghp|gho|ghs|github_pat|xox[abp]|lsv2)[-_][A-Za-z0-9_-]{8,}/g;
+
+/**
+ * The one scrubber for text headed for logs, errors, traces, the ledger and reports: known secret
+ * values, URL passwords, auth headers, secret JSON fields and API-key-looking tokens become `[redacted]`.
+ */
 export function maskSecrets(text: string, known: readonly string[] = []): string {
-  let out = text.replace(/([a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:)[^/\s@]+@/gi, "$1***@");
-  for (const secret of known) if (secret.length >= 4) out = out.split(secret).join("***");
-  return out;
+  let out = text;
+  for (const secret of known) if (secret.length >= 4) out = out.split(secret).join(REDACTED);
+  return out
+    .replace(CREDENTIAL_URL, `$1$2:${REDACTED}@`)
+    .replace(AUTH_HEADER, `$1 ${REDACTED}`)
+    .replace(SECRET_FIELD, `$1"${REDACTED}"`)
+    .replace(API_KEY, `$1-${REDACTED}`);
 }

@@ -5,7 +5,7 @@ import { Client } from "langsmith/client";
 import type { AppConfig } from "./config.ts";
 import type { Run } from "@langchain/core/tracers/base";
 import { langsmithCost } from "./cost/callbacks.ts";
-import { scrubText } from "./cost/ledger.ts";
+import { maskSecrets } from "./secrets.ts";
 import { measuredCost } from "./cost/measured.ts";
 import { DEFAULT_PRICING, priceUsage, type Pricing } from "./cost/pricing.ts";
 import { tracingEnabled } from "./tracing-enabled.ts";
@@ -157,7 +157,7 @@ export function annotate(metadata: Record<string, unknown>, pricing: Pricing, ba
 export function maskValue(value: unknown, known: readonly string[] = [], key?: string): unknown {
   if (typeof value === "string") {
     if (key !== undefined && SECRET_KEY.test(key) && value !== "" && !value.startsWith("secret://")) return "***";
-    let text = scrubText(value);
+    let text = maskSecrets(value);
     for (const secret of known) if (secret.length >= 6) text = text.split(secret).join("***");
     return text;
   }

@@ -1,6 +1,6 @@
 import type { AppConfig } from "../config.ts";
 import { toolkitEnvFromConfig } from "../servers/toolkit/env.ts";
-import { scrubSecrets } from "../servers/toolkit/http.ts";
+import { maskSecrets } from "../secrets.ts";
 import { formatSmoke, parseSmokeArgs, smoke } from "../servers/toolkit/smoke.ts";
 import { EXIT, type Io } from "./io.ts";
 
@@ -17,10 +17,10 @@ export async function smokeCommand(providers: string[], config: AppConfig, io: I
     for (const provider of parseSmokeArgs(providers.flatMap((p) => ["--provider", p]))) {
       const result = await smoke(provider, env);
       failed ||= result.status === "failed";
-      io.out(scrubSecrets(formatSmoke(result), tokens));
+      io.out(maskSecrets(formatSmoke(result), tokens));
     }
   } catch (error) {
-    io.err(scrubSecrets(error instanceof Error ? error.message : String(error), tokens));
+    io.err(maskSecrets(error instanceof Error ? error.message : String(error), tokens));
     failed = true;
   }
   return failed ? EXIT.failed : EXIT.ok;

@@ -1,3 +1,4 @@
+import { issueTexts } from "../zod-issues.ts";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { AppConfig } from "../config.ts";
@@ -36,6 +37,5 @@ export function readConfigSection(file: string, section: string): unknown {
 
 /** A zod issue list as lines naming the file, the section and the field. */
 export function issueLines(file: string, section: string, issues: readonly { path: PropertyKey[]; message: string }[]): string {
-  const lines = issues.map((i) => `  ${[section, ...i.path.map(String)].join(".")}: ${i.message}`);
-  return `${file}:\n${lines.join("\n")}`;
+  return `${file}:\n${issueTexts(issues, section).map((l) => `  ${l}`).join("\n")}`;
 }

@@ -199,10 +199,6 @@ export async function openLedger(options: LedgerOptions): Promise<Ledger> {
   return new SqlLedger(db);
 }
 
-/** Masks URL passwords and API-key-looking tokens in free text before it is stored. */
-export function scrubText(text: string): string {
-  return maskSecrets(text).replace(/\b(sk|pk|rk|ghp|gho|ghs|github_pat|xox[abp]|lsv2)[-_][A-Za-z0-9_-]{8,}/g, "$1-***");
-}
 
 /** The small surface both databases provide; `?` placeholders. */
 interface Db {
@@ -286,7 +282,7 @@ class SqlLedger implements Ledger {
          actual_json = COALESCE(excluded.actual_json, ledger_runs.actual_json), ended_at = COALESCE(excluded.ended_at, ledger_runs.ended_at)`,
       [
         r.runId,
-        r.request === undefined ? null : scrubText(r.request),
+        r.request === undefined ? null : maskSecrets(r.request),
         r.plan,
         r.status,
         r.forecast ? JSON.stringify({ durationMs: r.forecast.durationMs, usd: r.forecast.usd }) : null,
@@ -534,7 +530,7 @@ async function openPostgres(url: string): Promise<Db> {
   // A dropped connection must not crash the process: the next query fails (and says why) instead.
   pool.on("error", () => {});
   pool.on("connect", (client) => client.on("error", () => {}));
-  const description = url.replace(/(:\/\/[^:/@]*:)[^@]*@/, "$1***@");
+  const description = maskSecrets(url);
   const toPg = (sql: string): string => {
     let n = 0;
     return sql.replace(/\?/g, () => `$${++n}`);
@@ -543,7 +539,7 @@ async function openPostgres(url: string): Promise<Db> {
     try {
       return (await pool.query(toPg(sql), params as unknown[])).rows as Record<string, unknown>[];
     } catch (error) {
-      throw new CostError("LEDGER", `ledger query failed in ${description}: ${scrubText((error as Error).message)}`);
+      throw new CostError("LEDGER", `ledger query failed in ${description}: ${maskSecrets((error as Error).message)}`);
     }
   };
   return {

@@ -8,7 +8,7 @@ import { defaultMcpConfig, loadMcpConfig, type McpConfig, type ServerConfig } fr
 import { commandLine, readPins } from "../mcp/pinning.ts";
 import { gitStatus, type ServiceStatus } from "../servers/preflight.ts";
 import { toolkitEnvFromConfig } from "../servers/toolkit/env.ts";
-import { scrubSecrets } from "../servers/toolkit/http.ts";
+import { maskSecrets } from "../secrets.ts";
 import { postgresStatus, redisStatus } from "../servers/toolkit/providers/local/availability.ts";
 import { tracingEnabled } from "../tracing-enabled.ts";
 
@@ -115,7 +115,7 @@ async function modelRow(config: AppConfig, timeoutMs: number): Promise<DoctorRow
   const model = config.model;
   if (!model) return { check: "model", status: "info", value: "none configured: the offline catalog planner plans runs (set OPENAI_API_KEY or OPENAI_BASE_URL for a model)" };
   const base = (model.baseUrl ?? "https://api.openai.com/v1").replace(/\/+$/, "");
-  const where = `${model.name} at ${scrubSecrets(base, model.apiKey ? [model.apiKey] : [])}`;
+  const where = `${model.name} at ${maskSecrets(base, model.apiKey ? [model.apiKey] : [])}`;
   try {
     const response = await fetch(`${base}/models`, {
       headers: model.apiKey ? { authorization: `Bearer ${model.apiKey}` } : {},
@@ -145,7 +145,7 @@ async function modelRow(config: AppConfig, timeoutMs: number): Promise<DoctorRow
 async function langsmithRow(config: AppConfig): Promise<DoctorRow> {
   const e = config.env;
   if (!tracingEnabled(config)) return { check: "langsmith", status: "info", value: "tracing off (set LANGSMITH_TRACING=true and LANGSMITH_API_KEY to trace runs)" };
-  const where = `project ${e.LANGSMITH_PROJECT ?? "credit-optimizer"}, endpoint ${scrubSecrets(e.LANGSMITH_ENDPOINT ?? "https://api.smith.langchain.com")}`;
+  const where = `project ${e.LANGSMITH_PROJECT ?? "credit-optimizer"}, endpoint ${maskSecrets(e.LANGSMITH_ENDPOINT ?? "https://api.smith.langchain.com")}`;
   if (!e.LANGSMITH_API_KEY) return { check: "langsmith", status: "warn", value: `tracing on, but LANGSMITH_API_KEY is not set (${where})`, fix: "set LANGSMITH_API_KEY" };
   return { check: "langsmith", status: "ok", value: `configured: LANGSMITH_API_KEY is set (${where})` };
 }
@@ -189,7 +189,7 @@ async function mcpRows(config: AppConfig, timeoutMs: number): Promise<DoctorRow[
   return Promise.all(
     Object.entries(mcp.mcpServers).map(async ([name, server]): Promise<DoctorRow> => {
       const check = `mcp ${name}`;
-      const where = "command" in server ? `stdio ${path.basename(server.command)}` : scrubSecrets(server.url);
+      const where = "command" in server ? `stdio ${path.basename(server.command)}` : maskSecrets(server.url);
       if (!(await reachable(server, config.env.PATH, timeoutMs))) {
         return { check, status: "fail", value: `${where}: unreachable`, fix: "command" in server ? `install ${server.command}, or fix its entry in the MCP config` : "start that server, or fix its URL in the MCP config" };
       }

@@ -1,3 +1,4 @@
+import { issueTexts } from "../zod-issues.ts";
 import type { AppConfig } from "../config.ts";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
@@ -54,8 +55,7 @@ export function isMcpConfigError(error: unknown): error is McpConfigError {
 export function parseMcpConfig(data: unknown, source = "mcp config"): McpConfig {
   const parsed = McpConfig.safeParse(data);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".") || "(root)"}: ${i.message}`);
-    throw new McpConfigError(`${source} is invalid:\n${lines.join("\n")}`);
+    throw new McpConfigError(`${source} is invalid:\n${issueTexts(parsed.error.issues).map((l) => `  ${l}`).join("\n")}`);
   }
   for (const [name, server] of Object.entries(parsed.data.mcpServers)) {
     if ("command" in server) {

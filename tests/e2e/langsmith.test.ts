@@ -87,7 +87,7 @@ describe("LangSmith tracing (local stand-in receiving /runs/multipart)", () => {
     expect(everything).not.toContain("pw-shopcache");
     // Free text the secret store does not hold (the plan, the tool's echo of its arguments) is scrubbed too.
     expect(everything).not.toContain("sk-live-0123456789abcdef");
-    expect(everything).toContain("deploy key sk-***");
+    expect(everything).toContain("deploy key sk-[redacted]");
     expect(everything).not.toContain(OPENAI_KEY);
     expect(everything).not.toContain(LANGSMITH_KEY);
     expect(everything).toContain("secret://");

@@ -1,7 +1,8 @@
 import net, { type AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createOnce } from "../../src/servers/toolkit/create-once.ts";
-import { createHttpClient, isProviderError, mayHaveHappened, parseRetryAfter, ProviderError, scrubSecrets } from "../../src/servers/toolkit/http.ts";
+import { createHttpClient, isProviderError, mayHaveHappened, parseRetryAfter, ProviderError } from "../../src/servers/toolkit/http.ts";
+import { maskSecrets } from "../../src/secrets.ts";
 import { startFakeHttp, type FakeHttp } from "../fixtures/fakes/http-fake.ts";
 
 describe("toolkit HTTP helper", () => {
@@ -74,7 +75,7 @@ describe("toolkit HTTP helper", () => {
     expect(parseRetryAfter("2")).toBe(2000);
     expect(parseRetryAfter(null)).toBeUndefined();
     expect(parseRetryAfter(new Date(Date.now() - 1000).toUTCString())).toBe(0);
-    expect(scrubSecrets('{"password":"abc","name":"n"}')).toBe('{"password":"[redacted]","name":"n"}');
+    expect(maskSecrets('{"password":"abc","name":"n"}')).toBe('{"password":"[redacted]","name":"n"}');
   });
 
   it("never repeats a POST after a 5xx or a timeout, and says the outcome is unknown", async () => {
@@ -126,7 +127,7 @@ describe("toolkit HTTP helper", () => {
   it("sends a bearer token under another scheme when asked (Fly's FlyV1)", async () => {
     await client({ auth: { type: "bearer", token: "fm2_abc", scheme: "FlyV1" } }).request("/things");
     expect(fake.requests[0]?.headers.authorization).toBe("FlyV1 fm2_abc");
-    expect(scrubSecrets("header FlyV1 fm2_abc,fm2_def")).toBe("header FlyV1 [redacted]");
+    expect(maskSecrets("header FlyV1 fm2_abc,fm2_def")).toBe("header FlyV1 [redacted]");
   });
 });
 

@@ -3,7 +3,8 @@ import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spendSoFar } from "../../src/cost/budget.ts";
-import { openLedger, scrubText, type Ledger, type StepRecord } from "../../src/cost/ledger.ts";
+import { openLedger, type Ledger, type StepRecord } from "../../src/cost/ledger.ts";
+import { maskSecrets } from "../../src/secrets.ts";
 import { tempDir } from "../helpers/fake-mcp.ts";
 
 const ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -93,7 +94,7 @@ describe.each(backends)("ledger on $name", (backend) => {
     expect(run).toMatchObject({ status: "succeeded", forecast, actual: { durationMs: 1500, usd: 0.15 }, endedAt: NOW + 1500 });
     expect(run!.request).not.toContain("hunter2");
     expect(run!.request).not.toContain("abcdefghijklmnop");
-    expect(run!.request).toContain("postgres://admin:***@db.example.com");
+    expect(run!.request).toContain("postgres://admin:[redacted]@db.example.com");
   });
 
   it("sums spend by UTC day and month", async () => {
@@ -128,11 +129,11 @@ describe("ledger location", () => {
     expect(ledger.description).toBe(`sqlite:${path.join(home, "ledger.sqlite")}`);
     await ledger.close();
     const error = await openLedger({ home, url: "postgres://someone:s3cret-pw@127.0.0.1:1/none" }).then(() => undefined, (e: unknown) => e as Error);
-    expect(error?.message).toContain("postgres://someone:***@127.0.0.1:1/none");
+    expect(error?.message).toContain("postgres://someone:[redacted]@127.0.0.1:1/none");
     expect(error?.message).not.toContain("s3cret-pw");
   });
 
   it("masks API keys in free text", () => {
-    expect(scrubText("use sk-proj-abcdefghijklmnopqrstuvwxyz and ghp_ABCDEFGHIJKLMNOP1234")).toBe("use sk-*** and ghp-***");
+    expect(maskSecrets("use sk-proj-abcdefghijklmnopqrstuvwxyz and ghp_ABCDEFGHIJKLMNOP1234")).toBe("use sk-[redacted] and ghp-[redacted]");
   });
 });

@@ -49,7 +49,7 @@ describe("secret store", () => {
   });
 
   it("masks URL passwords and known values in text", () => {
-    expect(maskSecrets("failed: postgres://app:s3cr3t@h/db and token abcd1234", ["abcd1234"])).toBe("failed: postgres://app:***@h/db and token ***");
+    expect(maskSecrets("failed: postgres://app:s3cr3t@h/db and token abcd1234", ["abcd1234"])).toBe("failed: postgres://app:[redacted]@h/db and token [redacted]");
   });
 });
 

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { maskSecrets } from "../../secrets.ts";
 
 /**
  * How a cloud client authenticates. `scheme` is the bearer-style scheme word (default `Bearer`;
@@ -109,21 +110,6 @@ function notSent(error: unknown): boolean {
   return typeof cause?.code === "string" && NOT_SENT.has(cause.code);
 }
 
-const CREDENTIAL_URL = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:/@]*):([^\s/@]+)@/gi;
-const BEARER = /\b(Bearer|Basic|FlyV1)\s+[A-Za-z0-9._~+/=,-]+/g;
-const SECRET_FIELD = /("(?:password|token|api_key|apiKey|secret|rest_token|read_only_rest_token)"\s*:\s*)"[^"]*"/gi;
-
-/** Removes the given secrets, credentials in URLs, auth headers and secret JSON fields from a text. */
-export function scrubSecrets(text: string, secrets: readonly string[] = []): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret.length >= 4) out = out.split(secret).join("[redacted]");
-  }
-  return out
-    .replace(CREDENTIAL_URL, "$1$2:[redacted]@")
-    .replace(BEARER, "$1 [redacted]")
-    .replace(SECRET_FIELD, '$1"[redacted]"');
-}
 
 /** A JSON-over-HTTP client with auth, retries on 423/429/5xx honouring `retry-after`, and scrubbed errors. */
 export function createHttpClient(options: HttpClientOptions): HttpClient {
@@ -138,7 +124,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   };
   const timeoutMs = options.timeoutMs ?? 30_000;
   const fail = (status: number, message: string, outcome?: CallOutcome): ProviderError =>
-    new ProviderError(options.provider, status, scrubSecrets(message, secrets), outcome);
+    new ProviderError(options.provider, status, maskSecrets(message, secrets), outcome);
 
   async function request<T>(path: string, req: RequestOptions = {}): Promise<HttpResponse<T>> {
     const method = req.method ?? "GET";

@@ -1,3 +1,4 @@
+import { issueTexts } from "../../zod-issues.ts";
 import { z } from "zod";
 import type { RetryOptions } from "./http.ts";
 
@@ -79,8 +80,7 @@ export class ToolInputError extends Error {
   readonly code = "TOOL_INPUT_INVALID";
 
   constructor(tool: string, issues: readonly z.core.$ZodIssue[]) {
-    const fields = issues.map((i) => `${i.path.length > 0 ? i.path.join(".") : "(input)"}: ${i.message}`);
-    super(`${tool}: invalid input: ${fields.join("; ")}`);
+    super(`${tool}: invalid input: ${issueTexts(issues, "", "(input)").join("; ")}`);
     this.name = "ToolInputError";
   }
 }

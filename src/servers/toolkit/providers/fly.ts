@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { randomBytes } from "node:crypto";
 import { createOnce } from "../create-once.ts";
-import { createHttpClient, isProviderError, scrubSecrets, type HttpClient } from "../http.ts";
+import { createHttpClient, isProviderError, type HttpClient } from "../http.ts";
+import { maskSecrets } from "../../../secrets.ts";
 import { parseToolInput, type ToolkitEnv, type ToolkitTool } from "../tool.ts";
 import { LocalDeployments } from "./local/processes.ts";
 
@@ -76,7 +77,7 @@ const part = encodeURIComponent;
 
 /** Rethrows `error` with the given values (env vars, secrets) removed from its message. */
 function rethrowWithout(error: unknown, values: Record<string, string>): never {
-  if (error instanceof Error) error.message = scrubSecrets(error.message, Object.values(values));
+  if (error instanceof Error) error.message = maskSecrets(error.message, Object.values(values));
   throw error;
 }
 

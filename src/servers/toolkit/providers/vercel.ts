@@ -4,7 +4,8 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { createOnce, noteMaybeCreated } from "../create-once.ts";
-import { createHttpClient, isProviderError, scrubSecrets, type HttpClient } from "../http.ts";
+import { createHttpClient, isProviderError, type HttpClient } from "../http.ts";
+import { maskSecrets } from "../../../secrets.ts";
 import { parseToolInput, type ToolkitEnv, type ToolkitTool } from "../tool.ts";
 import { LocalDeployments, workspaceRoot, type LocalDeployment, type LocalProject } from "./local/processes.ts";
 
@@ -165,14 +166,14 @@ async function setEnv(
   const failed = data?.failed ?? [];
   if (failed.length > 0) {
     const reasons = failed.map((f) => `${f.error?.key ?? "?"}: ${f.error?.message ?? f.error?.code ?? "failed"}`);
-    throw new VercelError("ENV_FAILED", scrubSecrets(`setting env on project "${id}" failed for ${reasons.join("; ")}`, Object.values(values)));
+    throw new VercelError("ENV_FAILED", maskSecrets(`setting env on project "${id}" failed for ${reasons.join("; ")}`, Object.values(values)));
   }
   return { project_id: id, keys };
 }
 
 /** Rethrows `error` with the given values (env vars, secrets) removed from its message. */
 function rethrowWithout(error: unknown, values: Record<string, string>): never {
-  if (error instanceof Error) error.message = scrubSecrets(error.message, Object.values(values));
+  if (error instanceof Error) error.message = maskSecrets(error.message, Object.values(values));
   throw error;
 }
 

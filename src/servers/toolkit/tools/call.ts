@@ -1,9 +1,10 @@
+import { issueTexts } from "../../../zod-issues.ts";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import { ANY_OBJECT } from "../outputs.ts";
 import type { ToolkitEnv, ToolkitTool } from "../tool.ts";
 import { findTool } from "./find-tool.ts";
-import { errorResult, formatIssues, runParsed } from "./register.ts";
+import { errorResult, runParsed } from "./register.ts";
 
 const Input = z.object({
   category: z.string().min(1).describe("The tool's category, e.g. neon"),
@@ -33,7 +34,7 @@ export function registerCall(server: McpServer, tools: readonly ToolkitTool[], e
       if ("error" in found) return errorResult(found.error);
       const parsed = found.tool.input.safeParse(args);
       if (!parsed.success) {
-        return errorResult(`${tool_name}: invalid arguments: ${formatIssues(parsed.error.issues, "arguments")}`);
+        return errorResult(`${tool_name}: invalid arguments: ${issueTexts(parsed.error.issues, "arguments", "(input)").join("; ")}`);
       }
       return runParsed(found.tool, parsed.data, env, extra.signal);
     },

@@ -2,7 +2,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { z } from "zod";
 import { TOOLKIT_OUTPUTS } from "../outputs.ts";
-import { scrubSecrets } from "../http.ts";
+import { maskSecrets } from "../../../secrets.ts";
 import { BACKEND_ESTIMATE_META_KEY, type BackendEstimate } from "../../../mcp/tool-meta.ts";
 import type { ToolkitEnv, ToolkitTool } from "../tool.ts";
 import { backendOf } from "./list-categories.ts";
@@ -12,7 +12,7 @@ export const SECRET_FIELDS_META_KEY = "credit-optimizer/secretFields";
 
 /** A tool failure as an MCP result. */
 export function errorResult(message: string): CallToolResult {
-  return { content: [{ type: "text", text: scrubSecrets(message) }], isError: true };
+  return { content: [{ type: "text", text: maskSecrets(message) }], isError: true };
 }
 
 /** A JSON object as an MCP result: structured content plus the same JSON as text. */
@@ -20,15 +20,6 @@ export function jsonResult(value: Record<string, unknown>): CallToolResult {
   return { content: [{ type: "text", text: JSON.stringify(value) }], structuredContent: value };
 }
 
-/** "field: message; other.field: message" from zod issues, each path under `prefix`. */
-export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix = ""): string {
-  return issues
-    .map((issue) => {
-      const path = [prefix, ...issue.path.map(String)].filter((part) => part !== "").join(".");
-      return `${path === "" ? "(input)" : path}: ${issue.message}`;
-    })
-    .join("; ");
-}
 
 /**
  * Runs a tool on input that already passed its schema. The output gains `rollback` (the delete

@@ -1,6 +1,6 @@
 import net from "node:net";
 import type { ServiceStatus } from "../../../preflight.ts";
-import { scrubSecrets } from "../../http.ts";
+import { maskSecrets } from "../../../../secrets.ts";
 import type { ToolkitEnv } from "../../tool.ts";
 import { EMBEDDED_POSTGRES, readState } from "./embedded-state.ts";
 import { findRedisServer, PRIVATE_REDIS, readPrivateServer, REDIS_FIXES, runningPrivateServer } from "./private-redis.ts";
@@ -37,7 +37,7 @@ export function answersAt(url: string, defaultPort: number, timeoutMs = 1_000): 
 export async function postgresStatus(env: ToolkitEnv, timeoutMs?: number): Promise<ServiceStatus> {
   if (env.neon) return { ok: true, kind: "cloud", detail: "Neon API (NEON_API_KEY is set)" };
   if (env.localPostgresUrl === EMBEDDED_POSTGRES) return { ok: true, kind: "embedded", detail: "embedded Postgres (LOCAL_POSTGRES_URL=embedded)" };
-  const label = scrubSecrets(env.localPostgresUrl);
+  const label = maskSecrets(env.localPostgresUrl);
   if (await answersAt(env.localPostgresUrl, 5432, timeoutMs)) return { ok: true, kind: "server", detail: `Postgres server at ${label}` };
   if (env.localPostgresFallback) {
     const projects = Object.keys((await readState(env.dataDir).catch(() => ({ projects: {} }))).projects).length;
@@ -53,7 +53,7 @@ export async function postgresStatus(env: ToolkitEnv, timeoutMs?: number): Promi
 
 export async function redisStatus(env: ToolkitEnv, timeoutMs?: number): Promise<ServiceStatus> {
   if (env.upstash) return { ok: true, kind: "cloud", detail: "Upstash API (UPSTASH_EMAIL and UPSTASH_API_KEY are set)" };
-  const label = scrubSecrets(env.localRedisUrl);
+  const label = maskSecrets(env.localRedisUrl);
   const privateOrNone = async (why: string): Promise<ServiceStatus> => {
     const running = await runningPrivateServer(env.dataDir);
     if (running) return { ok: true, kind: "private", detail: `${why}: the private redis-server runs on 127.0.0.1:${running.port}` };

@@ -5,7 +5,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { scrubSecrets } from "../../http.ts";
+import { maskSecrets } from "../../../../secrets.ts";
 import { LocalBackendError } from "../../local.ts";
 import type { ToolkitEnv } from "../../tool.ts";
 import type { NeonBackend } from "../neon.ts";
@@ -58,7 +58,7 @@ function serverReachable(env: ToolkitEnv): Promise<boolean> {
         const code = (error as NodeJS.ErrnoException).code;
         const absent = code === undefined || ["ECONNREFUSED", "ENOENT", "ENOTFOUND", "EHOSTUNREACH", "ETIMEDOUT"].includes(code);
         if (absent) {
-          console.error(`toolkit: no Postgres server at ${scrubSecrets(env.localPostgresUrl)}; using the embedded Postgres under ${embeddedDir(env.dataDir)}`);
+          console.error(`toolkit: no Postgres server at ${maskSecrets(env.localPostgresUrl)}; using the embedded Postgres under ${embeddedDir(env.dataDir)}`);
         }
         return !absent;
       } finally {

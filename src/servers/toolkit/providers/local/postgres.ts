@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
-import { scrubSecrets } from "../../http.ts";
+import { maskSecrets } from "../../../../secrets.ts";
 import { LocalBackendError, localAccount, localPassword } from "../../local.ts";
 import type { ToolkitEnv } from "../../tool.ts";
 import type { NeonBackend, NeonConnection } from "../neon.ts";
@@ -66,7 +66,7 @@ async function withAdmin<T>(env: ToolkitEnv, fn: (client: pg.Client) => Promise<
     await client.connect();
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new LocalBackendError(`local Postgres at ${scrubSecrets(env.localPostgresUrl)} is not reachable: ${reason}`);
+    throw new LocalBackendError(`local Postgres at ${maskSecrets(env.localPostgresUrl)} is not reachable: ${reason}`);
   }
   try {
     return await fn(client);

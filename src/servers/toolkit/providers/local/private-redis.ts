@@ -7,7 +7,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { findExecutable } from "../../../../find-executable.ts";
 import type { SecretStore } from "../../../../secrets.ts";
-import { scrubSecrets } from "../../http.ts";
+import { maskSecrets } from "../../../../secrets.ts";
 import { LocalBackendError } from "../../local.ts";
 import type { ToolkitEnv } from "../../tool.ts";
 import { withLock } from "./lock-file.ts";
@@ -185,7 +185,7 @@ async function portIsFree(port: number): Promise<boolean> {
 async function startServer(env: ToolkitEnv, recorded: PrivateServer | undefined): Promise<RedisTarget> {
   const binary = await findRedisServer(env);
   if (!binary) {
-    const why = env.localRedisUrl === PRIVATE_REDIS ? "LOCAL_REDIS_URL=private, but" : `no Redis answers at ${scrubSecrets(env.localRedisUrl)} and`;
+    const why = env.localRedisUrl === PRIVATE_REDIS ? "LOCAL_REDIS_URL=private, but" : `no Redis answers at ${maskSecrets(env.localRedisUrl)} and`;
     throw new LocalBackendError(`${why} redis-server is not on the PATH: ${REDIS_FIXES.join(", ")}`);
   }
   const dir = privateRedisDir(env.dataDir);
@@ -206,7 +206,7 @@ async function startServer(env: ToolkitEnv, recorded: PrivateServer | undefined)
       console.error(
         recorded
           ? `toolkit: the private redis-server was not running; started it again on 127.0.0.1:${port} (data in ${dir})`
-          : `toolkit: ${env.localRedisUrl === PRIVATE_REDIS ? "LOCAL_REDIS_URL=private" : `no Redis at ${scrubSecrets(env.localRedisUrl)}`}; started a private redis-server on 127.0.0.1:${port} (data in ${dir})`,
+          : `toolkit: ${env.localRedisUrl === PRIVATE_REDIS ? "LOCAL_REDIS_URL=private" : `no Redis at ${maskSecrets(env.localRedisUrl)}`}; started a private redis-server on 127.0.0.1:${port} (data in ${dir})`,
       );
       return target;
     } catch (error) {

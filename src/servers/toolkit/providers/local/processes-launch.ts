@@ -5,7 +5,7 @@ import net from "node:net";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { scrubSecrets } from "../../http.ts";
+import { maskSecrets } from "../../../../secrets.ts";
 
 export type LocalDeployErrorCode = "NOT_FOUND" | "INVALID_APP" | "START_FAILED" | "STOP_FAILED";
 
@@ -174,7 +174,7 @@ async function healthy(url: string): Promise<boolean> {
 export async function lastLines(logFile: string, secrets: string[], count = 20): Promise<string> {
   try {
     const text = await readFile(logFile, "utf8");
-    return scrubSecrets(text.trimEnd().split("\n").slice(-count).join("\n"), secrets);
+    return maskSecrets(text.trimEnd().split("\n").slice(-count).join("\n"), secrets);
   } catch {
     return "";
   }

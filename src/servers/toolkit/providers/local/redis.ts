@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createClient } from "redis";
-import { scrubSecrets } from "../../http.ts";
+import { maskSecrets } from "../../../../secrets.ts";
 import { LocalBackendError, localAccount, localPassword } from "../../local.ts";
 import type { ToolkitEnv } from "../../tool.ts";
 import type { UpstashBackend, UpstashDatabase } from "../upstash.ts";
@@ -78,7 +78,7 @@ async function withAdmin<T>(env: ToolkitEnv, start: boolean, fn: (session: Sessi
     (env.localRedisFallback === true && ((await readPrivateServer(env.dataDir)) !== undefined || !(await redisReachable(env))));
   if (!usePrivate) {
     const target = serverTarget(env.localRedisUrl);
-    const client = await connect(target, scrubSecrets(env.localRedisUrl));
+    const client = await connect(target, maskSecrets(env.localRedisUrl));
     try {
       return await fn({ client, target });
     } finally {
