@@ -124,7 +124,7 @@ function calcCaller(c: Case): FakeCaller {
 }
 
 describe("random DAGs against a sequential reference", () => {
-  it("every step's output equals the reference under asap and waves", async () => {
+  it("every step's output equals the reference under asap, waves and graph", async () => {
     await fc.assert(
       fc.asyncProperty(cases, async (c) => {
         tally.dags++;
