@@ -2,7 +2,7 @@ import { END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/lan
 import { afterPlanPrepare, afterPlanSettle, afterPlanStep, dependentsOf, PLAN_NODES, settlePlan } from "../src/engine/plan-route.ts";
 import { compensate, prepare, runWaveStep, type ExecutorDeps } from "../src/engine/schedule.ts";
 import { ExecutorState } from "../src/engine/state.ts";
-import type { PreparedPlan } from "../src/plan/validate.ts";
+import { preparePlan, type PreparedPlan } from "../src/plan/validate.ts";
 
 /**
  * The `graph` scheduler: the prepared plan as its own graph. run.prepare → one node per step, named
@@ -34,4 +34,31 @@ export function buildPlanGraph(prepared: PreparedPlan, deps: ExecutorDeps) {
 
 export function compilePlanGraph(prepared: PreparedPlan, deps: ExecutorDeps, options: { checkpointer?: BaseCheckpointSaver; interruptBefore?: string[] } = {}) {
   return buildPlanGraph(prepared, deps).compile({ checkpointer: options.checkpointer, interruptBefore: options.interruptBefore, name: "plan" });
+}
+
+/**
+ * The executor for LangGraph Studio and the SDK, built per run from its config: with
+ * `configurable.plan` (and optional `configurable.params`), that plan's own graph, so Studio draws
+ * its steps and `interruptBefore` takes step ids; without one, the fixed executor. A plan that does
+ * not validate against the loaded tools is refused with every problem named.
+ */
+export async function executorForConfig(deps: ExecutorDeps, config: { configurable?: Record<string, unknown> } | undefined, options: { checkpointer?: BaseCheckpointSaver } = {}) {
+  const plan = config?.configurable?.["plan"];
+  if (plan === undefined || plan === null) {
+    const { buildExecutorGraph } = await import("./executor.ts");
+    return buildExecutorGraph(deps).compile({ checkpointer: options.checkpointer, name: "executor" });
+  }
+  const params = config?.configurable?.["params"];
+  const ctx = await deps.context();
+  const prepared = preparePlan(typeof plan === "string" ? (JSON.parse(plan) as unknown) : plan, {
+    tools: ctx.caller.tools,
+    params: isParams(params) ? params : {},
+    allow: ctx.allow,
+    untrusted: ctx.untrusted,
+  });
+  return compilePlanGraph(prepared, deps, options);
+}
+
+function isParams(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
