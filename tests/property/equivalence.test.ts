@@ -6,8 +6,8 @@ import { dagShape, runPlan, SCHEDULERS, type DagShape } from "./dags.ts";
 
 /**
  * Random valid DAGs whose every output is a hash of the step's arguments (which carry its
- * dependencies' outputs) run to exactly the outputs of a plain sequential interpreter, under both
- * schedulers, whatever order the steps finish in.
+ * dependencies' outputs) run to exactly the outputs of a plain sequential interpreter, under every
+ * scheduler (asap, waves, graph), whatever order the steps finish in.
  */
 type Use = "whole" | "embedded" | "number" | "declared";
 
