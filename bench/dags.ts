@@ -65,7 +65,8 @@ export function radDag(): BenchDag {
 /** An in-process tool `bench.sleep` that sleeps the step's time: measures scheduling, not transport. */
 export function sleeper(ms: Record<string, number>): ToolCaller {
   return {
-    tools: [{ server: "bench", name: "sleep", description: "sleeps the step's time", inputSchema: { type: "object" } }],
+    // Annotated: a tool without annotations is destructive by MCP's defaults, and the gate would refuse it.
+    tools: [{ server: "bench", name: "sleep", description: "sleeps the step's time", inputSchema: { type: "object" }, annotations: { readOnlyHint: true, destructiveHint: false } }],
     call: (_server, _tool, args) => new Promise((resolve) => setTimeout(() => resolve({ ok: true }), ms[String(args["id"])] ?? 0)),
   };
 }

@@ -9,6 +9,7 @@ type Bench = () => Promise<Record<string, unknown>>;
 const benches: Record<string, () => Promise<Bench>> = {
   schedulers: async () => () => benchSchedulers(),
   overhead: async () => () => benchOverhead(),
+  "plan-graph": async () => (await import("./plan-graph.ts")).benchPlanGraph,
   thinking: async () => (await import("./thinking.ts")).benchThinking,
   forecast: async () => () => import("./forecast.ts").then((m) => m.benchForecast()),
   "forecast-templates": async () => (await import("./forecast-templates.ts")).benchTemplateForecast,

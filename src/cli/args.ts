@@ -41,8 +41,8 @@ export function parseBudget(value: string | undefined): number | undefined {
 }
 
 export function parseScheduler(value: string | undefined): Scheduler {
-  if (value === undefined || value === "asap" || value === "waves") return value ?? "asap";
-  throw new UsageError(`--scheduler must be asap or waves, got "${value}"`);
+  if (value === undefined || value === "asap" || value === "waves" || value === "graph") return value ?? "asap";
+  throw new UsageError(`--scheduler must be asap, waves or graph, got "${value}"`);
 }
 
 /** A whole number ≥ 1 (`--concurrency`). */

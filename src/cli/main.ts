@@ -35,7 +35,7 @@ function runOptions(command: Command): Command {
     .option("--fresh", "plan anew even when the plan cache holds this request")
     .option("--session <name>", "a chat session whose agents' memory this run shares")
     .option("--thread <id>", "the thread id (default: a new one)")
-    .addOption(new Option("--scheduler <name>", "how the DAG runs").choices(["asap", "waves"]));
+    .addOption(new Option("--scheduler <name>", "how the DAG runs (graph: the plan as its own graph, one node per step)").choices(["asap", "waves", "graph"]));
 }
 
 /** The command line: one flag table per command, `--help` generated per command. */

@@ -128,12 +128,15 @@ export function dispatchWave(state: ExecState, deps: Pick<ExecutorDeps, "stopSig
   return ready.map((id) => new Send("runStep", { ...state, stepId: id }));
 }
 
+/** One step on its own (waves' `runStep`, and each step node of the graph scheduler). */
 export async function runWaveStep(state: ExecState, deps: ExecutorDeps): Promise<ExecUpdate> {
   const prepared = state.prepared!;
   const id = state.stepId!;
   const node = runContext(await deps.context(), state, deps);
   const depResults = (prepared.deps[id] ?? []).map((d) => state.results[d]!);
-  const blocked = blockedBy(depResults, false, isStopped(deps));
+  // Under the graph scheduler a step can start beside a sibling's failure it could not see when it was routed.
+  const failed = Object.values(state.results).some((r) => r.status === "failed");
+  const blocked = blockedBy(depResults, failed, isStopped(deps));
   const result = blocked
     ? notRun(id, prepared, blocked)
     : await execute(stepsById(prepared).get(id)!, prepared, scopeOf(depResults, prepared), node, deps);
@@ -255,7 +258,7 @@ function durableTask<T>(name: string, fn: () => Promise<T>): () => Promise<T> {
 
 type Blocked = { status: "skipped" | "held"; reason: string };
 
-function isStopped(deps: Pick<ExecutorDeps, "stopSignal" | "cancelSignal">): boolean {
+export function isStopped(deps: Pick<ExecutorDeps, "stopSignal" | "cancelSignal">): boolean {
   return deps.stopSignal?.aborted === true || deps.cancelSignal?.aborted === true;
 }
 

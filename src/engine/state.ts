@@ -4,7 +4,7 @@ import type { PreparedPlan, Problem } from "../plan/validate.ts";
 import type { CompensationResult, StepOutcome } from "./compensate.ts";
 import type { StepResult } from "./run-step.ts";
 
-export type Scheduler = "asap" | "waves";
+export type Scheduler = "asap" | "waves" | "graph";
 
 /**
  * Where a run stands. `partially_rolled_back`: a failed or stopped run undid what it could, but a

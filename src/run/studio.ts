@@ -16,8 +16,13 @@ export const orchestrator = async () => {
   return buildOrchestratorGraph(deps).compile({ name: "orchestrator" });
 };
 
-export const executor = async () => {
+/**
+ * Built per run from its config: with `configurable.plan` (an assistant's config, or a run's), the
+ * plan's own graph — one node per step, named by its step id, so Studio draws the plan and
+ * `interruptBefore: ["<step id>"]` stops before that step; without one, the fixed executor.
+ */
+export const executor = async (config?: { configurable?: Record<string, unknown> }) => {
   const { deps } = await root();
-  const { buildExecutorGraph } = await import("../../graphs/executor.ts");
-  return buildExecutorGraph({ context: deps.context }).compile({ name: "executor" });
+  const { executorForConfig } = await import("../../graphs/plan-graph.ts");
+  return executorForConfig({ context: deps.context }, config);
 };

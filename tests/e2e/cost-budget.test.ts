@@ -9,7 +9,7 @@ import { DEFAULT_PRICING } from "../../src/cost/pricing.ts";
 import { ServerLimits } from "../../src/engine/limits.ts";
 import type { BudgetRequest } from "../../src/engine/approval.ts";
 import { summarizeExecution } from "../../src/engine/report.ts";
-import type { ExecState } from "../../src/engine/schedule.ts";
+import type { ExecState, Scheduler } from "../../src/engine/schedule.ts";
 import { preparePlan } from "../../src/plan/validate.ts";
 import { FakeCaller, sleep } from "../helpers/fake-caller.ts";
 import { startOpenAIStub, type OpenAIStub } from "../helpers/openai-stub.ts";
@@ -37,7 +37,7 @@ afterEach(async () => {
   stub = undefined;
 });
 
-async function runWithBudget(answer: boolean) {
+async function runWithBudget(answer: boolean, scheduler: Scheduler) {
   stub = await startOpenAIStub(() => ({ content: "export const app = 1;", usage: { prompt_tokens: 200_000, completion_tokens: 2_000 } }));
   const costs = new CostCallbackHandler({ pricing, runId: "run-b", agent: "coder" });
   const model = new ChatOpenAI({ model: "gpt-4o", apiKey: "test", configuration: { baseURL: stub.baseUrl }, maxRetries: 0 });
@@ -61,8 +61,8 @@ async function runWithBudget(answer: boolean) {
   const ctx = { caller, limits: new ServerLimits(8) };
   const budget = { caps, spentToday: 0, spentThisMonth: 0, runLimitUsd: caps.approvalUsd, otherUsd: 0 };
   const graph = compileExecutor({ context: async () => ctx, budget }, new MemorySaver());
-  const thread = { configurable: { thread_id: `b-${answer}` } };
-  await graph.invoke({ plan, scheduler: "asap" }, thread);
+  const thread = { configurable: { thread_id: `b-${scheduler}-${answer}` } };
+  await graph.invoke({ plan, scheduler }, thread);
   // The run pauses at the budget interrupt: nothing to answer it in this process but the test.
   const paused = await graph.getState(thread);
   const questions = paused.tasks.flatMap((t) => t.interrupts).map((i) => (i.value as BudgetRequest).question);
@@ -71,9 +71,9 @@ async function runWithBudget(answer: boolean) {
   return { report: summarizeExecution(state), timeline, questions, spent: costs.totals("run-b").usd };
 }
 
-describe("running budget", () => {
+for (const scheduler of ["asap", "graph"] as const) describe(`running budget (${scheduler})`, () => {
   it("stops starting steps when a model call overspends, waits for in-flight steps, asks, and resumes on approval", async () => {
-    const { report, timeline, questions, spent } = await runWithBudget(true);
+    const { report, timeline, questions, spent } = await runWithBudget(true, scheduler);
     expect(spent).toBeCloseTo((200_000 * 2.5 + 2_000 * 10) / 1e6, 12);
     expect(questions).toEqual([`budget: this run has spent $0.5200, over the $0.5000 it was allowed; no new steps start until you approve. Go on?`]);
     // deploy is held: notes (in flight) finishes before the question; deploy starts only after it.
@@ -84,7 +84,7 @@ describe("running budget", () => {
   });
 
   it("starts nothing more when the person declines, and the run ends without deploying", async () => {
-    const { report, timeline, questions } = await runWithBudget(false);
+    const { report, timeline, questions } = await runWithBudget(false, scheduler);
     expect(questions).toHaveLength(1);
     expect(timeline).not.toContain("start deploy");
     expect(timeline).not.toContain("start smoke");

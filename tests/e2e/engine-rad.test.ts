@@ -30,7 +30,9 @@ describe("seed Test 1: the RAD Crawler DAG runs in parallel", () => {
   const delays = { generate_code: 1000 };
   let asap: Awaited<ReturnType<typeof runSeed>>;
   let waves: Awaited<ReturnType<typeof runSeed>>;
+  let graph: Awaited<ReturnType<typeof runSeed>>;
   beforeAll(async () => {
+    graph = await runSeed("graph", { delays, defaultMs: 100 });
     asap = await runSeed("asap", { delays, defaultMs: 100 });
     waves = await runSeed("waves", { delays, defaultMs: 100 });
   });
@@ -61,5 +63,16 @@ describe("seed Test 1: the RAD Crawler DAG runs in parallel", () => {
     // In waves, create_database waits for the first wave (which holds generate_code).
     expect(byId["create_database"]!.startedAtMs).toBeGreaterThanOrEqual(byId["generate_code"]!.endedAtMs);
     expect(waves.calls.filter((c) => c.tool !== "undo")).toHaveLength(6);
+  });
+
+  it("graph: the plan's own graph ends with the same results as asap, one step node per step", () => {
+    expect(graph.report.status).toBe("succeeded");
+    const outputs = (r: typeof asap) => Object.fromEntries(r.report.steps.map((s) => [s.id, [s.status, s.attempts, s.output]]));
+    expect(outputs(graph)).toEqual(outputs(asap));
+    expect(graph.calls.filter((c) => c.tool !== "undo")).toHaveLength(6);
+    const byId = Object.fromEntries(graph.report.steps.map((s) => [s.id, s]));
+    // deploy_app is routed only once both of its dependencies (one of them implied) have finished.
+    expect(byId["deploy_app"]!.startedAtMs).toBeGreaterThanOrEqual(byId["create_redis"]!.endedAtMs);
+    expect(byId["deploy_app"]!.startedAtMs).toBeGreaterThanOrEqual(byId["create_fly_app"]!.endedAtMs);
   });
 });

@@ -1,0 +1,75 @@
+import type { PreparedPlan } from "../plan/validate.ts";
+import { awaitBudget, isStopped, type ExecutorDeps } from "./schedule.ts";
+import type { StepResult } from "./run-step.ts";
+import type { ExecState, ExecUpdate } from "./state.ts";
+
+/**
+ * The routing of the `graph` scheduler: the plan compiled as its own graph, one node per step
+ * (graphs/plan-graph.ts). The node names of its own three nodes hold a "." so that they can never be
+ * a step id (a step id is letters, digits, "_" and "-").
+ */
+export const PLAN_NODES = { prepare: "run.prepare", settle: "run.settle", compensate: "run.compensate" } as const;
+
+type Stop = Pick<ExecutorDeps, "stopSignal" | "cancelSignal">;
+
+/** A step that has run for good: held steps run again once the budget is approved. */
+const isDone = (r: StepResult | undefined): boolean => r !== undefined && r.status !== "held";
+const isBad = (r: StepResult): boolean => r.status === "failed" || r.status === "skipped";
+
+/** Steps that have not run for good and whose dependencies all succeeded. */
+export function frontier(prepared: PreparedPlan, results: Record<string, StepResult>): string[] {
+  return prepared.order.filter((id) => !isDone(results[id]) && (prepared.deps[id] ?? []).every((d) => results[d]?.status === "succeeded"));
+}
+
+/** Step id → the steps that depend on it (declared and implied), in the plan's order. */
+export function dependentsOf(prepared: PreparedPlan): Record<string, string[]> {
+  const out: Record<string, string[]> = Object.fromEntries(prepared.order.map((id) => [id, []]));
+  for (const id of prepared.order) for (const d of prepared.deps[id] ?? []) out[d]!.push(id);
+  return out;
+}
+
+/** After prepare: the steps with nothing to wait for (or, on a re-run of held steps, the ready ones). */
+export function afterPlanPrepare(state: ExecState, deps: Stop): string[] {
+  if (state.status === "invalid") return [];
+  if (isStopped(deps)) return [PLAN_NODES.settle];
+  const ready = frontier(state.prepared!, state.results);
+  return ready.length > 0 ? ready : [PLAN_NODES.settle];
+}
+
+/**
+ * After step `id`: every dependent that has just become ready. A router sees the state before this
+ * superstep plus this step's own result, not the results of the steps running beside it. Those are
+ * exactly the steps that were ready before the superstep (`frontier` of the state without this
+ * step), and they all finish before the next superstep starts; so a dependent whose dependencies
+ * are all finished or running now is ready next. Several routers may name the same dependent: it
+ * runs once, and, started by name rather than by a `Send` payload, it reads the whole state, with
+ * the results of every step that ran beside this one. A failure, a stop, a held call, or nothing
+ * left to start goes to the deferred settle node, which runs once every branch has finished.
+ */
+export function afterPlanStep(id: string, state: ExecState, dependents: Record<string, string[]>, deps: Stop): string[] {
+  const prepared = state.prepared!;
+  const results = state.results;
+  if (isStopped(deps) || results[id]?.status === "held" || Object.values(results).some(isBad)) return [PLAN_NODES.settle];
+  const before = { ...results };
+  delete before[id];
+  const running = new Set(frontier(prepared, before));
+  const finishes = (d: string): boolean => before[d]?.status === "succeeded" || running.has(d);
+  const next = (dependents[id] ?? []).filter((d) => !isDone(before[d]) && !running.has(d) && (prepared.deps[d] ?? []).every(finishes));
+  if (next.length > 0) return next;
+  // Nothing new starts from here; the last branch to finish settles the run.
+  return prepared.order.every((s) => isDone(before[s]) || running.has(s)) ? [PLAN_NODES.settle] : [];
+}
+
+/** Once every branch has finished: when calls were held by the running budget (and nothing failed), the budget question. */
+export function settlePlan(state: ExecState, deps: Stop): ExecUpdate {
+  const results = Object.values(state.results);
+  if (isStopped(deps) || results.some(isBad) || !results.some((r) => r.status === "held")) return {};
+  return awaitBudget(state);
+}
+
+/** After settling: held steps approved run again (and what they waited for); else the end, with rollback when needed. */
+export function afterPlanSettle(state: ExecState, deps: Stop): string[] {
+  if (isStopped(deps) || Object.values(state.results).some(isBad)) return [PLAN_NODES.compensate];
+  const ready = frontier(state.prepared!, state.results);
+  return ready.length > 0 ? ready : [PLAN_NODES.compensate];
+}
