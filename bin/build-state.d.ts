@@ -9,3 +9,4 @@ export interface BuildState {
   newer?: string;
 }
 export declare function buildState(root: string): BuildState;
+export declare function codeStamp(root: string): string;

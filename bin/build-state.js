@@ -59,3 +59,26 @@ function newerThan(root, dir, time) {
   }
   return undefined;
 }
+
+/**
+ * What the code of this installation is, for pins of the built-in servers: the newest modification
+ * time over the sources (a checkout: the build, when current, is at least that new), else when the
+ * build started (a package shipping dist/ only). A pin written under another stamp is not trusted
+ * without asking the server again.
+ * @param {string} root the package root
+ * @returns {string}
+ */
+export function codeStamp(root) {
+  let newest = 0;
+  for (const dir of SOURCE_DIRS) {
+    const top = path.join(root, dir);
+    newest = Math.max(newest, mtimeOf(top) ?? 0);
+    if (newest === 0) continue;
+    for (const entry of readdirSync(top, { recursive: true, withFileTypes: true })) {
+      newest = Math.max(newest, mtimeOf(path.join(entry.parentPath ?? entry.path, entry.name)) ?? 0);
+    }
+  }
+  if (newest > 0) return `sources@${Math.round(newest)}`;
+  const build = buildState(root);
+  return `dist@${build.builtAt ?? 0}`;
+}

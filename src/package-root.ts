@@ -1,5 +1,5 @@
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 /**
  * The package's root folder, whether this module runs from the sources (src/package-root.ts) or
@@ -27,4 +27,9 @@ function packageRoot(srcDir: string): string {
 export function ownScript(from: string, name: string, tsxLoader: () => string): string[] {
   if (from.endsWith(".js")) return [fileURLToPath(new URL(`./${name}.js`, from))];
   return ["--import", tsxLoader(), fileURLToPath(new URL(`./${name}.ts`, from))];
+}
+
+/** bin/build-state.js (plain JavaScript the launcher uses first), loaded from the package root. */
+export async function buildStateModule(): Promise<typeof import("../bin/build-state.js")> {
+  return (await import(pathToFileURL(path.join(PACKAGE_ROOT, "bin", "build-state.js")).href)) as typeof import("../bin/build-state.js");
 }

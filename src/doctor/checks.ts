@@ -1,7 +1,6 @@
 import { constants, existsSync } from "node:fs";
 import { access, lstat, readdir } from "node:fs/promises";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
 import type { AppConfig } from "../config.ts";
 import { findExecutable } from "../find-executable.ts";
 import { defaultMcpConfig, loadMcpConfig, type McpConfig, type ServerConfig } from "../mcp/config.ts";
@@ -11,7 +10,7 @@ import { toolkitEnvFromConfig } from "../servers/toolkit/env.ts";
 import { scrubSecrets } from "../servers/toolkit/http.ts";
 import { postgresStatus, redisStatus } from "../servers/toolkit/providers/local/availability.ts";
 import { tracingEnabled } from "../tracing-enabled.ts";
-import { PACKAGE_ROOT, RUNNING_COMPILED } from "../package-root.ts";
+import { buildStateModule, PACKAGE_ROOT, RUNNING_COMPILED } from "../package-root.ts";
 
 /*
  * What `doctor` looks at, each check cheap and bounded (a TCP connect, one HTTP request with a
@@ -85,7 +84,7 @@ async function nodeRow(): Promise<DoctorRow> {
  * file from the sources and from dist/): which code the CLI and the built-in servers run.
  */
 async function buildRow(): Promise<DoctorRow> {
-  const { buildState } = (await import(pathToFileURL(path.join(PACKAGE_ROOT, "bin", "build-state.js")).href)) as typeof import("../../bin/build-state.js");
+  const { buildState } = await buildStateModule();
   const build = buildState(PACKAGE_ROOT);
   const running = RUNNING_COMPILED ? "this process runs dist/" : "this process runs the sources through tsx";
   if (build.state === "absent") return { check: "build", status: "info", value: `no compiled build: the CLI runs the TypeScript sources through tsx (slower start) — ${running}`, fix: "npm run build" };
