@@ -22,7 +22,7 @@ interface Timed {
   stderr: string;
   /** ms from spawn until `marker` first appeared on stderr. */
   markerMs?: number;
-  /** User + system CPU ms of the process (not its children), when /usr/bin/time is there to count it. */
+  /** User + system CPU ms of the process and the children it waited for, when /usr/bin/time is there to count it. */
   cpuMs?: number;
 }
 
@@ -160,7 +160,7 @@ async function frontFigures(runs: number): Promise<Record<string, unknown>> {
   };
   return {
     bareNodeMs: { median: bare, ...(bareCpu !== undefined ? { cpuMedian: bareCpu } : {}), runs: wall("bareNode") },
-    cpuNote: "cpu: user+system of the CLI process only (not the MCP servers it starts)",
+    cpuNote: "cpu: user+system of the CLI process and of the children it waited for (the MCP servers it started)",
     help: { before: figure("helpBefore"), after: figure("helpAfter"), goalRatio: 3 },
     planRad: { before: figure("planBefore"), after: figure("planAfter"), goalRatio: 8 },
   };
