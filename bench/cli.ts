@@ -22,11 +22,38 @@ interface Timed {
   stderr: string;
   /** ms from spawn until `marker` first appeared on stderr. */
   markerMs?: number;
+  /** User + system CPU ms of the process and the children it waited for, when /usr/bin/time is there to count it. */
+  cpuMs?: number;
 }
 
-function time(args: string[], env: Record<string, string>, marker?: string): Promise<Timed> {
+/**
+ * GNU time counts a process's CPU: on a shared, loaded machine wall time mostly measures the others,
+ * CPU time what this process did.
+ */
+const GNU_TIME = existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined;
+
+function timedCpu(argv: string[]): { command: string; argv: string[]; read(): number | undefined } {
+  if (!GNU_TIME) return { command: process.execPath, argv, read: () => undefined };
+  const file = path.join(tmpdir(), `co-bench-cpu-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  return {
+    command: GNU_TIME,
+    argv: ["-f", "%U %S", "-o", file, process.execPath, ...argv],
+    read() {
+      try {
+        const [user, system] = readFileSync(file, "utf8").trim().split(/\s+/).slice(-2).map(Number);
+        rmSync(file, { force: true });
+        return Math.round(((user ?? 0) + (system ?? 0)) * 1000);
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+function time(args: string[], env: Record<string, string>, marker?: string, argv: string[] = [BIN, ...args]): Promise<Timed> {
+  const cpu = timedCpu(argv);
   const started = performance.now();
-  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(cpu.command, cpu.argv, { env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   let markerMs: number | undefined;
@@ -35,7 +62,7 @@ function time(args: string[], env: Record<string, string>, marker?: string): Pro
     stderr += d.toString();
     if (marker && markerMs === undefined && stderr.includes(marker)) markerMs = Math.round(performance.now() - started);
   });
-  return new Promise((resolve) => child.on("close", (code) => resolve({ ms: Math.round(performance.now() - started), code, stdout, stderr, markerMs })));
+  return new Promise((resolve) => child.on("close", (code) => resolve({ ms: Math.round(performance.now() - started), code, stdout, stderr, markerMs, cpuMs: cpu.read() })));
 }
 
 function freshHome(): string {
@@ -80,7 +107,71 @@ function promptTokens(body: Record<string, unknown>, count: (text: string) => nu
   return text + (body["tools"] ? count(JSON.stringify(body["tools"])) : 0);
 }
 
+/** Medians of `runs` alternating timings of each variant, so load drifts hit every variant alike. */
+async function compare(runs: number, variants: Record<string, () => Promise<Timed>>): Promise<Record<string, Timed[]>> {
+  const out: Record<string, Timed[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+  for (let i = 0; i < runs; i++) for (const [name, run] of Object.entries(variants)) out[name]!.push(await run());
+  return out;
+}
+
+/**
+ * Start-up and planning against bare Node, in one run: `before` is the sources through tsx with
+ * no pins (every server started, through tsx, to list its tools), `after` the compiled build with
+ * current pins (the catalog read from disk; only a server whose preflight tool the plan needs
+ * starts). Figures are quoted as ratios to `node -e 0`.
+ */
+async function frontFigures(runs: number): Promise<Record<string, unknown>> {
+  const ok = (r: Timed, what: string): Timed => {
+    if (r.code !== 0) throw new Error(`${what} failed (${r.code}): ${r.stderr}`);
+    return r;
+  };
+  const sources = { CREDIT_OPTIMIZER_FROM_SOURCES: "1" };
+  const warm = freshHome();
+  ok(await time(["plan", RAD], { CREDIT_OPTIMIZER_HOME: warm }), "warming plan (writes the pins)");
+  const planBefore = async (): Promise<Timed> => {
+    const home = freshHome();
+    try {
+      return ok(await time(["plan", RAD], { CREDIT_OPTIMIZER_HOME: home, ...sources }), "plan (sources, no pins)");
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  };
+  const samples = await compare(runs, {
+    bareNode: async () => ok(await time([], {}, undefined, ["-e", "0"]), "node -e 0"),
+    helpBefore: async () => ok(await time(["--help"], sources), "--help (sources)"),
+    helpAfter: async () => ok(await time(["--help"], {}), "--help"),
+    planBefore,
+    planAfter: async () => ok(await time(["plan", RAD], { CREDIT_OPTIMIZER_HOME: warm }), "plan (pins current)"),
+  });
+  rmSync(warm, { recursive: true, force: true });
+  const wall = (name: string): number[] => samples[name]!.map((t) => t.ms);
+  const cpu = (name: string): number[] => samples[name]!.flatMap((t) => (t.cpuMs === undefined ? [] : [t.cpuMs]));
+  const bare = median(wall("bareNode"));
+  const bareCpu = cpu("bareNode").length > 0 ? median(cpu("bareNode")) : undefined;
+  const figure = (name: string): Record<string, unknown> => {
+    const m = median(wall(name));
+    const c = cpu(name).length > 0 ? median(cpu(name)) : undefined;
+    return {
+      medianMs: m,
+      ratioToBareNode: Number((m / bare).toFixed(2)),
+      ...(c !== undefined && bareCpu ? { cpuMedianMs: c, cpuRatioToBareNode: Number((c / bareCpu).toFixed(2)) } : {}),
+      runs: wall(name),
+    };
+  };
+  return {
+    bareNodeMs: { median: bare, ...(bareCpu !== undefined ? { cpuMedian: bareCpu } : {}), runs: wall("bareNode") },
+    cpuNote: "cpu: user+system of the CLI process and of the children it waited for (the MCP servers it started)",
+    help: { before: figure("helpBefore"), after: figure("helpAfter"), goalRatio: 3 },
+    planRad: { before: figure("planBefore"), after: figure("planAfter"), goalRatio: 8 },
+  };
+}
+
+export async function benchFront(): Promise<Record<string, unknown>> {
+  return frontFigures(5);
+}
+
 export async function benchCli(): Promise<Record<string, unknown>> {
+  const front = await frontFigures(5);
   const help: number[] = [];
   for (let i = 0; i < 5; i++) help.push((await time(["--help"], {})).ms);
 
@@ -121,6 +212,7 @@ export async function benchCli(): Promise<Record<string, unknown>> {
   const report = JSON.parse(withModel.stdout) as { usage: { input_tokens: number; output_tokens: number }[] };
 
   return {
+    front,
     helpMs: { median: median(help), runs: help },
     dryRunMs: { median: median(dry), runs: dry },
     requestToFirstStepMs: { median: median(firstStep), runs: firstStep },

@@ -16,6 +16,8 @@ const benches: Record<string, () => Promise<Bench>> = {
   reservations: async () => (await import("./reservations.ts")).benchReservations,
   workflows: async () => (await import("./workflows.ts")).benchWorkflows,
   cli: async () => (await import("./cli.ts")).benchCli,
+  // The start-up and planning figures of `cli` alone (quick): before/after, as ratios to bare Node.
+  front: async () => (await import("./cli.ts")).benchFront,
   "embedded-postgres": async () => (await import("./embedded-postgres.ts")).benchEmbeddedPostgres,
   planner: async () => (await import("./planner.ts")).benchPlanner,
   doctor: async () => (await import("./doctor.ts")).benchDoctor,

@@ -1,7 +1,26 @@
 #!/usr/bin/env node
-// Entry point: registers the TypeScript loader, then hands over to the CLI.
-import { register } from "tsx/esm/api";
+// Entry point: runs the compiled CLI (dist/, built at install) when it matches the sources, else the
+// TypeScript sources through tsx. A stale build is never run: after an edit the sources run (with a
+// note on a terminal) until `npm run build`. The built-in MCP servers start through this file too.
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { buildState } from "./build-state.js";
 
-register();
-const { main } = await import("../src/cli/main.ts");
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+// CREDIT_OPTIMIZER_FROM_SOURCES=1 runs the sources even when the build is current (development,
+// and the benchmark's before/after comparison); read here because nothing else has loaded yet.
+const fromSources = process.env.CREDIT_OPTIMIZER_FROM_SOURCES === "1";
+const build = fromSources ? { state: "skipped" } : buildState(root);
+
+let main;
+if (build.state === "current") {
+  ({ main } = await import("../dist/src/cli/main.js"));
+} else {
+  if (build.state === "stale" && process.stderr.isTTY) {
+    process.stderr.write(`note: dist/ is older than ${build.newer}; running the sources through tsx (npm run build to start faster)\n`);
+  }
+  const { register } = await import("tsx/esm/api");
+  register();
+  ({ main } = await import("../src/cli/main.ts"));
+}
 process.exitCode = await main(process.argv.slice(2));

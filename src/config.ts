@@ -35,6 +35,9 @@ const EnvSchema = z.object({
   CREDIT_OPTIMIZER_MCP_CONFIG: optional,
   CREDIT_OPTIMIZER_WORKSPACE: optional,
   CREDIT_OPTIMIZER_SECRET_KEY: optional,
+  // "1": bin/credit-optimizer.js runs the TypeScript sources even when dist/ is current (it reads this
+  // itself, before anything loads); listed so the built-in servers inherit the CLI's choice.
+  CREDIT_OPTIMIZER_FROM_SOURCES: optional,
   // Default session of a thinking-tools instance (one instance per agent).
   AGENT_ID: optional,
   CREDIT_OPTIMIZER_DAILY_CAP_USD: number(10),

@@ -56,7 +56,7 @@ export async function runCommand(mode: "run" | "plan", words: string[], options:
     } finally {
       client.close();
     }
-  });
+  }, { catalog: input.dryRun ? "pinned" : "live" });
 }
 
 async function runInput(mode: "run" | "plan", words: string[], options: RunOptions): Promise<RunInput> {
@@ -123,12 +123,13 @@ export async function validateCommand(file: string, options: StateOptions & { pa
     for (const note of prepared.atCallTime) io.out(`decided at call time: ${note}`);
     io.out(`${file}: valid — ${prepared.order.length} steps`);
     return EXIT.ok;
-  });
+  }, { catalog: "pinned" });
 }
 
 /** Opens the one root for a command, reports servers pinned on first use, and always closes it. */
-export async function withRoot(config: AppConfig, options: StateOptions, io: Io, fn: (root: Root) => Promise<number>): Promise<number> {
+export async function withRoot(config: AppConfig, options: StateOptions, io: Io, fn: (root: Root) => Promise<number>, extra: Pick<RootOptions, "catalog"> = {}): Promise<number> {
   const rootOptions: RootOptions = {
+    ...extra,
     checkpointer: options.checkpointer,
     mcpConfigPath: options.mcpConfig,
     concurrency: parseCount("--concurrency", options.concurrency),

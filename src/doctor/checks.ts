@@ -1,7 +1,6 @@
 import { constants, existsSync } from "node:fs";
-import { access, lstat, readdir, stat } from "node:fs/promises";
+import { access, lstat, readdir } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { AppConfig } from "../config.ts";
 import { findExecutable } from "../find-executable.ts";
 import { defaultMcpConfig, loadMcpConfig, type McpConfig, type ServerConfig } from "../mcp/config.ts";
@@ -11,6 +10,7 @@ import { toolkitEnvFromConfig } from "../servers/toolkit/env.ts";
 import { maskSecrets } from "../secrets.ts";
 import { postgresStatus, redisStatus } from "../servers/toolkit/providers/local/availability.ts";
 import { tracingEnabled } from "../tracing-enabled.ts";
+import { buildStateModule, PACKAGE_ROOT, RUNNING_COMPILED } from "../package-root.ts";
 
 /*
  * What `doctor` looks at, each check cheap and bounded (a TCP connect, one HTTP request with a
@@ -41,7 +41,6 @@ export interface DoctorOptions {
   probeTimeoutMs?: number;
 }
 
-const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const MIN_NODE_MAJOR = 20;
 const PROVIDER_TOKENS = ["NEON_API_KEY", "UPSTASH_EMAIL", "UPSTASH_API_KEY", "VERCEL_TOKEN", "FLY_API_TOKEN", "GITHUB_TOKEN"] as const;
 const CHROMIUM = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
@@ -80,22 +79,17 @@ async function nodeRow(): Promise<DoctorRow> {
     : { check: "node", status: "fail", value: `${process.version}`, fix: `install Node.js ${MIN_NODE_MAJOR} or newer` };
 }
 
-/** Newest modification time under `dir` (files only), for comparing sources with a build. */
-async function newest(dir: string): Promise<number> {
-  let latest = 0;
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile()) latest = Math.max(latest, (await stat(path.join(entry.parentPath, entry.name))).mtimeMs);
-  }
-  return latest;
-}
-
+/**
+ * The launcher's own judgement (bin/build-state.js, loaded from the package root so it is the same
+ * file from the sources and from dist/): which code the CLI and the built-in servers run.
+ */
 async function buildRow(): Promise<DoctorRow> {
-  const dist = path.join(PACKAGE_ROOT, "dist");
-  if (!existsSync(dist)) return { check: "build", status: "info", value: "no compiled build: the CLI runs the TypeScript sources through tsx (nothing to be stale)" };
-  const [sources, built] = await Promise.all([newest(path.join(PACKAGE_ROOT, "src")), newest(dist)]);
-  return sources <= built
-    ? { check: "build", status: "ok", value: `dist/ is current (built ${new Date(built).toISOString()})` }
-    : { check: "build", status: "warn", value: "dist/ is older than src/", fix: "rebuild: npm run build (or reinstall the package)" };
+  const { buildState } = await buildStateModule();
+  const build = buildState(PACKAGE_ROOT);
+  const running = RUNNING_COMPILED ? "this process runs dist/" : "this process runs the sources through tsx";
+  if (build.state === "absent") return { check: "build", status: "info", value: `no compiled build: the CLI runs the TypeScript sources through tsx (slower start) — ${running}`, fix: "npm run build" };
+  if (build.state === "stale") return { check: "build", status: "warn", value: `dist/ is older than ${build.newer}: the CLI runs the sources through tsx until it is rebuilt — ${running}`, fix: "npm run build (or reinstall the package)" };
+  return { check: "build", status: "ok", value: `dist/ is current (built ${new Date(build.builtAt!).toISOString()}) — ${running}` };
 }
 
 async function chromiumRow(config: AppConfig): Promise<DoctorRow> {

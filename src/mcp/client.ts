@@ -47,13 +47,21 @@ export class McpRuntime implements ToolCaller {
     const clients = new Map<string, Promise<MultiServerMCPClient>>();
     const runtime = new McpRuntime(config.mcpServers, clients, []);
     try {
-      const tools: ToolInfo[] = [];
-      for (const server of Object.keys(config.mcpServers)) tools.push(...(await runtime.listTools(server)));
+      // All servers start at once: start-up is the slowest server's, not the sum.
+      const tools = (await Promise.all(Object.keys(config.mcpServers).map((server) => runtime.listTools(server)))).flat();
       return new McpRuntime(config.mcpServers, clients, tools);
     } catch (error) {
       await runtime.close();
       throw error;
     }
+  }
+
+  /**
+   * A runtime over a catalog known already (the pins): no server starts until a tool on it is
+   * called, and then only that one.
+   */
+  static fromCatalog(config: McpConfig, tools: readonly ToolInfo[]): McpRuntime {
+    return new McpRuntime(config.mcpServers, new Map(), tools);
   }
 
   async call(server: string, tool: string, args: Record<string, unknown>, options: CallOptions = {}): Promise<unknown> {

@@ -1,11 +1,11 @@
 import { issueTexts } from "../zod-issues.ts";
 import type { AppConfig } from "../config.ts";
 import { readFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { BIN_PATH } from "../package-root.ts";
 
-/** The `bin/credit-optimizer.js` of this installation: built-in servers are started through it. */
-export const BIN_PATH = fileURLToPath(new URL("../../bin/credit-optimizer.js", import.meta.url));
+/** The `bin/credit-optimizer.js` of this installation: built-in servers are started through it (it picks dist/ or the sources). */
+export { BIN_PATH };
 
 /**
  * How tools of this server that carry no destructive/read-only annotations are judged. MCP's
@@ -115,7 +115,7 @@ export function builtinEnv(config: AppConfig): Record<string, string> {
     CREDIT_OPTIMIZER_WORKSPACE: config.workspaceRoot,
   };
   for (const [key, value] of Object.entries(config.env)) {
-    if (typeof value === "string" && /^(LOCAL_|NEON_|UPSTASH_|VERCEL_|FLY_|GITHUB_|OPENAI_|CREDIT_OPTIMIZER_MODEL|CREDIT_OPTIMIZER_SECRET_KEY$|AGENT_ID|PATH$)/.test(key)) env[key] = value;
+    if (typeof value === "string" && /^(LOCAL_|NEON_|UPSTASH_|VERCEL_|FLY_|GITHUB_|OPENAI_|CREDIT_OPTIMIZER_MODEL|CREDIT_OPTIMIZER_SECRET_KEY$|CREDIT_OPTIMIZER_FROM_SOURCES$|AGENT_ID|PATH$)/.test(key)) env[key] = value;
   }
   return env;
 }

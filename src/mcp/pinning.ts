@@ -22,12 +22,21 @@ const PinnedTool = z.object({
   outputSchemaHash: z.string().optional(),
   /** Hints the approval gate relies on (`destructiveHint`): a tool must not quietly stop being destructive. */
   annotations: z.record(z.string(), z.unknown()).default({}),
+  /**
+   * The full definition (the hashes above are what a change is judged by): with it, `plan` and
+   * `validate` read the catalog from the pin instead of starting the server. Absent in older pins.
+   */
+  inputSchema: z.record(z.string(), z.unknown()).optional(),
+  outputSchema: z.record(z.string(), z.unknown()).optional(),
+  meta: z.record(z.string(), z.unknown()).optional(),
 });
 
 const PinnedServer = z.object({
   /** The full command line (stdio) or URL (http) the catalog came from. */
   command: z.string(),
   pinnedAt: z.string(),
+  /** A built-in server's code stamp (bin/build-state.js `codeStamp`): its command line stays the same when its code changes. */
+  build: z.string().optional(),
   tools: z.record(z.string(), PinnedTool),
 });
 
@@ -140,12 +149,12 @@ export async function readPins(home: string): Promise<PinFile> {
  * Compares the loaded tools of every configured server with its pin. A server seen for the first
  * time is pinned; a server that differs is reported in `changed` and its pin is kept.
  */
-export async function checkPins(home: string, mcpConfig: McpConfig, tools: readonly ToolInfo[]): Promise<PinCheck> {
+export async function checkPins(home: string, mcpConfig: McpConfig, tools: readonly ToolInfo[], builds: Record<string, string> = {}): Promise<PinCheck> {
   const pins = await readPins(home);
   const result: PinCheck = { newlyPinned: [], changed: [] };
   const fresh: Record<string, PinnedServer> = {};
   for (const [server, config] of Object.entries(mcpConfig.mcpServers)) {
-    const current = pinServer(config, toolsOf(tools, server));
+    const current = pinServer(config, toolsOf(tools, server), builds[server]);
     const pinned = pins.servers[server];
     if (!pinned) {
       fresh[server] = current;
@@ -154,6 +163,9 @@ export async function checkPins(home: string, mcpConfig: McpConfig, tools: reado
     }
     const diff = diffPins(pinned, current);
     if (diff.length > 0) result.changed.push({ server, diff });
+    // The same catalog: the pin gains what it lacks (full definitions, the new code stamp), so the
+    // next plan can read it from disk. Nothing a person approved changes.
+    else if (!sameCatalogPin(pinned, current)) fresh[server] = { ...current, pinnedAt: pinned.pinnedAt };
   }
   if (Object.keys(fresh).length > 0) await savePins(home, fresh);
   return result;
@@ -230,10 +242,44 @@ function changedProperties(before: Record<string, string>, after: Record<string,
   return [part("properties added", added), part("removed", removed), part("changed", changed)].filter(Boolean).join("; ");
 }
 
-function pinServer(config: ServerConfig, tools: readonly ToolInfo[]): PinnedServer {
+/**
+ * The catalog of every configured server from its pin, without starting one, when each pin is
+ * current: same command line, the same code stamp for a built-in server (`builds`), and full tool
+ * definitions. Undefined when any is not: then the servers are asked. A third-party server is judged
+ * by its command line only (a `run` still lists its tools live and holds them to the pin).
+ */
+export async function pinnedCatalog(home: string, mcpConfig: McpConfig, builds: Record<string, string> = {}): Promise<ToolInfo[] | undefined> {
+  const pins = await readPins(home);
+  const tools: ToolInfo[] = [];
+  for (const [server, config] of Object.entries(mcpConfig.mcpServers)) {
+    const pinned = pins.servers[server];
+    if (!pinned || pinned.command !== commandLine(config) || pinned.build !== builds[server]) return undefined;
+    for (const [name, tool] of Object.entries(pinned.tools)) {
+      if (!tool.inputSchema) return undefined;
+      tools.push({
+        server,
+        name,
+        description: tool.description,
+        inputSchema: tool.inputSchema,
+        ...(tool.outputSchema ? { outputSchema: tool.outputSchema } : {}),
+        annotations: tool.annotations as ToolInfo["annotations"],
+        ...(config.unannotatedTools ? { unannotated: config.unannotatedTools } : {}),
+        ...(tool.meta ? { meta: tool.meta } : {}),
+      });
+    }
+  }
+  return tools;
+}
+
+function sameCatalogPin(a: PinnedServer, b: PinnedServer): boolean {
+  return hashOf({ ...a, pinnedAt: "" }) === hashOf({ ...b, pinnedAt: "" });
+}
+
+function pinServer(config: ServerConfig, tools: readonly ToolInfo[], build?: string): PinnedServer {
   return {
     command: commandLine(config),
     pinnedAt: new Date().toISOString(),
+    ...(build ? { build } : {}),
     tools: Object.fromEntries(tools.map((t) => [t.name, pinTool(t)])),
   };
 }
@@ -250,6 +296,9 @@ function pinTool(tool: ToolInfo): PinnedTool {
     propertyHashes,
     outputSchemaHash: hashOf(tool.outputSchema ?? null),
     annotations: { ...tool.annotations },
+    inputSchema: tool.inputSchema,
+    ...(tool.outputSchema ? { outputSchema: tool.outputSchema } : {}),
+    ...(tool.meta ? { meta: tool.meta } : {}),
   };
 }
 

@@ -14,7 +14,8 @@ import type { ExecutorDeps } from "../engine/schedule.ts";
 import { acquireThreadLock, type ThreadLock } from "../engine/thread-lock.ts";
 import { McpRuntime } from "../mcp/client.ts";
 import { mcpConfigFor, type McpConfig } from "../mcp/config.ts";
-import { checkPins, type PinCheck } from "../mcp/pinning.ts";
+import { builtinBuilds } from "../mcp/builtin-builds.ts";
+import { checkPins, pinnedCatalog, type PinCheck } from "../mcp/pinning.ts";
 import type { WorkflowLibrary } from "../planner/index.ts";
 import { createChatModel } from "../models/chat-model.ts";
 import { postgresUrl } from "../pg-url.ts";
@@ -34,6 +35,12 @@ export interface RootOptions {
   chatModel?: OrchestratorDeps["chatModel"];
   /** Told about each MCP server pinned for the first time (its full command), when the servers connect. */
   onNewPin?(pin: PinCheck["newlyPinned"][number]): void;
+  /**
+   * `pinned`: read the tool catalogs from the pins when every pin is current (see `pinnedCatalog`)
+   * and start a server only when one of its tools is called (plan, validate: the preflight). Default
+   * `live`: start every server and list its tools (a run holds them to the pins).
+   */
+  catalog?: "pinned" | "live";
 }
 
 /** Per drive: how the run is stopped and where its step events go. */
@@ -89,9 +96,12 @@ export async function openRoot(config: AppConfig, options: RootOptions = {}): Pr
     let connecting: Promise<RunContext> | undefined;
     const connect = async (): Promise<RunContext> => {
       const mcpConfig = options.mcpConfig ?? (await mcpConfigFor(config, mcpConfigPath));
-      const caller = await McpRuntime.connect(mcpConfig);
+      const builds = await builtinBuilds(mcpConfig);
+      const pinned = options.catalog === "pinned" ? await pinnedCatalog(config.home, mcpConfig, builds) : undefined;
+      const caller = pinned ? McpRuntime.fromCatalog(mcpConfig, pinned) : await McpRuntime.connect(mcpConfig);
       opened.push(caller);
-      const pins = await checkPins(config.home, mcpConfig, caller.tools);
+      // Current pins are the catalog itself: nothing new to pin, nothing changed.
+      const pins: PinCheck = pinned ? { newlyPinned: [], changed: [] } : await checkPins(config.home, mcpConfig, caller.tools, builds);
       for (const pin of pins.newlyPinned) options.onNewPin?.(pin);
       const secrets = await SecretStore.open(config.home, { keyHex: config.env.CREDIT_OPTIMIZER_SECRET_KEY, checkpointerUrl });
       opened.push(secrets);

@@ -3,7 +3,6 @@ import { closeSync, openSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { maskSecrets } from "../../../../secrets.ts";
 import { LocalBackendError } from "../../local.ts";
@@ -11,12 +10,14 @@ import type { ToolkitEnv } from "../../tool.ts";
 import type { NeonBackend } from "../neon.ts";
 import { NEON_METHODS } from "./embedded-neon.ts";
 import { EMBEDDED_POSTGRES, embeddedDir, hostFile, readState, type HostInfo } from "./embedded-state.ts";
+import { ownScript } from "../../../../package-root.ts";
 import { tsxLoader } from "./processes-launch.ts";
 import { localNeonBackend } from "./postgres.ts";
 
 export { EMBEDDED_POSTGRES };
 
-const HOST_SCRIPT = fileURLToPath(new URL("./embedded-neon.ts", import.meta.url));
+/** The host process: compiled when this module runs compiled, else the source through tsx. */
+const hostCommand = (): string[] => ownScript(import.meta.url, "embedded-neon", tsxLoader);
 /** How long a call waits for the host to start (it restarts every saved database first). */
 const HOST_START_TIMEOUT_MS = 120_000;
 
@@ -127,7 +128,7 @@ async function startHost(dataDir: string, searchPath: string | undefined): Promi
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const log = openSync(path.join(dir, "host.log"), "a", 0o600);
   try {
-    const child = spawn(process.execPath, ["--import", tsxLoader(), HOST_SCRIPT, dataDir], {
+    const child = spawn(process.execPath, [...hostCommand(), dataDir], {
       cwd: dir,
       // The host needs no more of the toolkit's environment than a PATH; its home is its own folder.
       env: { PATH: searchPath ?? "", HOME: dir },

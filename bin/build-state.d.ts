@@ -1,0 +1,12 @@
+export declare const SOURCE_DIRS: string[];
+export declare const BUILD_INPUTS: string[];
+export declare const STAMP: string;
+export interface BuildState {
+  state: "current" | "stale" | "absent";
+  /** When the build started (ms since the epoch). */
+  builtAt?: number;
+  /** The first source (relative to the package root) found newer than the build. */
+  newer?: string;
+}
+export declare function buildState(root: string): BuildState;
+export declare function codeStamp(root: string): string;

@@ -1,0 +1,138 @@
+import { readFile, utimes, writeFile, mkdir } from "node:fs/promises";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { buildState, codeStamp, STAMP } from "../../bin/build-state.js";
+import { loadConfig } from "../../src/config.ts";
+import type { ToolInfo } from "../../src/mcp/catalog.ts";
+import type { McpConfig } from "../../src/mcp/config.ts";
+import { checkPins, pinFilePath, pinnedCatalog, readPins } from "../../src/mcp/pinning.ts";
+import { openRoot } from "../../src/run/root.ts";
+import { tempDir } from "../helpers/fake-mcp.ts";
+
+// A command that cannot start: a root that tried to spawn it would fail.
+const config: McpConfig = { mcpServers: { infra: { command: "/nonexistent/mcp-server", args: ["--stdio"] } } };
+
+const tools = (): ToolInfo[] => [
+  {
+    server: "infra",
+    name: "create_db",
+    description: "Creates a database.",
+    inputSchema: { type: "object", properties: { name: { type: "string" } }, required: ["name"] },
+    outputSchema: { type: "object", properties: { url: { type: "string" } } },
+    annotations: { destructiveHint: false, readOnlyHint: false },
+    meta: { "credit-optimizer/preflight": false },
+  },
+  { server: "infra", name: "drop_db", description: "Drops it.", inputSchema: { type: "object" }, annotations: { destructiveHint: true } },
+];
+
+describe("pinned catalogs", () => {
+  it("are read back in full (input and output schemas, annotations, meta) once pinned, and not before", async () => {
+    const home = tempDir();
+    expect(await pinnedCatalog(home, config)).toBeUndefined();
+    await checkPins(home, config, tools());
+    expect(await pinnedCatalog(home, config)).toEqual(tools());
+  });
+
+  it("are not current under another command line or another code stamp", async () => {
+    const home = tempDir();
+    await checkPins(home, config, tools(), { infra: "sources@1" });
+    expect(await pinnedCatalog(home, config, { infra: "sources@1" })).toHaveLength(2);
+    expect(await pinnedCatalog(home, config, { infra: "sources@2" })).toBeUndefined();
+    const moved: McpConfig = { mcpServers: { infra: { command: "/nonexistent/mcp-server", args: ["--http"] } } };
+    expect(await pinnedCatalog(home, moved, { infra: "sources@1" })).toBeUndefined();
+  });
+
+  it("a live listing with the same catalog refreshes the stamp and keeps pinnedAt; a changed one is reported, the pin kept", async () => {
+    const home = tempDir();
+    await checkPins(home, config, tools(), { infra: "sources@1" });
+    const pinnedAt = (await readPins(home)).servers["infra"]!.pinnedAt;
+    const same = await checkPins(home, config, tools(), { infra: "sources@2" });
+    expect(same.changed).toEqual([]);
+    expect((await readPins(home)).servers["infra"]).toMatchObject({ build: "sources@2", pinnedAt });
+    expect(await pinnedCatalog(home, config, { infra: "sources@2" })).toHaveLength(2);
+
+    const grown = [...tools(), { server: "infra", name: "extra", description: "New.", inputSchema: { type: "object" } }];
+    const changed = await checkPins(home, config, grown, { infra: "sources@3" });
+    expect(changed.changed[0]?.diff).toContain('tool "extra" added: "New."');
+    expect(await pinnedCatalog(home, config, { infra: "sources@3" })).toBeUndefined();
+  });
+
+  it("an older pin without definitions is not a catalog until a live listing fills it in", async () => {
+    const home = tempDir();
+    await checkPins(home, config, tools());
+    const file = pinFilePath(home);
+    const pins = JSON.parse(await readFile(file, "utf8")) as { servers: Record<string, { tools: Record<string, Record<string, unknown>> }> };
+    for (const tool of Object.values(pins.servers["infra"]!.tools)) delete tool["inputSchema"];
+    await writeFile(file, JSON.stringify(pins));
+    expect(await pinnedCatalog(home, config)).toBeUndefined();
+    await checkPins(home, config, tools());
+    expect(await pinnedCatalog(home, config)).toEqual(tools());
+  });
+
+  it("a root with catalog: pinned starts no server when the pins are current; a live one must start it", async () => {
+    const home = tempDir();
+    await checkPins(home, config, tools());
+    const appConfig = loadConfig({ CREDIT_OPTIMIZER_HOME: home }, home);
+    const pinned = await openRoot(appConfig, { mcpConfig: config, catalog: "pinned" });
+    try {
+      const ctx = await pinned.context();
+      expect(ctx.caller.tools.map((t) => t.name)).toEqual(["create_db", "drop_db"]);
+      expect(ctx.untrusted).toEqual({});
+      // A call is what starts the server: this one cannot start, and says so.
+      await expect(ctx.caller.call("infra", "create_db", { name: "x" })).rejects.toThrow();
+    } finally {
+      await pinned.close();
+    }
+    const live = await openRoot(appConfig, { mcpConfig: config });
+    try {
+      await expect(live.context()).rejects.toThrow();
+    } finally {
+      await live.close();
+    }
+  });
+});
+
+describe("build state", () => {
+  async function checkout(): Promise<string> {
+    const root = tempDir();
+    for (const dir of ["src", "agents", "graphs", "prompts"]) await mkdir(path.join(root, dir, "sub"), { recursive: true });
+    await writeFile(path.join(root, "src", "sub", "a.ts"), "export {};\n");
+    return root;
+  }
+  const at = (seconds: number): Date => new Date(1_700_000_000_000 + seconds * 1000);
+
+  async function age(root: string, seconds: number): Promise<void> {
+    for (const p of ["src/sub/a.ts", "src/sub", "src", "agents/sub", "agents", "graphs/sub", "graphs", "prompts/sub", "prompts"]) {
+      await utimes(path.join(root, p), at(seconds), at(seconds));
+    }
+  }
+
+  it("is absent without a finished build, current after one, stale after an edit, an added file or a tsconfig change", async () => {
+    const root = await checkout();
+    await age(root, 0);
+    expect(buildState(root).state).toBe("absent");
+    await mkdir(path.join(root, "dist"), { recursive: true });
+    await writeFile(path.join(root, STAMP), JSON.stringify({ startedAt: at(10).getTime() }));
+    expect(buildState(root)).toEqual({ state: "current", builtAt: at(10).getTime() });
+
+    await utimes(path.join(root, "src/sub/a.ts"), at(20), at(20));
+    expect(buildState(root)).toMatchObject({ state: "stale", newer: path.join("src", "sub", "a.ts") });
+    await age(root, 0);
+    await writeFile(path.join(root, "graphs", "sub", "new.ts"), "export {};\n");
+    expect(buildState(root)).toMatchObject({ state: "stale", newer: path.join("graphs", "sub") });
+    await age(root, 0);
+    await utimes(path.join(root, "graphs/sub/new.ts"), at(0), at(0));
+    expect(buildState(root).state).toBe("current");
+    await writeFile(path.join(root, "tsconfig.build.json"), "{}");
+    expect(buildState(root)).toMatchObject({ state: "stale", newer: "tsconfig.build.json" });
+  });
+
+  it("the code stamp follows the newest source", async () => {
+    const root = await checkout();
+    await age(root, 0);
+    const before = codeStamp(root);
+    await utimes(path.join(root, "src/sub/a.ts"), at(30), at(30));
+    expect(codeStamp(root)).not.toBe(before);
+    expect(codeStamp(root)).toBe(`sources@${at(30).getTime()}`);
+  });
+});
