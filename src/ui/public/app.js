@@ -84,6 +84,7 @@ function questionPanel(run) {
   };
   return h("section", { class: "panel question", id: "question" },
     h("h2", {}, q.kind === "budget" ? "Running budget reached" : "Waiting for approval"),
+    q.plan ? h("p", {}, "Plan: ", h("strong", {}, q.plan)) : null,
     h("p", {}, q.question),
     h("ul", {}, (q.reasons ?? []).map((r) => h("li", {}, r))),
     destructive.length ? h("p", {}, "Steps that may destroy data: ", h("code", {}, destructive.join(", "))) : null,
