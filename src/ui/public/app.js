@@ -107,7 +107,7 @@ function dag(run) {
   dagre.layout(g);
   const { width, height } = g.graph();
   const svg = h("svg:svg", { class: "dag", id: "dag", width, height, viewBox: `0 0 ${width} ${height}` },
-    h("svg:defs", {}, h("svg:marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 6, markerHeight: 6, orient: "auto-start-reverse" }, h("svg:path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#6b7280" }))));
+    h("svg:defs", {}, h("svg:marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 8, markerHeight: 8, markerUnits: "userSpaceOnUse", orient: "auto-start-reverse" }, h("svg:path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#6b7280" }))));
   for (const e of run.edges) {
     const pts = g.edge(e.from, e.to).points;
     const d = pts.map((p, i) => `${i ? "L" : "M"}${p.x},${p.y}`).join(" ");
@@ -167,13 +167,16 @@ function costs(run) {
       : h("p", { class: "muted" }, "No model calls."));
 }
 
+// replaceChildren would turn a null into the text "null".
+const show = (...children) => app.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+
 function render(run) {
   if (!run) {
-    app.replaceChildren(h("p", {}, "No such run."));
+    show(h("p", {}, "No such run."));
     return;
   }
   document.title = `${run.plan} — credit-optimizer`;
-  app.replaceChildren(
+  show(
     h("h1", { id: "run-title" }, run.plan, " ", h("span", { class: `status ${run.status}`, id: "run-status" }, run.status)),
     h("p", { class: "muted" }, "thread ", h("code", {}, run.threadId), ` · ${run.planner ?? "planner unknown"} · ${when(run.startedAt)} · `,
       h("a", { href: `/api/runs/${encodeURIComponent(run.threadId)}/plan.json`, download: "" }, "plan JSON (for run --plan)")),
