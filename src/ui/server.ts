@@ -62,6 +62,7 @@ export async function startViewer(root: Root, options: ViewerOptions = {}): Prom
   const drives = new Set<Promise<void>>();
   const streams = new Set<ServerResponse>();
   let origin = "";
+  let loopbackHosts = new Set<string>();
 
   const ledgerRecord = async (threadId: string): Promise<RunRecord | undefined> => (await root.ledger.runs({ runId: threadId }))[0];
   const snapshotOf = (threadId: string) => graph.getState({ configurable: { thread_id: threadId } });
@@ -119,7 +120,9 @@ export async function startViewer(root: Root, options: ViewerOptions = {}): Prom
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", origin);
-    if (req.headers.host !== new URL(origin).host) return send(res, 421, "text/plain", "wrong Host header"); // DNS rebinding
+    // DNS rebinding: a page on another name that resolves to 127.0.0.1 is refused on loopback. On
+    // another address the names it is reached by are not known here; the token guards it.
+    if (isLoopback(host) && !loopbackHosts.has(req.headers.host ?? "")) return send(res, 421, "text/plain", "wrong Host header");
     if (options.token) {
       if (url.searchParams.get("token") === options.token && req.method === "GET") {
         res.writeHead(303, { ...securityHeaders(), location: url.pathname, "set-cookie": `co_ui=${options.token}; HttpOnly; SameSite=Strict; Path=/` });
@@ -152,7 +155,7 @@ export async function startViewer(root: Root, options: ViewerOptions = {}): Prom
     if (req.method === "POST" && parts[0] === "api" && parts[1] === "runs" && parts[3] === "answer" && parts.length === 4) {
       const given = req.headers["x-csrf-token"];
       if (typeof given !== "string" || !sameSecret(given, csrf)) return send(res, 403, "application/json", safeJson({ error: "missing or wrong X-CSRF-Token" }));
-      if (req.headers.origin !== undefined && req.headers.origin !== origin) return send(res, 403, "application/json", safeJson({ error: `cross-origin request from ${req.headers.origin}` }));
+      if (req.headers.origin !== undefined && req.headers.origin !== `http://${req.headers.host ?? ""}`) return send(res, 403, "application/json", safeJson({ error: `cross-origin request from ${req.headers.origin}` }));
       const body = await readJson(req);
       if (typeof body?.["approved"] !== "boolean") return send(res, 400, "application/json", safeJson({ error: 'the body must be {"approved": true|false}' }));
       const id = parts[2]!;
@@ -177,6 +180,7 @@ export async function startViewer(root: Root, options: ViewerOptions = {}): Prom
   const address = server.address() as AddressInfo;
   origin = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
   if (host === "localhost") origin = `http://localhost:${address.port}`;
+  loopbackHosts = new Set([new URL(origin).host, `localhost:${address.port}`, `127.0.0.1:${address.port}`, `[::1]:${address.port}`]);
   return {
     url: origin,
     server,
