@@ -21,6 +21,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   "embedded-postgres": async () => (await import("./embedded-postgres.ts")).benchEmbeddedPostgres,
   planner: async () => (await import("./planner.ts")).benchPlanner,
   doctor: async () => (await import("./doctor.ts")).benchDoctor,
+  viewer: async () => (await import("./viewer.ts")).benchViewer,
 };
 
 const onlyAt = process.argv.indexOf("--only");

@@ -26,6 +26,8 @@ const number = (fallback: number) =>
 
 const EnvSchema = z.object({
   CREDIT_OPTIMIZER_HOME: optional,
+  // The viewer's token when it listens on a non-loopback address (`ui --host`).
+  CREDIT_OPTIMIZER_UI_TOKEN: optional,
   DATABASE_URL: optional,
   OPENAI_API_KEY: optional,
   OPENAI_BASE_URL: optional,

@@ -169,7 +169,7 @@ export function maskValue(value: unknown, known: readonly string[] = [], key?: s
 }
 
 /** Values of configured credentials (API keys, tokens), masked wherever they appear. */
-function knownSecrets(config: AppConfig): string[] {
+export function knownSecrets(config: AppConfig): string[] {
   return Object.entries(config.env)
     .filter(([k, v]) => typeof v === "string" && SECRET_ENV.test(k) && k !== "CREDIT_OPTIMIZER_SECRET_KEY")
     .map(([, v]) => v as string)

@@ -74,6 +74,12 @@ export function buildProgram(config: () => AppConfig, io: Io, setExit: (code: nu
     .option("--param <key=value>", "a plan parameter (repeatable)", collect)
     .action(async (file: string, options) => done((await import("./run.ts")).validateCommand(file, options, config(), io)));
 
+  stateOptions(program.command("ui").description("the local viewer: runs, a run's live DAG, timeline and costs, approvals (http://127.0.0.1)"))
+    .option("--port <n>", "port (default: a free one)")
+    .option("--host <address>", "address to listen on (default 127.0.0.1; any other needs a token: CREDIT_OPTIMIZER_UI_TOKEN, else one is printed)")
+    .option("--open", "open it in the browser")
+    .action(async (options) => done((await import("./ui.ts")).uiCommand(options, config(), io)));
+
   program
     .command("workflows")
     .argument("[show]")

@@ -1,0 +1,195 @@
+// The viewer's front end: plain DOM, no framework. Every piece of run data goes into the page through
+// textContent or setAttribute (never innerHTML), so a plan name like "<script>" is shown as text.
+"use strict";
+
+const SVG = "http://www.w3.org/2000/svg";
+const csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
+const app = document.getElementById("app");
+const live = document.getElementById("live");
+
+function h(tag, attrs, ...children) {
+  const el = tag.startsWith("svg:") ? document.createElementNS(SVG, tag.slice(4)) : document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    // Through the CSSOM: the Content-Security-Policy forbids inline style attributes.
+    else if (k === "style") Object.assign(el.style, v);
+    else el.setAttribute(k, String(v));
+  }
+  for (const c of children.flat()) if (c !== undefined && c !== null && c !== false) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return el;
+}
+
+const ms = (v) => (v === undefined || v === null ? "—" : v < 1000 ? `${Math.round(v)} ms` : v < 60000 ? `${(v / 1000).toFixed(1)} s` : `${(v / 60000).toFixed(1)} min`);
+const usd = (v) => (v === undefined || v === null ? "—" : `$${Number(v).toFixed(4)}`);
+const range = (r, f) => (r ? `${f(r.p50)} (p90 ${f(r.p90)})` : "—");
+const when = (t) => (t ? new Date(t).toLocaleString() : "—");
+const json = (v) => JSON.stringify(v, null, 2);
+
+function subscribe(url, onData) {
+  const source = new EventSource(url);
+  source.onopen = () => { live.textContent = "live"; live.classList.add("on"); };
+  source.onerror = () => { live.textContent = "reconnecting"; live.classList.remove("on"); };
+  source.onmessage = (e) => onData(JSON.parse(e.data));
+  return source;
+}
+
+// ---- runs page ----------------------------------------------------------------------------------
+
+const filters = { status: "", since: "" };
+
+function runsPage(runs) {
+  const statuses = [...new Set(runs.map((r) => r.status))].sort();
+  const since = filters.since ? Date.parse(filters.since) : 0;
+  const shown = runs.filter((r) => (!filters.status || r.status === filters.status) && (!since || (r.startedAt ?? 0) >= since));
+  const select = h("select", { id: "filter-status", onchange: (e) => { filters.status = e.target.value; runsPage(runs); } },
+    h("option", { value: "" }, "all statuses"),
+    statuses.map((s) => h("option", { value: s, selected: s === filters.status }, s)));
+  const date = h("input", { type: "date", id: "filter-since", value: filters.since, onchange: (e) => { filters.since = e.target.value; runsPage(runs); } });
+  const rows = shown.map((r) =>
+    h("tr", { class: "run", "data-thread": r.threadId },
+      h("td", {}, h("span", { class: `status ${r.status}` }, r.status), r.waiting ? h("span", { class: "badge" }, "waiting for approval") : null),
+      h("td", {}, h("a", { href: `/runs/${encodeURIComponent(r.threadId)}`, class: "plan-name" }, r.plan)),
+      h("td", {}, r.planner ?? "—"),
+      h("td", {}, when(r.startedAt)),
+      h("td", {}, `${ms(r.durationMs)} / ${range(r.forecastMs, ms)}`),
+      h("td", {}, `${usd(r.usd)} / ${range(r.forecastUsd, usd)}`),
+      h("td", {}, h("code", {}, r.threadId))));
+  app.replaceChildren(
+    h("h1", {}, "Runs"),
+    h("div", { class: "filters" }, h("label", {}, "Status ", select), h("label", {}, "Since ", date), h("span", { class: "muted" }, `${shown.length} of ${runs.length}`)),
+    h("table", { id: "runs" },
+      h("thead", {}, h("tr", {}, ["Status", "Plan", "Planner", "When", "Duration / forecast", "Cost / forecast", "Thread"].map((t) => h("th", {}, t)))),
+      h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No runs yet. Try: credit-optimizer run --workflow rad-crawler")))));
+}
+
+// ---- run page -----------------------------------------------------------------------------------
+
+let selected;
+
+function questionPanel(run) {
+  const q = run.question;
+  if (!q) return null;
+  const destructive = q.kind === "approval" ? q.decision?.destructiveSteps ?? [] : [];
+  const status = h("span", { class: "muted", id: "answer-status" });
+  const answer = async (approved) => {
+    status.textContent = approved ? "approving…" : "rejecting…";
+    const res = await fetch(`/api/runs/${encodeURIComponent(run.threadId)}/answer`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-csrf-token": csrf },
+      body: JSON.stringify({ approved }),
+    });
+    const body = await res.json();
+    status.textContent = res.ok ? (approved ? "approved: the run proceeds in the viewer's process" : "rejected") : body.error;
+  };
+  return h("section", { class: "panel question", id: "question" },
+    h("h2", {}, q.kind === "budget" ? "Running budget reached" : "Waiting for approval"),
+    q.plan ? h("p", {}, "Plan: ", h("strong", {}, q.plan)) : null,
+    h("p", {}, q.question),
+    h("ul", {}, (q.reasons ?? []).map((r) => h("li", {}, r))),
+    destructive.length ? h("p", {}, "Steps that may destroy data: ", h("code", {}, destructive.join(", "))) : null,
+    h("p", {},
+      destructive.length
+        ? h("button", { class: "approve destructive", id: "approve", onclick: () => answer(true) }, `Approve, including ${destructive.length} destructive step(s)`)
+        : h("button", { class: "approve", id: "approve", onclick: () => answer(true) }, "Approve"),
+      " ",
+      h("button", { class: "reject", id: "reject", onclick: () => answer(false) }, "Reject"),
+      " ", status));
+}
+
+function dag(run) {
+  if (!run.nodes.length) return h("p", { class: "muted" }, "No plan yet.");
+  const g = new dagre.graphlib.Graph();
+  g.setGraph({ rankdir: "LR", nodesep: 20, ranksep: 50, marginx: 10, marginy: 10 });
+  g.setDefaultEdgeLabel(() => ({}));
+  for (const n of run.nodes) g.setNode(n.id, { width: Math.max(90, n.id.length * 7.5 + 20), height: 34 });
+  for (const e of run.edges) g.setEdge(e.from, e.to);
+  dagre.layout(g);
+  const { width, height } = g.graph();
+  const svg = h("svg:svg", { class: "dag", id: "dag", width, height, viewBox: `0 0 ${width} ${height}` },
+    h("svg:defs", {}, h("svg:marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 8, markerHeight: 8, markerUnits: "userSpaceOnUse", orient: "auto-start-reverse" }, h("svg:path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#6b7280" }))));
+  for (const e of run.edges) {
+    const pts = g.edge(e.from, e.to).points;
+    const d = pts.map((p, i) => `${i ? "L" : "M"}${p.x},${p.y}`).join(" ");
+    svg.append(h("svg:path", { class: `edge ${e.implied ? "implied" : "declared"}${e.critical ? " critical" : ""}`, d, "marker-end": "url(#arrow)", "data-from": e.from, "data-to": e.to }));
+  }
+  for (const n of run.nodes) {
+    const box = g.node(n.id);
+    svg.append(h("svg:g", { class: `node status-${n.status}${n.critical ? " critical" : ""}${selected === n.id ? " selected" : ""}`, "data-id": n.id, transform: `translate(${box.x - box.width / 2},${box.y - box.height / 2})`, onclick: () => { selected = n.id; render(run); } },
+      h("svg:title", {}, `${n.id}: ${n.status} — ${n.tool}`),
+      h("svg:rect", { width: box.width, height: box.height }),
+      h("svg:text", { x: 10, y: 21 }, n.id)));
+  }
+  return h("div", {}, svg, h("div", { class: "legend muted" }, h("span", {}, "— declared edge"), h("span", {}, "- - implied by a ${ref}"), h("span", {}, "thick: critical path")));
+}
+
+function timeline(run) {
+  if (!run.timeline.length) return h("p", { class: "muted" }, "Nothing has run yet.");
+  const start = Math.min(...run.timeline.map((b) => b.startMs));
+  const end = Math.max(...run.timeline.map((b) => b.endMs));
+  const span = Math.max(1, end - start);
+  const pct = (t) => `${((t - start) / span) * 100}%`;
+  return h("div", { class: "timeline", id: "timeline" },
+    run.timeline.map((b) => {
+      const bar = h("div", { class: `bar ${b.kind} ${b.status}`, "data-id": b.id, "data-kind": b.kind, "data-start": b.startMs, "data-end": b.endMs, title: `${b.id}: ${b.status}, ${ms(b.endMs - b.startMs)}, ${b.attempts} attempt(s)`, style: { left: pct(b.startMs), width: `${((b.endMs - b.startMs) / span) * 100}%` } });
+      // Only the attempt count is recorded, not when each retry began: the segments split the bar evenly.
+      for (let i = 1; i < b.attempts; i++) bar.append(h("span", { class: "seg", style: { left: `${(i / b.attempts) * 100}%` } }));
+      return h("div", { class: "tl-row" }, h("span", { class: "tl-label" }, b.kind === "compensation" ? `↺ ${b.id}` : b.id), h("div", { class: "tl-track" }, bar));
+    }),
+    h("div", { class: "muted" }, `0 → ${ms(span)}`));
+}
+
+function details(run) {
+  const step = run.steps.find((s) => s.id === selected) ?? run.steps[0];
+  if (!step) return null;
+  return h("section", { class: "panel", id: "details" },
+    h("h2", {}, `Step ${step.id} `, h("span", { class: `status ${step.status}` }, step.status)),
+    h("p", {}, "Tool: ", h("code", {}, step.tool), step.agent ? ` · agent ${step.agent}` : "", step.attempts ? ` · ${step.attempts} attempt(s)` : ""),
+    step.reason ? h("p", {}, step.reason) : null,
+    h("h3", {}, "Params"), h("pre", {}, json(step.params)),
+    step.output !== undefined ? [h("h3", {}, "Output"), h("pre", {}, json(step.output))] : null,
+    step.error ? [h("h3", {}, "Error"), h("pre", {}, json(step.error))] : null,
+    step.rollback ? [h("h3", {}, "Rollback"), h("pre", {}, json(step.rollback))] : null);
+}
+
+function costs(run) {
+  const stepUsd = run.steps.reduce((a, s) => a + (s.forecastUsd ?? 0), 0);
+  return h("section", { class: "panel", id: "costs" },
+    h("h2", {}, "Cost and time"),
+    h("p", {}, `Total: ${usd(run.usd)} against a forecast of ${range(run.forecastUsd, usd)} · ${ms(run.durationMs)} against ${range(run.forecastMs, ms)}`),
+    h("table", {},
+      h("thead", {}, h("tr", {}, ["Step", "Forecast time", "Actual time", "Forecast USD"].map((t) => h("th", {}, t)))),
+      h("tbody", {}, run.steps.map((s) => h("tr", {}, h("td", {}, s.id), h("td", {}, range(s.forecastMs, ms)), h("td", {}, ms(s.ms)), h("td", {}, usd(s.forecastUsd)))),
+        h("tr", {}, h("th", {}, "steps"), h("td", {}), h("td", {}), h("th", {}, usd(stepUsd))))),
+    run.usage.length
+      ? h("table", {}, h("thead", {}, h("tr", {}, ["Agent", "Model", "In", "Out", "USD"].map((t) => h("th", {}, t)))),
+          h("tbody", {}, run.usage.map((u) => h("tr", {}, h("td", {}, u.agent), h("td", {}, u.model), h("td", {}, u.input_tokens), h("td", {}, u.output_tokens), h("td", {}, u.priced ? usd(u.usd) : "unknown")))))
+      : h("p", { class: "muted" }, "No model calls."));
+}
+
+// replaceChildren would turn a null into the text "null".
+const show = (...children) => app.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+
+function render(run) {
+  if (!run) {
+    show(h("p", {}, "No such run."));
+    return;
+  }
+  document.title = `${run.plan} — credit-optimizer`;
+  show(
+    h("h1", { id: "run-title" }, run.plan, " ", h("span", { class: `status ${run.status}`, id: "run-status" }, run.status)),
+    h("p", { class: "muted" }, "thread ", h("code", {}, run.threadId), ` · ${run.planner ?? "planner unknown"} · ${when(run.startedAt)} · `,
+      h("a", { href: `/api/runs/${encodeURIComponent(run.threadId)}/plan.json`, download: "" }, "plan JSON (for run --plan)")),
+    run.request ? h("p", {}, "Request: ", run.request) : null,
+    questionPanel(run),
+    run.problems.length ? h("section", { class: "panel" }, h("h2", {}, "Problems"), h("ul", {}, run.problems.map((p) => h("li", {}, p)))) : null,
+    h("h2", {}, "DAG"), dag(run),
+    h("h2", {}, "Timeline"), timeline(run),
+    h("div", { class: "grid" }, details(run), costs(run)),
+    run.notes.length ? h("section", { class: "panel" }, h("h2", {}, "Notes"), h("ul", {}, run.notes.map((n) => h("li", {}, n)))) : null,
+    run.summary ? h("section", { class: "panel" }, h("h2", {}, "Summary"), h("pre", {}, run.summary)) : null);
+}
+
+const match = /^\/runs\/([^/]+)$/.exec(location.pathname);
+if (match) subscribe(`/api/runs/${match[1]}/events`, render);
+else subscribe("/api/runs/events", runsPage);

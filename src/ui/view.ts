@@ -1,0 +1,198 @@
+import type { StateSnapshot } from "@langchain/langgraph";
+import type { RunState } from "../../graphs/state.ts";
+import type { RunRecord } from "../cost/ledger.ts";
+import type { Range } from "../cost/types.ts";
+import { criticalPath } from "../plan/dag.ts";
+import type { RunQuestion } from "../run/drive.ts";
+
+/** How the viewer colours a step: the executor's statuses plus what it infers while a run proceeds. */
+export type NodeStatus = "pending" | "running" | "succeeded" | "failed" | "skipped" | "held" | "rolled_back";
+
+/** One row of the runs page. */
+export interface RunSummary {
+  threadId: string;
+  plan: string;
+  /** Where the run stands: the executor's status, or `waiting` / `running` / `planned` / the outcome. */
+  status: string;
+  planner?: string;
+  startedAt?: number;
+  durationMs?: number;
+  forecastMs?: Range;
+  usd?: number;
+  forecastUsd?: Range;
+  waiting: boolean;
+}
+
+export interface DagNode {
+  id: string;
+  tool: string;
+  agent?: string;
+  status: NodeStatus;
+  critical: boolean;
+}
+
+export interface DagEdge {
+  from: string;
+  to: string;
+  /** Added by the validator because the step reads `${from.…}`, not declared in `dependencies`. */
+  implied: boolean;
+  critical: boolean;
+}
+
+/** A bar on the timeline: a step's run (one segment per attempt is not recorded, so attempts are a count) or a compensation. */
+export interface TimelineBar {
+  id: string;
+  kind: "step" | "compensation";
+  status: string;
+  startMs: number;
+  endMs: number;
+  attempts: number;
+}
+
+export interface StepDetail {
+  id: string;
+  tool: string;
+  agent?: string;
+  status: NodeStatus;
+  params: unknown;
+  output?: unknown;
+  error?: unknown;
+  reason?: string;
+  attempts?: number;
+  rollback?: unknown;
+  forecastMs?: Range;
+  forecastUsd?: number;
+  ms?: number;
+}
+
+/** Everything the run page draws. Secret-looking values are masked by the server before sending. */
+export interface RunView extends RunSummary {
+  request: string;
+  active: boolean;
+  question?: RunQuestion;
+  nodes: DagNode[];
+  edges: DagEdge[];
+  timeline: TimelineBar[];
+  steps: StepDetail[];
+  notes: string[];
+  problems: string[];
+  usage: RunState["usage"];
+  summary?: string;
+  plan_json?: unknown;
+}
+
+/** The question a snapshot waits at, if any. */
+export function questionOf(snapshot: StateSnapshot): RunQuestion | undefined {
+  return snapshot.tasks.flatMap((t) => t.interrupts).map((i) => i.value as RunQuestion)[0];
+}
+
+function planName(values: Partial<RunState>): string {
+  const fromPlan = (values.plan as { name?: unknown } | undefined)?.name;
+  return values.prepared?.plan.name ?? (typeof fromPlan === "string" ? fromPlan : values.report?.plan ?? "(no plan yet)");
+}
+
+function plannerText(values: Partial<RunState>): string | undefined {
+  const p = values.planner;
+  if (!p) return undefined;
+  if (p.kind === "model") return `model${p.model ? ` ${p.model}` : ""}`;
+  if (p.kind === "catalog") return `catalog${p.workflow ? ` (${p.workflow.id})` : ""}`;
+  return p.kind;
+}
+
+function statusOf(values: Partial<RunState>, snapshot: StateSnapshot, question: RunQuestion | undefined): string {
+  if (question) return "waiting";
+  if (values.report) return values.report.outcome === "executed" ? values.report.status : values.report.outcome;
+  if (snapshot.next.length > 0) return values.prepared ? "running" : "planning";
+  return values.status ?? "pending";
+}
+
+/** A row of the runs page from a thread's state and its ledger record (when it reached execution). */
+export function summarize(threadId: string, snapshot: StateSnapshot, record: RunRecord | undefined): RunSummary {
+  const values = (snapshot.values ?? {}) as Partial<RunState>;
+  const question = questionOf(snapshot);
+  const report = values.report;
+  const createdAt = snapshot.createdAt ? Date.parse(snapshot.createdAt) : undefined;
+  return {
+    threadId,
+    plan: planName(values),
+    status: statusOf(values, snapshot, question),
+    planner: plannerText(values),
+    startedAt: record?.startedAt ?? createdAt,
+    durationMs: report?.actual.ms ?? record?.actual?.durationMs,
+    forecastMs: values.forecast?.durationMs ?? record?.forecast?.durationMs,
+    usd: report?.actual.usd ?? record?.actual?.usd,
+    forecastUsd: values.forecast?.usd ?? record?.forecast?.usd,
+    waiting: question !== undefined,
+  };
+}
+
+/** The run page's model: the DAG (declared and implied edges, critical path), the timeline, each step, the costs. */
+export function runView(threadId: string, snapshot: StateSnapshot, record: RunRecord | undefined): RunView {
+  const summary = summarize(threadId, snapshot, record);
+  const values = (snapshot.values ?? {}) as Partial<RunState>;
+  const question = questionOf(snapshot);
+  const prepared = values.prepared;
+  const results = values.results ?? {};
+  const compensations = values.compensations ?? [];
+  const active = !question && snapshot.next.length > 0;
+  const undone = new Set((values.outcomes ?? []).filter((o) => o.outcome === "undone").map((o) => o.step));
+  const steps = prepared?.plan.steps ?? [];
+  const deps = prepared?.deps ?? {};
+  const statusOfStep = (id: string): NodeStatus => {
+    const r = results[id];
+    if (r) return undone.has(id) ? "rolled_back" : r.status;
+    // Results are checkpointed as each step finishes: a step whose dependencies all succeeded has started.
+    const ready = (deps[id] ?? []).every((d) => results[d]?.status === "succeeded");
+    return active && values.approval?.approved && ready ? "running" : "pending";
+  };
+  const finished = Object.keys(results).length > 0;
+  const critical = new Set(
+    finished && prepared
+      ? criticalPath(prepared.order, deps, (id) => (results[id] ? results[id].endedAtMs - results[id].startedAtMs : 0)).path
+      : (values.forecast?.criticalPath ?? []),
+  );
+  const nodes: DagNode[] = steps.map((s) => ({ id: s.id, tool: prepared?.tools[s.id] ? `${prepared.tools[s.id]!.server}.${prepared.tools[s.id]!.tool}` : s.tool, agent: s.agent, status: statusOfStep(s.id), critical: critical.has(s.id) }));
+  const edges: DagEdge[] = steps.flatMap((s) =>
+    (deps[s.id] ?? []).map((d) => ({ from: d, to: s.id, implied: !s.dependencies.includes(d), critical: critical.has(d) && critical.has(s.id) })),
+  );
+  const timeline: TimelineBar[] = [
+    ...Object.values(results)
+      .filter((r) => r.endedAtMs > 0)
+      .map((r) => ({ id: r.id, kind: "step" as const, status: undone.has(r.id) ? "rolled_back" : r.status, startMs: r.startedAtMs, endMs: r.endedAtMs, attempts: r.attempts })),
+    ...compensations.map((c) => ({ id: c.step, kind: "compensation" as const, status: c.status, startMs: c.startedAtMs, endMs: c.endedAtMs, attempts: c.attempts })),
+  ].sort((a, b) => a.startMs - b.startMs);
+  const perStep = new Map((values.forecast?.perStep ?? []).map((f) => [f.id, f]));
+  const details: StepDetail[] = steps.map((s) => {
+    const r = results[s.id];
+    return {
+      id: s.id,
+      tool: nodes.find((n) => n.id === s.id)!.tool,
+      agent: s.agent,
+      status: statusOfStep(s.id),
+      params: s.params,
+      output: r?.output,
+      error: r?.error,
+      reason: r?.reason,
+      attempts: r?.attempts,
+      rollback: s.rollback,
+      forecastMs: perStep.get(s.id)?.ms,
+      forecastUsd: perStep.get(s.id)?.usd,
+      ms: r ? r.endedAtMs - r.startedAtMs : undefined,
+    };
+  });
+  return {
+    ...summary,
+    request: values.request ?? "",
+    active,
+    question,
+    nodes,
+    edges,
+    timeline,
+    steps: details,
+    notes: prepared?.notes ?? [],
+    problems: [...(values.planProblems ?? []), ...(values.problems ?? []).map((p) => `${p.step ? `step "${p.step}", ` : ""}${p.field ?? ""}: ${p.message}`)],
+    usage: values.usage ?? [],
+    summary: values.report?.summary,
+    plan_json: values.plan,
+  };
+}
