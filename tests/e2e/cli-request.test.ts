@@ -3,6 +3,7 @@ import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import { agentThread, checkpointMemory } from "../../agents/memory.ts";
+import { openLedger } from "../../src/cost/ledger.ts";
 import type { Report } from "../../agents/types.ts";
 import { runCli, startCli, waitFor } from "../helpers/cli.ts";
 import { fakeServer, readCalls, tempDir } from "../helpers/fake-mcp.ts";
@@ -260,6 +261,15 @@ describe("Ctrl-C during a run (model stand-in, scripted MCP server)", () => {
     // "first" ran once; "slow" was in flight when the process died, so it runs again.
     expect(work.filter((n) => n === "first")).toHaveLength(1);
     expect(work.slice(-2)).toEqual(["slow", "last"]);
+    // The ledger counts each call once: one row per call that finished.
+    const ledger = await openLedger({ home: env["CREDIT_OPTIMIZER_HOME"]! });
+    try {
+      const rows = (await ledger.steps({ runId: thread! })).map((r) => r.stepId).sort();
+      expect(rows).toEqual([...new Set(rows)]);
+      expect(rows).toEqual(["first", "last", "slow"]);
+    } finally {
+      await ledger.close();
+    }
   });
 
   describe("running budget: a step that reports its cost pushes the run over what it was allowed", () => {
