@@ -93,7 +93,7 @@ describe("CLI: validate and run --plan", () => {
   });
 
   it("a second concurrent run on the same thread is refused", async () => {
-    const s = setup([work("slow")], { delays: { slow: 4000 } });
+    const s = setup([work("slow")], { delays: { slow: 15000 } });
     const args = ["run", "--plan", s.plan, "--mcp-config", s.mcp, "--thread", "busy-1", "--json"];
     const first = startCli(args, s.env);
     await waitFor(() => readCalls(s.calls).some((c) => c.name === "slow"), 30_000, "the first run to start");
