@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -118,6 +118,30 @@ describe("LangGraph Studio: langgraphjs dev serves the graphs in langgraph.json"
     expect(readCalls(calls).map((c) => c.name).sort()).toEqual(["new-cache", "old-cache", "report"]);
   });
 
+  it("a plan crossing its running budget pauses at the budget interrupt; Command({ resume }) goes on without repeating a step", async () => {
+    const plan = {
+      name: "Costly in Studio",
+      steps: [
+        { id: "pricey", tool: "toolkit.work", params: { name: "studio-pricey", output: { cost_usd: 2 } } },
+        { id: "after", tool: "toolkit.work", dependencies: ["pricey"], params: { name: "studio-after" } },
+      ],
+    };
+    const { thread_id } = await api<{ thread_id: string }>("POST", "/threads", {});
+    const first = await api<Record<string, unknown>>("POST", `/threads/${thread_id}/runs/wait`, {
+      assistant_id: "orchestrator",
+      input: { plan, planner: { kind: "file", reason: "from the test" }, budgetUsd: 1, autoApprove: true },
+    });
+    expect(JSON.stringify(first["__interrupt__"] ?? "")).toContain("this run has spent $2.00, over the $1.00 it was allowed");
+    const waiting = await api<{ tasks: { interrupts: { value: { kind: string; held: string[] } }[] }[] }>("GET", `/threads/${thread_id}/state`);
+    expect(waiting.tasks.flatMap((t) => t.interrupts).map((i) => i.value)).toEqual([expect.objectContaining({ kind: "budget", held: ["after"] })]);
+    expect(readCalls(calls).filter((c) => c.name.startsWith("studio-")).map((c) => c.name)).toEqual(["studio-pricey"]);
+
+    await api("POST", `/threads/${thread_id}/runs/wait`, { assistant_id: "orchestrator", command: { resume: { approved: true } } });
+    const done = await api<{ values: { report: Report } }>("GET", `/threads/${thread_id}/state`);
+    expect(done.values.report.status).toBe("succeeded");
+    expect(readCalls(calls).filter((c) => c.name.startsWith("studio-")).map((c) => c.name)).toEqual(["studio-pricey", "studio-after"]);
+  });
+
   it("runs a plan on the executor graph", async () => {
     const { thread_id } = await api<{ thread_id: string }>("POST", "/threads", {});
     const values = await api<{ status: string; results: Record<string, { status: string }> }>("POST", `/threads/${thread_id}/runs/wait`, {
@@ -126,5 +150,20 @@ describe("LangGraph Studio: langgraphjs dev serves the graphs in langgraph.json"
     });
     expect(values.status).toBe("succeeded");
     expect(values.results["only"]!.status).toBe("succeeded");
+  });
+
+  it("one Studio process runs one copy of each MCP server for both graphs", () => {
+    const rows = execFileSync("ps", ["-eo", "pid=,ppid=,args="], { encoding: "utf8" })
+      .split("\n")
+      .map((line) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ pid: Number(m[1]), ppid: Number(m[2]), args: m[3]! }));
+    const tree = new Set([server!.pid!]);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const row of rows) if (tree.has(row.ppid) && !tree.has(row.pid)) (tree.add(row.pid), (grew = true));
+    }
+    const copies = rows.filter((r) => tree.has(r.pid) && r.args.includes("fake-tools"));
+    expect(copies).toHaveLength(1);
   });
 });
