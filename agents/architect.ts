@@ -1,5 +1,7 @@
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
+import { toJsonSchema } from "@langchain/core/utils/json_schema";
+import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import {
   ARCHITECT_PLAN_FUNCTION,
   ARCHITECT_REPAIR_PROMPT,
@@ -11,14 +13,15 @@ import { planCacheKey, type PlanCache } from "../src/cost/plan-cache.ts";
 import { AGENT_INSTANCE_PREFIX, isDestructiveTool, type ToolInfo } from "../src/mcp/catalog.ts";
 import { formatQuestion, planOffline, rankWorkflows, type WorkflowLibrary } from "../src/planner/index.ts";
 import { describeModel } from "../src/models/chat-model.ts";
+import { planModel, streamPlan } from "../src/models/streamed-plan.ts";
 import { formatPrompt, quoteData } from "../src/models/prompt-format.ts";
 import { Plan } from "../src/plan/schema.ts";
-import { formatProblem, validatePlan, type PreparedPlan, type Problem, type ValidateOptions } from "../src/plan/validate.ts";
+import { checkArrivedStep, formatProblem, validatePlan, type PreparedPlan, type Problem, type ValidateOptions } from "../src/plan/validate.ts";
 import type { RunState } from "../graphs/state.ts";
 import type { AgentModel, OrchestratorDeps } from "./deps.ts";
 import { agentThread, type MemoryMessage } from "./memory.ts";
 import { usageOf } from "./usage.ts";
-import type { ModelUsage, PlannerInfo } from "./types.ts";
+import type { ModelUsage, PlannerInfo, StreamedStep } from "./types.ts";
 
 export const DEFAULT_MAX_REPAIRS = 2;
 /** Workflow templates shown to the model as examples: the closest few to the request. */
@@ -109,24 +112,45 @@ async function planWithModel(
     ...history.map((m) => (m.role === "user" ? new HumanMessage(m.content) : new AIMessage(m.content))),
     new HumanMessage(formatPrompt(ARCHITECT_REQUEST_PROMPT, { request })),
   ];
+  const method = deps.structuredMethod ?? deps.config.model?.structuredOutput ?? "functionCalling";
+  const fn = { ...ARCHITECT_PLAN_FUNCTION, schema: toJsonSchema(Plan) as Record<string, unknown> };
   const structuredOf = (picked: AgentModel) => {
     if (typeof picked.model.withStructuredOutput !== "function") throw new Error(`model ${picked.name} does not support structured output`);
-    return picked.model.withStructuredOutput(Plan, { name: ARCHITECT_PLAN_FUNCTION.name, method: deps.structuredMethod ?? deps.config.model?.structuredOutput ?? "functionCalling", includeRaw: true });
+    return picked.model.withStructuredOutput(Plan, { name: ARCHITECT_PLAN_FUNCTION.name, method, includeRaw: true });
   };
+  const writer = (config as LangGraphRunnableConfig | undefined)?.writer;
   // Repairs may be routed to another model (routing rule "architect/repair").
   const repairModel = deps.chatModel?.("architect", "repair") ?? first;
   const modelName = describeModel({ name: first.name, baseUrl: first.baseUrl });
   const maxAttempts = (deps.maxRepairs ?? DEFAULT_MAX_REPAIRS) + 1;
   const usage: ModelUsage[] = [];
   let problems: Problem[] = [];
+  let streamed: StreamedStep[] = [];
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const picked = attempt === 1 ? first : repairModel;
-    const { raw } = (await structuredOf(picked).invoke(messages, {
+    const callConfig: RunnableConfig = {
       ...config,
       runName: "architect",
       metadata: { ...config?.metadata, agent: "architect", attempt, ...(picked.routedFrom ? { [COST_METADATA.routedFrom]: picked.routedFrom } : {}) },
       tags: ["agent:architect"],
-    })) as { raw: AIMessage };
+    };
+    let raw: AIMessage;
+    if (deps.streamPlans !== false) {
+      const arrived: StreamedStep[] = [];
+      raw = await streamPlan(planModel(picked.model, method, fn), messages, callConfig, {
+        // Each step is judged the moment it is complete, against the tools and the steps before it.
+        onStep: ({ index, step, plan, atMs }) => {
+          const verdict = checkArrivedStep(plan, index, rules);
+          const id = typeof (step as { id?: unknown } | null)?.id === "string" ? (step as { id: string }).id : `#${index}`;
+          const entry: StreamedStep = { id, atMs: Math.round(atMs), status: verdict.status, ...(verdict.problems.length ? { problems: verdict.problems.map(formatProblem) } : {}) };
+          arrived.push(entry);
+          writer?.({ kind: "plan_step", attempt, ...entry });
+        },
+      });
+      streamed = arrived;
+    } else {
+      raw = ((await structuredOf(picked).invoke(messages, callConfig)) as { raw: AIMessage }).raw;
+    }
     usage.push(usageOf("architect", raw, deps, picked));
     const candidate = candidateOf(raw);
     const validation = candidate.ok ? validatePlan(candidate.value, rules) : undefined;
@@ -134,7 +158,7 @@ async function planWithModel(
       return {
         plan: candidate.ok ? candidate.value : undefined,
         prepared: validation.prepared,
-        planner: { kind: "model", model: modelName, attempts: attempt, reason: attempt === 1 ? "the model's first plan was valid" : `the model repaired its plan after ${attempt - 1} invalid attempt(s)` },
+        planner: { kind: "model", model: modelName, attempts: attempt, ...(streamed.length ? { streamed } : {}), reason: attempt === 1 ? "the model's first plan was valid" : `the model repaired its plan after ${attempt - 1} invalid attempt(s)` },
         planProblems: [],
         usage,
       };
