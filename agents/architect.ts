@@ -1,4 +1,4 @@
-import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
+import { AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { toJsonSchema } from "@langchain/core/utils/json_schema";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
@@ -13,7 +13,7 @@ import { planCacheKey, type PlanCache } from "../src/cost/plan-cache.ts";
 import { AGENT_INSTANCE_PREFIX, isDestructiveTool, type ToolInfo } from "../src/mcp/catalog.ts";
 import { formatQuestion, planOffline, rankWorkflows, type WorkflowLibrary } from "../src/planner/index.ts";
 import { describeModel } from "../src/models/chat-model.ts";
-import { planModel, streamPlan } from "../src/models/streamed-plan.ts";
+import { planModel, replyText, streamPlan } from "../src/models/streamed-plan.ts";
 import { formatPrompt, quoteData } from "../src/models/prompt-format.ts";
 import { Plan } from "../src/plan/schema.ts";
 import { checkArrivedStep, formatProblem, validatePlan, type PreparedPlan, type Problem, type ValidateOptions } from "../src/plan/validate.ts";
@@ -152,7 +152,7 @@ async function planWithModel(
       raw = ((await structuredOf(picked).invoke(messages, callConfig)) as { raw: AIMessage }).raw;
     }
     usage.push(usageOf("architect", raw, deps, picked));
-    const candidate = candidateOf(raw);
+    const candidate = deps.streamPlans !== false ? streamedCandidateOf(raw as AIMessageChunk) : candidateOf(raw);
     const validation = candidate.ok ? validatePlan(candidate.value, rules) : undefined;
     if (validation?.ok) {
       return {
@@ -240,6 +240,20 @@ function workflowExamples(request: string, library: WorkflowLibrary): unknown[] 
 }
 
 type Candidate = { ok: true; value: unknown } | { ok: false; message: string };
+
+/**
+ * The plan in a streamed reply, parsed strictly: the chunk's `tool_calls` come from a partial-JSON
+ * parser, which turns a reply cut short into a shorter plan instead of an error.
+ */
+function streamedCandidateOf(raw: AIMessageChunk): Candidate {
+  const text = replyText(raw);
+  const called = (raw.tool_call_chunks?.length ?? 0) > 0;
+  try {
+    return { ok: true, value: JSON.parse(text.replace(/\s*```\s*$/, "")) };
+  } catch {
+    return { ok: false, message: called ? `the plan function's arguments are not JSON: ${text.slice(0, 200)}` : "the reply is neither a plan function call nor JSON" };
+  }
+}
 
 /** The plan the model sent: the function call's arguments, or JSON text. */
 function candidateOf(raw: AIMessage): Candidate {
