@@ -3,6 +3,7 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { toJsonSchema } from "@langchain/core/utils/json_schema";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import {
+  ARCHITECT_MORE_TOOLS_PROMPT,
   ARCHITECT_PLAN_FUNCTION,
   ARCHITECT_REPAIR_PROMPT,
   ARCHITECT_REQUEST_PROMPT,
@@ -10,11 +11,13 @@ import {
 } from "../prompts/architect.ts";
 import { COST_METADATA } from "../src/cost/callbacks.ts";
 import { planCacheKey, type PlanCache } from "../src/cost/plan-cache.ts";
-import { AGENT_INSTANCE_PREFIX, isDestructiveTool, type ToolInfo } from "../src/mcp/catalog.ts";
-import { formatQuestion, planOffline, rankWorkflows, type WorkflowLibrary } from "../src/planner/index.ts";
+import { resolveTool, type ToolInfo } from "../src/mcp/catalog.ts";
+import { formatQuestion, planOffline, type WorkflowLibrary } from "../src/planner/index.ts";
 import { describeModel } from "../src/models/chat-model.ts";
 import { planModel, replyText, streamPlan } from "../src/models/streamed-plan.ts";
-import { formatPrompt, quoteData } from "../src/models/prompt-format.ts";
+import { formatPrompt, quoteData, quoteText } from "../src/models/prompt-format.ts";
+import { toolSignature } from "../src/models/tool-signature.ts";
+import { sliceTools } from "../src/planner/tool-slice.ts";
 import { Plan } from "../src/plan/schema.ts";
 import { checkArrivedStep, formatProblem, validatePlan, type PreparedPlan, type Problem, type ValidateOptions } from "../src/plan/validate.ts";
 import type { RunState } from "../graphs/state.ts";
@@ -24,8 +27,6 @@ import { usageOf } from "./usage.ts";
 import type { ModelUsage, PlannerInfo, StreamedStep } from "./types.ts";
 
 export const DEFAULT_MAX_REPAIRS = 2;
-/** Workflow templates shown to the model as examples: the closest few to the request. */
-const EXAMPLE_COUNT = 3;
 
 export interface ArchitectUpdate {
   plan?: unknown;
@@ -103,14 +104,16 @@ async function planWithModel(
 ): Promise<ArchitectUpdate> {
   const library = await deps.library().catch(() => undefined);
   const tools = rules.tools ?? [];
-  const system = formatPrompt(ARCHITECT_SYSTEM_PROMPT, {
-    tool_catalog: quoteData(toolCatalog(tools)),
-    workflow_examples: quoteData(library ? workflowExamples(request, library) : []),
-  });
+  const slice = sliceTools(request, tools, { templates: library?.workflows, earlierTools: toolsOf(history) });
+  const sent = new Set(slice.tools.map((t) => `${t.server}.${t.name}`));
   const messages: BaseMessage[] = [
-    new SystemMessage(system),
+    new SystemMessage(ARCHITECT_SYSTEM_PROMPT),
     ...history.map((m) => (m.role === "user" ? new HumanMessage(m.content) : new AIMessage(m.content))),
-    new HumanMessage(formatPrompt(ARCHITECT_REQUEST_PROMPT, { request })),
+    new HumanMessage(formatPrompt(ARCHITECT_REQUEST_PROMPT, {
+      tool_catalog: quoteText(slice.tools.map(toolSignature).join("\n")),
+      workflow_examples: quoteData(library ? workflowExample(slice.templates[0]?.id, library) : null),
+      request,
+    })),
   ];
   const method = deps.structuredMethod ?? deps.config.model?.structuredOutput ?? "functionCalling";
   const fn = { ...ARCHITECT_PLAN_FUNCTION, schema: toJsonSchema(Plan) as Record<string, unknown> };
@@ -165,7 +168,11 @@ async function planWithModel(
     }
     problems = validation && !validation.ok ? validation.problems : [{ field: "(reply)", message: candidate.ok ? "invalid plan" : candidate.message }];
     messages.push(raw);
-    const repair = formatPrompt(ARCHITECT_REPAIR_PROMPT, { problems: quoteData(problems.map(formatProblem)) });
+    // A plan may name a tool it was not shown; the repair then shows it, so the model can fix its params.
+    const unsent = unsentTools(candidate.ok ? candidate.value : undefined, tools, sent);
+    unsent.forEach((t) => sent.add(`${t.server}.${t.name}`));
+    const moreTools = unsent.length > 0 ? formatPrompt(ARCHITECT_MORE_TOOLS_PROMPT, { tool_catalog: quoteText(unsent.map(toolSignature).join("\n")) }) : "";
+    const repair = formatPrompt(ARCHITECT_REPAIR_PROMPT, { problems: quoteData(problems.map(formatProblem)), more_tools: moreTools });
     // Every call in the reply (valid or not) needs its tool answer before the next request.
     const callIds = [...(raw.tool_calls ?? []), ...(raw.invalid_tool_calls ?? [])].map((call, i) => call.id ?? `call_${i}`);
     if (callIds.length > 0) callIds.forEach((id, i) => messages.push(new ToolMessage({ tool_call_id: id, content: i === 0 ? repair : "see above" })));
@@ -219,24 +226,36 @@ async function planWithCatalog(
   return { plan: result.plan, prepared: validation.prepared, planner, planProblems: [], usage: [] };
 }
 
-/** The tool catalog the model sees: name, one-line description, input schema. Per-agent thinking copies are left out. */
-export function toolCatalog(tools: readonly ToolInfo[]): { tool: string; description: string; destructive: boolean; input_schema: Record<string, unknown> }[] {
-  return tools
-    .filter((t) => !t.server.startsWith(AGENT_INSTANCE_PREFIX))
-    .map((t) => ({
-      tool: `${t.server}.${t.name}`,
-      description: (t.description.split("\n")[0] ?? "").slice(0, 200),
-      destructive: isDestructiveTool(t),
-      input_schema: t.inputSchema,
-    }));
+/** The closest template as one worked example: a request it answers and its plan (estimates left out: they are the forecast's job). */
+function workflowExample(id: string | undefined, library: WorkflowLibrary): unknown {
+  const t = id ? library.workflows.find((w) => w.id === id) : undefined;
+  if (!t) return null;
+  return { request: t.examples[0] ?? t.description, params: Object.keys(t.params.shape ?? {}), plan: { ...t.plan, steps: t.plan.steps.map(({ estimate: _estimate, ...step }) => step) } };
 }
 
-function workflowExamples(request: string, library: WorkflowLibrary): unknown[] {
-  const ranked = rankWorkflows(request, library.workflows).slice(0, EXAMPLE_COUNT);
-  return ranked.map((m) => {
-    const t = library.workflows.find((w) => w.id === m.id)!;
-    return { id: t.id, name: t.name, description: t.description, example_requests: t.examples.slice(0, 2), plan: t.plan };
+/** Tools the session's earlier plans used (assistant turns hold the plan JSON). */
+function toolsOf(history: readonly MemoryMessage[]): string[] {
+  return history.flatMap((m) => {
+    if (m.role !== "assistant") return [];
+    try {
+      const plan = JSON.parse(m.content) as { steps?: { tool?: unknown; rollback?: { tool?: unknown } }[] };
+      return (plan.steps ?? []).flatMap((s) => [s.tool, s.rollback?.tool].filter((t): t is string => typeof t === "string"));
+    } catch {
+      return [];
+    }
   });
+}
+
+/** Loaded tools a candidate plan names (steps and rollbacks) that were not in the list sent. */
+function unsentTools(candidate: unknown, tools: readonly ToolInfo[], sent: ReadonlySet<string>): ToolInfo[] {
+  const steps = (candidate as { steps?: unknown } | undefined)?.steps;
+  if (!Array.isArray(steps)) return [];
+  const named = new Set(steps.flatMap((s: { tool?: unknown; agent?: unknown; rollback?: { tool?: unknown } }) =>
+    [s?.tool, s?.rollback?.tool].filter((t): t is string => typeof t === "string").flatMap((ref) => {
+      const hit = resolveTool(ref, tools, typeof s.agent === "string" ? s.agent : undefined);
+      return hit.ok ? [`${hit.resolved.server}.${hit.resolved.tool}`] : [];
+    })));
+  return tools.filter((t) => named.has(`${t.server}.${t.name}`) && !sent.has(`${t.server}.${t.name}`));
 }
 
 type Candidate = { ok: true; value: unknown } | { ok: false; message: string };

@@ -53,6 +53,8 @@ export interface StubOptions {
    * tools and response format (as JSON text; real servers add a few per message), completion tokens of the reply.
    */
   countTokens?: boolean;
+  /** Awaited before a streamed reply's last chunk: a test holds the end of the stream open with it. */
+  holdEnd?: () => Promise<void>;
 }
 
 let encoder: Tiktoken | undefined;
@@ -79,6 +81,8 @@ export async function startOpenAIStub(
   responses: StubResponse[] | ((request: StubRequest, call: number) => StubReply),
   options: StubOptions = {},
 ): Promise<OpenAIStub> {
+  // Loading the encoding takes seconds on a busy machine: do it before the first request is timed.
+  if (options.tokensPerSecond || options.countTokens) countTokens("");
   const requests: StubRequest[] = [];
   const counter = { chunks: 0 };
   const server = http.createServer((req, res) => {
@@ -119,7 +123,7 @@ export async function startOpenAIStub(
     }
     const model = typeof request.body.model === "string" ? request.body.model : "stub-model";
     const id = `chatcmpl-stub-${call}`;
-    if (request.body.stream === true) await streamReply(res, reply, model, id, options.tokensPerSecond, counter);
+    if (request.body.stream === true) await streamReply(res, reply, model, id, options, counter);
     else sendJson(res, 200, completion(reply, model, id));
   }
 
@@ -187,7 +191,8 @@ function tokenPieces(text: string): string[] {
   return pieces;
 }
 
-async function streamReply(res: http.ServerResponse, reply: MessageReply, model: string, id: string, tokensPerSecond: number | undefined, counter: { chunks: number }): Promise<void> {
+async function streamReply(res: http.ServerResponse, reply: MessageReply, model: string, id: string, options: StubOptions, counter: { chunks: number }): Promise<void> {
+  const tokensPerSecond = options.tokensPerSecond;
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
   const created = Math.floor(Date.now() / 1000);
   const calls = toolCalls(reply);
@@ -220,6 +225,7 @@ async function streamReply(res: http.ServerResponse, reply: MessageReply, model:
       chunk([{ index: 0, delta: { tool_calls: [{ index, function: { arguments: piece } }] }, finish_reason: null }]);
     }
   }
+  await options.holdEnd?.();
   chunk([{ index: 0, delta: {}, finish_reason: calls ? "tool_calls" : "stop" }]);
   chunk([], { usage: usageOf(reply) });
   res.end("data: [DONE]\n\n");

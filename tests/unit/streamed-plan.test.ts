@@ -32,21 +32,30 @@ const model = (s: OpenAIStub) => createChatModel({ name: "gpt-4o-mini", baseUrl:
 
 describe("streamPlan (OpenAI-compatible stand-in streaming SSE)", () => {
   it("hands over each step while the reply is still streaming, and returns the whole reply with usage from the last chunk", async () => {
-    stub = await startOpenAIStub([{ toolCalls: [{ name: "plan", arguments: PLAN }], usage: { prompt_tokens: 900, completion_tokens: 140 } }], { tokensPerSecond: 150 });
-    const seen: { step: CompletedStep; chunksSent: number }[] = [];
-    const reply = await streamPlan(planModel(model(stub), "functionCalling", FN), [new HumanMessage("plan it")], undefined, {
-      onStep: (step) => seen.push({ step, chunksSent: stub!.chunksSent }),
+    // The stand-in keeps the stream open until the first two steps were handed over: were they handed
+    // only at the end, the hold would last its full 10 s and `releasedBy` would say so.
+    let release!: (by: string) => void;
+    const held = new Promise<string>((resolve) => (release = resolve));
+    stub = await startOpenAIStub([{ toolCalls: [{ name: "plan", arguments: PLAN }], usage: { prompt_tokens: 900, completion_tokens: 140 } }], {
+      tokensPerSecond: 400,
+      holdEnd: async () => void (await held),
     });
-    const total = stub.chunksSent;
+    const fallback = setTimeout(() => release("timeout"), 10_000);
+    const seen: CompletedStep[] = [];
+    const reply = await streamPlan(planModel(model(stub), "functionCalling", FN), [new HumanMessage("plan it")], undefined, {
+      onStep: (step) => {
+        seen.push(step);
+        if (step.index === 1) release("step");
+      },
+    });
+    clearTimeout(fallback);
+    expect(await held).toBe("step");
     expect(stub.requests[0]!.body["stream"]).toBe(true);
     expect(stub.requests[0]!.body["stream_options"]).toEqual({ include_usage: true });
     expect(stub.requests[0]!.body["tool_choice"]).toEqual({ type: "function", function: { name: "plan" } });
-    expect(seen.map((s) => s.step.index)).toEqual([0, 1, 2]);
-    expect(seen.map((s) => (s.step.step as { id: string }).id)).toEqual(["db", "cache", "deploy"]);
-    // The first two steps were whole before the stand-in had written the rest of the plan.
-    expect(seen[0]!.chunksSent).toBeLessThan(total - 20);
-    expect(seen[1]!.chunksSent).toBeLessThan(total - 10);
-    expect(seen[0]!.step.plan).toMatchObject({ name: "Shop stack", steps: [PLAN.steps[0]] });
+    expect(seen.map((s) => s.index)).toEqual([0, 1, 2]);
+    expect(seen.map((s) => (s.step as { id: string }).id)).toEqual(["db", "cache", "deploy"]);
+    expect(seen[0]!.plan).toMatchObject({ name: "Shop stack", steps: [PLAN.steps[0]] });
     expect(reply.tool_calls?.[0]?.args).toEqual(PLAN);
     expect(reply.usage_metadata).toMatchObject({ input_tokens: 900, output_tokens: 140 });
   });
