@@ -16,7 +16,7 @@ import { formatQuestion, planOffline, type WorkflowLibrary } from "../src/planne
 import { describeModel } from "../src/models/chat-model.ts";
 import { planModel, replyText, streamPlan } from "../src/models/streamed-plan.ts";
 import { formatPrompt, quoteData, quoteText } from "../src/models/prompt-format.ts";
-import { toolSignature } from "../src/models/tool-signature.ts";
+import { compactSchema, toolSignature } from "../src/models/tool-signature.ts";
 import { sliceTools } from "../src/planner/tool-slice.ts";
 import { Plan } from "../src/plan/schema.ts";
 import { checkArrivedStep, formatProblem, validatePlan, type PreparedPlan, type Problem, type ValidateOptions } from "../src/plan/validate.ts";
@@ -116,7 +116,7 @@ async function planWithModel(
     })),
   ];
   const method = deps.structuredMethod ?? deps.config.model?.structuredOutput ?? "functionCalling";
-  const fn = { ...ARCHITECT_PLAN_FUNCTION, schema: toJsonSchema(Plan) as Record<string, unknown> };
+  const fn = { ...ARCHITECT_PLAN_FUNCTION, schema: compactSchema(toJsonSchema(Plan)) as Record<string, unknown> };
   const structuredOf = (picked: AgentModel) => {
     if (typeof picked.model.withStructuredOutput !== "function") throw new Error(`model ${picked.name} does not support structured output`);
     return picked.model.withStructuredOutput(Plan, { name: ARCHITECT_PLAN_FUNCTION.name, method, includeRaw: true });
@@ -226,11 +226,11 @@ async function planWithCatalog(
   return { plan: result.plan, prepared: validation.prepared, planner, planProblems: [], usage: [] };
 }
 
-/** The closest template as one worked example: a request it answers and its plan (estimates left out: they are the forecast's job). */
+/** The closest template as one worked example: a request it answers and its plan (estimates, retries and timeouts left out: they teach no shape). */
 function workflowExample(id: string | undefined, library: WorkflowLibrary): unknown {
   const t = id ? library.workflows.find((w) => w.id === id) : undefined;
   if (!t) return null;
-  return { request: t.examples[0] ?? t.description, params: Object.keys(t.params.shape ?? {}), plan: { ...t.plan, steps: t.plan.steps.map(({ estimate: _estimate, ...step }) => step) } };
+  return { request: t.examples[0] ?? t.description, params: Object.keys(t.params.shape ?? {}), plan: { ...t.plan, steps: t.plan.steps.map(({ estimate: _e, retry: _r, timeoutMs: _t, ...step }) => step) } };
 }
 
 /** Tools the session's earlier plans used (assistant turns hold the plan JSON). */

@@ -16,6 +16,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   "embedded-postgres": async () => (await import("./embedded-postgres.ts")).benchEmbeddedPostgres,
   planner: async () => (await import("./planner.ts")).benchPlanner,
   doctor: async () => (await import("./doctor.ts")).benchDoctor,
+  "architect-tokens": async () => (await import("./architect-tokens.ts")).benchArchitectTokens,
 };
 
 const onlyAt = process.argv.indexOf("--only");

@@ -3,8 +3,8 @@ import { isDestructiveTool, type ToolInfo } from "../mcp/catalog.ts";
 type Schema = Record<string, unknown>;
 
 /** Longest parameter description kept: enough to say what a value is, not how the tool works. */
-const PARAM_NOTE = 48;
-const TOOL_NOTE = 100;
+const PARAM_NOTE = 40;
+const TOOL_NOTE = 80;
 
 /**
  * A tool as one compact line for the model: `server.tool(a: string, b?: integer = 8080, c?: {[k]: string}) — what it does`.
@@ -12,18 +12,20 @@ const TOOL_NOTE = 100;
  * validator checks them and sends any miss back as a repair.
  */
 export function toolSignature(tool: ToolInfo): string {
-  const params = objectFields(tool.inputSchema, true);
+  const params = objectFields(tool.inputSchema, tool.name);
   const note = firstSentence(tool.description, TOOL_NOTE);
   return `${tool.server}.${tool.name}(${params})${isDestructiveTool(tool) ? " [destructive]" : ""}${note ? ` — ${note}` : ""}`;
 }
 
-function objectFields(schema: Schema, notes: boolean): string {
+/** `notesFor`: the tool's name, when parameter notes are shown; a note only its names already say is left out. */
+function objectFields(schema: Schema, notesFor?: string): string {
   const properties = (schema["properties"] ?? {}) as Record<string, Schema>;
   const required = new Set(Array.isArray(schema["required"]) ? (schema["required"] as string[]) : []);
   return Object.entries(properties)
     .map(([name, prop]) => {
       const fallback = prop["default"] !== undefined ? ` = ${JSON.stringify(prop["default"])}` : "";
-      const note = notes && typeof prop["description"] === "string" ? ` /* ${firstSentence(prop["description"], PARAM_NOTE)} */` : "";
+      const text = notesFor !== undefined && typeof prop["description"] === "string" ? firstSentence(prop["description"], PARAM_NOTE) : "";
+      const note = text && !saysOnly(text, `${notesFor} ${name}`) ? ` /* ${text} */` : "";
       return `${name}${required.has(name) ? "" : "?"}: ${typeText(prop)}${fallback}${note}`;
     })
     .join(", ");
@@ -38,7 +40,7 @@ function typeText(schema: Schema): string {
   if (Array.isArray(type)) return type.join(" | ");
   if (type === "array") return `${schema["items"] ? typeText(schema["items"] as Schema) : "any"}[]`;
   if (type === "object" || schema["properties"]) {
-    if (schema["properties"]) return `{ ${objectFields(schema, false)} }`;
+    if (schema["properties"]) return `{ ${objectFields(schema)} }`;
     const values = schema["additionalProperties"];
     return `{[k]: ${typeof values === "object" && values !== null ? typeText(values as Schema) : "any"}}`;
   }
@@ -51,4 +53,21 @@ function firstSentence(text: string, max: number): string {
   const sentence = line.match(/^.*?\.(?=\s+[A-Z]|$)/)?.[0] ?? line;
   const cut = sentence.replace(/[.:]$/, "");
   return cut.length > max ? `${cut.slice(0, max - 1)}…` : cut;
+}
+
+/** "Project id" on `project_id`, "Fly app name" on fly_create_app's `app_name`: nothing the names do not say. */
+function saysOnly(note: string, names: string): boolean {
+  const known = new Set(names.toLowerCase().split(/[^a-z0-9]+/));
+  return note.toLowerCase().split(/[^a-z0-9]+/).filter((w) => w !== "" && w !== "the" && w !== "a").every((w) => known.has(w));
+}
+
+/** Keys that cost tokens and tell a model nothing: the dialect, key types of records, JavaScript's largest integer. */
+export function compactSchema(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(compactSchema);
+  if (typeof schema !== "object" || schema === null) return schema;
+  return Object.fromEntries(
+    Object.entries(schema)
+      .filter(([key, value]) => key !== "$schema" && key !== "propertyNames" && !(key === "maximum" && value === Number.MAX_SAFE_INTEGER))
+      .map(([key, value]) => [key, key === "properties" ? Object.fromEntries(Object.entries(value as Schema).map(([k, v]) => [k, compactSchema(v)])) : compactSchema(value)]),
+  );
 }

@@ -21,6 +21,7 @@ export interface ToolSlice {
 const TEMPLATE_COUNT = 2;
 /** Name words that say nothing about what a request needs ("create" is in half the tools). */
 const GENERIC = new Set(["create", "get", "set", "run", "list", "delet", "delete", "toolkit", "workspac", "workspace", "call", "find", "count", "database", "deploy", "project", "app", "connect", "string", "remot", "remote"]);
+const PROVIDER_PREFIXES = new Set(["neon", "upstash", "vercel", "fly", "github"]);
 const REMOVING = /\b(delete|remove|destroy|tear\s*down|drop|clean\s*up|close)\b/i;
 
 const fullName = (t: ToolInfo): string => `${t.server}.${t.name}`;
@@ -44,6 +45,13 @@ export function sliceTools(
   };
   const byName = (ref: string): ToolInfo | undefined => loaded.find((t) => fullName(t) === ref) ?? loaded.find((t) => t.name === ref);
 
+  const removing = REMOVING.test(request);
+  const providers = new Set<string>(extractEntities(request).flatMap((e) => (e.kind === "provider" ? [e.value] : [])));
+  // A template offers every provider it can deploy on ("fly" or "vercel"); a request that names its providers gets only theirs.
+  const otherProvider = (t: ToolInfo): boolean => {
+    const prefix = t.name.split("_")[0] ?? "";
+    return providers.size > 0 && PROVIDER_PREFIXES.has(prefix) && !providers.has(prefix);
+  };
   const ranked = options.templates ? rankWorkflows(request, options.templates) : [];
   const templates = ranked.filter((m) => m.score >= DEFAULT_MATCH_THRESHOLD).slice(0, TEMPLATE_COUNT);
   for (const match of templates) {
@@ -51,23 +59,19 @@ export function sliceTools(
     for (const step of template?.plan.steps ?? []) {
       for (const ref of [step.tool, step.rollback?.tool]) {
         const hit = ref ? byName(ref) : undefined;
-        if (hit) pick(hit, "template");
+        if (hit && !otherProvider(hit)) pick(hit, "template");
       }
     }
   }
 
-  const removing = REMOVING.test(request);
-  const providers = new Set(extractEntities(request).flatMap((e) => (e.kind === "provider" ? [e.value] : [])));
   for (const t of loaded) {
     const prefix = t.name.split("_")[0] ?? "";
-    if (providers.has(prefix as never) && (removing || !/_delete_|_close_/.test(t.name))) pick(t, "provider");
+    if (providers.has(prefix) && (removing || !/_delete_|_close_/.test(t.name))) pick(t, "provider");
   }
 
   const asked = new Set(terms(request).filter((w) => !GENERIC.has(w)));
-  const namedProvider = new Set<string>(["neon", "upstash", "vercel", "fly", "github"]);
   for (const t of loaded) {
-    if (!removing && /_delete_|_close_/.test(t.name)) continue;
-    if (namedProvider.has(t.name.split("_")[0] ?? "") && !providers.has((t.name.split("_")[0] ?? "") as never) && providers.size > 0) continue;
+    if ((!removing && /_delete_|_close_/.test(t.name)) || otherProvider(t)) continue;
     if (terms(t.name.replace(/_/g, " ")).some((w) => !GENERIC.has(w) && asked.has(w))) pick(t, "word");
   }
 
