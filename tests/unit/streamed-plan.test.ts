@@ -157,4 +157,21 @@ describe("the architect streams its plan", () => {
     expect(final.report?.planner?.streamed).toBeUndefined();
     expect(final.report?.status).toBe("succeeded");
   });
+
+  it("sends only the tools the request names, and shows a tool the plan used but was not sent when it repairs", async () => {
+    const bad = { name: "p", steps: [{ id: "a", tool: "infra.create", dependencies: [], params: { nam: "x" } }, { id: "b", tool: "infra.noop", dependencies: [], params: { name: "y" } }] };
+    const good = { name: "p", steps: [{ id: "a", tool: "infra.create", dependencies: [], params: { name: "x" } }, { id: "b", tool: "infra.noop", dependencies: [], params: { name: "y" } }] };
+    stub = await startOpenAIStub(script(bad, good));
+    const base = testDeps(infraCaller(), {}, env(stub));
+    const graph = compileOrchestrator({ ...base, chatModel: configuredChatModel(base.config, { routing: {} }, 0) }, new MemorySaver());
+    const final = (await graph.invoke({ request: "noop the shop" }, { configurable: { thread_id: "s4" } })) as RunState;
+    expect(final.report?.planner).toMatchObject({ kind: "model", attempts: 2 });
+    const [first, second] = stub.requests.filter((r) => Array.isArray(r.body["tools"])).map((r) => r.body["messages"] as { role: string; content: string }[]);
+    const firstUser = first!.at(-1)!.content;
+    expect(firstUser).toContain("infra.noop(");
+    expect(firstUser).not.toContain("infra.create(");
+    const repair = second!.at(-1)!.content;
+    expect(repair).toContain('missing required field \\"name\\"');
+    expect(repair).toMatch(/Tools the plan names that were not in the list:\n<tools>\ninfra\.create\(name: string, value\?: any\)/);
+  });
 });
