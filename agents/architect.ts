@@ -1,6 +1,9 @@
-import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
+import { AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
+import { toJsonSchema } from "@langchain/core/utils/json_schema";
+import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import {
+  ARCHITECT_MORE_TOOLS_PROMPT,
   ARCHITECT_PLAN_FUNCTION,
   ARCHITECT_REPAIR_PROMPT,
   ARCHITECT_REQUEST_PROMPT,
@@ -8,21 +11,22 @@ import {
 } from "../prompts/architect.ts";
 import { COST_METADATA } from "../src/cost/callbacks.ts";
 import { planCacheKey, type PlanCache } from "../src/cost/plan-cache.ts";
-import { AGENT_INSTANCE_PREFIX, isDestructiveTool, type ToolInfo } from "../src/mcp/catalog.ts";
-import { formatQuestion, planOffline, rankWorkflows, type WorkflowLibrary } from "../src/planner/index.ts";
+import { resolveTool, type ToolInfo } from "../src/mcp/catalog.ts";
+import { formatQuestion, planOffline, type WorkflowLibrary } from "../src/planner/index.ts";
 import { describeModel } from "../src/models/chat-model.ts";
-import { formatPrompt, quoteData } from "../src/models/prompt-format.ts";
+import { planModel, replyText, streamPlan } from "../src/models/streamed-plan.ts";
+import { formatPrompt, quoteData, quoteText } from "../src/models/prompt-format.ts";
+import { compactSchema, toolSignature } from "../src/models/tool-signature.ts";
+import { sliceTools } from "../src/planner/tool-slice.ts";
 import { Plan } from "../src/plan/schema.ts";
-import { formatProblem, validatePlan, type PreparedPlan, type Problem, type ValidateOptions } from "../src/plan/validate.ts";
+import { checkArrivedStep, formatProblem, validatePlan, type PreparedPlan, type Problem, type ValidateOptions } from "../src/plan/validate.ts";
 import type { RunState } from "../graphs/state.ts";
 import type { AgentModel, OrchestratorDeps } from "./deps.ts";
 import { agentThread, type MemoryMessage } from "./memory.ts";
 import { usageOf } from "./usage.ts";
-import type { ModelUsage, PlannerInfo } from "./types.ts";
+import type { ModelUsage, PlannerInfo, StreamedStep } from "./types.ts";
 
 export const DEFAULT_MAX_REPAIRS = 2;
-/** Workflow templates shown to the model as examples: the closest few to the request. */
-const EXAMPLE_COUNT = 3;
 
 export interface ArchitectUpdate {
   plan?: unknown;
@@ -100,48 +104,75 @@ async function planWithModel(
 ): Promise<ArchitectUpdate> {
   const library = await deps.library().catch(() => undefined);
   const tools = rules.tools ?? [];
-  const system = formatPrompt(ARCHITECT_SYSTEM_PROMPT, {
-    tool_catalog: quoteData(toolCatalog(tools)),
-    workflow_examples: quoteData(library ? workflowExamples(request, library) : []),
-  });
+  const slice = sliceTools(request, tools, { templates: library?.workflows, earlierTools: toolsOf(history) });
+  const sent = new Set(slice.tools.map((t) => `${t.server}.${t.name}`));
   const messages: BaseMessage[] = [
-    new SystemMessage(system),
+    new SystemMessage(ARCHITECT_SYSTEM_PROMPT),
     ...history.map((m) => (m.role === "user" ? new HumanMessage(m.content) : new AIMessage(m.content))),
-    new HumanMessage(formatPrompt(ARCHITECT_REQUEST_PROMPT, { request })),
+    new HumanMessage(formatPrompt(ARCHITECT_REQUEST_PROMPT, {
+      tool_catalog: quoteText(slice.tools.map(toolSignature).join("\n")),
+      workflow_examples: quoteData(library ? workflowExample(slice.templates[0]?.id, library) : null),
+      request,
+    })),
   ];
+  const method = deps.structuredMethod ?? deps.config.model?.structuredOutput ?? "functionCalling";
+  const fn = { ...ARCHITECT_PLAN_FUNCTION, schema: compactSchema(toJsonSchema(Plan)) as Record<string, unknown> };
   const structuredOf = (picked: AgentModel) => {
     if (typeof picked.model.withStructuredOutput !== "function") throw new Error(`model ${picked.name} does not support structured output`);
-    return picked.model.withStructuredOutput(Plan, { name: ARCHITECT_PLAN_FUNCTION.name, method: deps.structuredMethod ?? deps.config.model?.structuredOutput ?? "functionCalling", includeRaw: true });
+    return picked.model.withStructuredOutput(Plan, { name: ARCHITECT_PLAN_FUNCTION.name, method, includeRaw: true });
   };
+  const writer = (config as LangGraphRunnableConfig | undefined)?.writer;
   // Repairs may be routed to another model (routing rule "architect/repair").
   const repairModel = deps.chatModel?.("architect", "repair") ?? first;
   const modelName = describeModel({ name: first.name, baseUrl: first.baseUrl });
   const maxAttempts = (deps.maxRepairs ?? DEFAULT_MAX_REPAIRS) + 1;
   const usage: ModelUsage[] = [];
   let problems: Problem[] = [];
+  let streamed: StreamedStep[] = [];
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const picked = attempt === 1 ? first : repairModel;
-    const { raw } = (await structuredOf(picked).invoke(messages, {
+    const callConfig: RunnableConfig = {
       ...config,
       runName: "architect",
       metadata: { ...config?.metadata, agent: "architect", attempt, ...(picked.routedFrom ? { [COST_METADATA.routedFrom]: picked.routedFrom } : {}) },
       tags: ["agent:architect"],
-    })) as { raw: AIMessage };
+    };
+    let raw: AIMessage;
+    if (deps.streamPlans !== false) {
+      const arrived: StreamedStep[] = [];
+      raw = await streamPlan(planModel(picked.model, method, fn), messages, callConfig, {
+        // Each step is judged the moment it is complete, against the tools and the steps before it.
+        onStep: ({ index, step, plan, atMs }) => {
+          const verdict = checkArrivedStep(plan, index, rules);
+          const id = typeof (step as { id?: unknown } | null)?.id === "string" ? (step as { id: string }).id : `#${index}`;
+          const entry: StreamedStep = { id, atMs: Math.round(atMs), status: verdict.status, ...(verdict.problems.length ? { problems: verdict.problems.map(formatProblem) } : {}) };
+          arrived.push(entry);
+          writer?.({ kind: "plan_step", attempt, ...entry });
+        },
+      });
+      streamed = arrived;
+    } else {
+      raw = ((await structuredOf(picked).invoke(messages, callConfig)) as { raw: AIMessage }).raw;
+    }
     usage.push(usageOf("architect", raw, deps, picked));
-    const candidate = candidateOf(raw);
+    const candidate = deps.streamPlans !== false ? streamedCandidateOf(raw as AIMessageChunk) : candidateOf(raw);
     const validation = candidate.ok ? validatePlan(candidate.value, rules) : undefined;
     if (validation?.ok) {
       return {
         plan: candidate.ok ? candidate.value : undefined,
         prepared: validation.prepared,
-        planner: { kind: "model", model: modelName, attempts: attempt, reason: attempt === 1 ? "the model's first plan was valid" : `the model repaired its plan after ${attempt - 1} invalid attempt(s)` },
+        planner: { kind: "model", model: modelName, attempts: attempt, ...(streamed.length ? { streamed } : {}), reason: attempt === 1 ? "the model's first plan was valid" : `the model repaired its plan after ${attempt - 1} invalid attempt(s)` },
         planProblems: [],
         usage,
       };
     }
     problems = validation && !validation.ok ? validation.problems : [{ field: "(reply)", message: candidate.ok ? "invalid plan" : candidate.message }];
     messages.push(raw);
-    const repair = formatPrompt(ARCHITECT_REPAIR_PROMPT, { problems: quoteData(problems.map(formatProblem)) });
+    // A plan may name a tool it was not shown; the repair then shows it, so the model can fix its params.
+    const unsent = unsentTools(candidate.ok ? candidate.value : undefined, tools, sent);
+    unsent.forEach((t) => sent.add(`${t.server}.${t.name}`));
+    const moreTools = unsent.length > 0 ? formatPrompt(ARCHITECT_MORE_TOOLS_PROMPT, { tool_catalog: quoteText(unsent.map(toolSignature).join("\n")) }) : "";
+    const repair = formatPrompt(ARCHITECT_REPAIR_PROMPT, { problems: quoteData(problems.map(formatProblem)), more_tools: moreTools });
     // Every call in the reply (valid or not) needs its tool answer before the next request.
     const callIds = [...(raw.tool_calls ?? []), ...(raw.invalid_tool_calls ?? [])].map((call, i) => call.id ?? `call_${i}`);
     if (callIds.length > 0) callIds.forEach((id, i) => messages.push(new ToolMessage({ tool_call_id: id, content: i === 0 ? repair : "see above" })));
@@ -195,27 +226,53 @@ async function planWithCatalog(
   return { plan: result.plan, prepared: validation.prepared, planner, planProblems: [], usage: [] };
 }
 
-/** The tool catalog the model sees: name, one-line description, input schema. Per-agent thinking copies are left out. */
-export function toolCatalog(tools: readonly ToolInfo[]): { tool: string; description: string; destructive: boolean; input_schema: Record<string, unknown> }[] {
-  return tools
-    .filter((t) => !t.server.startsWith(AGENT_INSTANCE_PREFIX))
-    .map((t) => ({
-      tool: `${t.server}.${t.name}`,
-      description: (t.description.split("\n")[0] ?? "").slice(0, 200),
-      destructive: isDestructiveTool(t),
-      input_schema: t.inputSchema,
-    }));
+/** The closest template as one worked example: a request it answers and its plan (estimates, retries and timeouts left out: they teach no shape). */
+function workflowExample(id: string | undefined, library: WorkflowLibrary): unknown {
+  const t = id ? library.workflows.find((w) => w.id === id) : undefined;
+  if (!t) return null;
+  return { request: t.examples[0] ?? t.description, params: Object.keys(t.params.shape ?? {}), plan: { ...t.plan, steps: t.plan.steps.map(({ estimate: _e, retry: _r, timeoutMs: _t, ...step }) => step) } };
 }
 
-function workflowExamples(request: string, library: WorkflowLibrary): unknown[] {
-  const ranked = rankWorkflows(request, library.workflows).slice(0, EXAMPLE_COUNT);
-  return ranked.map((m) => {
-    const t = library.workflows.find((w) => w.id === m.id)!;
-    return { id: t.id, name: t.name, description: t.description, example_requests: t.examples.slice(0, 2), plan: t.plan };
+/** Tools the session's earlier plans used (assistant turns hold the plan JSON). */
+function toolsOf(history: readonly MemoryMessage[]): string[] {
+  return history.flatMap((m) => {
+    if (m.role !== "assistant") return [];
+    try {
+      const plan = JSON.parse(m.content) as { steps?: { tool?: unknown; rollback?: { tool?: unknown } }[] };
+      return (plan.steps ?? []).flatMap((s) => [s.tool, s.rollback?.tool].filter((t): t is string => typeof t === "string"));
+    } catch {
+      return [];
+    }
   });
 }
 
+/** Loaded tools a candidate plan names (steps and rollbacks) that were not in the list sent. */
+function unsentTools(candidate: unknown, tools: readonly ToolInfo[], sent: ReadonlySet<string>): ToolInfo[] {
+  const steps = (candidate as { steps?: unknown } | undefined)?.steps;
+  if (!Array.isArray(steps)) return [];
+  const named = new Set(steps.flatMap((s: { tool?: unknown; agent?: unknown; rollback?: { tool?: unknown } }) =>
+    [s?.tool, s?.rollback?.tool].filter((t): t is string => typeof t === "string").flatMap((ref) => {
+      const hit = resolveTool(ref, tools, typeof s.agent === "string" ? s.agent : undefined);
+      return hit.ok ? [`${hit.resolved.server}.${hit.resolved.tool}`] : [];
+    })));
+  return tools.filter((t) => named.has(`${t.server}.${t.name}`) && !sent.has(`${t.server}.${t.name}`));
+}
+
 type Candidate = { ok: true; value: unknown } | { ok: false; message: string };
+
+/**
+ * The plan in a streamed reply, parsed strictly: the chunk's `tool_calls` come from a partial-JSON
+ * parser, which turns a reply cut short into a shorter plan instead of an error.
+ */
+function streamedCandidateOf(raw: AIMessageChunk): Candidate {
+  const text = replyText(raw);
+  const called = (raw.tool_call_chunks?.length ?? 0) > 0;
+  try {
+    return { ok: true, value: JSON.parse(text.replace(/\s*```\s*$/, "")) };
+  } catch {
+    return { ok: false, message: called ? `the plan function's arguments are not JSON: ${text.slice(0, 200)}` : "the reply is neither a plan function call nor JSON" };
+  }
+}
 
 /** The plan the model sent: the function call's arguments, or JSON text. */
 function candidateOf(raw: AIMessage): Candidate {

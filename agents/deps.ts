@@ -22,6 +22,8 @@ export interface OrchestratorDeps extends Omit<ExecutorDeps, "budget"> {
   chatModel?(agent: "architect" | "reporter", stepKind?: string): AgentModel | undefined;
   /** How the model is asked for the plan; default config.model.structuredOutput, else functionCalling (any tool-calling server). */
   structuredMethod?: "functionCalling" | "jsonMode" | "jsonSchema";
+  /** Stream the model's plan and judge each step as it arrives (default true; `plan`, which only shows, may turn it off). */
+  streamPlans?: boolean;
   /** Invalid plans sent back to the model before the run stops (default 2). */
   maxRepairs?: number;
   pricing?: Pricing;

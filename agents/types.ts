@@ -27,7 +27,19 @@ export interface PlannerInfo {
   missing?: PlannerQuestion[];
   /** Offline planner: whether the turn was read as a new request or a change to the last plan. */
   reading?: Reading;
+  /** Model planner, streamed: each step of the accepted plan as it arrived and how it was judged then. */
+  streamed?: StreamedStep[];
   reason: string;
+}
+
+/** A step of a streamed plan, judged the moment its JSON was complete. */
+export interface StreamedStep {
+  id: string;
+  /** Milliseconds from the request to the step's JSON being complete. */
+  atMs: number;
+  /** "waiting": it names a step or parameter that had not arrived yet. */
+  status: "ok" | "invalid" | "waiting";
+  problems?: string[];
 }
 
 /** Tokens and cost of one model call. */

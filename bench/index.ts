@@ -22,6 +22,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   planner: async () => (await import("./planner.ts")).benchPlanner,
   doctor: async () => (await import("./doctor.ts")).benchDoctor,
   viewer: async () => (await import("./viewer.ts")).benchViewer,
+  "architect-tokens": async () => (await import("./architect-tokens.ts")).benchArchitectTokens,
 };
 
 const onlyAt = process.argv.indexOf("--only");

@@ -12,7 +12,8 @@ export interface ChatModelOptions {
   /**
    * Stream every completion. Off by default: ChatOpenAI's `invoke` with `streaming: true` estimates
    * tokens with tiktoken, which downloads its encoding (hangs offline). Streaming still happens when
-   * the caller streams (`.stream()`, LangGraph `streamMode: "messages"`), with usage from the last chunk.
+   * the caller streams (`.stream()`, as the architect does, or LangGraph `streamMode: "messages"`),
+   * with usage from the last chunk.
    */
   streaming?: boolean;
 }
@@ -29,7 +30,9 @@ export function createChatModel(model: ModelConfig, options: ChatModelOptions = 
     maxRetries: options.maxRetries ?? 2,
     temperature: options.temperature ?? 0,
     timeout: options.timeoutMs ?? 120_000,
-    streaming: options.streaming ?? false,
+    // `streaming: false` given explicitly makes ChatOpenAI set disableStreaming, and then even
+    // `.stream()` sends one unstreamed request: leave it unset unless streaming every call is asked for.
+    ...(options.streaming ? { streaming: true } : {}),
     streamUsage: true,
   });
 }

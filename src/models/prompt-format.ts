@@ -25,5 +25,10 @@ export function formatPrompt(template: string, values: Record<string, string | n
  * tokens); closing tags in the data cannot end the block early.
  */
 export function quoteData(value: unknown): string {
-  return JSON.stringify(value).replace(/<\//g, "<\\/");
+  return quoteText(JSON.stringify(value));
+}
+
+/** Text for a delimited data block: a closing tag inside it cannot end the block early. */
+export function quoteText(text: string): string {
+  return text.replace(/<\//g, "<\\/");
 }

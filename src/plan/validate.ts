@@ -152,6 +152,34 @@ export function validatePlan(input: unknown, options: ValidateOptions = {}): Val
   return { ok: true, prepared: { plan, params, order, deps, tools, rollbackTools, needsApproval, atCallTime, notes } };
 }
 
+/** How a streamed step stands against the tools and the steps that arrived before it. */
+export type StepVerdict =
+  | { status: "ok"; problems: [] }
+  /** Wrong whatever comes later in the stream: schema, tool, params, allow-lists, a duplicate id. */
+  | { status: "invalid"; problems: Problem[] }
+  /** Names a step or parameter that has not arrived (yet): decided when the plan is whole. */
+  | { status: "waiting"; problems: Problem[] };
+
+/**
+ * Validates step `index` of a plan that is still arriving (`plan.steps` ends with it), with the same
+ * rules as validatePlan run on the plan so far. Only the new step's problems count: the earlier ones
+ * were judged when they arrived. A problem that a later step or parameter could still resolve makes
+ * the step wait rather than fail.
+ */
+export function checkArrivedStep(plan: Record<string, unknown>, index: number, options: ValidateOptions = {}): StepVerdict {
+  const steps = Array.isArray(plan["steps"]) ? (plan["steps"] as unknown[]).slice(0, index + 1) : [];
+  const raw = steps[index] as { id?: unknown } | undefined;
+  const id = typeof raw?.id === "string" ? raw.id : `#${index}`;
+  const name = typeof plan["name"] === "string" && plan["name"] !== "" ? plan["name"] : "(arriving)";
+  const result = validatePlan({ ...plan, name, steps }, { ...options, params: {} });
+  if (result.ok) return { status: "ok", problems: [] };
+  const own = result.problems.filter((p) => p.step === id || p.field.startsWith(`steps.${index}.`));
+  const later = (p: Problem): boolean => /^unknown step "|names no step or plan parameter|has no default: pass --param/.test(p.message) || /^params\./.test(p.field);
+  const invalid = own.filter((p) => !later(p));
+  if (invalid.length > 0) return { status: "invalid", problems: invalid };
+  return own.length > 0 ? { status: "waiting", problems: own } : { status: "ok", problems: [] };
+}
+
 /** Like validatePlan, but throws PlanValidationError listing every problem. */
 export function preparePlan(input: unknown, options: ValidateOptions = {}): PreparedPlan {
   const result = validatePlan(input, options);

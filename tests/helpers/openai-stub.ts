@@ -1,5 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { Tiktoken } from "js-tiktoken/lite";
+import o200k from "js-tiktoken/ranks/o200k_base";
 
 /** Token counts reported for a reply (OpenAI `usage`). */
 export interface StubUsage {
@@ -33,18 +35,56 @@ export interface OpenAIStub {
   baseUrl: string;
   /** Every chat completion request, in arrival order. */
   requests: StubRequest[];
+  /** SSE chunks written so far, over all streamed replies (a test compares it with what the client has seen). */
+  readonly chunksSent: number;
   close(): Promise<void>;
 }
 
 export const DEFAULT_USAGE: StubUsage = { prompt_tokens: 12, completion_tokens: 8 };
+
+export interface StubOptions {
+  /**
+   * Streamed replies go out one o200k token per chunk at this rate (tokens per second), like a model
+   * server writing; without it a streamed reply is sent at once.
+   */
+  tokensPerSecond?: number;
+  /**
+   * Replies without scripted usage report o200k token counts: prompt tokens of the request's messages,
+   * tools and response format (as JSON text; real servers add a few per message), completion tokens of the reply.
+   */
+  countTokens?: boolean;
+  /** Awaited before a streamed reply's last chunk: a test holds the end of the stream open with it. */
+  holdEnd?: () => Promise<void>;
+}
+
+let encoder: Tiktoken | undefined;
+/** o200k_base (GPT-4o's encoding), bundled with js-tiktoken: no download. */
+export function countTokens(text: string): number {
+  encoder ??= new Tiktoken(o200k);
+  return encoder.encode(text).length;
+}
+
+/** Prompt tokens of a chat completion request: each message's content, the tools and the response format. */
+export function promptTokensOf(body: Record<string, unknown>): number {
+  const messages = Array.isArray(body["messages"]) ? (body["messages"] as Record<string, unknown>[]) : [];
+  const texts = messages.map((m) => (typeof m["content"] === "string" ? m["content"] : JSON.stringify(m["content"] ?? m["tool_calls"] ?? "")));
+  for (const extra of ["tools", "response_format"]) if (body[extra] !== undefined) texts.push(JSON.stringify(body[extra]));
+  return texts.reduce((sum, text) => sum + countTokens(text), 0);
+}
 
 /**
  * A local OpenAI-compatible chat endpoint (`POST /v1/chat/completions`) on a free port.
  * `responses` are used one per call, in order (a function answers every call); a call with no
  * scripted reply gets a 500. With `stream: true` it answers with SSE chunks and a final usage chunk.
  */
-export async function startOpenAIStub(responses: StubResponse[] | ((request: StubRequest, call: number) => StubReply)): Promise<OpenAIStub> {
+export async function startOpenAIStub(
+  responses: StubResponse[] | ((request: StubRequest, call: number) => StubReply),
+  options: StubOptions = {},
+): Promise<OpenAIStub> {
+  // Loading the encoding takes seconds on a busy machine: do it before the first request is timed.
+  if (options.tokensPerSecond || options.countTokens) countTokens("");
   const requests: StubRequest[] = [];
+  const counter = { chunks: 0 };
   const server = http.createServer((req, res) => {
     void handle(req, res).catch((error: unknown) => {
       if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
@@ -73,14 +113,17 @@ export async function startOpenAIStub(responses: StubResponse[] | ((request: Stu
       sendJson(res, 500, { error: { message: `no scripted response for call ${call}`, type: "server_error" } });
       return;
     }
-    const reply = typeof scripted === "function" ? scripted(request, call) : scripted;
+    const scriptedReply = typeof scripted === "function" ? scripted(request, call) : scripted;
+    const reply = options.countTokens && !("status" in scriptedReply) && !scriptedReply.usage
+      ? { ...scriptedReply, usage: { prompt_tokens: promptTokensOf(request.body), completion_tokens: countTokens(replyText(scriptedReply)) } }
+      : scriptedReply;
     if ("status" in reply) {
       sendJson(res, reply.status, { error: { message: reply.message ?? `status ${reply.status}`, type: "stub_error" } });
       return;
     }
     const model = typeof request.body.model === "string" ? request.body.model : "stub-model";
     const id = `chatcmpl-stub-${call}`;
-    if (request.body.stream === true) streamReply(res, reply, model, id);
+    if (request.body.stream === true) await streamReply(res, reply, model, id, options, counter);
     else sendJson(res, 200, completion(reply, model, id));
   }
 
@@ -89,6 +132,9 @@ export async function startOpenAIStub(responses: StubResponse[] | ((request: Stu
   return {
     baseUrl: `http://127.0.0.1:${port}/v1`,
     requests,
+    get chunksSent() {
+      return counter.chunks;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -132,22 +178,54 @@ function completion(reply: MessageReply, model: string, id: string): Record<stri
   };
 }
 
-function streamReply(res: http.ServerResponse, reply: MessageReply, model: string, id: string): void {
+function replyText(reply: MessageReply): string {
+  return (reply.content ?? "") + (toolCalls(reply) ?? []).map((c) => c.function.arguments).join("");
+}
+
+/** Text cut where o200k cuts it: one piece per token. */
+function tokenPieces(text: string): string[] {
+  encoder ??= new Tiktoken(o200k);
+  const pieces = encoder.encode(text).map((token) => encoder!.decode([token]));
+  // A multi-byte character split across tokens decodes oddly: send the rest as it is.
+  if (pieces.join("") !== text) return [text];
+  return pieces;
+}
+
+async function streamReply(res: http.ServerResponse, reply: MessageReply, model: string, id: string, options: StubOptions, counter: { chunks: number }): Promise<void> {
+  const tokensPerSecond = options.tokensPerSecond;
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
   const created = Math.floor(Date.now() / 1000);
+  const calls = toolCalls(reply);
+  const content = reply.content ?? "";
+  const contentPieces = tokensPerSecond ? tokenPieces(content) : content.match(/[\s\S]{1,16}/g) ?? [];
+  const callPieces = (calls ?? []).map((call) => (tokensPerSecond ? tokenPieces(call.function.arguments) : [call.function.arguments]));
+  // Cut before the clock starts: loading the encoding the first time takes a while.
+  const started = Date.now();
+  let sent = 0;
   const chunk = (choices: unknown[], extra: Record<string, unknown> = {}): void => {
     res.write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices, ...extra })}\n\n`);
+    counter.chunks++;
+  };
+  // Paced against the start, so timer lateness does not add up over a long reply.
+  const pace = async (): Promise<void> => {
+    sent++;
+    if (!tokensPerSecond) return;
+    const due = started + (sent * 1000) / tokensPerSecond - Date.now();
+    if (due > 0) await new Promise((resolve) => setTimeout(resolve, due));
   };
   chunk([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]);
-  const content = reply.content ?? "";
-  for (let start = 0; start < content.length; start += 16) {
-    chunk([{ index: 0, delta: { content: content.slice(start, start + 16) }, finish_reason: null }]);
+  for (const piece of contentPieces) {
+    await pace();
+    chunk([{ index: 0, delta: { content: piece }, finish_reason: null }]);
   }
-  const calls = toolCalls(reply);
-  calls?.forEach((call, index) => {
+  for (const [index, call] of (calls ?? []).entries()) {
     chunk([{ index: 0, delta: { tool_calls: [{ index, id: call.id, type: "function", function: { name: call.function.name, arguments: "" } }] }, finish_reason: null }]);
-    chunk([{ index: 0, delta: { tool_calls: [{ index, function: { arguments: call.function.arguments } }] }, finish_reason: null }]);
-  });
+    for (const piece of callPieces[index] ?? []) {
+      await pace();
+      chunk([{ index: 0, delta: { tool_calls: [{ index, function: { arguments: piece } }] }, finish_reason: null }]);
+    }
+  }
+  await options.holdEnd?.();
   chunk([{ index: 0, delta: {}, finish_reason: calls ? "tool_calls" : "stop" }]);
   chunk([], { usage: usageOf(reply) });
   res.end("data: [DONE]\n\n");

@@ -66,11 +66,14 @@ describe("architect with a model (OpenAI-compatible stand-in)", () => {
     const tools = call!.body["tools"] as { function: { name: string } }[];
     expect(tools.map((t) => t.function.name)).toEqual(["plan"]);
     expect(call!.body["tool_choice"]).toEqual({ type: "function", function: { name: "plan" } });
-    const system = (call!.body["messages"] as { role: string; content: string }[])[0]!;
-    expect(system.role).toBe("system");
-    expect(system.content).toContain("<tool_catalog>");
-    expect(system.content).toContain('"tool":"infra.create"');
-    expect(system.content).toContain('"id":"app-stack"');
+    // Static instructions first (a cacheable prefix); the tools and the example come with the request.
+    const [system, user] = call!.body["messages"] as { role: string; content: string }[];
+    expect(system!.role).toBe("system");
+    expect(system!.content).not.toContain("infra.create");
+    expect(user!.role).toBe("user");
+    expect(user!.content).toMatch(/<tools>\ninfra\.create\(name: string, value\?: any\) — /);
+    expect(user!.content).toContain('"request":');
+    expect(user!.content).toContain("Request: Set up the shop with a database and a cache");
     expect(caller.callsOf("noop")[0]!.args["value"]).toBe("id-shop-db");
     const architect = final.report!.usage.filter((u) => u.agent === "architect");
     expect(architect).toEqual([expect.objectContaining({ input_tokens: 1834, output_tokens: 212, model: "gpt-4o-mini" })]);
