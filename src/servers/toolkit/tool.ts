@@ -65,6 +65,8 @@ export interface ToolkitTool<I extends z.ZodObject = z.ZodObject> {
   input: I;
   /** Deletes and other irreversible tools. */
   destructive?: boolean;
+  /** Reads only: nothing to undo when a later step fails. */
+  readOnly?: boolean;
   /** Output fields that hold secrets (passwords, tokens, connection strings with credentials). */
   secretFields?: string[];
   /**

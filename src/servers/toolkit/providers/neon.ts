@@ -176,6 +176,7 @@ export const neonCreateBranch: ToolkitTool<typeof CreateBranch> = {
 
 export const neonGetConnectionString: ToolkitTool<typeof GetConnectionString> = {
   name: "neon_get_connection_string",
+  readOnly: true,
   category: "neon",
   description: "Get a working Postgres connection string for a Neon project's branch, database and role.",
   input: GetConnectionString,

@@ -109,6 +109,7 @@ export const upstashCreateDatabase: ToolkitTool<typeof CreateDatabase> = {
 
 export const upstashGetDatabase: ToolkitTool<typeof GetDatabase> = {
   name: "upstash_get_database",
+  readOnly: true,
   category: "upstash",
   description: "Get an Upstash Redis database by id, with its endpoint, credentials and redis:// URL.",
   input: GetDatabase,

@@ -331,6 +331,7 @@ export const vercelTools: ToolkitTool[] = [
   },
   {
     name: "vercel_get_deployment",
+  readOnly: true,
     category: "vercel",
     description: "Read a Vercel deployment's state and URL.",
     input: deploymentInput,

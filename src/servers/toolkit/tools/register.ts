@@ -67,7 +67,7 @@ export function registerToolkitTool(server: McpServer, tool: ToolkitTool, env: T
       description: tool.description,
       inputSchema: tool.input,
       outputSchema: outputSchemaOf(tool.name),
-      annotations: { destructiveHint: tool.destructive ?? false, openWorldHint: true },
+      annotations: { readOnlyHint: tool.readOnly ?? false, destructiveHint: tool.destructive ?? false, openWorldHint: true },
       ...(Object.keys(meta).length > 0 ? { _meta: meta } : {}),
     },
     (args: Record<string, unknown>, extra) => runParsed(tool, args, env, extra.signal),
