@@ -27,6 +27,8 @@ export interface PlannerInfo {
   missing?: PlannerQuestion[];
   /** Offline planner: whether the turn was read as a new request or a change to the last plan. */
   reading?: Reading;
+  /** A refinement: what changed against the session's last plan, one line each (`~ region: "a" → "b"`). */
+  changes?: string[];
   reason: string;
 }
 

@@ -3,11 +3,15 @@ import { createInterface, type Interface } from "node:readline";
 import type { ApprovalAnswer } from "../../agents/types.ts";
 import type { AppConfig } from "../config.ts";
 import { describeModel } from "../models/chat-model.ts";
-import { drive, type RunQuestion } from "../run/drive.ts";
+import { drive, type DriveResult, type RunQuestion } from "../run/drive.ts";
 import { parseBudget } from "./args.ts";
 import { EXIT, type Io } from "./io.ts";
+import { askPlannerQuestions, plannerQuestions } from "./questions.ts";
 import { finish, withRoot, type StateOptions } from "./run.ts";
 import { terminalClient } from "./terminal.ts";
+
+/** Rounds of questions one turn may ask before it prints what is still missing. */
+const MAX_QUESTION_ROUNDS = 3;
 
 /** Reads lines one at a time, in order, whether stdin is a terminal or a script. */
 class LineReader {
@@ -80,13 +84,28 @@ export async function chatCommand(options: StateOptions & { session: string; bud
             io.err("answer a (approve), e (edit) or c (cancel)");
           }
         };
-        const threadId = `run-${randomUUID()}`;
-        const client = terminalClient({ io, json: false, ask });
-        try {
-          const result = await drive(root, threadId, { request, session: options.session, confirm: true, budgetUsd, mcpConfigPath: options.mcpConfig }, client);
-          last = finish(result, threadId, false, io);
-        } finally {
-          client.close();
+        // A plan that needs answers asks them here and plans the same turn again with them (a few rounds at most).
+        let params: Record<string, unknown> = {};
+        for (let round = 0; ; round++) {
+          const threadId = `run-${randomUUID()}`;
+          const client = terminalClient({ io, json: false, ask });
+          let result: DriveResult;
+          try {
+            result = await drive(root, threadId, { request, params, session: options.session, confirm: true, budgetUsd, mcpConfigPath: options.mcpConfig }, client);
+          } finally {
+            client.close();
+          }
+          const questions = plannerQuestions(result);
+          if (questions.length === 0 || round >= MAX_QUESTION_ROUNDS || result.kind !== "finished") {
+            last = finish(result, threadId, false, io);
+            break;
+          }
+          const answers = await askPlannerQuestions(questions, result.report, (prompt) => reader.next(prompt), io);
+          if (!answers) {
+            io.err("skipped: no plan this turn");
+            break;
+          }
+          params = { ...params, ...answers };
         }
         if (edit) pending = edit;
       }
