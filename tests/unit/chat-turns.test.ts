@@ -91,7 +91,7 @@ describe("one clear answer per failed turn", () => {
   });
 
   it("a refinement says which reading was taken and what changed", () => {
-    const text = renderPlanner({ planner: { kind: "catalog", reason: "workflow x matched", reading: { kind: "refinement", reason: "changes the last plan (x)" }, changes: ['~ region: "a" → "b"'] }, plan: { name: "X" } });
+    const text = renderPlanner({ planner: { kind: "catalog", reason: "workflow x matched", reading: { kind: "refinement", reason: "changes the last plan (x)" }, changes: ['~ region: "a" → "b"'] }, plan: { name: "X" }, prepared: undefined });
     expect(text).toBe('plan "X" from the catalog planner (no model configured): workflow x matched\n  read as a refinement: changes the last plan (x)\n  ~ region: "a" → "b"');
   });
 });
