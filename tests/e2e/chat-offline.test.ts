@@ -102,6 +102,11 @@ describe("chat with the offline planner: a conversation across a restart", () =>
     expect(repeatedLines(err2)).toEqual([]);
     expect(repeatedLines(second.stdout)).toEqual([]);
 
+    const history = await runCli(["chat", "--session", "demo", "--history"], env);
+    expect(history.code).toBe(0);
+    expect(history.stdout).toMatch(/> call it billing instead\n\s+plan "Neon Database Full Setup" \(neon-full-setup\)/);
+    expect(history.stdout).toMatch(/> hello there\n\s+could not plan: no workflow matches the request\n/);
+
     // The architect's thread keeps each plan's memo: that is what the refinements edited.
     const saver = SqliteSaver.fromConnString(path.join(env["CREDIT_OPTIMIZER_HOME"]!, "checkpoints.sqlite"));
     try {
