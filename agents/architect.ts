@@ -12,7 +12,22 @@ import {
 import { COST_METADATA } from "../src/cost/callbacks.ts";
 import { planCacheKey, type PlanCache } from "../src/cost/plan-cache.ts";
 import { resolveTool, type ToolInfo } from "../src/mcp/catalog.ts";
-import { formatQuestion, planOffline, type WorkflowLibrary } from "../src/planner/index.ts";
+import {
+  formatQuestion,
+  planChanges,
+  planOffline,
+  refersBack,
+  asksTeardown,
+  teardownName,
+  teardownPlan,
+  type PlanMemo,
+  type PlannerQuestion,
+  type Reading,
+  type SessionResource,
+  type WorkflowLibrary,
+} from "../src/planner/index.ts";
+import { RESOURCE_LABEL, resourceKindOf } from "../src/planner/inventory.ts";
+import type { PlanInput } from "../src/plan/schema.ts";
 import { describeModel } from "../src/models/chat-model.ts";
 import { planModel, replyText, streamPlan } from "../src/models/streamed-plan.ts";
 import { formatPrompt, quoteData, quoteText } from "../src/models/prompt-format.ts";
@@ -23,6 +38,7 @@ import { checkArrivedStep, formatProblem, validatePlan, type PreparedPlan, type 
 import type { RunState } from "../graphs/state.ts";
 import type { AgentModel, OrchestratorDeps } from "./deps.ts";
 import { agentThread, type MemoryMessage } from "./memory.ts";
+import { parseRun, type RememberedRun } from "./reporter.ts";
 import { usageOf } from "./usage.ts";
 import type { ModelUsage, PlannerInfo, StreamedStep } from "./types.ts";
 
@@ -36,6 +52,8 @@ export interface ArchitectUpdate {
   planProblems: string[];
   usage: ModelUsage[];
   outcome?: "planning_failed";
+  /** The offline planner's memo of this plan, kept in the session thread (not in the run state). */
+  memo?: PlanMemo;
 }
 
 /**
@@ -57,17 +75,47 @@ export async function architect(state: RunState, deps: OrchestratorDeps, config?
     ? cached
     : model
       ? await planWithModel(state.request, history, rules, model, deps, config)
-      : await planWithCatalog(state.request, history, rules, await deps.library(), deps, state.params);
+      : await planWithCatalog(state.request, history, rules, await deps.library(), deps, state.params, state.session ? await sessionRuns(deps, state.session) : []);
   if (cache && !cached && update.plan !== undefined) await cache.cache.put(cache.key, update.plan, update.planner.model ?? "model");
+  // A refinement is shown as what changed against the last plan, whichever planner made it.
+  const before = lastPlan(history, update.planner.kind === "catalog");
+  if (update.plan !== undefined && before && update.planner.reading?.kind !== "new") {
+    const changes = planChanges(before, { memo: update.memo, plan: update.plan as PlanInput });
+    if (update.planner.reading?.kind === "refinement" || (update.planner.kind === "model" && changes.length > 0)) update.planner.changes = changes;
+  }
   if (state.session && deps.memory) {
     const answer = update.plan !== undefined ? JSON.stringify(update.plan) : `could not plan: ${update.planProblems.join("; ")}`;
     const at = deps.now?.() ?? Date.now();
     await deps.memory.append(agentThread(state.session, "architect"), [
       { role: "user", content: state.request, at },
-      { role: "assistant", content: answer, at },
+      // Only a plan's memo is kept: the next turn edits the last plan, not a question or a failure.
+      { role: "assistant", content: answer, at, ...(update.plan !== undefined && update.memo ? { memo: update.memo } : {}) },
     ]);
   }
-  return update;
+  const { memo: _memo, ...rest } = update;
+  return rest;
+}
+
+/** The session's last plan (and its memo, when the offline planner made it). */
+function lastPlan(history: readonly MemoryMessage[], withMemo: boolean): { memo?: PlanMemo; plan?: PlanInput } | undefined {
+  for (let i = history.length - 1; i >= 0; i--) {
+    const m = history[i]!;
+    // The offline planner edits the last plan it made (a memo), not a teardown of it.
+    if (m.role !== "assistant" || m.content.startsWith("could not plan") || (withMemo && !m.memo)) continue;
+    try {
+      return { memo: m.memo, plan: JSON.parse(m.content) as PlanInput };
+    } catch {
+      continue;
+    }
+  }
+  return undefined;
+}
+
+/** The session's earlier runs that succeeded and were not torn down since, oldest first (the reporter's thread). */
+async function sessionRuns(deps: OrchestratorDeps, session: string): Promise<RememberedRun[]> {
+  if (!deps.memory) return [];
+  const runs = (await deps.memory.load(agentThread(session, "reporter"))).map((m) => parseRun(m.content)).filter((r): r is RememberedRun => r !== undefined && r.status === "succeeded");
+  return runs.filter((r) => !runs.some((later) => later.plan === teardownName(r.plan, r.runId)));
 }
 
 interface CacheUse {
@@ -193,10 +241,35 @@ async function planWithCatalog(
   library: WorkflowLibrary,
   deps: OrchestratorDeps,
   values: Record<string, unknown>,
+  runs: readonly RememberedRun[],
 ): Promise<ArchitectUpdate> {
-  // The session's earlier requests let a follow-up ("make it eu-central-1") change the last plan.
-  const earlier = history.filter((m) => m.role === "user").map((m) => m.content);
-  const result = await planOffline(request, { library, inventory: deps.inventory, earlier, values });
+  // "tear it down": the last run's own delete calls, which the create tools returned.
+  const target = asksTeardown(request) ? runs.filter((r) => (r.undo?.length ?? 0) > 0).at(-1) : undefined;
+  if (target) {
+    const plan = teardownPlan(target.plan, target.runId, target.undo!);
+    const validation = validatePlan(plan, rules);
+    const planner: PlannerInfo = {
+      kind: "catalog",
+      reading: { kind: "reference", reason: `tears down what ${target.runId} ("${target.plan}") created, with the delete calls its create steps returned` },
+      reason: `the request points at the session's last run`,
+    };
+    if (!validation.ok) return { planner, planProblems: validation.problems.map(formatProblem), usage: [], outcome: "planning_failed" };
+    return { plan, prepared: validation.prepared, planner, planProblems: [], usage: [] };
+  }
+  const made = runs.flatMap((r) => r.created ?? []).reverse();
+  // The last plan's memo lets a follow-up ("make it eu-central-1") edit that plan; threads written
+  // before memos were kept fall back to replaying the earlier requests.
+  const previous = history.findLast((m) => m.memo !== undefined)?.memo;
+  const kept = history.some((m) => m.role === "assistant" && m.memo !== undefined);
+  const earlier = kept ? undefined : history.filter((m) => m.role === "user").map((m) => m.content);
+  const options = { library, inventory: deps.inventory, previous, earlier };
+  let result = await planOffline(request, { ...options, values });
+  let referred: { values: Record<string, unknown>; used: string[] } | undefined;
+  // "tear it down": ids nobody typed are what this session's earlier runs made.
+  if (result.kind === "question" && made.length > 0 && refersBack(request)) {
+    referred = fromSession(result.questions, library, made);
+    if (referred.used.length > 0) result = await planOffline(request, { ...options, values: { ...referred.values, ...values } });
+  }
   if (result.kind === "none") {
     return {
       planner: { kind: "catalog", closest: result.closest, reading: result.reading, reason: result.message },
@@ -205,16 +278,18 @@ async function planWithCatalog(
       outcome: "planning_failed",
     };
   }
+  const reading: Reading = referred?.used.length ? { kind: "reference", reason: `points at what this session made: ${referred.used.join(", ")}` } : result.reading;
+  const params = result.params.map((p) => (referred && Object.hasOwn(referred.values, p.name) && !Object.hasOwn(values, p.name) ? { ...p, source: "inventory" as const, note: "made earlier in this session" } : p));
   const [first] = result.workflows;
   const planner: PlannerInfo = {
     kind: "catalog",
     workflow: first,
     workflows: result.workflows,
-    params: result.params,
-    filled: result.params.filter((p) => p.source !== "default").map((p) => `${p.name} = ${JSON.stringify(p.value)} (${p.source}${p.text ? `: "${p.text}"` : ""}${p.note ? `; ${p.note}` : ""})`),
+    params,
+    filled: params.filter((p) => p.source !== "default").map((p) => `${p.name} = ${JSON.stringify(p.value)} (${p.source}${p.text ? `: "${p.text}"` : ""}${p.note ? `; ${p.note}` : ""})`),
     closest: result.closest,
-    reading: result.reading,
-    reason: `${result.workflows.length > 1 ? "workflows" : "workflow"} ${result.workflows.map((w) => `"${w.id}" (score ${w.score}; words: ${w.matched.join(", ") || "none"})`).join(" + ")} matched the request${result.reading.kind === "refinement" ? `; ${result.reading.reason}` : ""}`,
+    reading,
+    reason: `${result.workflows.length > 1 ? "workflows" : "workflow"} ${result.workflows.map((w) => `"${w.id}" (score ${w.score}; words: ${w.matched.join(", ") || "none"})`).join(" + ")} matched the request`,
   };
   if (result.kind === "question") {
     return { planner: { ...planner, missing: result.questions }, planProblems: result.questions.map(formatQuestion), usage: [], outcome: "planning_failed" };
@@ -223,7 +298,23 @@ async function planWithCatalog(
   if (!validation.ok) {
     return { planner, planProblems: validation.problems.map(formatProblem), usage: [], outcome: "planning_failed" };
   }
-  return { plan: result.plan, prepared: validation.prepared, planner, planProblems: [], usage: [] };
+  return { plan: result.plan, prepared: validation.prepared, planner, planProblems: [], usage: [], memo: result.memo };
+}
+
+/** Answers the planner's missing-id questions with the newest resource of that kind this session made. */
+function fromSession(questions: readonly PlannerQuestion[], library: WorkflowLibrary, made: readonly SessionResource[]): { values: Record<string, unknown>; used: string[] } {
+  const values: Record<string, unknown> = {};
+  const used: string[] = [];
+  for (const q of questions) {
+    if (q.why !== "missing" && q.why !== "not_found") continue;
+    const template = library.workflows.find((w) => w.id === q.workflow);
+    const kind = template ? resourceKindOf(template, q.param) : undefined;
+    const found = kind ? made.find((r) => r.kind === kind) : undefined;
+    if (!found || Object.hasOwn(values, q.param)) continue;
+    values[q.param] = found.id;
+    used.push(`${RESOURCE_LABEL[found.kind]} "${found.name}" (${found.run})`);
+  }
+  return { values, used };
 }
 
 /** The closest template as one worked example: a request it answers and its plan (estimates, retries and timeouts left out: they teach no shape). */

@@ -1,3 +1,4 @@
+import type { PlanMemo } from "../src/planner/index.ts";
 import { emptyCheckpoint, uuid6, type BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 
 /**
@@ -11,6 +12,8 @@ export interface MemoryMessage {
   content: string;
   /** When it was said (ms since epoch). */
   at: number;
+  /** The offline planner's memo of the plan in `content`: the next turn's refinement edits it. */
+  memo?: PlanMemo;
 }
 
 export interface AgentMemory {

@@ -9,6 +9,7 @@ import { summarizeExecution } from "../src/engine/report.ts";
 import type { StepResult } from "../src/engine/run-step.ts";
 import type { RunState, RunUpdate } from "../graphs/state.ts";
 import { formatPrompt, quoteData } from "../src/models/prompt-format.ts";
+import { createdResources, undoCalls, type SessionResource, type UndoCall } from "../src/planner/index.ts";
 import type { OrchestratorDeps } from "./deps.ts";
 import { agentThread } from "./memory.ts";
 import { totalUsd, usageOf } from "./usage.ts";
@@ -50,19 +51,23 @@ export async function reporter(state: RunState, deps: OrchestratorDeps, config?:
   if (report.summaryBy === "template") report.summary = templateSummary(report);
   if (state.session && deps.memory && report.outcome === "executed") {
     const at = deps.now?.() ?? Date.now();
-    const entry: RememberedRun = { plan: report.plan ?? "", runId: threadId, status: String(report.status), ms: report.actual.ms, usd: report.actual.usd };
+    const entry: RememberedRun = { plan: report.plan ?? "", runId: threadId, status: String(report.status), ms: report.actual.ms, usd: report.actual.usd, created: createdResources(report.steps, threadId), undo: undoCalls(report.steps, Object.fromEntries((state.prepared?.plan.steps ?? []).map((s) => [s.id, s.agent]))) };
     await deps.memory.append(agentThread(state.session, "reporter"), [{ role: "assistant", content: JSON.stringify(entry), at }]);
   }
   return { report, usage, outcome: report.outcome };
 }
 
-/** What the reporter keeps in its session thread: each run's plan, time and cost. */
-interface RememberedRun {
+/** What the reporter keeps in its session thread: each run's plan, time and cost, and what it created (ids and names only). */
+export interface RememberedRun {
   plan: string;
   runId: string;
   status: string;
   ms: number;
   usd: number;
+  /** For a later turn's "tear it down": the architect reads them back. */
+  created?: SessionResource[];
+  /** The delete calls its create steps returned, last made first: "tear it down" runs them. */
+  undo?: UndoCall[];
 }
 
 /** The report of a run, from its state: built once, here. */
@@ -119,7 +124,7 @@ function relative(now: number, before: number, less: string, more: string, same:
   return `${pct}% ${now < before ? less : more}`;
 }
 
-function parseRun(content: string): RememberedRun | undefined {
+export function parseRun(content: string): RememberedRun | undefined {
   try {
     const value = JSON.parse(content) as Partial<RememberedRun>;
     return typeof value.plan === "string" && typeof value.ms === "number" ? (value as RememberedRun) : undefined;

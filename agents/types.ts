@@ -29,6 +29,8 @@ export interface PlannerInfo {
   reading?: Reading;
   /** Model planner, streamed: each step of the accepted plan as it arrived and how it was judged then. */
   streamed?: StreamedStep[];
+  /** A refinement: what changed against the session's last plan, one line each (`~ region: "a" → "b"`). */
+  changes?: string[];
   reason: string;
 }
 

@@ -1,13 +1,18 @@
 import { randomUUID } from "node:crypto";
 import { createInterface, type Interface } from "node:readline";
+import { agentThread, checkpointMemory, type MemoryMessage } from "../../agents/memory.ts";
 import type { ApprovalAnswer } from "../../agents/types.ts";
 import type { AppConfig } from "../config.ts";
 import { describeModel } from "../models/chat-model.ts";
-import { drive, type RunQuestion } from "../run/drive.ts";
+import { drive, type DriveResult, type RunQuestion } from "../run/drive.ts";
 import { parseBudget } from "./args.ts";
 import { EXIT, type Io } from "./io.ts";
+import { askPlannerQuestions, plannerQuestions } from "./questions.ts";
 import { finish, withRoot, type StateOptions } from "./run.ts";
 import { terminalClient } from "./terminal.ts";
+
+/** Rounds of questions one turn may ask before it prints what is still missing. */
+const MAX_QUESTION_ROUNDS = 3;
 
 /** Reads lines one at a time, in order, whether stdin is a terminal or a script. */
 class LineReader {
@@ -44,9 +49,14 @@ class LineReader {
  * restart. Ctrl-C during a run stops it, rolls back and leaves the run's thread resumable; at the
  * prompt it ends the chat.
  */
-export async function chatCommand(options: StateOptions & { session: string; budget?: string }, config: AppConfig, io: Io): Promise<number> {
+export async function chatCommand(options: StateOptions & { session: string; budget?: string; history?: boolean }, config: AppConfig, io: Io): Promise<number> {
   const budgetUsd = parseBudget(options.budget);
   return withRoot(config, options, io, async (root) => {
+    if (options.history) {
+      const turns = await checkpointMemory(root.checkpointer.saver).load(agentThread(options.session, "architect"));
+      io.out(renderHistory(options.session, turns));
+      return EXIT.ok;
+    }
     const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY === true });
     // On a terminal readline sees Ctrl-C as a key: pass it on as the signal a running request listens to.
     rl.on("SIGINT", () => {
@@ -80,13 +90,28 @@ export async function chatCommand(options: StateOptions & { session: string; bud
             io.err("answer a (approve), e (edit) or c (cancel)");
           }
         };
-        const threadId = `run-${randomUUID()}`;
-        const client = terminalClient({ io, json: false, ask });
-        try {
-          const result = await drive(root, threadId, { request, session: options.session, confirm: true, budgetUsd, mcpConfigPath: options.mcpConfig }, client);
-          last = finish(result, threadId, false, io);
-        } finally {
-          client.close();
+        // A plan that needs answers asks them here and plans the same turn again with them (a few rounds at most).
+        let params: Record<string, unknown> = {};
+        for (let round = 0; ; round++) {
+          const threadId = `run-${randomUUID()}`;
+          const client = terminalClient({ io, json: false, ask });
+          let result: DriveResult;
+          try {
+            result = await drive(root, threadId, { request, params, session: options.session, confirm: true, budgetUsd, mcpConfigPath: options.mcpConfig }, client);
+          } finally {
+            client.close();
+          }
+          const questions = plannerQuestions(result);
+          if (questions.length === 0 || round >= MAX_QUESTION_ROUNDS || result.kind !== "finished") {
+            last = finish(result, threadId, false, io);
+            break;
+          }
+          const answers = await askPlannerQuestions(questions, result.report, (prompt) => reader.next(prompt), io);
+          if (!answers) {
+            io.err("skipped: no plan this turn");
+            break;
+          }
+          params = { ...params, ...answers };
         }
         if (edit) pending = edit;
       }
@@ -95,4 +120,25 @@ export async function chatCommand(options: StateOptions & { session: string; bud
     }
     return last === EXIT.waiting ? EXIT.waiting : EXIT.ok;
   });
+}
+
+/** `chat --history`: one line per turn, the request and what the architect made of it. */
+export function renderHistory(session: string, messages: readonly MemoryMessage[]): string {
+  if (messages.length === 0) return `session "${session}" has no turns yet`;
+  const lines: string[] = [];
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!;
+    if (m.role === "user") {
+      lines.push(`${new Date(m.at).toISOString().slice(0, 19).replace("T", " ")}  > ${m.content}`);
+      continue;
+    }
+    let answer = m.content;
+    try {
+      answer = `plan "${(JSON.parse(m.content) as { name?: string }).name ?? "?"}"${m.memo ? ` (${m.memo.workflows.map((w) => w.id).join(" + ")})` : ""}`;
+    } catch {
+      answer = m.content.split(/; closest: |\. Offline I can: /)[0]!;
+    }
+    lines.push(`                     ${answer}`);
+  }
+  return lines.join("\n");
 }

@@ -68,6 +68,7 @@ export function buildProgram(config: () => AppConfig, io: Io, setExit: (code: nu
   stateOptions(program.command("chat").description("an interactive session; the agents remember it across restarts"))
     .option("--session <name>", "the session's name", "default")
     .option("--budget <usd>", "each run's budget in USD")
+    .option("--history", "print the session's turns (request → plan or why not) and exit")
     .action(async (options) => done((await import("./chat.ts")).chatCommand(options, config(), io)));
 
   stateOptions(program.command("validate").argument("<plan>", "a plan JSON file").description("check a plan without running it: problems, implied edges, what needs approval"))

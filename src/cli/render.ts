@@ -53,7 +53,33 @@ export function renderPlanner(state: Pick<RunState, "planner" | "prepared" | "pl
           ? "a workflow"
           : "a plan file";
   const lines = [`plan "${name}" from ${by}: ${p.reason}`];
+  if (p.reading && p.reading.kind !== "new") lines.push(`  read as ${p.reading.kind === "refinement" ? "a refinement" : "a reference to an earlier result"}: ${p.reading.reason}`);
+  if (p.changes) lines.push(...(p.changes.length > 0 ? p.changes.map((c) => `  ${c}`) : ["  (no change to the plan)"]));
   for (const f of p.filled ?? []) lines.push(`  param ${f}`);
+  return lines.join("\n");
+}
+
+/**
+ * A turn that ended without a plan, in at most three lines: what went wrong, and what to do (the
+ * closest workflows with the `--workflow` that runs each, or the questions with the `--param` that
+ * answers each).
+ */
+export function renderPlanningFailure(report: Pick<Report, "problems" | "planner">): string {
+  const missing = report.planner?.missing ?? [];
+  if (missing.length > 0) {
+    const head = `needs ${missing.length === 1 ? "an answer" : `${missing.length} answers`} before it can plan${report.planner?.workflow ? ` "${report.planner.workflow.name}"` : ""}:`;
+    return [head, ...missing.map((q) => `  ? ${q.question} (${q.detail}) ${q.flag}`)].join("\n");
+  }
+  const [first = "could not plan the request"] = report.problems;
+  // The planner's message carries the closest list and what it can do offline: shown once, below.
+  const reason = first.split(/; closest: |\. Offline I can: /)[0]!;
+  const lines = [`✗ could not plan: ${reason}${report.problems.length > 1 ? ` (+${report.problems.length - 1} more; --json lists them)` : ""}`];
+  const closest = report.planner?.closest ?? [];
+  if (closest.length > 0) lines.push(`  closest: ${closest.map((c) => `${c.id} (${c.name})`).join(", ")} — run one with --workflow <id>, or say more`);
+  else {
+    const can = /Offline I can: (.*?)\. Configure/.exec(first)?.[1];
+    if (can) lines.push(`  offline I can: ${can}; a model (OPENAI_API_KEY or OPENAI_BASE_URL) plans free-form requests`);
+  }
   return lines.join("\n");
 }
 
@@ -66,11 +92,12 @@ export function renderQuestion(question: RunQuestion): string {
 /** The human report: status, per-step timeline, what a failure undid and left behind, timing, cost, summary. */
 export function renderReport(report: Report): string {
   const plan = report.plan ?? "(no plan)";
+  if (report.outcome === "planning_failed") return renderPlanningFailure(report);
   if (report.outcome !== "executed") {
+    // The plan and its forecast were printed before the question: one line says how it ended.
     const lines = [`${plan} — ${report.outcome.replace("_", " ")} (thread ${report.threadId})`];
     for (const p of report.problems) lines.push(`  ✗ ${p}`);
-    if (report.outcome === "planning_failed") for (const c of report.planner?.closest ?? []) lines.push(`  closest workflow: ${c.id} — ${c.name} (score ${c.score})`);
-    lines.push(`summary: ${report.summary}`);
+    if (report.decision?.remembered && report.outcome === "declined") lines.push(`  ${report.decision.remembered}`);
     return lines.join("\n");
   }
   const lines = [`${plan} — ${String(report.status).replaceAll("_", " ")} (thread ${report.threadId})`];

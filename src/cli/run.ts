@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { createInterface } from "node:readline/promises";
 import type { Report } from "../../agents/types.ts";
 import type { AppConfig } from "../config.ts";
 import { exitCodeOf } from "../engine/report.ts";
@@ -7,6 +8,8 @@ import { drive, resume, type DriveResult, type RunInput } from "../run/drive.ts"
 import { openRoot, type Root, type RootOptions } from "../run/root.ts";
 import { answerFlag, parseBudget, parseCount, parseParams, parseScheduler, readPlanFile, UsageError } from "./args.ts";
 import { EXIT, type Io } from "./io.ts";
+import type { PlannerQuestion } from "../planner/index.ts";
+import { askPlannerQuestions, plannerQuestions } from "./questions.ts";
 import { renderReport } from "./render.ts";
 import { terminalClient } from "./terminal.ts";
 import { instantiateWorkflow } from "./workflows.ts";
@@ -43,20 +46,38 @@ export async function runCommand(mode: "run" | "plan", words: string[], options:
   const input = await runInput(mode, words, options);
   const json = options.json ?? false;
   return withRoot(config, options, io, async (root) => {
-    const threadId = options.thread ?? `run-${randomUUID()}`;
-    if (!json) io.err(`thread ${threadId} (resume with: credit-optimizer resume ${threadId})`);
-    const client = terminalClient({ io, json });
-    try {
-      const result = await drive(root, threadId, input, client);
+    let threadId = options.thread ?? `run-${randomUUID()}`;
+    let params = input.params ?? {};
+    for (;;) {
+      if (!json) io.err(`thread ${threadId} (resume with: credit-optimizer resume ${threadId})`);
+      const client = terminalClient({ io, json });
+      let result: DriveResult;
+      try {
+        result = await drive(root, threadId, { ...input, params }, client);
+      } finally {
+        client.close();
+      }
       if (mode === "plan" && json && result.kind === "finished" && result.state.prepared) {
         io.out(JSON.stringify(result.state.prepared.plan, null, 2));
         return EXIT.ok;
       }
-      return finish(result, threadId, json, io);
-    } finally {
-      client.close();
+      // On a terminal the planner's questions are asked here; elsewhere they are printed with the --param that answers each (exit 2).
+      const questions = json || process.stdin.isTTY !== true ? [] : plannerQuestions(result);
+      const answers = questions.length > 0 && result.kind === "finished" ? await askOnTerminal(questions, result.report, io) : undefined;
+      if (!answers) return finish(result, threadId, json, io);
+      params = { ...params, ...answers };
+      threadId = `run-${randomUUID()}`;
     }
   }, { catalog: input.dryRun ? "pinned" : "live" });
+}
+
+async function askOnTerminal(questions: PlannerQuestion[], report: Report, io: Io): Promise<Record<string, unknown> | undefined> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await askPlannerQuestions(questions, report, (prompt) => rl.question(prompt).catch(() => undefined), io);
+  } finally {
+    rl.close();
+  }
 }
 
 async function runInput(mode: "run" | "plan", words: string[], options: RunOptions): Promise<RunInput> {

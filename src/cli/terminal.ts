@@ -41,14 +41,21 @@ export function terminalClient(options: TerminalOptions): RunClient & { close():
   process.on("SIGTERM", onSignal);
   const interactive = !json && process.stdin.isTTY === true;
   const ask = options.ask ?? (interactive ? askOnTerminal : undefined);
+  let planShown = false;
   return {
     stopSignal: stop.signal,
     cancelSignal: cancel.signal,
     onEvent: progress ? (event) => progress.onEvent(event) : undefined,
-    onPlanned: json ? undefined : (state) => io.err(renderPlan(state)),
+    onPlanned: json
+      ? undefined
+      : (state) => {
+          planShown = true;
+          io.err(renderPlan(state));
+        },
     answer: async (question) => {
       progress?.stop();
-      if (!json) io.err(renderQuestion(question));
+      // The approval's reasons are the budget lines just printed with the plan: the question alone follows.
+      if (!json) io.err(planShown && question.kind === "approval" ? renderQuestion({ ...question, reasons: [] }) : renderQuestion(question));
       if (options.answer) return options.answer;
       return ask?.(question);
     },

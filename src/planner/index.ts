@@ -8,6 +8,7 @@ import { RESOURCE_KINDS, RESOURCE_LABEL, resolveResource, resourceKindOf, type I
 import { PROVIDER_NAMES, SERVICE_NICKNAMES } from "./lexicon.ts";
 import { DEFAULT_MATCH_THRESHOLD, rankWorkflows, type QueryWord, type WorkflowMatch } from "./match.ts";
 import { question, type PlannerQuestion } from "./questions.ts";
+import { asksAgain, refersBack } from "./session.ts";
 import { foldPhrases, normalizeTerm, type Span } from "./text.ts";
 import type { OfflinePlan, PlanMemo, Reading, WorkflowLibrary } from "./types.ts";
 
@@ -21,6 +22,7 @@ export { DEFAULT_MATCH_THRESHOLD, rankWorkflows } from "./match.ts";
 export { extractEntities } from "./entities.ts";
 export { formatQuestion } from "./questions.ts";
 export { composePlans } from "./compose.ts";
+export { asksAgain, asksTeardown, createdResources, planChanges, refersBack, teardownName, teardownPlan, undoCalls, type SessionResource, type UndoCall } from "./session.ts";
 
 export interface PlanOfflineOptions {
   library: WorkflowLibrary;
@@ -330,6 +332,10 @@ async function asRefinement(
       return template ? [{ template, text, entities: with_, match: { id: w.id, name: template.name, score: 1, matched: [] } }] : [];
     });
   const was = previous.workflows.map((w) => w.id).join(" + ");
+  // "run it again": the last plan as it was, unless the turn also names a job of its own.
+  if (asksAgain(request) && (refersBack(request) || !best || best.score < threshold)) {
+    return build(previous.request, last(previous.request, []), [], options, inventory, { kind: "refinement", reason: `runs the last plan (${was}) again` }, carried);
+  }
   if (jobs && ADDITION.test(request)) {
     const added = jobs.filter((j) => !previous.workflows.some((w) => w.id === j.match.id));
     if (added.length > 0) {

@@ -19,9 +19,9 @@ export interface PlanMemo {
   workflows: { id: string; values: Record<string, unknown> }[];
 }
 
-/** How the planner read the turn. */
+/** How the planner read the turn: on its own, as a change to the last plan, or as pointing at what an earlier run made. */
 export interface Reading {
-  kind: "new" | "refinement";
+  kind: "new" | "refinement" | "reference";
   reason: string;
 }
 
