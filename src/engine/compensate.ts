@@ -1,4 +1,5 @@
 import { findTool, type ResolvedTool } from "../mcp/catalog.ts";
+import { UNDONE_WITH_META_KEY } from "../mcp/tool-meta.ts";
 import type { CallOrigin } from "../policy/gate.ts";
 import { isRecord, type Scope } from "../plan/interpolate.ts";
 import type { Step } from "../plan/schema.ts";
@@ -84,6 +85,20 @@ export async function runCompensation(comp: Compensation, scope: Scope, ctx: Run
     ...(result.error ? { error: result.error } : {}),
     ...(result.trusted ? { trusted: result.trusted } : {}),
   };
+}
+
+/**
+ * A finished step with no undo of its own is undone after all when the undo that ran for another
+ * step deletes what it changed (its tool's `undoneWith`: a deploy goes with its project).
+ */
+export function undoneWithOthers(rest: readonly StepOutcome[], compensations: readonly CompensationResult[], prepared: PreparedPlan, tools: RunContext["caller"]["tools"]): StepOutcome[] {
+  return rest.map((o) => {
+    if (o.outcome !== "left_behind") return o;
+    const resolved = prepared.tools[o.step]!;
+    const withTool = findTool(tools, resolved)?.meta?.[UNDONE_WITH_META_KEY];
+    const by = typeof withTool === "string" ? compensations.find((c) => c.status === "succeeded" && c.tool === `${resolved.server}.${withTool}`) : undefined;
+    return by ? { step: o.step, outcome: "undone", detail: `with ${by.step} (${by.tool})` } : o;
+  });
 }
 
 /** The outcome of a step whose undo ran. */

@@ -8,7 +8,7 @@ import type { Step } from "../plan/schema.ts";
 import { validatePlan, type PreparedPlan } from "../plan/validate.ts";
 import { createCallGate, pinMessage } from "../policy/gate.ts";
 import { parseAnswer, type BudgetRequest } from "./approval.ts";
-import { outcomeOf, planCompensations, runCompensation, type CompensationResult } from "./compensate.ts";
+import { outcomeOf, planCompensations, runCompensation, undoneWithOthers, type CompensationResult } from "./compensate.ts";
 import { runStep, type RunContext, type StepResult } from "./run-step.ts";
 import { savedResults } from "./saved-results.ts";
 import type { ExecState, ExecUpdate, RunStatus } from "./state.ts";
@@ -199,7 +199,7 @@ export async function compensate(state: ExecState, deps: ExecutorDeps): Promise<
     deps.onEvent?.({ type: "compensation_finished", result });
     compensations.push(result);
   }
-  const outcomes = [...compensations.map(outcomeOf), ...rest];
+  const outcomes = [...compensations.map(outcomeOf), ...undoneWithOthers(rest, compensations, prepared, ctx.caller.tools)];
   const status: RunStatus = compensations.some((c) => c.status === "failed")
     ? "compensation_failed"
     : outcomes.some((o) => o.outcome === "left_behind")

@@ -23,3 +23,10 @@ export function backendEstimateOf(info: Pick<ToolInfo, "meta"> | undefined): Bac
   if (typeof backend !== "string" || typeof usd !== "number" || typeof ms !== "number" || !(usd >= 0) || !(ms >= 0)) return undefined;
   return { backend, usd, ms };
 }
+
+/**
+ * `_meta` key naming the delete tool (on the same server) that also undoes what this tool changed:
+ * a deploy or an env var goes when its project is deleted, so a rollback that deletes the project
+ * leaves nothing of them behind.
+ */
+export const UNDONE_WITH_META_KEY = "credit-optimizer/undoneWith";

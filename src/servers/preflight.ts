@@ -14,6 +14,12 @@ export const PreflightInput = z.object({
   tools: z.array(z.string().min(1)).max(1000).describe("Names of the tools on this server that the plan will call"),
 });
 
+/** What a preflight tool answers (its declared outputSchema). */
+export const PreflightOutputSchema = z.object({
+  ok: z.boolean(),
+  problems: z.array(z.object({ tools: z.array(z.string()), problem: z.string(), fix: z.string() })),
+});
+
 export interface PreflightFinding {
   /** The tools (of those asked about) that the problem stops. */
   tools: string[];

@@ -271,9 +271,10 @@ describe(`protocol versions: the SDK speaks ${LATEST_PROTOCOL_VERSION} and down 
     const ctx: RunContext = { caller: old, limits: new ServerLimits(2) };
     const graph = compileExecutor({ context: async () => ctx }, new MemorySaver());
     const refused = (await graph.invoke({ plan, allowDestructive: false }, { configurable: { thread_id: `d-${Math.random()}` } })) as ExecState;
-    expect(refused.problems.map(formatProblem)).toEqual([
-      'step "e", tool: old.echo is destructive: it runs only with explicit approval (--allow-destructive)',
-    ]);
+    // Refused at the call by the gate (validation lists it as needing approval).
+    expect(refused.prepared?.needsApproval).toEqual(["e"]);
+    expect(refused.results["e"]).toMatchObject({ status: "failed", error: { code: "POLICY_DESTRUCTIVE" } });
+    expect(refused.results["e"]!.error!.message).toBe('step "e": old.echo refused by the destructive rule: old.echo may destroy data: it runs only with approval (a person\'s, or --allow-destructive)');
     const trusted = await McpRuntime.connect({ mcpServers: { old: { ...stdio(EVERYTHING_2025_01), unannotatedTools: "non-destructive" } } });
     try {
       const trustedCtx: RunContext = { caller: trusted, limits: new ServerLimits(2) };

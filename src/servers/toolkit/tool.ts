@@ -67,6 +67,8 @@ export interface ToolkitTool<I extends z.ZodObject = z.ZodObject> {
   destructive?: boolean;
   /** Reads only: nothing to undo when a later step fails. */
   readOnly?: boolean;
+  /** Changes a resource whose delete tool (this one) also undoes it: a deploy goes with its project. */
+  undoneWith?: string;
   /** Output fields that hold secrets (passwords, tokens, connection strings with credentials). */
   secretFields?: string[];
   /**

@@ -2,7 +2,7 @@ import { constants } from "node:fs";
 import { access } from "node:fs/promises";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { gitStatus, PREFLIGHT_META_KEY, PreflightInput, preflightOutput, type PreflightFinding } from "../preflight.ts";
+import { gitStatus, PREFLIGHT_META_KEY, PreflightInput, PreflightOutputSchema, preflightOutput, type PreflightFinding } from "../preflight.ts";
 import type { WorkspaceContext } from "./tool.ts";
 
 /** Workspace tools that run `git`. */
@@ -33,6 +33,7 @@ export function registerWorkspacePreflight(server: McpServer, context: Workspace
     {
       description: "Check, without changing anything, whether the given workspace tools can run: returns { ok, problems: [{ tools, problem, fix }] }.",
       inputSchema: PreflightInput,
+      outputSchema: PreflightOutputSchema,
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
       _meta: { [PREFLIGHT_META_KEY]: true },
     },

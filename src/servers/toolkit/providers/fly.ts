@@ -321,6 +321,7 @@ export const flyTools: ToolkitTool[] = [
   },
   {
     name: "fly_set_secrets",
+    undoneWith: "fly_delete_app",
     category: "fly",
     description: "Set secrets on a Fly.io app; returns the keys set and the secrets version.",
     input: secretsInput,
@@ -331,6 +332,7 @@ export const flyTools: ToolkitTool[] = [
   },
   {
     name: "fly_deploy",
+    undoneWith: "fly_delete_app",
     category: "fly",
     description:
       "Deploy a Fly.io app: set secrets, give the app a public IP if it has none, update its machines " +

@@ -312,6 +312,7 @@ export const vercelTools: ToolkitTool[] = [
   },
   {
     name: "vercel_set_env",
+    undoneWith: "vercel_delete_project",
     category: "vercel",
     description: "Set (upsert) environment variables on a Vercel project.",
     input: setEnvInput,
@@ -322,6 +323,7 @@ export const vercelTools: ToolkitTool[] = [
   },
   {
     name: "vercel_deploy",
+    undoneWith: "vercel_delete_project",
     category: "vercel",
     description:
       "Deploy a Vercel project's app (setting `env` first) and wait until it is READY. `url` is the production domain " +

@@ -1,5 +1,5 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { PREFLIGHT_META_KEY, PreflightInput, preflightOutput } from "../../preflight.ts";
+import { PREFLIGHT_META_KEY, PreflightInput, PreflightOutputSchema, preflightOutput } from "../../preflight.ts";
 import { toolkitPreflight } from "../preflight.ts";
 import type { ToolkitEnv, ToolkitTool } from "../tool.ts";
 import { errorResult, jsonResult } from "./register.ts";
@@ -16,6 +16,7 @@ export function registerPreflight(server: McpServer, tools: readonly ToolkitTool
         "Check, without creating anything, whether the providers behind the given toolkit tools can serve: " +
         "returns { ok, problems: [{ tools, problem, fix }] }.",
       inputSchema: PreflightInput,
+      outputSchema: PreflightOutputSchema,
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
       _meta: { [PREFLIGHT_META_KEY]: true },
     },

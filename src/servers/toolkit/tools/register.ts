@@ -3,7 +3,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { z } from "zod";
 import { TOOLKIT_OUTPUTS } from "../outputs.ts";
 import { maskSecrets } from "../../../secrets.ts";
-import { BACKEND_ESTIMATE_META_KEY, type BackendEstimate } from "../../../mcp/tool-meta.ts";
+import { BACKEND_ESTIMATE_META_KEY, UNDONE_WITH_META_KEY, type BackendEstimate } from "../../../mcp/tool-meta.ts";
 import type { ToolkitEnv, ToolkitTool } from "../tool.ts";
 import { backendOf } from "./list-categories.ts";
 
@@ -60,6 +60,7 @@ export function localEstimate(tool: Pick<ToolkitTool, "name">): BackendEstimate 
 export function registerToolkitTool(server: McpServer, tool: ToolkitTool, env: ToolkitEnv): void {
   const meta: Record<string, unknown> = {};
   if (tool.secretFields?.length) meta[SECRET_FIELDS_META_KEY] = tool.secretFields;
+  if (tool.undoneWith) meta[UNDONE_WITH_META_KEY] = tool.undoneWith;
   if (backendOf(tool.category, env) === "local") meta[BACKEND_ESTIMATE_META_KEY] = localEstimate(tool);
   server.registerTool(
     tool.name,
