@@ -84,7 +84,7 @@ describe("rad-crawler-setup on the embedded Postgres", () => {
     expect(report.status).toBe("rolled_back");
     expect(report.leftBehind).toEqual([]);
     expect(report.compensations.map((c) => [c.step, c.status]).sort()).toEqual(
-      ["create_database", "create_fly_app", "create_neon_project", "create_redis"].map((s) => [s, "succeeded"]),
+      ["create_database", "create_fly_app", "create_neon_project", "create_redis", "generate_code"].map((s) => [s, "succeeded"]),
     );
     const project = String(output(report, "create_neon_project")["project_id"]);
     const state = await readState(toolkitDir());
