@@ -127,7 +127,9 @@ export function forecastFromHistory(prepared: PreparedPlan, history: ForecastHis
     const own = sameBackend((history.steps[id] ?? []).filter((s) => s.tool === tool));
     const samples = own.length > 0 ? own : sameBackend(history.tools[tool] ?? []);
     if (samples.length > 0) {
-      const usd = rangeOf(samples.map((s) => s.usd));
+      // Another plan's runs of the same tool tell its time, but not this step's cost when the step
+      // declares one (a broker's or a generic tool's cost depends on what it is asked to do).
+      const usd = own.length > 0 || estimate?.usd === undefined ? rangeOf(samples.map((s) => s.usd)) : { p50: estimate.usd, p90: estimate.usd };
       return { id, tool, ms: rangeOf(samples.map((s) => s.durationMs)), usd: usd.p50, usdP90: usd.p90, source: "history", samples: samples.length };
     }
     if (backend) return { id, tool, ms: { p50: backend.ms, p90: backend.ms * 1.5 }, usd: backend.usd, usdP90: backend.usd, source: "backend", samples: 0 };
