@@ -1,12 +1,12 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Report } from "../../agents/types.ts";
 import { fakeServer, readCalls, tempDir } from "../helpers/fake-mcp.ts";
 import { startOpenAIStub, type OpenAIStub, type StubReply, type StubRequest } from "../helpers/openai-stub.ts";
+import { freePort } from "../../src/servers/toolkit/providers/local/processes-launch.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const PLAN = {
@@ -24,16 +24,6 @@ let base = "";
 let calls = "";
 let log = "";
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 async function api<T>(method: string, route: string, body?: unknown): Promise<T> {
   const res = await fetch(`${base}${route}`, { method, headers: { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });

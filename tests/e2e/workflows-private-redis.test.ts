@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -11,7 +10,7 @@ import type { DoctorReport } from "../../src/doctor/checks.ts";
 import type { Report } from "../../agents/types.ts";
 import { openRoot, type Root } from "../../src/run/root.ts";
 import { readState } from "../../src/servers/toolkit/providers/local/embedded-state.ts";
-import { isRunning } from "../../src/servers/toolkit/providers/local/processes-launch.ts";
+import { isRunning, freePort } from "../../src/servers/toolkit/providers/local/processes-launch.ts";
 import { readPrivateServer, stopPrivateRedis } from "../../src/servers/toolkit/providers/local/private-redis.ts";
 import { getWorkflow } from "../../src/workflows/index.ts";
 import { runMain } from "../helpers/cli.ts";
@@ -31,13 +30,6 @@ const homes: string[] = [];
 const temp: string[] = [];
 let closedRedis: string;
 
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function newConfig(extra: Record<string, string> = {}): AppConfig {
   const home = mkdtempSync(path.join(os.tmpdir(), "co-wf-private-redis-"));
@@ -64,7 +56,7 @@ async function health(url: string): Promise<unknown> {
 }
 
 beforeAll(async () => {
-  closedRedis = `redis://127.0.0.1:${await closedPort()}`;
+  closedRedis = `redis://127.0.0.1:${await freePort()}`;
 });
 
 afterAll(async () => {

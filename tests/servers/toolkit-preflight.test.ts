@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -11,6 +10,7 @@ import { readPrivateServer } from "../../src/servers/toolkit/providers/local/pri
 import type { ToolkitEnv } from "../../src/servers/toolkit/tool.ts";
 import { createWorkspaceServer } from "../../src/servers/workspace/server.ts";
 import { connectToolkit, localEnv, output } from "./toolkit-core-client.ts";
+import { freePort } from "../../src/servers/toolkit/providers/local/processes-launch.ts";
 
 /*
  * toolkit_preflight and workspace_preflight: what stops a plan's tools, each with its fix, found
@@ -22,13 +22,6 @@ afterAll(() => {
   for (const dir of temp) rmSync(dir, { recursive: true, force: true });
 });
 
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** A PATH with only the named programs of /usr/bin. */
 function pathWith(...programs: string[]): string {
@@ -63,7 +56,7 @@ describe("toolkit_preflight", () => {
   });
 
   it("with no Redis at the default address and no redis-server, says to install it, set LOCAL_REDIS_URL or the Upstash token", async () => {
-    const env = localEnv({ localRedisUrl: `redis://127.0.0.1:${await closedPort()}`, localRedisFallback: true, localPostgresFallback: true, searchPath: pathWith("git") });
+    const env = localEnv({ localRedisUrl: `redis://127.0.0.1:${await freePort()}`, localRedisFallback: true, localPostgresFallback: true, searchPath: pathWith("git") });
     const answer = await ask(env, [...UPSTASH, "neon_create_project", "vercel_deploy"]);
     expect(answer.ok).toBe(false);
     expect(answer.problems).toHaveLength(1);
@@ -77,13 +70,13 @@ describe("toolkit_preflight", () => {
   });
 
   it("with redis-server on the PATH counts the private Redis as startable, and starts nothing", async () => {
-    const env = localEnv({ localRedisUrl: `redis://127.0.0.1:${await closedPort()}`, localRedisFallback: true, searchPath: pathWith("redis-server") });
+    const env = localEnv({ localRedisUrl: `redis://127.0.0.1:${await freePort()}`, localRedisFallback: true, searchPath: pathWith("redis-server") });
     expect(await ask(env, UPSTASH)).toEqual({ ok: true, problems: [] });
     expect(await readPrivateServer(env.dataDir)).toBeUndefined();
   });
 
   it("with LOCAL_REDIS_URL set and nothing there, names it and never falls back", async () => {
-    const env = localEnv({ localRedisUrl: `redis://:hunter2secret@127.0.0.1:${await closedPort()}`, searchPath: pathWith("redis-server") });
+    const env = localEnv({ localRedisUrl: `redis://:hunter2secret@127.0.0.1:${await freePort()}`, searchPath: pathWith("redis-server") });
     const [problem] = (await ask(env, UPSTASH)).problems;
     expect(problem!.problem).toMatch(/^no Redis answers at redis:\/\/:\[redacted\]@127\.0\.0\.1:\d+ \(LOCAL_REDIS_URL\)$/);
     expect(problem!.fix).toContain("unset LOCAL_REDIS_URL");
@@ -92,8 +85,8 @@ describe("toolkit_preflight", () => {
 
   it("a cloud token is enough; a Postgres URL that does not answer without the fallback is a problem; local GitHub needs git", async () => {
     const env = localEnv({
-      localRedisUrl: `redis://127.0.0.1:${await closedPort()}`,
-      localPostgresUrl: `postgres://postgres@127.0.0.1:${await closedPort()}/postgres`,
+      localRedisUrl: `redis://127.0.0.1:${await freePort()}`,
+      localPostgresUrl: `postgres://postgres@127.0.0.1:${await freePort()}/postgres`,
       upstash: { email: "a@b.c", apiKey: "k", baseUrl: "http://127.0.0.1:1" },
       searchPath: pathWith("redis-server"),
     });

@@ -1,11 +1,10 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createClient } from "redis";
 import { afterAll, describe, expect, it } from "vitest";
-import { isRunning } from "../../src/servers/toolkit/providers/local/processes-launch.ts";
+import { isRunning, freePort } from "../../src/servers/toolkit/providers/local/processes-launch.ts";
 import { privateRedisDir, readPrivateServer, stopPrivateRedis } from "../../src/servers/toolkit/providers/local/private-redis.ts";
 import type { ToolkitEnv } from "../../src/servers/toolkit/tool.ts";
 import { SecretStore } from "../../src/secrets.ts";
@@ -18,13 +17,6 @@ import { connectToolkit, errorText, localEnv, output, uniqueName } from "./toolk
  */
 
 /** A port nothing listens on: bound, then closed. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -35,7 +27,7 @@ afterAll(async () => {
 });
 
 async function privateEnv(overrides: Partial<ToolkitEnv> = {}): Promise<ToolkitEnv> {
-  const env = localEnv({ localRedisUrl: `redis://127.0.0.1:${await closedPort()}`, localRedisFallback: true, searchPath: process.env.PATH, ...overrides });
+  const env = localEnv({ localRedisUrl: `redis://127.0.0.1:${await freePort()}`, localRedisFallback: true, searchPath: process.env.PATH, ...overrides });
   env.secretStore = { home: env.dataDir };
   dirs.push(env.dataDir);
   return env;

@@ -10,6 +10,7 @@ import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectWorkspace, type WorkspaceClient } from "../helpers/workspace.ts";
 import { projectNameFromTask } from "../../src/servers/workspace/tools/delegate-code-generation.ts";
+import { freePort } from "../../src/servers/toolkit/providers/local/processes-launch.ts";
 
 const NODE_MODULES = fileURLToPath(new URL("../../node_modules", import.meta.url));
 const DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -32,13 +33,6 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Starts `scripts.start` of a generated project the way the local deployer does (node or tsx). */
 async function startApp(dir: string, env: Record<string, string>): Promise<{ port: number; output: () => string }> {

@@ -9,6 +9,7 @@ import { loadConfig } from "../../src/config.ts";
 import { runDoctor, type DoctorReport } from "../../src/doctor/checks.ts";
 import { renderDoctor } from "../../src/doctor/render.ts";
 import { pinFilePath } from "../../src/mcp/pinning.ts";
+import { freePort } from "../../src/servers/toolkit/providers/local/processes-launch.ts";
 
 /* `doctor`: every row from what is there, nothing secret in what it prints. */
 
@@ -25,13 +26,6 @@ function dir(): string {
   return d;
 }
 
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** An OpenAI-compatible `GET /v1/models` stand-in answering `status`; records the authorization headers. */
 async function modelsStandIn(status = 200): Promise<{ baseUrl: string; auth: string[] }> {
@@ -71,7 +65,7 @@ describe("doctor", () => {
       LANGSMITH_PROJECT: "doc-project",
       NEON_API_KEY: SECRETS.NEON_API_KEY,
       GITHUB_TOKEN: SECRETS.GITHUB_TOKEN,
-      LOCAL_REDIS_URL: `redis://:${SECRETS.redis}@127.0.0.1:${await closedPort()}`,
+      LOCAL_REDIS_URL: `redis://:${SECRETS.redis}@127.0.0.1:${await freePort()}`,
     };
     writeFileSync(path.join(home, "ledger.sqlite"), Buffer.alloc(2048));
     const out: string[] = [];
@@ -104,7 +98,7 @@ describe("doctor", () => {
     const listing = await modelsStandIn();
     const unlisted = await runDoctor(loadConfig({ CREDIT_OPTIMIZER_HOME: home, OPENAI_BASE_URL: listing.baseUrl, CREDIT_OPTIMIZER_MODEL: "absent" }, home));
     expect(row(unlisted, "model")).toMatchObject({ status: "warn", value: expect.stringContaining("does not list absent") });
-    const down = await runDoctor(loadConfig({ CREDIT_OPTIMIZER_HOME: home, OPENAI_BASE_URL: `http://127.0.0.1:${await closedPort()}/v1` }, home));
+    const down = await runDoctor(loadConfig({ CREDIT_OPTIMIZER_HOME: home, OPENAI_BASE_URL: `http://127.0.0.1:${await freePort()}/v1` }, home));
     expect(row(down, "model")).toMatchObject({ status: "fail", value: expect.stringContaining("not reachable") });
     const none = await runDoctor(loadConfig({ CREDIT_OPTIMIZER_HOME: home }, home));
     expect(row(none, "model")).toMatchObject({ status: "info", value: expect.stringContaining("offline catalog planner") });
@@ -113,7 +107,7 @@ describe("doctor", () => {
   it("reports each MCP server as pinned, changed since its pin, not pinned yet, or unreachable", async () => {
     const home = dir();
     const file = path.join(home, "mcp.json");
-    const port = await closedPort();
+    const port = await freePort();
     writeFileSync(
       file,
       JSON.stringify({
