@@ -72,11 +72,6 @@ function runBudget(state: RunState, deps: OrchestratorDeps, runId: string): RunB
     spentThisMonth: 0,
     runLimitUsd: Math.max(state.budgetUsd ?? state.forecast?.usd.p90 ?? 0, caps.approvalUsd),
     otherUsd: totalUsd(state.usage),
-    othersUsd: ledger
-      ? async () => {
-          const committed = await ledger.committedSpend(runId);
-          return { today: committed.today, month: committed.month };
-        }
-      : undefined,
+    committed: ledger ? () => ledger.committedSpend(runId) : undefined,
   };
 }

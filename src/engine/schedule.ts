@@ -21,12 +21,10 @@ export type StepEvent =
   | { type: "step_finished"; result: StepResult }
   | { type: "compensation_finished"; result: CompensationResult };
 
-/** The running budget of an orchestrated run: caps and what it may spend, without the live counts. */
+/** The running budget of an orchestrated run: caps, what it may spend, and other runs' spend (`committed`, read live). */
 export type RunBudget = Omit<BudgetGuardOptions, "runSpentUsd" | "approved"> & {
   /** Spend of this run outside its steps (the model calls that planned it). */
   otherUsd: number;
-  /** Spend of other runs since this one's day and month began, read live (reservations included). */
-  othersUsd?: () => Promise<{ today: number; month: number }>;
 };
 
 export interface ExecutorDeps {
@@ -228,15 +226,13 @@ function runContext(base: RunContext, state: ExecState, deps: ExecutorDeps): Nod
 function budgetCheck(budget: RunBudget, state: ExecState, landed: ReadonlyMap<string, StepResult>): () => Promise<GuardCheck> {
   const declared = new Map((state.prepared?.plan.steps ?? []).map((s) => [s.id, s.estimate?.usd ?? 0]));
   const usdOf = (r: StepResult): number => (r.status === "succeeded" || r.status === "failed" ? (measuredUsd(r.output) ?? declared.get(r.id) ?? 0) : 0);
+  const guard = createBudgetGuard({
+    ...budget,
+    approved: state.budgetApproved,
+    runSpentUsd: () => budget.otherUsd + [...landed.values()].reduce((sum, r) => sum + usdOf(r), 0),
+  });
   return async () => {
-    const others = budget.othersUsd ? await budget.othersUsd() : { today: budget.spentToday, month: budget.spentThisMonth };
-    const guard = createBudgetGuard({
-      ...budget,
-      spentToday: others.today,
-      spentThisMonth: others.month,
-      approved: state.budgetApproved,
-      runSpentUsd: () => budget.otherUsd + [...landed.values()].reduce((sum, r) => sum + usdOf(r), 0),
-    });
+    await guard.refresh();
     return guard.check();
   };
 }
