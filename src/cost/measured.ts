@@ -1,15 +1,8 @@
+import type { ModelCallRecord } from "./ledger.ts";
 import { priceUsage, type Pricing } from "./pricing.ts";
 
-/** A model call a tool made and reported in its output (workspace codegen's `usage` with its `model`). */
-export interface ReportedModelCall {
-  model: string;
-  inputTokens: number;
-  outputTokens: number;
-  cachedTokens: number;
-  usd: number;
-  /** False when the model has no price: `usd` is 0 and reports say "unpriced". */
-  known: boolean;
-}
+/** A model call a tool made and reported in its output (workspace codegen's `usage` with its `model`); `known` false: unpriced. */
+export type ReportedModelCall = Pick<ModelCallRecord, "model" | "inputTokens" | "outputTokens" | "cachedTokens" | "usd" | "known">;
 
 /** What a tool's output says it cost. */
 export interface MeasuredCost {
