@@ -4,6 +4,7 @@ import { interpolate, isInterpolationError, type Scope } from "../plan/interpola
 import type { RetryPolicy, Step } from "../plan/schema.ts";
 import type { AllowPolicy } from "../policy/allow.ts";
 import { describeRefusal, type CallGate, type CallOrigin } from "../policy/gate.ts";
+import { backoffDelay } from "../backoff.ts";
 import { maskSecrets, type SecretStore } from "../secrets.ts";
 import type { ServerLimits } from "./limits.ts";
 
@@ -106,16 +107,9 @@ export async function runStep(step: Step, resolved: ResolvedTool, scope: Scope, 
       if (!stepError.retryable || attempt >= policy.maxAttempts) {
         return done({ status: "failed", attempts: attempt, error: stepError });
       }
-      await (ctx.sleep ?? sleep)(backoffMs(policy, attempt, ctx.random ?? Math.random));
+      await (ctx.sleep ?? sleep)(backoffDelay(attempt, policy.backoffMs ?? DEFAULT_RETRY.backoffMs ?? 0, MAX_BACKOFF_MS, ctx.random));
     }
   }
-}
-
-/** Exponential backoff with full jitter in its upper half: base·2^(n−1)·[0.5, 1). */
-export function backoffMs(policy: RetryPolicy, attempt: number, random: () => number): number {
-  const base = policy.backoffMs ?? DEFAULT_RETRY.backoffMs ?? 0;
-  const ceiling = Math.min(MAX_BACKOFF_MS, base * 2 ** (attempt - 1));
-  return Math.round(ceiling * (0.5 + random() / 2));
 }
 
 async function protect(output: unknown, resolved: ResolvedTool, ctx: RunContext): Promise<unknown> {

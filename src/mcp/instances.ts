@@ -1,5 +1,5 @@
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import path from "node:path";
+import { readFile } from "node:fs/promises";
+import { writeJsonAtomic } from "../atomic-write.ts";
 import { builtinServer, defaultMcpConfig, McpConfigError, type McpConfig } from "./config.ts";
 
 const AGENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
@@ -76,10 +76,7 @@ export function mergeMcpConfig(existing: unknown, generated: McpConfig, source =
 /** Merges `generated` into `file` (created when missing) and writes it atomically. */
 export async function writeMcpConfig(file: string, generated: McpConfig): Promise<MergeResult> {
   const result = mergeMcpConfig(await readExisting(file), generated, file);
-  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-  const temporary = `${file}.${process.pid}.tmp`;
-  await writeFile(temporary, `${JSON.stringify(result.config, null, 2)}\n`, "utf8");
-  await rename(temporary, file);
+  await writeJsonAtomic(file, result.config, 0o644);
   return result;
 }
 

@@ -1,6 +1,6 @@
 import { canonicalJson, sha256 } from "../hash.ts";
-import { randomUUID } from "node:crypto";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
+import { writeJsonAtomic } from "../atomic-write.ts";
 import path from "node:path";
 import { z } from "zod";
 import type { ToolInfo } from "./catalog.ts";
@@ -312,9 +312,7 @@ async function savePins(home: string, updates: Record<string, PinnedServer>): Pr
   const pins = await readPins(home);
   const merged: PinFile = { servers: { ...pins.servers, ...updates } };
   const file = pinFilePath(home);
-  const temp = `${file}.${process.pid}.${randomUUID()}.tmp`;
-  await writeFile(temp, `${JSON.stringify(merged, null, 2)}\n`, { mode: 0o600 });
-  await rename(temp, file);
+  await writeJsonAtomic(file, merged);
 }
 
 /** SHA-256 of canonical JSON (object keys sorted), so key order never counts as a change. */

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { backoffDelay } from "../../backoff.ts";
 import { maskSecrets } from "../../secrets.ts";
 
 /**
@@ -148,7 +149,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         const reason = timeout.aborted ? `timed out after ${callTimeoutMs} ms` : errorText(error);
         const outcome: CallOutcome = !timeout.aborted && notSent(error) ? "not-done" : "unknown";
         if ((idempotent || outcome === "not-done") && attempt < attempts) {
-          await sleep(backoff(attempt, retry), undefined, { signal: req.signal });
+          await sleep(backoffDelay(attempt, retry.baseDelayMs, retry.maxDelayMs), undefined, { signal: req.signal });
           continue;
         }
         throw fail(0, `${method} ${path}: ${reason}`, outcome);
@@ -161,7 +162,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         if (req.signal?.aborted) throw fail(0, `${method} ${path} aborted`);
         const reason = timeout.aborted ? `timed out after ${callTimeoutMs} ms` : errorText(error);
         if (idempotent && attempt < attempts) {
-          await sleep(backoff(attempt, retry), undefined, { signal: req.signal });
+          await sleep(backoffDelay(attempt, retry.baseDelayMs, retry.maxDelayMs), undefined, { signal: req.signal });
           continue;
         }
         throw fail(0, `${method} ${path}: ${reason}`, "unknown");
@@ -179,7 +180,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         const why = limited ? `rate limited for ${Math.ceil(waitMs / 1000)} s, longer than the ${retry.maxRetryAfterMs} ms limit` : `retry-after ${Math.ceil(waitMs / 1000)} s exceeds the limit`;
         throw fail(response.status, `${message} (${why})`, outcome);
       }
-      await sleep(waitMs ?? backoff(attempt, retry), undefined, { signal: req.signal });
+      await sleep(waitMs ?? backoffDelay(attempt, retry.baseDelayMs, retry.maxDelayMs), undefined, { signal: req.signal });
     }
   }
 
@@ -203,12 +204,6 @@ function buildUrl(baseUrl: string, path: string, query: RequestOptions["query"])
     if (value !== undefined) url.searchParams.set(key, String(value));
   }
   return url.toString();
-}
-
-/** Exponential backoff with jitter: between half and all of base·2^(attempt−1), capped. */
-function backoff(attempt: number, retry: Required<RetryOptions>): number {
-  const ceiling = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
-  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
 }
 
 /** `retry-after` in seconds or as an HTTP date, in milliseconds. */

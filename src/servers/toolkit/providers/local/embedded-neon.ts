@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { writeJsonAtomic } from "../../../../atomic-write.ts";
 import { LocalBackendError, localPassword } from "../../local.ts";
 import type { NeonBackend, NeonConnection } from "../neon.ts";
 import { EmbeddedPostgres } from "./embedded-postgres.ts";
@@ -61,8 +62,7 @@ class EmbeddedNeon implements NeonBackend {
 
   private async save(): Promise<void> {
     const file = path.join(embeddedDir(this.toolkitDataDir), STATE_FILE);
-    await writeFile(`${file}.tmp`, JSON.stringify(this.state, null, 2), { mode: 0o600 });
-    await rename(`${file}.tmp`, file);
+    await writeJsonAtomic(file, this.state);
   }
 
   private project(projectId: string): EmbeddedState["projects"][string] {
@@ -297,8 +297,7 @@ export async function runEmbeddedHost(toolkitDataDir: string): Promise<void> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const info: HostInfo = { pid: process.pid, port: (server.address() as { port: number }).port, token };
   const file = path.join(dir, HOST_FILE);
-  await writeFile(`${file}.tmp`, JSON.stringify(info), { mode: 0o600 });
-  await rename(`${file}.tmp`, file);
+  await writeJsonAtomic(file, info);
   await queue;
   if (neon.empty) scheduleExit(IDLE_EMPTY_MS);
 }

@@ -1,12 +1,13 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import pg from "pg";
+import { writeAtomic } from "../../../../atomic-write.ts";
 
 /*
  * An embedded Postgres for machines without a Postgres server: each database is its own PGlite
@@ -149,8 +150,7 @@ export class EmbeddedPostgres {
     const snapshot = await db.dumpDataDir("none");
     await db.close();
     await rm(scratch, { recursive: true, force: true });
-    await writeFile(`${file}.tmp`, Buffer.from(await snapshot.arrayBuffer()), { mode: 0o600 });
-    await rename(`${file}.tmp`, file);
+    await writeAtomic(file, new Uint8Array(await snapshot.arrayBuffer()));
     return snapshot;
   }
 

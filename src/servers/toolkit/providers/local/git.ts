@@ -3,7 +3,8 @@ import { access, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
-import { withFileLock, withLock, writeJsonAtomic } from "./processes-registry.ts";
+import { writeJsonAtomic } from "../../../../atomic-write.ts";
+import { withFileLock, withLock } from "./processes-registry.ts";
 
 const run = promisify(execFile);
 

@@ -1,10 +1,11 @@
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { closeSync, openSync } from "node:fs";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { writeAtomic, writeJsonAtomic } from "../../../../atomic-write.ts";
 import { findExecutable } from "../../../../find-executable.ts";
 import type { SecretStore } from "../../../../secrets.ts";
 import { maskSecrets } from "../../../../secrets.ts";
@@ -170,8 +171,7 @@ async function writeAclFile(file: string, password: string): Promise<void> {
   }
   const hash = createHash("sha256").update(password).digest("hex");
   const lines = ["user default off resetkeys resetchannels -@all", `user ${ADMIN_USER} on #${hash} ~* &* +@all`, ...saved];
-  await writeFile(`${file}.tmp`, `${lines.join("\n")}\n`, { mode: 0o600 });
-  await rename(`${file}.tmp`, file);
+  await writeAtomic(file, `${lines.join("\n")}\n`);
 }
 
 async function portIsFree(port: number): Promise<boolean> {
@@ -201,8 +201,7 @@ async function startServer(env: ToolkitEnv, recorded: PrivateServer | undefined)
       const server: PrivateServer = { pid, started: await startTime(pid), port, password: handle };
       const target = await targetOf(env, server);
       await waitUntilAnswering(target, pid);
-      await writeFile(`${serverFile(env.dataDir)}.tmp`, JSON.stringify(server), { mode: 0o600 });
-      await rename(`${serverFile(env.dataDir)}.tmp`, serverFile(env.dataDir));
+      await writeJsonAtomic(serverFile(env.dataDir), server);
       console.error(
         recorded
           ? `toolkit: the private redis-server was not running; started it again on 127.0.0.1:${port} (data in ${dir})`

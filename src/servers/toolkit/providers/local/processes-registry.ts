@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rmdir, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rmdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { writeJsonAtomic } from "../../../../atomic-write.ts";
 import { openJson, sealJson } from "../../local.ts";
 
 /** A running (or starting) local deploy of a project. */
@@ -162,14 +162,6 @@ export class ProcessRegistry {
     for (const [key, { env, ...project }] of Object.entries(projects)) stored[key] = { ...project, envSealed: await sealJson(this.dataDir, env) };
     await writeJsonAtomic(this.file, { projects: stored });
   }
-}
-
-/** Writes JSON through a temp file and a rename, so readers never see a half-written file. */
-export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  await writeFile(temp, JSON.stringify(value, null, 2), { mode: 0o600 });
-  await rename(temp, file);
 }
 
 /** Finds a project by id or by name in a projects map. */
