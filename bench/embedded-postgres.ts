@@ -17,7 +17,7 @@ import { openRoot } from "../src/run/root.ts";
 import { DEFAULT_LOCAL_POSTGRES_URL, DEFAULT_LOCAL_REDIS_URL } from "../src/servers/toolkit/env.ts";
 import { localNeon } from "../src/servers/toolkit/providers/local/embedded-client.ts";
 import { hostFile, type HostInfo } from "../src/servers/toolkit/providers/local/embedded-neon.ts";
-import type { NeonBackend } from "../src/servers/toolkit/providers/neon.ts";
+import type { NeonBackend } from "../src/servers/toolkit/providers/neon-backend.ts";
 import type { ToolkitEnv } from "../src/servers/toolkit/tool.ts";
 import { getWorkflow } from "../src/workflows/index.ts";
 import { runWorkflow, sequentialPlan, undoRun } from "../tests/helpers/pipeline.ts";

@@ -99,3 +99,8 @@ export function parseToolInput<I extends z.ZodObject>(tool: string, schema: I, i
   if (!parsed.success) throw new ToolInputError(tool, parsed.error.issues);
   return parsed.data;
 }
+
+/** Which backend serves a category: its cloud API when a token is configured, else the local services. */
+export function backendOf(category: ToolkitTool["category"], env: ToolkitEnv): "cloud" | "local" {
+  return env[category] ? "cloud" : "local";
+}

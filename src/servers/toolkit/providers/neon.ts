@@ -5,9 +5,8 @@ import { createOnce, noteMaybeCreated } from "../create-once.ts";
 import { createHttpClient, isProviderError } from "../http.ts";
 import type { ToolkitEnv, ToolkitTool } from "../tool.ts";
 import { localNeon } from "./local/embedded-client.ts";
+import { NEON_DATABASE_NAME, type NeonBackend, type NeonConnection, type NeonProject } from "./neon-backend.ts";
 
-/** Database names: a strict identifier pattern both backends accept. */
-export const NEON_DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,39}$/;
 const ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 const projectId = z.string().regex(ID, "expected a project id (lowercase letters, digits, '-')").describe("Project id");
@@ -15,68 +14,6 @@ const branchId = z.string().regex(ID, "expected a branch id (lowercase letters, 
 const databaseName = z
   .string()
   .regex(NEON_DATABASE_NAME, "expected a database name: a letter or '_', then letters, digits, '_' or '-' (at most 40)");
-
-export interface NeonProject {
-  project_id: string;
-  name: string;
-  branch_id: string;
-  database_name: string;
-  role_name: string;
-  connection_string: string;
-  host: string;
-  /** False when a project of that name already existed and was returned instead. */
-  created: boolean;
-}
-
-export interface NeonDatabase {
-  project_id: string;
-  branch_id: string;
-  database_name: string;
-  owner_name: string;
-  connection_string: string;
-  created: boolean;
-}
-
-export interface NeonBranch {
-  project_id: string;
-  branch_id: string;
-  name: string;
-  parent_id: string | null;
-  database_name: string;
-  connection_string: string;
-  created: boolean;
-}
-
-export interface NeonConnection {
-  project_id: string;
-  branch_id: string;
-  database_name: string;
-  role_name: string;
-  host: string;
-  connection_string: string;
-}
-
-export interface NeonDeleted {
-  /** False when there was nothing to delete. */
-  deleted: boolean;
-}
-
-/** What each Neon backend (cloud REST API or local Postgres) implements; ids and names already validated. */
-export interface NeonBackend {
-  createProject(input: { name: string; region_id?: string; pg_version?: number }, signal?: AbortSignal): Promise<NeonProject>;
-  createDatabase(
-    input: { project_id: string; branch_id?: string; database_name: string; owner_name?: string },
-    signal?: AbortSignal,
-  ): Promise<NeonDatabase>;
-  createBranch(input: { project_id: string; name?: string; parent_id?: string }, signal?: AbortSignal): Promise<NeonBranch>;
-  getConnectionString(
-    input: { project_id: string; branch_id?: string; database_name?: string; role_name?: string; pooled?: boolean },
-    signal?: AbortSignal,
-  ): Promise<NeonConnection>;
-  deleteProject(input: { project_id: string }, signal?: AbortSignal): Promise<NeonDeleted>;
-  deleteDatabase(input: { project_id: string; branch_id?: string; database_name: string }, signal?: AbortSignal): Promise<NeonDeleted & { branch_id: string | null }>;
-  deleteBranch(input: { project_id: string; branch_id: string }, signal?: AbortSignal): Promise<NeonDeleted>;
-}
 
 function backend(env: ToolkitEnv): NeonBackend {
   return env.neon ? cloudNeonBackend(env.neon) : localNeon(env);

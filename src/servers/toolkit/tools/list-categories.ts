@@ -1,12 +1,7 @@
 import { z } from "zod";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { ToolkitEnv, ToolkitTool } from "../tool.ts";
+import { backendOf, type ToolkitEnv, type ToolkitTool } from "../tool.ts";
 import { jsonResult } from "./register.ts";
-
-/** Which backend serves a category: its cloud API when a token is configured, else the local services. */
-export function backendOf(category: ToolkitTool["category"], env: ToolkitEnv): "cloud" | "local" {
-  return env[category] ? "cloud" : "local";
-}
 
 /** `toolkit_list_categories`: the provider categories, their tool counts and backends. */
 export function registerListCategories(server: McpServer, tools: readonly ToolkitTool[], env: ToolkitEnv): void {

@@ -4,8 +4,7 @@ import type { z } from "zod";
 import { TOOLKIT_OUTPUTS } from "../outputs.ts";
 import { maskSecrets } from "../../../secrets.ts";
 import { BACKEND_ESTIMATE_META_KEY, UNDONE_WITH_META_KEY, type BackendEstimate } from "../../../mcp/tool-meta.ts";
-import type { ToolkitEnv, ToolkitTool } from "../tool.ts";
-import { backendOf } from "./list-categories.ts";
+import { backendOf, type ToolkitEnv, type ToolkitTool } from "../tool.ts";
 
 /** `_meta` key listing a tool's output fields that hold secrets. */
 export const SECRET_FIELDS_META_KEY = "credit-optimizer/secretFields";

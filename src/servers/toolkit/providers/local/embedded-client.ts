@@ -7,7 +7,7 @@ import pg from "pg";
 import { maskSecrets } from "../../../../secrets.ts";
 import { LocalBackendError } from "../../local.ts";
 import type { ToolkitEnv } from "../../tool.ts";
-import type { NeonBackend } from "../neon.ts";
+import type { NeonBackend } from "../neon-backend.ts";
 import { NEON_METHODS } from "./embedded-neon.ts";
 import { EMBEDDED_POSTGRES, embeddedDir, hostFile, readState, type HostInfo } from "./embedded-state.ts";
 import { ownScript } from "../../../../package-root.ts";

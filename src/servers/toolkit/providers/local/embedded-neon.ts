@@ -5,7 +5,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { writeJsonAtomic } from "../../../../atomic-write.ts";
 import { LocalBackendError, localPassword } from "../../local.ts";
-import type { NeonBackend, NeonConnection } from "../neon.ts";
+import type { NeonBackend, NeonConnection } from "../neon-backend.ts";
 import { EmbeddedPostgres } from "./embedded-postgres.ts";
 import { EMBEDDED_DIR, embeddedDir, HOST_FILE, hostFile, readState, STATE_FILE, type EmbeddedState, type HostInfo } from "./embedded-state.ts";
 import { takeLock } from "./lock-file.ts";

@@ -4,8 +4,7 @@ import pg from "pg";
 import { maskSecrets } from "../../../../secrets.ts";
 import { LocalBackendError, localAccount, localPassword } from "../../local.ts";
 import type { ToolkitEnv } from "../../tool.ts";
-import type { NeonBackend, NeonConnection } from "../neon.ts";
-import { NEON_DATABASE_NAME } from "../neon.ts";
+import { NEON_DATABASE_NAME, type NeonBackend, type NeonConnection } from "../neon-backend.ts";
 
 /*
  * Neon on the local Postgres server. All state lives in the server itself:

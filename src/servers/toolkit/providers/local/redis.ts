@@ -3,7 +3,7 @@ import { createClient } from "redis";
 import { maskSecrets } from "../../../../secrets.ts";
 import { LocalBackendError, localAccount, localPassword } from "../../local.ts";
 import type { ToolkitEnv } from "../../tool.ts";
-import type { UpstashBackend, UpstashDatabase } from "../upstash.ts";
+import type { UpstashBackend, UpstashDatabase } from "../upstash-backend.ts";
 import { answersAt } from "./availability.ts";
 import { PRIVATE_REDIS, readPrivateServer, removePrivateRedis, withPrivateRedis, type RedisTarget } from "./private-redis.ts";
 
