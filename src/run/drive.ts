@@ -97,7 +97,7 @@ export async function resume(root: Root, threadId: string, client: RunClient = {
   if (!tuple) throw new ThreadError(`no run found on thread "${threadId}" in ${root.checkpointer.description}`);
   if (isExecutorOnlyThread(Object.keys(tuple.checkpoint.channel_versions))) {
     throw new ThreadError(
-      `thread "${threadId}" was started by an earlier version that ran plans without the orchestrator; it cannot be resumed. Its finished steps are in ${root.checkpointer.description}; run the plan again with credit-optimizer run --plan <file>`,
+      `thread "${threadId}"${planName(tuple.checkpoint.channel_values)} was started by an earlier version that ran plans without the orchestrator; it cannot be resumed. Its finished steps are in ${root.checkpointer.description}; run the plan again with credit-optimizer run --plan <file>`,
     );
   }
   const snapshot = await graph.getState(config);
@@ -112,6 +112,11 @@ export async function resume(root: Root, threadId: string, client: RunClient = {
   }
   if (values.report) return { kind: "finished", state: values, report: values.report };
   throw new ThreadError(`thread "${threadId}" has nothing to resume`);
+}
+
+function planName(values: Record<string, unknown>): string {
+  const name = (values["plan"] as { name?: unknown } | undefined)?.name;
+  return typeof name === "string" ? ` (plan ${JSON.stringify(name)})` : "";
 }
 
 /** Threads written by the executor graph alone (before every run went through the orchestrator). */

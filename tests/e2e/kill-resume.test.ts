@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { fakeServer, readCalls, tempDir } from "../helpers/fake-mcp.ts";
@@ -38,6 +38,22 @@ describe("a run killed with SIGKILL resumes without repeating finished steps", (
     expect(count("c")).toBe(1);
     expect(count("slow")).toBe(2); // in flight when killed: it runs again
   }, 90_000);
+
+  it("a thread killed under the executor-only version is refused by name, and nothing is called", async () => {
+    // The fixture is the checkpoint file of a run killed mid-way by the version before the one
+    // pipeline (plan "kill me": a and b finished, slow in flight, c not started).
+    const dir = tempDir();
+    const home = path.join(dir, "home");
+    mkdirSync(home);
+    copyFileSync(path.join(import.meta.dirname, "../fixtures/legacy/executor-only-thread.sqlite"), path.join(home, "checkpoints.sqlite"));
+    const calls = path.join(dir, "calls.jsonl");
+    writeFileSync(path.join(dir, "mcp.json"), JSON.stringify({ mcpServers: { infra: fakeServer("infra", calls) } }));
+    const result = await runCli(["resume", "legacy-1", "--mcp-config", path.join(dir, "mcp.json")], { CREDIT_OPTIMIZER_HOME: home });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('thread "legacy-1" (plan "kill me") was started by an earlier version');
+    expect(result.stderr).toContain("credit-optimizer run --plan");
+    expect(existsSync(calls)).toBe(false);
+  });
 
   it("resume of an unknown thread is bad input (exit 2)", async () => {
     const dir = tempDir();
