@@ -157,10 +157,15 @@ export async function startViewer(root: Root, options: ViewerOptions = {}): Prom
       if (typeof given !== "string" || !sameSecret(given, csrf)) return send(res, 403, "application/json", safeJson({ error: "missing or wrong X-CSRF-Token" }));
       if (req.headers.origin !== undefined && req.headers.origin !== `http://${req.headers.host ?? ""}`) return send(res, 403, "application/json", safeJson({ error: `cross-origin request from ${req.headers.origin}` }));
       const body = await readJson(req);
-      if (typeof body?.["approved"] !== "boolean") return send(res, 400, "application/json", safeJson({ error: 'the body must be {"approved": true|false}' }));
+      if (typeof body?.["approved"] !== "boolean") return send(res, 400, "application/json", safeJson({ error: 'the body must be {"approved": true|false, "destructive"?: true}' }));
       const id = parts[2]!;
       const view = await viewRun(id);
       if (!view?.question) return send(res, 409, "application/json", safeJson({ error: `thread "${id}" is not waiting for an answer` }));
+      // Approving destruction is its own choice: an approval that does not say so explicitly is refused.
+      if (body["approved"] && view.destructive.length > 0 && body["destructive"] !== true) {
+        const calls = view.destructive.map((d) => `${d.step}${d.rollback ? " (rollback)" : ""}: ${d.tool}`).join(", ");
+        return send(res, 409, "application/json", safeJson({ error: `this plan makes calls that may destroy data (${calls}): approving them takes "destructive": true` }));
+      }
       await answer(id, body["approved"]);
       return send(res, 202, "application/json", safeJson({ threadId: id, approved: body["approved"] }));
     }

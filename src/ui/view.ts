@@ -1,6 +1,7 @@
 import type { StateSnapshot } from "@langchain/langgraph";
 import type { RunState } from "../../graphs/state.ts";
 import type { RunRecord } from "../cost/ledger.ts";
+import type { StepResult } from "../engine/run-step.ts";
 import type { Range } from "../cost/types.ts";
 import { criticalPath } from "../plan/dag.ts";
 import type { RunQuestion } from "../run/drive.ts";
@@ -39,7 +40,14 @@ export interface DagEdge {
   critical: boolean;
 }
 
-/** A bar on the timeline: a step's run (one segment per attempt is not recorded, so attempts are a count) or a compensation. */
+/** One try of a step's call on the timeline; `error` for a try that failed (and was retried, or ended the step). */
+export interface TimelineSegment {
+  startMs: number;
+  endMs: number;
+  error?: string;
+}
+
+/** A bar on the timeline: a step's run or a compensation, with a segment per attempt when the engine recorded them. */
 export interface TimelineBar {
   id: string;
   kind: "step" | "compensation";
@@ -47,6 +55,7 @@ export interface TimelineBar {
   startMs: number;
   endMs: number;
   attempts: number;
+  segments: TimelineSegment[];
 }
 
 export interface StepDetail {
@@ -65,11 +74,24 @@ export interface StepDetail {
   ms?: number;
 }
 
+/** A call the waiting approval would allow that may destroy data: a step's own tool, or its rollback. */
+export interface DestructiveCall {
+  step: string;
+  /** `server.tool`. */
+  tool: string;
+  rollback: boolean;
+}
+
 /** Everything the run page draws. Secret-looking values are masked by the server before sending. */
 export interface RunView extends RunSummary {
   request: string;
   active: boolean;
   question?: RunQuestion;
+  /**
+   * When the question is the pre-run approval of a plan with destructive calls: those calls. Approving
+   * them is its own choice (the answer must say `destructive: true`), apart from approving the budget.
+   */
+  destructive: DestructiveCall[];
   nodes: DagNode[];
   edges: DagEdge[];
   timeline: TimelineBar[];
@@ -79,6 +101,10 @@ export interface RunView extends RunSummary {
   usage: RunState["usage"];
   summary?: string;
   plan_json?: unknown;
+}
+
+function segmentsOf(spans: StepResult["attemptSpans"]): TimelineSegment[] {
+  return (spans ?? []).map((a) => ({ startMs: a.startedAtMs, endMs: a.endedAtMs, ...(a.error ? { error: `${a.error.code}: ${a.error.message}` } : {}) }));
 }
 
 /** The question a snapshot waits at, if any. */
@@ -158,8 +184,8 @@ export function runView(threadId: string, snapshot: StateSnapshot, record: RunRe
   const timeline: TimelineBar[] = [
     ...Object.values(results)
       .filter((r) => r.endedAtMs > 0)
-      .map((r) => ({ id: r.id, kind: "step" as const, status: undone.has(r.id) ? "rolled_back" : r.status, startMs: r.startedAtMs, endMs: r.endedAtMs, attempts: r.attempts })),
-    ...compensations.map((c) => ({ id: c.step, kind: "compensation" as const, status: c.status, startMs: c.startedAtMs, endMs: c.endedAtMs, attempts: c.attempts })),
+      .map((r) => ({ id: r.id, kind: "step" as const, status: undone.has(r.id) ? "rolled_back" : r.status, startMs: r.startedAtMs, endMs: r.endedAtMs, attempts: r.attempts, segments: segmentsOf(r.attemptSpans) })),
+    ...compensations.map((c) => ({ id: c.step, kind: "compensation" as const, status: c.status, startMs: c.startedAtMs, endMs: c.endedAtMs, attempts: c.attempts, segments: segmentsOf(c.attemptSpans) })),
   ].sort((a, b) => a.startMs - b.startMs);
   const perStep = new Map((values.forecast?.perStep ?? []).map((f) => [f.id, f]));
   const details: StepDetail[] = steps.map((s) => {
@@ -180,11 +206,22 @@ export function runView(threadId: string, snapshot: StateSnapshot, record: RunRe
       ms: r ? r.endedAtMs - r.startedAtMs : undefined,
     };
   });
+  const toolName = (t: { server: string; tool: string } | undefined, fallback: string): string => (t ? `${t.server}.${t.tool}` : fallback);
+  const destructive: DestructiveCall[] =
+    question?.kind === "approval"
+      ? question.decision.destructiveSteps.map((entry) => {
+          const rollback = entry.endsWith(" (rollback)");
+          const id = rollback ? entry.slice(0, -" (rollback)".length) : entry;
+          const step = steps.find((x) => x.id === id);
+          return { step: id, rollback, tool: rollback ? toolName(prepared?.rollbackTools[id], step?.rollback?.tool ?? "?") : toolName(prepared?.tools[id], step?.tool ?? "?") };
+        })
+      : [];
   return {
     ...summary,
     request: values.request ?? "",
     active,
     question,
+    destructive,
     nodes,
     edges,
     timeline,

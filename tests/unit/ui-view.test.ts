@@ -44,9 +44,55 @@ describe("the viewer's run model", () => {
   });
 
   it("a run waiting at an interrupt is `waiting`, with its question", () => {
-    const question = { kind: "approval", question: "Go on?", reasons: ["over budget"], plan: "view plan" };
+    const question = { kind: "approval", question: "Go on?", reasons: ["over budget"], plan: "view plan", decision: { destructiveSteps: [] } };
     const snap = snapshot({}, { next: ["approve"], tasks: [{ id: "x", name: "approve", interrupts: [{ id: "i", value: question }] }] as never });
     expect(summarize("t3", snap, undefined)).toMatchObject({ status: "waiting", waiting: true, plan: "view plan" });
     expect(runView("t3", snap, undefined).question).toEqual(question);
+  });
+
+  it("draws a segment per recorded attempt, failed tries with their error", () => {
+    const flaky: StepResult = {
+      ...result("a", "succeeded", 0, 400),
+      attempts: 2,
+      attemptSpans: [
+        { startedAtMs: 5, endedAtMs: 100, error: { code: "HTTP_503", message: "503 service unavailable", retryable: true } },
+        { startedAtMs: 300, endedAtMs: 395 },
+      ],
+    };
+    const view = runView("t4", snapshot({ results: { a: flaky, b: result("b", "succeeded", 0, 50) } }), undefined);
+    const bar = view.timeline.find((b) => b.id === "a")!;
+    expect(bar.segments).toEqual([
+      { startMs: 5, endMs: 100, error: "HTTP_503: 503 service unavailable" },
+      { startMs: 300, endMs: 395 },
+    ]);
+    // A result saved before attempts were recorded has none: the page draws the plain bar.
+    expect(view.timeline.find((b) => b.id === "b")!.segments).toEqual([]);
+  });
+
+  it("a pre-run approval with destructive calls lists each call with its resolved tool; a budget question has none", () => {
+    const destructivePlan = {
+      name: "drop plan",
+      steps: [
+        { id: "keep", tool: "infra.work", dependencies: [], params: { name: "k" }, rollback: { tool: "infra.undo", params: { name: "k" } } },
+        { id: "drop", tool: "infra.undo", dependencies: [], params: { name: "d" } },
+      ],
+    };
+    const destructiveTools = [
+      { server: "infra", name: "work", description: "", inputSchema: { type: "object" }, annotations: { destructiveHint: false } },
+      { server: "infra", name: "undo", description: "", inputSchema: { type: "object" }, annotations: { destructiveHint: true } },
+    ];
+    const prep = preparePlan(destructivePlan, { tools: destructiveTools as never });
+    expect(prep.needsApproval.sort()).toEqual(["drop", "keep (rollback)"]);
+    const question = { kind: "approval", question: "Go on?", reasons: [], plan: "drop plan", decision: { destructiveSteps: prep.needsApproval } };
+    const tasks = [{ id: "x", name: "approve", interrupts: [{ id: "i", value: question }] }];
+    const view = runView("t5", snapshot({ plan: destructivePlan, prepared: prep }, { next: ["approve"], tasks: tasks as never }), undefined);
+    expect(view.destructive).toEqual([
+      { step: "drop", rollback: false, tool: "infra.undo" },
+      { step: "keep", rollback: true, tool: "infra.undo" },
+    ]);
+    const budget = { kind: "budget", question: "Spend more?", reasons: ["over"], held: ["drop"] };
+    const held = runView("t6", snapshot({ plan: destructivePlan, prepared: prep }, { next: ["execute"], tasks: [{ id: "y", name: "execute", interrupts: [{ id: "j", value: budget }] }] as never }), undefined);
+    expect(held.question?.kind).toBe("budget");
+    expect(held.destructive).toEqual([]);
   });
 });

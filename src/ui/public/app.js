@@ -70,31 +70,36 @@ let selected;
 function questionPanel(run) {
   const q = run.question;
   if (!q) return null;
-  const destructive = q.kind === "approval" ? q.decision?.destructiveSteps ?? [] : [];
+  const destructive = run.destructive ?? [];
   const status = h("span", { class: "muted", id: "answer-status" });
   const answer = async (approved) => {
     status.textContent = approved ? "approving…" : "rejecting…";
     const res = await fetch(`/api/runs/${encodeURIComponent(run.threadId)}/answer`, {
       method: "POST",
       headers: { "content-type": "application/json", "x-csrf-token": csrf },
-      body: JSON.stringify({ approved }),
+      body: JSON.stringify(approved && destructive.length ? { approved, destructive: true } : { approved }),
     });
     const body = await res.json();
     status.textContent = res.ok ? (approved ? "approved: the run proceeds in the viewer's process" : "rejected") : body.error;
   };
-  return h("section", { class: "panel question", id: "question" },
-    h("h2", {}, q.kind === "budget" ? "Running budget reached" : "Waiting for approval"),
+  // A run whose plan may destroy data is approved by a separate, explicit choice: the box names every
+  // such call and the approve button stays off until it is ticked.
+  const approve = h("button", { class: `approve${destructive.length ? " destructive" : ""}`, id: "approve", disabled: destructive.length > 0, onclick: () => answer(true) },
+    destructive.length ? `Approve, including ${destructive.length} destructive call(s)` : q.kind === "budget" ? "Approve spending more" : "Approve");
+  const box = destructive.length
+    ? h("section", { class: "destructive-calls", id: "destructive" },
+        h("h3", {}, "These calls may destroy data"),
+        h("ul", {}, destructive.map((d) => h("li", { "data-step": d.step }, h("code", {}, d.step), d.rollback ? " (its rollback)" : "", " → ", h("code", {}, d.tool)))),
+        h("label", {}, h("input", { type: "checkbox", id: "allow-destructive", onchange: (e) => { approve.disabled = !e.target.checked; } }), " I approve these destructive calls"))
+    : null;
+  return h("section", { class: `panel question${destructive.length ? " has-destructive" : ""}`, id: "question", "data-kind": q.kind },
+    h("h2", {}, q.kind === "budget" ? "Running budget reached" : destructive.length ? "Waiting for approval: destructive calls" : "Waiting for approval"),
     q.plan ? h("p", {}, "Plan: ", h("strong", {}, q.plan)) : null,
     h("p", {}, q.question),
     h("ul", {}, (q.reasons ?? []).map((r) => h("li", {}, r))),
-    destructive.length ? h("p", {}, "Steps that may destroy data: ", h("code", {}, destructive.join(", "))) : null,
-    h("p", {},
-      destructive.length
-        ? h("button", { class: "approve destructive", id: "approve", onclick: () => answer(true) }, `Approve, including ${destructive.length} destructive step(s)`)
-        : h("button", { class: "approve", id: "approve", onclick: () => answer(true) }, "Approve"),
-      " ",
-      h("button", { class: "reject", id: "reject", onclick: () => answer(false) }, "Reject"),
-      " ", status));
+    q.kind === "budget" && q.held?.length ? h("p", {}, "Steps waiting for the answer: ", h("code", {}, q.held.join(", "))) : null,
+    box,
+    h("p", {}, approve, " ", h("button", { class: "reject", id: "reject", onclick: () => answer(false) }, "Reject"), " ", status));
 }
 
 function dag(run) {
@@ -131,9 +136,15 @@ function timeline(run) {
   const pct = (t) => `${((t - start) / span) * 100}%`;
   return h("div", { class: "timeline", id: "timeline" },
     run.timeline.map((b) => {
-      const bar = h("div", { class: `bar ${b.kind} ${b.status}`, "data-id": b.id, "data-kind": b.kind, "data-start": b.startMs, "data-end": b.endMs, title: `${b.id}: ${b.status}, ${ms(b.endMs - b.startMs)}, ${b.attempts} attempt(s)`, style: { left: pct(b.startMs), width: `${((b.endMs - b.startMs) / span) * 100}%` } });
-      // Only the attempt count is recorded, not when each retry began: the segments split the bar evenly.
-      for (let i = 1; i < b.attempts; i++) bar.append(h("span", { class: "seg", style: { left: `${(i / b.attempts) * 100}%` } }));
+      const bar = h("div", { class: `bar ${b.kind} ${b.status}${b.segments.length ? " segmented" : ""}`, "data-id": b.id, "data-kind": b.kind, "data-start": b.startMs, "data-end": b.endMs, title: `${b.id}: ${b.status}, ${ms(b.endMs - b.startMs)}, ${b.attempts} attempt(s)`, style: { left: pct(b.startMs), width: `${((b.endMs - b.startMs) / span) * 100}%` } });
+      // One segment per attempt, placed at its own time inside the bar: a failed try is red, the gap
+      // before the next one is the backoff.
+      const width = Math.max(1, b.endMs - b.startMs);
+      b.segments.forEach((s, i) => bar.append(h("span", {
+        class: `seg${s.error ? " failed" : ""}`, "data-attempt": i + 1, "data-start": s.startMs, "data-end": s.endMs,
+        title: `attempt ${i + 1}: ${ms(s.endMs - s.startMs)}${s.error ? ` — ${s.error}` : ""}`,
+        style: { left: `${((s.startMs - b.startMs) / width) * 100}%`, width: `${((s.endMs - s.startMs) / width) * 100}%` },
+      })));
       return h("div", { class: "tl-row" }, h("span", { class: "tl-label" }, b.kind === "compensation" ? `↺ ${b.id}` : b.id), h("div", { class: "tl-track" }, bar));
     }),
     h("div", { class: "muted" }, `0 → ${ms(span)}`));
