@@ -1,10 +1,11 @@
 import type { StateSnapshot } from "@langchain/langgraph";
 import type { RunState } from "../../graphs/state.ts";
-import type { RunRecord } from "../cost/ledger.ts";
+import type { ProgressRecord, RunRecord } from "../cost/ledger.ts";
 import type { StepResult } from "../engine/run-step.ts";
 import type { Range } from "../cost/types.ts";
 import { criticalPath } from "../plan/dag.ts";
 import type { RunQuestion } from "../run/drive.ts";
+import type { RunHead } from "./threads.ts";
 
 /** How the viewer colours a step: the executor's statuses plus what it infers while a run proceeds. */
 export type NodeStatus = "pending" | "running" | "succeeded" | "failed" | "skipped" | "held" | "rolled_back";
@@ -22,6 +23,18 @@ export interface RunSummary {
   usd?: number;
   forecastUsd?: Range;
   waiting: boolean;
+  /** The worker that ran it, when the run records one (BullMQ workers). */
+  worker?: string;
+}
+
+/** The latest progress a running step's tool reported. */
+export interface StepProgress {
+  progress: number;
+  total?: number;
+  message?: string;
+  at: number;
+  /** 0–100 when the tool said how much there is in all. */
+  percent?: number;
 }
 
 export interface DagNode {
@@ -30,6 +43,7 @@ export interface DagNode {
   agent?: string;
   status: NodeStatus;
   critical: boolean;
+  progress?: StepProgress;
 }
 
 export interface DagEdge {
@@ -72,6 +86,7 @@ export interface StepDetail {
   forecastMs?: Range;
   forecastUsd?: number;
   ms?: number;
+  progress?: StepProgress;
 }
 
 /** A call the waiting approval would allow that may destroy data: a step's own tool, or its rollback. */
@@ -112,48 +127,69 @@ export function questionOf(snapshot: StateSnapshot): RunQuestion | undefined {
   return snapshot.tasks.flatMap((t) => t.interrupts).map((i) => i.value as RunQuestion)[0];
 }
 
-function planName(values: Partial<RunState>): string {
-  const fromPlan = (values.plan as { name?: unknown } | undefined)?.name;
-  return values.prepared?.plan.name ?? (typeof fromPlan === "string" ? fromPlan : values.report?.plan ?? "(no plan yet)");
-}
-
-function plannerText(values: Partial<RunState>): string | undefined {
-  const p = values.planner;
+function plannerText(p: RunState["planner"]): string | undefined {
   if (!p) return undefined;
   if (p.kind === "model") return `model${p.model ? ` ${p.model}` : ""}`;
   if (p.kind === "catalog") return `catalog${p.workflow ? ` (${p.workflow.id})` : ""}`;
   return p.kind;
 }
 
-function statusOf(values: Partial<RunState>, snapshot: StateSnapshot, question: RunQuestion | undefined): string {
-  if (question) return "waiting";
-  if (values.report) return values.report.outcome === "executed" ? values.report.status : values.report.outcome;
-  if (snapshot.next.length > 0) return values.prepared ? "running" : "planning";
-  return values.status ?? "pending";
+function statusOf(head: RunHead): string {
+  if (head.waiting) return "waiting";
+  if (head.report?.outcome) return head.report.outcome === "executed" ? (head.report.status ?? "executed") : head.report.outcome;
+  if (head.next.length > 0) return head.approved ? "running" : "planning";
+  return head.status ?? "pending";
 }
 
-/** A row of the runs page from a thread's state and its ledger record (when it reached execution). */
-export function summarize(threadId: string, snapshot: StateSnapshot, record: RunRecord | undefined): RunSummary {
-  const values = (snapshot.values ?? {}) as Partial<RunState>;
-  const question = questionOf(snapshot);
-  const report = values.report;
-  const createdAt = snapshot.createdAt ? Date.parse(snapshot.createdAt) : undefined;
-  return {
-    threadId,
-    plan: planName(values),
-    status: statusOf(values, snapshot, question),
-    planner: plannerText(values),
-    startedAt: record?.startedAt ?? createdAt,
-    durationMs: report?.actual.ms ?? record?.actual?.durationMs,
-    forecastMs: values.forecast?.durationMs ?? record?.forecast?.durationMs,
-    usd: report?.actual.usd ?? record?.actual?.usd,
-    forecastUsd: values.forecast?.usd ?? record?.forecast?.usd,
-    waiting: question !== undefined,
+/** A row of the runs page from a thread's head (see listRunHeads) and its ledger record (when it reached execution). */
+export function summarizeHead(head: RunHead, record: RunRecord | undefined): RunSummary {
+  const summary: RunSummary = {
+    threadId: head.threadId,
+    plan: head.planName ?? head.report?.plan ?? record?.plan ?? "(no plan yet)",
+    status: statusOf(head),
+    planner: plannerText(head.planner),
+    startedAt: record?.startedAt ?? head.startedAt ?? head.updatedAt,
+    durationMs: head.report?.actual?.ms ?? record?.actual?.durationMs,
+    forecastMs: head.forecast?.durationMs ?? record?.forecast?.durationMs,
+    usd: head.report?.actual?.usd ?? record?.actual?.usd,
+    forecastUsd: head.forecast?.usd ?? record?.forecast?.usd,
+    waiting: head.waiting,
   };
+  if (head.worker) summary.worker = head.worker;
+  return summary;
 }
 
-/** The run page's model: the DAG (declared and implied edges, critical path), the timeline, each step, the costs. */
-export function runView(threadId: string, snapshot: StateSnapshot, record: RunRecord | undefined): RunView {
+/** The same head read from a loaded state (the run page). */
+export function headOfSnapshot(threadId: string, snapshot: StateSnapshot): RunHead {
+  const values = (snapshot.values ?? {}) as Partial<RunState> & { worker?: unknown };
+  const fromPlan = (values.plan as { name?: unknown } | undefined)?.name;
+  const createdAt = snapshot.createdAt ? Date.parse(snapshot.createdAt) : undefined;
+  const head: RunHead = {
+    threadId,
+    cursor: "",
+    approved: values.approval?.approved === true,
+    next: [...snapshot.next],
+    waiting: questionOf(snapshot) !== undefined,
+  };
+  const planName = values.prepared?.plan.name ?? (typeof fromPlan === "string" ? fromPlan : undefined);
+  if (planName !== undefined) head.planName = planName;
+  if (createdAt !== undefined) head.updatedAt = createdAt;
+  if (values.planner) head.planner = values.planner;
+  if (values.report) head.report = values.report;
+  if (values.forecast) head.forecast = values.forecast;
+  if (values.status) head.status = values.status;
+  const worker = typeof values.worker === "string" ? values.worker : undefined;
+  if (worker) head.worker = worker;
+  return head;
+}
+
+/** A row of the runs page from a loaded state. */
+export function summarize(threadId: string, snapshot: StateSnapshot, record: RunRecord | undefined): RunSummary {
+  return summarizeHead(headOfSnapshot(threadId, snapshot), record);
+}
+
+/** The run page's model: the DAG (declared and implied edges, critical path), the timeline, each step, the costs, live progress. */
+export function runView(threadId: string, snapshot: StateSnapshot, record: RunRecord | undefined, progress: readonly ProgressRecord[] = []): RunView {
   const summary = summarize(threadId, snapshot, record);
   const values = (snapshot.values ?? {}) as Partial<RunState>;
   const question = questionOf(snapshot);
@@ -177,7 +213,21 @@ export function runView(threadId: string, snapshot: StateSnapshot, record: RunRe
       ? criticalPath(prepared.order, deps, (id) => (results[id] ? results[id].endedAtMs - results[id].startedAtMs : 0)).path
       : (values.forecast?.criticalPath ?? []),
   );
-  const nodes: DagNode[] = steps.map((s) => ({ id: s.id, tool: prepared?.tools[s.id] ? `${prepared.tools[s.id]!.server}.${prepared.tools[s.id]!.tool}` : s.tool, agent: s.agent, status: statusOfStep(s.id), critical: critical.has(s.id) }));
+  // Progress belongs to a step while it runs: a report left from before it finished is not shown.
+  const reported = new Map(progress.map((p) => [p.stepId, p]));
+  const progressOf = (id: string): StepProgress | undefined => {
+    const p = reported.get(id);
+    if (!p || results[id] || !active) return undefined;
+    const percent = p.total ? Math.max(0, Math.min(100, Math.round((p.progress / p.total) * 100))) : undefined;
+    return { progress: p.progress, at: p.at, ...(p.total !== undefined ? { total: p.total } : {}), ...(p.message !== undefined ? { message: p.message } : {}), ...(percent !== undefined ? { percent } : {}) };
+  };
+  const nodes: DagNode[] = steps.map((s) => {
+    const node: DagNode = { id: s.id, tool: prepared?.tools[s.id] ? `${prepared.tools[s.id]!.server}.${prepared.tools[s.id]!.tool}` : s.tool, agent: s.agent, status: statusOfStep(s.id), critical: critical.has(s.id) };
+    const p = progressOf(s.id);
+    // A step that reports progress has certainly started, whatever its dependencies' saved results say.
+    if (p) Object.assign(node, { progress: p, status: "running" });
+    return node;
+  });
   const edges: DagEdge[] = steps.flatMap((s) =>
     (deps[s.id] ?? []).map((d) => ({ from: d, to: s.id, implied: !s.dependencies.includes(d), critical: critical.has(d) && critical.has(s.id) })),
   );
@@ -190,11 +240,13 @@ export function runView(threadId: string, snapshot: StateSnapshot, record: RunRe
   const perStep = new Map((values.forecast?.perStep ?? []).map((f) => [f.id, f]));
   const details: StepDetail[] = steps.map((s) => {
     const r = results[s.id];
+    const node = nodes.find((n) => n.id === s.id)!;
     return {
       id: s.id,
-      tool: nodes.find((n) => n.id === s.id)!.tool,
+      tool: node.tool,
       agent: s.agent,
-      status: statusOfStep(s.id),
+      status: node.status,
+      progress: node.progress,
       params: s.params,
       output: r?.output,
       error: r?.error,

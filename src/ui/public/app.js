@@ -25,6 +25,8 @@ const usd = (v) => (v === undefined || v === null ? "—" : `$${Number(v).toFixe
 const range = (r, f) => (r ? `${f(r.p50)} (p90 ${f(r.p90)})` : "—");
 const when = (t) => (t ? new Date(t).toLocaleString() : "—");
 const json = (v) => JSON.stringify(v, null, 2);
+// As the CLI prints it: "40% — message", or the bare count when the tool gave no total.
+const progressText = (p) => `${p.percent !== undefined ? `${p.percent}%` : `progress ${p.progress}`}${p.message ? ` — ${p.message}` : ""}`;
 
 function subscribe(url, onData) {
   const source = new EventSource(url);
@@ -37,16 +39,47 @@ function subscribe(url, onData) {
 // ---- runs page ----------------------------------------------------------------------------------
 
 const filters = { status: "", since: "" };
+// Every status a run can show, so a filter can ask for one that is not on the page yet.
+const STATUSES = ["waiting", "planning", "running", "succeeded", "failed", "rolled_back", "partially_rolled_back", "compensation_failed", "cancelled", "declined", "rejected", "planned", "planning_failed", "preflight_failed", "pending"];
+const PAGE = 50;
+// The newest page is live (SSE); older pages are loaded on demand with the cursor the previous one gave.
+const list = { live: { runs: [] }, older: [], next: undefined, source: undefined };
 
-function runsPage(runs) {
-  const statuses = [...new Set(runs.map((r) => r.status))].sort();
-  const since = filters.since ? Date.parse(filters.since) : 0;
-  const shown = runs.filter((r) => (!filters.status || r.status === filters.status) && (!since || (r.startedAt ?? 0) >= since));
-  const select = h("select", { id: "filter-status", onchange: (e) => { filters.status = e.target.value; runsPage(runs); } },
+function runsQuery(extra) {
+  const q = new URLSearchParams({ limit: String(PAGE), ...extra });
+  if (filters.status) q.set("status", filters.status);
+  if (filters.since) q.set("since", String(Date.parse(filters.since)));
+  return q.toString();
+}
+
+function watchRuns() {
+  list.source?.close();
+  list.older = [];
+  list.next = undefined;
+  list.source = subscribe(`/api/runs/events?${runsQuery({})}`, (page) => {
+    list.live = page;
+    if (!list.older.length) list.next = page.next;
+    runsPage();
+  });
+}
+
+async function loadOlder() {
+  if (!list.next) return;
+  const page = await (await fetch(`/api/runs?${runsQuery({ before: list.next })}`)).json();
+  list.older.push(...page.runs);
+  list.next = page.next;
+  runsPage();
+}
+
+function runsPage() {
+  const seen = new Set(list.live.runs.map((r) => r.threadId));
+  const runs = [...list.live.runs, ...list.older.filter((r) => !seen.has(r.threadId))];
+  const statuses = [...new Set([...STATUSES, ...runs.map((r) => r.status)])];
+  const select = h("select", { id: "filter-status", onchange: (e) => { filters.status = e.target.value; watchRuns(); } },
     h("option", { value: "" }, "all statuses"),
     statuses.map((s) => h("option", { value: s, selected: s === filters.status }, s)));
-  const date = h("input", { type: "date", id: "filter-since", value: filters.since, onchange: (e) => { filters.since = e.target.value; runsPage(runs); } });
-  const rows = shown.map((r) =>
+  const date = h("input", { type: "date", id: "filter-since", value: filters.since, onchange: (e) => { filters.since = e.target.value; watchRuns(); } });
+  const rows = runs.map((r) =>
     h("tr", { class: "run", "data-thread": r.threadId },
       h("td", {}, h("span", { class: `status ${r.status}` }, r.status), r.waiting ? h("span", { class: "badge" }, "waiting for approval") : null),
       h("td", {}, h("a", { href: `/runs/${encodeURIComponent(r.threadId)}`, class: "plan-name" }, r.plan)),
@@ -54,18 +87,22 @@ function runsPage(runs) {
       h("td", {}, when(r.startedAt)),
       h("td", {}, `${ms(r.durationMs)} / ${range(r.forecastMs, ms)}`),
       h("td", {}, `${usd(r.usd)} / ${range(r.forecastUsd, usd)}`),
+      h("td", { class: "worker" }, r.worker ?? "—"),
       h("td", {}, h("code", {}, r.threadId))));
-  app.replaceChildren(
+  show(
     h("h1", {}, "Runs"),
-    h("div", { class: "filters" }, h("label", {}, "Status ", select), h("label", {}, "Since ", date), h("span", { class: "muted" }, `${shown.length} of ${runs.length}`)),
+    h("div", { class: "filters" }, h("label", {}, "Status ", select), h("label", {}, "Since ", date), h("span", { class: "muted", id: "runs-count" }, `${runs.length} shown`)),
     h("table", { id: "runs" },
-      h("thead", {}, h("tr", {}, ["Status", "Plan", "Planner", "When", "Duration / forecast", "Cost / forecast", "Thread"].map((t) => h("th", {}, t)))),
-      h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No runs yet. Try: credit-optimizer run --workflow rad-crawler")))));
+      h("thead", {}, h("tr", {}, ["Status", "Plan", "Planner", "When", "Duration / forecast", "Cost / forecast", "Worker", "Thread"].map((t) => h("th", {}, t)))),
+      h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 8, class: "muted" }, filters.status || filters.since ? "No runs match." : "No runs yet. Try: credit-optimizer run --workflow rad-crawler")))),
+    list.next ? h("p", {}, h("button", { id: "older", onclick: () => void loadOlder() }, "Older runs")) : null);
 }
 
 // ---- run page -----------------------------------------------------------------------------------
 
 let selected;
+
+let destructiveChosen;
 
 function questionPanel(run) {
   const q = run.question;
@@ -84,13 +121,15 @@ function questionPanel(run) {
   };
   // A run whose plan may destroy data is approved by a separate, explicit choice: the box names every
   // such call and the approve button stays off until it is ticked.
-  const approve = h("button", { class: `approve${destructive.length ? " destructive" : ""}`, id: "approve", disabled: destructive.length > 0, onclick: () => answer(true) },
+  // Kept across re-renders: a live update must not untick the box.
+  const chosen = destructiveChosen === run.threadId;
+  const approve = h("button", { class: `approve${destructive.length ? " destructive" : ""}`, id: "approve", disabled: destructive.length > 0 && !chosen, onclick: () => answer(true) },
     destructive.length ? `Approve, including ${destructive.length} destructive call(s)` : q.kind === "budget" ? "Approve spending more" : "Approve");
   const box = destructive.length
     ? h("section", { class: "destructive-calls", id: "destructive" },
         h("h3", {}, "These calls may destroy data"),
         h("ul", {}, destructive.map((d) => h("li", { "data-step": d.step }, h("code", {}, d.step), d.rollback ? " (its rollback)" : "", " → ", h("code", {}, d.tool)))),
-        h("label", {}, h("input", { type: "checkbox", id: "allow-destructive", onchange: (e) => { approve.disabled = !e.target.checked; } }), " I approve these destructive calls"))
+        h("label", {}, h("input", { type: "checkbox", id: "allow-destructive", checked: chosen, onchange: (e) => { destructiveChosen = e.target.checked ? run.threadId : undefined; approve.disabled = !e.target.checked; } }), " I approve these destructive calls"))
     : null;
   return h("section", { class: `panel question${destructive.length ? " has-destructive" : ""}`, id: "question", "data-kind": q.kind },
     h("h2", {}, q.kind === "budget" ? "Running budget reached" : destructive.length ? "Waiting for approval: destructive calls" : "Waiting for approval"),
@@ -107,7 +146,8 @@ function dag(run) {
   const g = new dagre.graphlib.Graph();
   g.setGraph({ rankdir: "LR", nodesep: 20, ranksep: 50, marginx: 10, marginy: 10 });
   g.setDefaultEdgeLabel(() => ({}));
-  for (const n of run.nodes) g.setNode(n.id, { width: Math.max(90, n.id.length * 7.5 + 20), height: 34 });
+  // Room on the right for a running step's percentage, so the layout does not move when progress arrives.
+  for (const n of run.nodes) g.setNode(n.id, { width: Math.max(90, n.id.length * 7.5 + 50), height: 34 });
   for (const e of run.edges) g.setEdge(e.from, e.to);
   dagre.layout(g);
   const { width, height } = g.graph();
@@ -121,9 +161,11 @@ function dag(run) {
   for (const n of run.nodes) {
     const box = g.node(n.id);
     svg.append(h("svg:g", { class: `node status-${n.status}${n.critical ? " critical" : ""}${selected === n.id ? " selected" : ""}`, "data-id": n.id, transform: `translate(${box.x - box.width / 2},${box.y - box.height / 2})`, onclick: () => { selected = n.id; render(run); } },
-      h("svg:title", {}, `${n.id}: ${n.status} — ${n.tool}`),
+      h("svg:title", {}, `${n.id}: ${n.status} — ${n.tool}${n.progress ? ` — ${progressText(n.progress)}` : ""}`),
       h("svg:rect", { width: box.width, height: box.height }),
-      h("svg:text", { x: 10, y: 21 }, n.id)));
+      h("svg:text", { x: 10, y: 21 }, n.id),
+      n.progress ? h("svg:rect", { class: "progress", x: 0, y: box.height - 4, height: 4, width: (box.width * (n.progress.percent ?? 0)) / 100 }) : null,
+      n.progress ? h("svg:text", { class: "progress-text", x: box.width - 6, y: 12, "text-anchor": "end" }, n.progress.percent !== undefined ? `${n.progress.percent}%` : `${n.progress.progress}`) : null));
   }
   return h("div", {}, svg, h("div", { class: "legend muted" }, h("span", {}, "— declared edge"), h("span", {}, "- - implied by a ${ref}"), h("span", {}, "thick: critical path")));
 }
@@ -157,6 +199,7 @@ function details(run) {
     h("h2", {}, `Step ${step.id} `, h("span", { class: `status ${step.status}` }, step.status)),
     h("p", {}, "Tool: ", h("code", {}, step.tool), step.agent ? ` · agent ${step.agent}` : "", step.attempts ? ` · ${step.attempts} attempt(s)` : ""),
     step.reason ? h("p", {}, step.reason) : null,
+    step.progress ? h("p", { class: "progress-line", id: "step-progress" }, `${progressText(step.progress)} (reported ${when(step.progress.at)})`) : null,
     h("h3", {}, "Params"), h("pre", {}, json(step.params)),
     step.output !== undefined ? [h("h3", {}, "Output"), h("pre", {}, json(step.output))] : null,
     step.error ? [h("h3", {}, "Error"), h("pre", {}, json(step.error))] : null,
@@ -203,4 +246,4 @@ function render(run) {
 
 const match = /^\/runs\/([^/]+)$/.exec(location.pathname);
 if (match) subscribe(`/api/runs/${match[1]}/events`, render);
-else subscribe("/api/runs/events", runsPage);
+else watchRuns();
