@@ -11,7 +11,7 @@ describe("a step's attempts are recorded one by one", () => {
   it("each try has its own start, end and error; the backoff lies between them", async () => {
     const caller = new FakeCaller().add("infra", "flaky", async (_args, n) => {
       await sleep(15);
-      if (n < 3) throw new ToolCallError("HTTP_503", `503 on call ${n}`, true);
+      if (n < 3) throw new ToolCallError("TOOL_ERROR", `503 on call ${n}`, true);
       return { ok: true };
     });
     const result = await runStep(step, resolved as never, { steps: {}, params: {} }, { caller, limits: new ServerLimits(4), random: () => 0.5 });
@@ -19,7 +19,7 @@ describe("a step's attempts are recorded one by one", () => {
     expect(result.attempts).toBe(3);
     const spans = result.attemptSpans!;
     expect(spans).toHaveLength(3);
-    expect(spans.map((s) => s.error?.code)).toEqual(["HTTP_503", "HTTP_503", undefined]);
+    expect(spans.map((s) => s.error?.code)).toEqual(["TOOL_ERROR", "TOOL_ERROR", undefined]);
     expect(spans[0]!.error!.message).toContain("call 1");
     // Each span encloses the call the caller saw, in order, inside the step's own bounds.
     spans.forEach((s, i) => {
