@@ -41,7 +41,7 @@ function syntheticRun(layers: number, width: number): RunView {
     }
   }
   return {
-    threadId: "bench", plan: "200 steps", status: "succeeded", waiting: false, request: "", active: false, destructive: [],
+    threadId: "bench", plan: "200 steps", status: "succeeded", waiting: false, request: "", active: false, destructive: [], modelCalls: [], modelForecast: [],
     nodes, edges, timeline, steps, notes: [], problems: [], usage: [], startedAt: Date.now(), durationMs: layers * 100,
   };
 }

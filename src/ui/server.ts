@@ -94,8 +94,13 @@ export async function startViewer(root: Root, options: ViewerOptions = {}): Prom
     const snapshot = await snapshotOf(threadId);
     if (!snapshot.createdAt) return undefined;
     // Progress is only of use while the run proceeds.
-    const [record, progress] = await Promise.all([ledgerRecord(threadId), snapshot.next.length > 0 ? root.ledger.progress(threadId) : []]);
-    return runView(threadId, snapshot, record, progress);
+    const [record, progress, steps, modelCalls] = await Promise.all([
+      ledgerRecord(threadId),
+      snapshot.next.length > 0 ? root.ledger.progress(threadId) : [],
+      root.ledger.steps({ runId: threadId }),
+      root.ledger.modelCalls({ runId: threadId }),
+    ]);
+    return runView(threadId, snapshot, record, { progress, steps, modelCalls });
   };
   // Every body leaves through here: secret-looking fields and known credentials are masked, as in logs and traces.
   const safeJson = (value: unknown): string => JSON.stringify(maskValue(value, known));

@@ -1,6 +1,6 @@
 import type { StateSnapshot } from "@langchain/langgraph";
 import type { RunState } from "../../graphs/state.ts";
-import type { ProgressRecord, RunRecord } from "../cost/ledger.ts";
+import type { ModelCallRecord, ProgressRecord, RunRecord, StepRecord } from "../cost/ledger.ts";
 import type { StepResult } from "../engine/run-step.ts";
 import type { Range } from "../cost/types.ts";
 import { criticalPath } from "../plan/dag.ts";
@@ -86,7 +86,10 @@ export interface StepDetail {
   forecastMs?: Range;
   forecastUsd?: number;
   ms?: number;
+  /** What it cost (the ledger), when it was recorded. */
+  usd?: number;
   progress?: StepProgress;
+  thinking?: ThinkingMessage[];
 }
 
 /** A call the waiting approval would allow that may destroy data: a step's own tool, or its rollback. */
@@ -114,8 +117,29 @@ export interface RunView extends RunSummary {
   notes: string[];
   problems: string[];
   usage: RunState["usage"];
+  /** Every model call of the run, from the ledger (the agents' and the ones tools reported). */
+  modelCalls: ModelCallCost[];
+  /** The forecast per agent and model (p50 and p90 USD). */
+  modelForecast: { agent: string; model: string; usd: Range }[];
   summary?: string;
   plan_json?: unknown;
+}
+
+/** Thoughts recorded by thinking-tool steps (a `thought` param), in session and thought order. */
+function thinkingOf(steps: readonly { id: string; agent?: string; params: Record<string, unknown> }[], results: Record<string, StepResult>): (ThinkingMessage & { agent?: string })[] {
+  return steps
+    .filter((s) => typeof s.params["thought"] === "string")
+    .map((s) => {
+      const output = results[s.id]?.output as { sessionId?: unknown; thoughtNumber?: unknown } | undefined;
+      const session = typeof output?.sessionId === "string" ? output.sessionId : typeof s.params["sessionId"] === "string" ? s.params["sessionId"] : undefined;
+      const number = typeof output?.thoughtNumber === "number" ? output.thoughtNumber : typeof s.params["thoughtNumber"] === "number" ? s.params["thoughtNumber"] : undefined;
+      const message: ThinkingMessage & { agent?: string } = { step: s.id, thought: s.params["thought"] as string };
+      if (s.agent !== undefined) message.agent = s.agent;
+      if (session !== undefined) message.session = session;
+      if (number !== undefined) message.number = number;
+      return message;
+    })
+    .sort((a, b) => (a.session ?? "").localeCompare(b.session ?? "") || (a.number ?? 0) - (b.number ?? 0));
 }
 
 function segmentsOf(spans: StepResult["attemptSpans"]): TimelineSegment[] {
@@ -188,8 +212,36 @@ export function summarize(threadId: string, snapshot: StateSnapshot, record: Run
   return summarizeHead(headOfSnapshot(threadId, snapshot), record);
 }
 
+/** What the ledger holds of a run beside its record: live progress, and what each step and model call cost. */
+export interface RunLedger {
+  progress?: readonly ProgressRecord[];
+  steps?: readonly StepRecord[];
+  modelCalls?: readonly ModelCallRecord[];
+}
+
+/** A thought a step recorded through a thinking tool (`thought` in its params), in its session. */
+export interface ThinkingMessage {
+  step: string;
+  session?: string;
+  number?: number;
+  thought: string;
+}
+
+/** One model call against what was forecast for its agent and model. */
+export interface ModelCallCost {
+  agent: string;
+  model: string;
+  stepId?: string;
+  inputTokens: number;
+  outputTokens: number;
+  usd: number;
+  known: boolean;
+  at: number;
+}
+
 /** The run page's model: the DAG (declared and implied edges, critical path), the timeline, each step, the costs, live progress. */
-export function runView(threadId: string, snapshot: StateSnapshot, record: RunRecord | undefined, progress: readonly ProgressRecord[] = []): RunView {
+export function runView(threadId: string, snapshot: StateSnapshot, record: RunRecord | undefined, ledger: RunLedger = {}): RunView {
+  const progress = ledger.progress ?? [];
   const summary = summarize(threadId, snapshot, record);
   const values = (snapshot.values ?? {}) as Partial<RunState>;
   const question = questionOf(snapshot);
@@ -238,10 +290,19 @@ export function runView(threadId: string, snapshot: StateSnapshot, record: RunRe
     ...compensations.map((c) => ({ id: c.step, kind: "compensation" as const, status: c.status, startMs: c.startedAtMs, endMs: c.endedAtMs, attempts: c.attempts, segments: segmentsOf(c.attemptSpans) })),
   ].sort((a, b) => a.startMs - b.startMs);
   const perStep = new Map((values.forecast?.perStep ?? []).map((f) => [f.id, f]));
+  // Actual USD per step: its own row, plus the model calls its tool reported (workspace codegen).
+  const actualUsd = new Map<string, number>();
+  for (const row of ledger.steps ?? []) actualUsd.set(row.stepId, (actualUsd.get(row.stepId) ?? 0) + row.usd);
+  for (const call of ledger.modelCalls ?? []) if (call.stepId) actualUsd.set(call.stepId, (actualUsd.get(call.stepId) ?? 0) + call.usd);
+  const thoughts = thinkingOf(steps, results);
   const details: StepDetail[] = steps.map((s) => {
     const r = results[s.id];
     const node = nodes.find((n) => n.id === s.id)!;
+    // The thinking session of the step's agent (or of the thinking step itself).
+    const session = thoughts.filter((t) => t.step === s.id || (s.agent !== undefined && t.agent === s.agent));
     return {
+      usd: actualUsd.get(s.id),
+      thinking: session.length ? session.map(({ agent: _agent, ...t }) => t) : undefined,
       id: s.id,
       tool: node.tool,
       agent: s.agent,
@@ -281,6 +342,8 @@ export function runView(threadId: string, snapshot: StateSnapshot, record: RunRe
     notes: prepared?.notes ?? [],
     problems: [...(values.planProblems ?? []), ...(values.problems ?? []).map((p) => `${p.step ? `step "${p.step}", ` : ""}${p.field ?? ""}: ${p.message}`)],
     usage: values.usage ?? [],
+    modelCalls: (ledger.modelCalls ?? []).map((c) => ({ agent: c.agent, model: c.model, ...(c.stepId ? { stepId: c.stepId } : {}), inputTokens: c.inputTokens, outputTokens: c.outputTokens, usd: c.usd, known: c.known, at: c.at })),
+    modelForecast: (values.forecast?.models ?? []).map((m) => ({ agent: m.agent, model: m.model, usd: m.usd })),
     summary: values.report?.summary,
     plan_json: values.plan,
   };

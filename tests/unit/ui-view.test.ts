@@ -95,4 +95,35 @@ describe("the viewer's run model", () => {
     expect(held.question?.kind).toBe("budget");
     expect(held.destructive).toEqual([]);
   });
+
+  it("costs per step and per model call from the ledger; a thinking session's thoughts in order", () => {
+    const thinkPlan = {
+      name: "think plan",
+      steps: [
+        { id: "t2", agent: "db", tool: "infra.think", dependencies: ["t1"], params: { thought: "then the branch", thoughtNumber: 2 } },
+        { id: "t1", agent: "db", tool: "infra.think", dependencies: [], params: { thought: "first the schema", thoughtNumber: 1 } },
+        { id: "work", agent: "db", tool: "infra.work", dependencies: ["t2"], params: { name: "w" } },
+        { id: "other", agent: "cache", tool: "infra.work", dependencies: [], params: { name: "o" } },
+      ],
+    };
+    const thinkTools = [...tools, { server: "infra", name: "think", description: "", inputSchema: { type: "object" } }];
+    const prep = preparePlan(thinkPlan, { tools: thinkTools as never });
+    const out = (id: string, n: number): StepResult => ({ ...result(id, "succeeded", n * 10, n * 10 + 5), output: { sessionId: "db-session", thoughtNumber: n } });
+    const view = runView("t7", snapshot({ plan: thinkPlan, prepared: prep, results: { t1: out("t1", 1), t2: out("t2", 2), work: result("work", "succeeded", 30, 40) } }), undefined, {
+      steps: [{ runId: "t7", stepId: "work", tool: "infra.work", server: "infra", status: "succeeded", durationMs: 10, attempts: 1, usd: 0.25, usdSource: "measured", at: 40 }],
+      modelCalls: [
+        { runId: "t7", agent: "coding", model: "gpt-x", inputTokens: 100, outputTokens: 20, cachedTokens: 0, usd: 0.5, known: true, at: 35, stepId: "work" },
+        { runId: "t7", agent: "architect", model: "gpt-x", inputTokens: 900, outputTokens: 300, cachedTokens: 0, usd: 0.1, known: true, at: 1 },
+      ],
+    });
+    const work = view.steps.find((s) => s.id === "work")!;
+    expect(work.usd).toBe(0.75);
+    expect(view.steps.find((s) => s.id === "other")!.usd).toBeUndefined();
+    expect(view.modelCalls.map((c) => `${c.agent}:${c.stepId ?? "-"}:${c.usd}`)).toEqual(["coding:work:0.5", "architect:-:0.1"]);
+    expect(work.thinking).toEqual([
+      { step: "t1", session: "db-session", number: 1, thought: "first the schema" },
+      { step: "t2", session: "db-session", number: 2, thought: "then the branch" },
+    ]);
+    expect(view.steps.find((s) => s.id === "other")!.thinking).toBeUndefined();
+  });
 });

@@ -16,7 +16,7 @@ function h(tag, attrs, ...children) {
     else if (k === "style") Object.assign(el.style, v);
     else el.setAttribute(k, String(v));
   }
-  for (const c of children.flat()) if (c !== undefined && c !== null && c !== false) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  for (const c of children.flat(Infinity)) if (c !== undefined && c !== null && c !== false) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   return el;
 }
 
@@ -203,21 +203,44 @@ function details(run) {
     h("h3", {}, "Params"), h("pre", {}, json(step.params)),
     step.output !== undefined ? [h("h3", {}, "Output"), h("pre", {}, json(step.output))] : null,
     step.error ? [h("h3", {}, "Error"), h("pre", {}, json(step.error))] : null,
-    step.rollback ? [h("h3", {}, "Rollback"), h("pre", {}, json(step.rollback))] : null);
+    step.rollback ? [h("h3", {}, "Rollback"), h("pre", {}, json(step.rollback))] : null,
+    step.thinking ? [h("h3", {}, "Thinking session"),
+      h("ol", { id: "thinking" }, step.thinking.map((t) => h("li", { "data-step": t.step }, h("span", { class: "muted" }, `${t.session ?? "session"} #${t.number ?? "?"} (${t.step}): `), t.thought)))] : null);
 }
 
 function costs(run) {
-  const stepUsd = run.steps.reduce((a, s) => a + (s.forecastUsd ?? 0), 0);
+  const sum = (xs) => xs.reduce((a, x) => a + (x ?? 0), 0);
+  const stepForecast = sum(run.steps.map((s) => s.forecastUsd));
+  const stepActual = sum(run.steps.map((s) => s.usd));
+  // Forecast against actual per agent and model; then each model call as the ledger recorded it.
+  const calls = run.modelCalls.length ? run.modelCalls : run.usage.map((u) => ({ agent: u.agent, model: u.model, inputTokens: u.input_tokens, outputTokens: u.output_tokens, usd: u.usd, known: u.priced }));
+  const groups = new Map();
+  for (const f of run.modelForecast) groups.set(`${f.agent}\u0000${f.model}`, { agent: f.agent, model: f.model, forecast: f.usd, calls: [] });
+  for (const c of calls) {
+    const key = `${c.agent}\u0000${c.model}`;
+    if (!groups.has(key)) groups.set(key, { agent: c.agent, model: c.model, calls: [] });
+    groups.get(key).calls.push(c);
+  }
+  const modelRows = [...groups.values()];
   return h("section", { class: "panel", id: "costs" },
     h("h2", {}, "Cost and time"),
     h("p", {}, `Total: ${usd(run.usd)} against a forecast of ${range(run.forecastUsd, usd)} · ${ms(run.durationMs)} against ${range(run.forecastMs, ms)}`),
-    h("table", {},
-      h("thead", {}, h("tr", {}, ["Step", "Forecast time", "Actual time", "Forecast USD"].map((t) => h("th", {}, t)))),
-      h("tbody", {}, run.steps.map((s) => h("tr", {}, h("td", {}, s.id), h("td", {}, range(s.forecastMs, ms)), h("td", {}, ms(s.ms)), h("td", {}, usd(s.forecastUsd)))),
-        h("tr", {}, h("th", {}, "steps"), h("td", {}), h("td", {}), h("th", {}, usd(stepUsd))))),
-    run.usage.length
-      ? h("table", {}, h("thead", {}, h("tr", {}, ["Agent", "Model", "In", "Out", "USD"].map((t) => h("th", {}, t)))),
-          h("tbody", {}, run.usage.map((u) => h("tr", {}, h("td", {}, u.agent), h("td", {}, u.model), h("td", {}, u.input_tokens), h("td", {}, u.output_tokens), h("td", {}, u.priced ? usd(u.usd) : "unknown")))))
+    h("table", { id: "step-costs" },
+      h("thead", {}, h("tr", {}, ["Step", "Forecast time", "Actual time", "Forecast USD", "Actual USD"].map((t) => h("th", {}, t)))),
+      h("tbody", {}, run.steps.map((s) => h("tr", { "data-step": s.id }, h("td", {}, s.id), h("td", {}, range(s.forecastMs, ms)), h("td", {}, ms(s.ms)), h("td", {}, usd(s.forecastUsd)), h("td", {}, usd(s.usd)))),
+        h("tr", {}, h("th", {}, "steps"), h("td", {}), h("td", {}), h("th", {}, usd(stepForecast)), h("th", {}, usd(stepActual))))),
+    modelRows.length
+      ? [
+          h("h3", {}, "Models: forecast against actual"),
+          h("table", { id: "model-costs" }, h("thead", {}, h("tr", {}, ["Agent", "Model", "Calls", "In", "Out", "Forecast USD", "Actual USD"].map((t) => h("th", {}, t)))),
+            h("tbody", {}, modelRows.map((g) => h("tr", {}, h("td", {}, g.agent), h("td", {}, g.model), h("td", {}, g.calls.length), h("td", {}, sum(g.calls.map((c) => c.inputTokens))), h("td", {}, sum(g.calls.map((c) => c.outputTokens))),
+              h("td", {}, range(g.forecast, usd)), h("td", {}, g.calls.some((c) => !c.known) ? "unknown" : usd(sum(g.calls.map((c) => c.usd)))))))),
+          calls.length
+            ? [h("h3", {}, "Each model call"),
+                h("table", { id: "model-calls" }, h("thead", {}, h("tr", {}, ["Agent", "Model", "Step", "In", "Out", "USD"].map((t) => h("th", {}, t)))),
+                  h("tbody", {}, calls.map((c) => h("tr", {}, h("td", {}, c.agent), h("td", {}, c.model), h("td", {}, c.stepId ?? "—"), h("td", {}, c.inputTokens), h("td", {}, c.outputTokens), h("td", {}, c.known ? usd(c.usd) : "unknown")))))]
+            : null,
+        ]
       : h("p", { class: "muted" }, "No model calls."));
 }
 
