@@ -2,6 +2,7 @@ import { watch, type FSWatcher } from "node:fs";
 import path from "node:path";
 import type { Root } from "../run/root.ts";
 import { postgresUrl } from "../pg-url.ts";
+import { maskSecrets } from "../secrets.ts";
 
 /** A thread id when the change names one; undefined when anything may have changed. */
 export type ChangeListener = (threadId: string | undefined) => void;
@@ -11,7 +12,7 @@ export type ChangeListener = (threadId: string | undefined) => void;
  * the state a page shows is re-read when told, not on a fast timer.
  */
 export interface ChangeFeed {
-  /** `postgres LISTEN credit_optimizer_runs`, `watching <dirs>`. */
+  /** `postgres LISTEN credit_optimizer_runs`, `watching <dirs>`, or `polling: <why>`. */
   readonly description: string;
   subscribe(listener: ChangeListener): () => void;
   close(): Promise<void>;
@@ -36,7 +37,14 @@ const NOTIFYING_TABLES: readonly [string, "thread_id" | "run_id"][] = [
  */
 export async function openChangeFeed(root: Root): Promise<ChangeFeed> {
   const url = postgresUrl(root.checkpointerUrl);
-  if (url) return postgresFeed(url);
+  if (url) {
+    try {
+      return await postgresFeed(url);
+    } catch (error) {
+      // A role that may not create triggers (not the tables' owner) still gets a working viewer.
+      return silentFeed(`polling: no LISTEN/NOTIFY (${maskSecrets(error instanceof Error ? error.message : String(error))})`);
+    }
+  }
   const files = [root.checkpointer.description, root.ledger.description].filter((d) => d.startsWith("sqlite:")).map((d) => path.resolve(d.slice("sqlite:".length)));
   return fileFeed(files);
 }
@@ -115,6 +123,11 @@ async function postgresFeed(url: string): Promise<ChangeFeed> {
       await client?.end().catch(() => {});
     },
   };
+}
+
+/** Hears nothing: the viewer's once-a-second read is all there is. */
+function silentFeed(description: string): ChangeFeed {
+  return { description, subscribe: () => () => {}, close: async () => {} };
 }
 
 function fileFeed(files: readonly string[]): ChangeFeed {

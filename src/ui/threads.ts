@@ -1,4 +1,4 @@
-import type { Forecast, PlannerInfo, Report } from "../../agents/types.ts";
+import type { Forecast, Outcome, PlannerInfo, Report } from "../../agents/types.ts";
 import type { Root } from "../run/root.ts";
 import { postgresUrl } from "../pg-url.ts";
 
@@ -16,6 +16,9 @@ export interface RunHead {
   updatedAt?: number;
   planName?: string;
   planner?: PlannerInfo;
+  /** Where the run ended up (the orchestrator's `outcome`). */
+  outcome?: Outcome;
+  /** The report, when read from a loaded state (the list leaves it: the ledger has the actuals). */
   report?: Partial<Pick<Report, "outcome" | "status" | "actual" | "plan">>;
   forecast?: Partial<Pick<Forecast, "durationMs" | "usd">>;
   status?: string;
@@ -47,15 +50,13 @@ export interface RunPage {
 const HEADS = `SELECT thread_id, MIN(checkpoint_id) AS first_id, MAX(checkpoint_id) AS last_id FROM {checkpoints}
   WHERE checkpoint_ns = '' AND {no_slash} GROUP BY thread_id`;
 
-/** The channels a row needs, in this order (SQLite reads them with one json_extract). */
+/** The channels a row needs (SQLite reads them in this order with one json_extract). */
+const CHANNELS = ["plan", "planner", "outcome", "forecast", "status", "approval", "worker"] as const;
 const FIELDS = [
   "$.ts",
   "$.channel_values.plan.name",
   "$.channel_values.planner",
-  "$.channel_values.report.outcome",
-  "$.channel_values.report.status",
-  "$.channel_values.report.actual",
-  "$.channel_values.report.plan",
+  "$.channel_values.outcome",
   "$.channel_values.forecast.durationMs",
   "$.channel_values.forecast.usd",
   "$.channel_values.status",
@@ -91,8 +92,7 @@ interface RawHead {
 }
 
 function headOf(raw: RawHead): RunHead {
-  const [ts, planName, planner, outcome, status, actual, reportPlan, durationMs, usd, runStatus, approved, worker] = raw.fields;
-  const report = outcome !== null && outcome !== undefined ? ({ outcome, status, actual, plan: reportPlan } as RunHead["report"]) : undefined;
+  const [ts, planName, planner, outcome, durationMs, usd, runStatus, approved, worker] = raw.fields;
   const head: RunHead = {
     threadId: raw.thread_id,
     cursor: raw.first_id,
@@ -106,7 +106,7 @@ function headOf(raw: RawHead): RunHead {
   if (!Number.isNaN(updated)) head.updatedAt = updated;
   if (typeof planName === "string") head.planName = planName;
   if (planner && typeof planner === "object") head.planner = planner as PlannerInfo;
-  if (report) head.report = stripNulls(report);
+  if (typeof outcome === "string") head.outcome = outcome as Outcome;
   if (durationMs || usd) head.forecast = stripNulls({ durationMs, usd } as RunHead["forecast"] & object);
   if (typeof runStatus === "string") head.status = runStatus;
   const workerName = workerText(worker);
@@ -162,38 +162,61 @@ function sqliteHeads(root: Root, before: string | null, since: string | null, li
   }));
 }
 
+/**
+ * One small pool per database for the list (the saver keeps its own private): a page read is one
+ * round trip on a warm connection, and the named statement is planned once per connection.
+ * Idle connections close and never keep the process alive.
+ */
+const pools = new Map<string, Promise<import("pg").Pool>>();
+function poolFor(url: string): Promise<import("pg").Pool> {
+  let pool = pools.get(url);
+  if (!pool) {
+    pool = import("pg").then(({ default: pg }) => {
+      const created = new pg.Pool({ connectionString: url, max: 2, idleTimeoutMillis: 30_000, allowExitOnIdle: true });
+      created.on("error", () => {});
+      return created;
+    });
+    pools.set(url, pool);
+  }
+  return pool;
+}
+
 async function postgresHeads(root: Root, before: string | null, since: string | null, limit: number): Promise<RawHead[]> {
-  const { default: pg } = await import("pg");
-  const client = new pg.Client({ connectionString: postgresUrl(root.checkpointerUrl) });
-  client.on("error", () => {});
-  await client.connect();
-  // Channel values live in checkpoint_blobs at the version the checkpoint names; parsed as `json`
-  // (not jsonb, which refuses a \u0000 escape a value may hold).
-  const channel = (name: string): string =>
-    `(SELECT convert_from(b.blob, 'UTF8')::json FROM checkpoint_blobs b WHERE b.thread_id = p.thread_id AND b.checkpoint_ns = ''
-       AND b.channel = '${name}' AND b.version = c.checkpoint->'channel_versions'->>'${name}' AND b.type = 'json')`;
+  const pool = await poolFor(postgresUrl(root.checkpointerUrl)!);
+  const client = await pool.connect();
+  // Channel values live in checkpoint_blobs at the version the checkpoint names. They are decoded
+  // here rather than cast in SQL: `jsonb` refuses a \u0000 escape a value may hold, and `json` would
+  // be parsed again for every field read from it.
   try {
-    const result = await client.query<{ thread_id: string; first_id: string; started_ts: string | null; fields: unknown[]; next: string[] | null; interrupted: boolean; resumed: boolean }>(
-      `WITH heads AS (${HEADS.replace("{checkpoints}", "checkpoints").replace("{no_slash}", "strpos(thread_id, '/') = 0")}),
+    const result = await client.query<{ thread_id: string; first_id: string; started_ts: string | null; ts: string | null; blobs: [Buffer, Buffer][] | null; next: string[] | null; interrupted: boolean; resumed: boolean }>({
+      name: "credit-optimizer-run-heads",
+      text: `WITH heads AS (${HEADS.replace("{checkpoints}", "checkpoints").replace("{no_slash}", "strpos(thread_id, '/') = 0")}),
       page AS (
         SELECT h.thread_id, h.first_id, h.last_id, f.checkpoint->>'ts' AS started_ts
         FROM heads h JOIN checkpoints f ON f.thread_id = h.thread_id AND f.checkpoint_ns = '' AND f.checkpoint_id = h.first_id
         WHERE ($1::text IS NULL OR h.first_id < $1) AND ($2::text IS NULL OR f.checkpoint->>'ts' >= $2)
         ORDER BY h.first_id DESC LIMIT $3)
-      SELECT p.thread_id, p.first_id, p.started_ts,
-        json_build_array(c.checkpoint->'ts', plan.j->'name', planner.j, report.j->'outcome', report.j->'status', report.j->'actual', report.j->'plan',
-          forecast.j->'durationMs', forecast.j->'usd', status.j, approval.j->'approved', worker.j) AS fields,
+      SELECT p.thread_id, p.first_id, p.started_ts, c.checkpoint->>'ts' AS ts,
+        (SELECT array_agg(array[b.channel::bytea, b.blob]) FROM checkpoint_blobs b WHERE b.thread_id = p.thread_id AND b.checkpoint_ns = ''
+           AND b.channel = ANY($4) AND b.type = 'json' AND b.version = c.checkpoint->'channel_versions'->>b.channel) AS blobs,
         (SELECT array_agg(b.channel) FROM checkpoint_blobs b WHERE b.thread_id = p.thread_id AND b.checkpoint_ns = ''
-           AND (b.channel LIKE 'branch:to:%' OR b.channel = '__start__') AND b.version = c.checkpoint->'channel_versions'->>b.channel AND b.type <> 'empty') AS next,
+           AND (b.channel LIKE 'branch:to:%' OR b.channel = '__start__') AND b.type <> 'empty' AND b.version = c.checkpoint->'channel_versions'->>b.channel) AS next,
         EXISTS (SELECT 1 FROM checkpoint_writes w WHERE w.thread_id = p.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = p.last_id AND w.channel = '__interrupt__') AS interrupted,
         EXISTS (SELECT 1 FROM checkpoint_writes w WHERE w.thread_id = p.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = p.last_id AND w.channel = '__resume__') AS resumed
       FROM page p JOIN checkpoints c ON c.thread_id = p.thread_id AND c.checkpoint_ns = '' AND c.checkpoint_id = p.last_id
-        ${["plan", "planner", "report", "forecast", "status", "approval", "worker"].map((n) => `LEFT JOIN LATERAL (SELECT ${channel(n)} AS j) ${n} ON true`).join("\n        ")}
       ORDER BY p.first_id DESC`,
-      [before, since, limit],
-    );
-    return result.rows.map((r) => ({ ...r, next: r.next ?? [] }));
+      values: [before, since, limit, CHANNELS],
+    });
+    return result.rows.map((r) => {
+      const values: Record<string, unknown> = {};
+      for (const [name, blob] of r.blobs ?? []) values[name.toString("utf8")] = JSON.parse(blob.toString("utf8")) as unknown;
+      const plan = values["plan"] as { name?: unknown } | undefined;
+      const forecast = values["forecast"] as { durationMs?: unknown; usd?: unknown } | undefined;
+      const approval = values["approval"] as { approved?: unknown } | undefined;
+      const fields = [r.ts, plan?.name, values["planner"], values["outcome"], forecast?.durationMs, forecast?.usd, values["status"], approval?.approved, values["worker"]];
+      return { thread_id: r.thread_id, first_id: r.first_id, started_ts: r.started_ts, fields, next: r.next ?? [], interrupted: r.interrupted, resumed: r.resumed };
+    });
   } finally {
-    await client.end().catch(() => {});
+    client.release();
   }
 }

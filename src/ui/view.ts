@@ -160,7 +160,8 @@ function plannerText(p: RunState["planner"]): string | undefined {
 
 function statusOf(head: RunHead): string {
   if (head.waiting) return "waiting";
-  if (head.report?.outcome) return head.report.outcome === "executed" ? (head.report.status ?? "executed") : head.report.outcome;
+  const outcome = head.report?.outcome ?? head.outcome;
+  if (outcome) return outcome === "executed" ? (head.report?.status ?? head.status ?? "executed") : outcome;
   if (head.next.length > 0) return head.approved ? "running" : "planning";
   return head.status ?? "pending";
 }
@@ -200,6 +201,7 @@ export function headOfSnapshot(threadId: string, snapshot: StateSnapshot): RunHe
   if (createdAt !== undefined) head.updatedAt = createdAt;
   if (values.planner) head.planner = values.planner;
   if (values.report) head.report = values.report;
+  if (values.outcome) head.outcome = values.outcome;
   if (values.forecast) head.forecast = values.forecast;
   if (values.status) head.status = values.status;
   const worker = typeof values.worker === "string" ? values.worker : undefined;

@@ -46,7 +46,7 @@ describe.each(["sqlite", "postgres"] as const)("the runs list reads each page in
     }
     root = await openRoot(loadConfig(env));
     const saver = root.checkpointer.saver;
-    await writeThread(saver, "r-old", { startedAt: day, values: { plan: { name: "old plan", steps: [] }, approval: { approved: true }, report: { outcome: "executed", status: "succeeded", actual: { ms: 1200, usd: 0.5 }, plan: "old plan" }, status: "succeeded" } });
+    await writeThread(saver, "r-old", { startedAt: day, values: { plan: { name: "old plan", steps: [] }, approval: { approved: true }, report: { outcome: "executed", status: "rolled_back", actual: { ms: 1200, usd: 0.5 }, plan: "old plan" }, outcome: "executed", status: "rolled_back" } });
     await writeThread(saver, "r-wait", { startedAt: day + 86_400_000, values: { plan: { name: "costly" }, planner: { kind: "file" }, forecast: { durationMs: { p50: 10, p90: 20 }, usd: { p50: 5, p90: 6 } } }, next: ["approve"], waiting: true });
     await writeThread(saver, "r-run", { startedAt: day + 2 * 86_400_000, values: { plan: { name: "busy" }, approval: { approved: true }, worker: { id: "worker-7" } }, next: ["execute"] });
     // An agent's memory thread is not a run.
@@ -66,11 +66,13 @@ describe.each(["sqlite", "postgres"] as const)("the runs list reads each page in
     expect(second.heads.map((h) => h.threadId)).toEqual(["r-old"]);
     expect(second.next).toBeUndefined();
 
-    const rows = Object.fromEntries([...first.heads, ...second.heads].map((h) => [h.threadId, summarizeHead(h, undefined)]));
+    // The actuals of an executed run come from its ledger record (the report is not read for a row).
+    const record = { runId: "r-old", plan: "old plan", status: "rolled_back", startedAt: day, actual: { durationMs: 1200, usd: 0.5 } };
+    const rows = Object.fromEntries([...first.heads, ...second.heads].map((h) => [h.threadId, summarizeHead(h, h.threadId === "r-old" ? record : undefined)]));
     expect(rows["r-run"]).toMatchObject({ status: "running", plan: "busy", waiting: false, worker: "worker-7", startedAt: day + 2 * 86_400_000 });
     expect(rows["r-wait"]).toMatchObject({ status: "waiting", plan: "costly", waiting: true, planner: "file", forecastUsd: { p50: 5, p90: 6 } });
     expect(rows["r-wait"]!.worker).toBeUndefined();
-    expect(rows["r-old"]).toMatchObject({ status: "succeeded", plan: "old plan", durationMs: 1200, usd: 0.5, waiting: false });
+    expect(rows["r-old"]).toMatchObject({ status: "rolled_back", plan: "old plan", durationMs: 1200, usd: 0.5, waiting: false, startedAt: day });
   });
 
   it("filters by start date in the query", async () => {
