@@ -27,6 +27,7 @@ export async function uiCommand(options: UiOptions, config: AppConfig, io: Io, s
     // The token is printed once, here, and only when it was generated (a configured one is already known).
     const url = token && !config.env.CREDIT_OPTIMIZER_UI_TOKEN ? `${viewer.url}/?token=${token}` : viewer.url;
     io.out(`credit-optimizer ui: ${url} (${root.checkpointer.description}); Ctrl-C stops it`);
+    io.err(`live updates: ${viewer.changes}`);
     if (options.open) await openBrowser(viewer.url, config, io);
     await new Promise<void>((resolve) => (stop.aborted ? resolve() : stop.addEventListener("abort", () => resolve(), { once: true })));
     await viewer.close();

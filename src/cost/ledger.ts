@@ -84,12 +84,28 @@ export interface RunRecord {
   endedAt?: number;
 }
 
+/**
+ * The latest progress a running step's tool reported (MCP `notifications/progress`), kept so that a
+ * viewer in another process sees it live: one row per step, replaced by each report.
+ */
+export interface ProgressRecord {
+  runId: string;
+  stepId: string;
+  progress: number;
+  total?: number;
+  /** With secrets masked. */
+  message?: string;
+  at: number;
+}
+
 export interface LedgerFilter {
   /** Inclusive, epoch ms. */
   since?: number;
   /** Exclusive, epoch ms. */
   until?: number;
   runId?: string;
+  /** Any of these runs. */
+  runIds?: readonly string[];
 }
 
 /** A past successful execution of a step or tool. */
@@ -143,6 +159,10 @@ export interface Ledger {
    * forecast (duration and USD ranges) is stored.
    */
   recordRun(run: RunRecord): Promise<void>;
+  /** Replaces the step's latest progress. */
+  recordProgress(progress: ProgressRecord): Promise<void>;
+  /** The latest progress of each step of the run that reported any. */
+  progress(runId: string): Promise<ProgressRecord[]>;
   modelCalls(filter?: LedgerFilter): Promise<ModelCallRecord[]>;
   steps(filter?: LedgerFilter): Promise<StepRecord[]>;
   runs(filter?: LedgerFilter): Promise<RunRecord[]>;
@@ -233,6 +253,8 @@ const SCHEMA = [
   "CREATE INDEX IF NOT EXISTS ledger_steps_run ON ledger_steps (run_id)",
   `CREATE TABLE IF NOT EXISTS ledger_runs (run_id TEXT PRIMARY KEY, request TEXT, plan TEXT NOT NULL, status TEXT NOT NULL,
     forecast_json TEXT, actual_json TEXT, started_at BIGINT NOT NULL, ended_at BIGINT)`,
+  `CREATE TABLE IF NOT EXISTS ledger_progress (run_id TEXT NOT NULL, step_id TEXT NOT NULL, progress DOUBLE PRECISION NOT NULL,
+    total DOUBLE PRECISION, message TEXT, at BIGINT NOT NULL, PRIMARY KEY (run_id, step_id))`,
   `CREATE TABLE IF NOT EXISTS ledger_plan_cache (key TEXT PRIMARY KEY, plan_json TEXT NOT NULL, planner TEXT NOT NULL,
     created_at BIGINT NOT NULL, hits INTEGER NOT NULL)`,
   ...RESERVATION_SCHEMA,
@@ -291,6 +313,24 @@ class SqlLedger implements Ledger {
         r.endedAt ?? null,
       ],
     );
+  }
+
+  recordProgress(p: ProgressRecord): Promise<void> {
+    return this.db.run(
+      `INSERT INTO ledger_progress (run_id, step_id, progress, total, message, at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (run_id, step_id) DO UPDATE SET progress = excluded.progress, total = excluded.total, message = excluded.message, at = excluded.at`,
+      [p.runId, p.stepId, p.progress, p.total ?? null, p.message === undefined ? null : maskSecrets(p.message), p.at],
+    );
+  }
+
+  async progress(runId: string): Promise<ProgressRecord[]> {
+    const rows = await this.db.all("SELECT * FROM ledger_progress WHERE run_id = ? ORDER BY step_id", [runId]);
+    return rows.map((r) => {
+      const record: ProgressRecord = { runId: String(r["run_id"]), stepId: String(r["step_id"]), progress: Number(r["progress"]), at: Number(r["at"]) };
+      if (r["total"] !== null && r["total"] !== undefined) record.total = Number(r["total"]);
+      if (r["message"] !== null && r["message"] !== undefined) record.message = String(r["message"]);
+      return record;
+    });
   }
 
   async modelCalls(filter: LedgerFilter = {}): Promise<ModelCallRecord[]> {
@@ -434,6 +474,10 @@ function whereOf(filter: LedgerFilter, timeColumn: string): [string, unknown[]] 
   if (filter.runId !== undefined) {
     clauses.push("run_id = ?");
     params.push(filter.runId);
+  }
+  if (filter.runIds !== undefined) {
+    clauses.push(filter.runIds.length ? `run_id IN (${filter.runIds.map(() => "?").join(", ")})` : "1 = 0");
+    params.push(...filter.runIds);
   }
   return [clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", params];
 }

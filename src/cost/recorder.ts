@@ -4,14 +4,17 @@ import type { PreparedPlan } from "../plan/validate.ts";
 import type { ToolInfo } from "../mcp/catalog.ts";
 import { backendEstimateOf } from "../mcp/tool-meta.ts";
 import { CostError } from "./errors.ts";
-import type { Ledger, ModelCallRecord, StepRecord, UsdSource } from "./ledger.ts";
+import type { Ledger, ModelCallRecord, ProgressRecord, StepRecord, UsdSource } from "./ledger.ts";
 import { measuredCost } from "./measured.ts";
 import { DEFAULT_PRICING, type Pricing } from "./pricing.ts";
 import { toolInfoOf, toolKey } from "./tool-key.ts";
 import type { ActualSummary, ForecastSummary } from "./types.ts";
 
 export interface StepRecorder {
-  /** Pass as (or call from) the executor's `onEvent`: records every finished step as it lands. */
+  /**
+   * Pass as (or call from) the executor's `onEvent`: records every finished step as it lands, and
+   * the latest progress of a running step (at most one write per step per PROGRESS_WRITE_MS).
+   */
   onEvent(event: StepEvent): void;
   /** USD of the steps recorded so far, with the model calls their tools reported (for the budget guard's `runSpentUsd`). */
   usd(): number;
@@ -31,6 +34,9 @@ export interface StepRecorderOptions {
   tools?: readonly ToolInfo[];
 }
 
+/** A tool may report progress many times a second: the ledger keeps the latest, written at most this often per step. */
+export const PROGRESS_WRITE_MS = 250;
+
 /**
  * Records each finished step in the ledger the moment the executor reports it, so a crash mid-run
  * leaves every finished step recorded. Skipped steps are not recorded. A model call the step's tool
@@ -48,9 +54,35 @@ export function createStepRecorder(ledger: Ledger, runId: string, prepared: Pick
     pending.add(tracked);
     void tracked.then(() => pending.delete(tracked));
   };
+  // Per step: when its progress was last written, and the newest report waiting for the next write.
+  const progress = new Map<string, { writtenAt: number; latest?: ProgressRecord; timer?: NodeJS.Timeout }>();
+  const writeProgress = (stepId: string): void => {
+    const entry = progress.get(stepId);
+    if (!entry?.latest) return;
+    clearTimeout(entry.timer);
+    // Progress is for people watching: a write that fails costs the picture, not the run's accounting.
+    const write = ledger.recordProgress(entry.latest).catch(() => {});
+    pending.add(write);
+    void write.then(() => pending.delete(write));
+    progress.set(stepId, { writtenAt: Date.now() });
+  };
+  const onProgress = (event: Extract<StepEvent, { type: "step_progress" }>): void => {
+    const entry = progress.get(event.id) ?? { writtenAt: 0 };
+    const latest: ProgressRecord = { runId, stepId: event.id, progress: event.progress, at: Date.now() };
+    if (event.total !== undefined) latest.total = event.total;
+    if (event.message !== undefined) latest.message = event.message;
+    progress.set(event.id, { ...entry, latest });
+    const wait = entry.writtenAt + PROGRESS_WRITE_MS - Date.now();
+    if (wait <= 0) writeProgress(event.id);
+    else if (!entry.timer) progress.get(event.id)!.timer = setTimeout(() => writeProgress(event.id), wait).unref();
+  };
   return {
     onEvent: (event) => {
+      if (event.type === "step_progress") return onProgress(event);
       if (event.type !== "step_finished" || event.result.status === "skipped") return;
+      // The step is over: a report still waiting is of no use any more.
+      clearTimeout(progress.get(event.result.id)?.timer);
+      progress.delete(event.result.id);
       const step = steps.get(event.result.id);
       const { step: record, modelCall } = stepRecordsOf(event.result, {
         runId,

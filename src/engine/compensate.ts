@@ -22,6 +22,7 @@ export interface CompensationResult {
   tool: string;
   status: "succeeded" | "failed";
   attempts: number;
+  attemptSpans?: StepResult["attemptSpans"];
   startedAtMs: number;
   endedAtMs: number;
   error?: StepResult["error"];
@@ -80,6 +81,7 @@ export async function runCompensation(comp: Compensation, scope: Scope, ctx: Run
     tool: result.tool,
     status: result.status === "succeeded" ? "succeeded" : "failed",
     attempts: result.attempts,
+    ...(result.attemptSpans ? { attemptSpans: result.attemptSpans } : {}),
     startedAtMs: result.startedAtMs,
     endedAtMs: result.endedAtMs,
     ...(result.error ? { error: result.error } : {}),

@@ -17,6 +17,13 @@ export interface StepError {
   retryable: boolean;
 }
 
+/** One call of a step's tool: when it ran and, for a failed try, why. */
+export interface AttemptSpan {
+  startedAtMs: number;
+  endedAtMs: number;
+  error?: StepError;
+}
+
 /** What one step did. Steps never throw: a failure is a value. */
 export interface StepResult {
   id: string;
@@ -24,6 +31,11 @@ export interface StepResult {
   tool: string;
   status: StepStatus;
   attempts: number;
+  /**
+   * Each call in order (the gaps between them are the backoff). Absent when no call was made, and
+   * in results saved by versions before it was recorded.
+   */
+  attemptSpans?: AttemptSpan[];
   startedAtMs: number;
   endedAtMs: number;
   output?: unknown;
@@ -90,22 +102,31 @@ export async function runStep(step: Step, resolved: ResolvedTool, scope: Scope, 
   const policy = step.retry ?? ctx.defaultRetry ?? DEFAULT_RETRY;
   const timeoutMs = step.timeoutMs ?? ctx.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   const semaphore = ctx.limits.for(resolved.server);
+  const spans: AttemptSpan[] = [];
+  const withSpans = (fields: Partial<StepResult> & Pick<StepResult, "status" | "attempts">): StepResult => done(spans.length > 0 ? { ...fields, attemptSpans: spans } : fields);
   let trusted: string | undefined;
   for (let attempt = 1; ; attempt++) {
     const verdict = ctx.gate ? await ctx.gate({ step: step.id, agent: step.agent, server: resolved.server, tool: resolved.tool, args, origin }) : { ok: true as const };
     if (!verdict.ok) {
-      if (verdict.hold) return done({ status: "held", attempts: attempt - 1, reason: verdict.message, heldBy: verdict.limit });
+      if (verdict.hold) return withSpans({ status: "held", attempts: attempt - 1, reason: verdict.message, heldBy: verdict.limit });
       const code = `POLICY_${verdict.rule.toUpperCase().replace("-", "_")}`;
-      return done({ status: "failed", attempts: attempt - 1, error: { code, message: `step "${step.id}": ${describeRefusal(resolved, verdict)}`, retryable: false } });
+      return withSpans({ status: "failed", attempts: attempt - 1, error: { code, message: `step "${step.id}": ${describeRefusal(resolved, verdict)}`, retryable: false } });
     }
     trusted = verdict.trusted;
+    // The span starts when the call does: time waiting for the server's concurrency limit is not the attempt's.
+    const span: AttemptSpan = { startedAtMs: 0, endedAtMs: 0 };
     try {
-      const output = await semaphore.run(() => ctx.caller.call(resolved.server, resolved.tool, revealed, { timeoutMs, signal: ctx.signal, onProgress: ctx.onProgress }));
-      return done({ status: "succeeded", attempts: attempt, output: await protect(output, resolved, ctx), ...(trusted ? { trusted } : {}) });
+      const output = await semaphore.run(() => {
+        span.startedAtMs = Date.now();
+        return ctx.caller.call(resolved.server, resolved.tool, revealed, { timeoutMs, signal: ctx.signal, onProgress: ctx.onProgress });
+      });
+      spans.push({ ...span, endedAtMs: Date.now() });
+      return withSpans({ status: "succeeded", attempts: attempt, output: await protect(output, resolved, ctx), ...(trusted ? { trusted } : {}) });
     } catch (error) {
       const stepError = toStepError(error);
+      if (span.startedAtMs > 0) spans.push({ ...span, endedAtMs: Date.now(), error: stepError });
       if (!stepError.retryable || attempt >= policy.maxAttempts) {
-        return done({ status: "failed", attempts: attempt, error: stepError });
+        return withSpans({ status: "failed", attempts: attempt, error: stepError });
       }
       await (ctx.sleep ?? sleep)(backoffDelay(attempt, policy.backoffMs ?? DEFAULT_RETRY.backoffMs ?? 0, MAX_BACKOFF_MS, ctx.random));
     }

@@ -9,8 +9,9 @@ import type { RunRecord } from "../cost/ledger.ts";
 import { drive } from "../run/drive.ts";
 import { openRoot, type Root } from "../run/root.ts";
 import { knownSecrets, maskValue } from "../tracing.ts";
-import { listRunThreads } from "./threads.ts";
-import { runView, summarize, type RunSummary, type RunView } from "./view.ts";
+import { openChangeFeed } from "./changes.ts";
+import { listRunHeads } from "./threads.ts";
+import { runView, summarizeHead, type RunSummary, type RunView } from "./view.ts";
 
 export interface ViewerOptions {
   host?: string;
@@ -18,7 +19,11 @@ export interface ViewerOptions {
   port?: number;
   /** Required on a non-loopback host: every request carries it (cookie after `/?token=…`, or a bearer header). */
   token?: string;
-  /** How often the server reads the checkpointer for a page's live updates (ms, at least 1000). */
+  /**
+   * How often a page's feed re-reads the run even when no change was heard (ms, at least 1000).
+   * Changes are heard through Postgres LISTEN/NOTIFY or a watch on the SQLite files, so this is
+   * only a backstop. Default 1000 on SQLite, 10000 on Postgres.
+   */
   pollMs?: number;
   /** Opens a root for an approved run (tests replace it); by default one on the same checkpointer with the thread's MCP config. */
   openRunRoot?(mcpConfigPath: string | undefined): Promise<Root>;
@@ -29,6 +34,8 @@ export interface ViewerOptions {
 export interface Viewer {
   url: string;
   server: Server;
+  /** How live updates are heard (see ChangeFeed). */
+  changes: string;
   /** Drives started by the approve button that have not finished yet. */
   pending(): Promise<void>;
   close(): Promise<void>;
@@ -43,6 +50,9 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   "/assets/dagre.js": { file: path.join(path.dirname(require.resolve("@dagrejs/dagre/package.json")), "dist", "dagre.min.js"), type: "text/javascript; charset=utf-8" },
 };
 
+/** While changes keep coming, a page's feed reads its run at most this often. */
+const READ_GAP_MS = 200;
+
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 export function isLoopback(host: string): boolean {
@@ -53,7 +63,8 @@ export function isLoopback(host: string): boolean {
 export async function startViewer(root: Root, options: ViewerOptions = {}): Promise<Viewer> {
   const host = options.host ?? "127.0.0.1";
   if (!isLoopback(host) && !options.token) throw new Error(`--host ${host} is not a loopback address: the viewer needs a token (--token, or CREDIT_OPTIMIZER_UI_TOKEN)`);
-  const pollMs = Math.max(1000, options.pollMs ?? 1000);
+  const changes = await openChangeFeed(root);
+  const pollMs = Math.max(1000, options.pollMs ?? (changes.description.startsWith("postgres") ? 10_000 : 1000));
   const csrf = randomBytes(24).toString("hex");
   const known = knownSecrets(root.config);
   const graph = root.graph();
@@ -66,16 +77,30 @@ export async function startViewer(root: Root, options: ViewerOptions = {}): Prom
 
   const ledgerRecord = async (threadId: string): Promise<RunRecord | undefined> => (await root.ledger.runs({ runId: threadId }))[0];
   const snapshotOf = (threadId: string) => graph.getState({ configurable: { thread_id: threadId } });
-  const listRuns = async (): Promise<RunSummary[]> => {
-    const [ids, records] = await Promise.all([listRunThreads(root), root.ledger.runs()]);
+  // One page of the runs list: one query on the checkpointer, one on the ledger, whatever the page holds.
+  const listRuns = async (url: URL): Promise<{ runs: RunSummary[]; next?: string }> => {
+    const number = (name: string): number | undefined => {
+      const v = url.searchParams.get(name);
+      return v === null || v === "" || !Number.isFinite(Number(v)) ? undefined : Number(v);
+    };
+    const page = await listRunHeads(root, { limit: number("limit"), before: url.searchParams.get("before") || undefined, since: number("since") });
+    const records = await root.ledger.runs({ runIds: page.heads.map((h) => h.threadId) });
     const byId = new Map(records.map((r) => [r.runId, r]));
-    const rows = await Promise.all(ids.map(async (id) => summarize(id, await snapshotOf(id), byId.get(id))));
-    return rows.sort((a, b) => (b.startedAt ?? 0) - (a.startedAt ?? 0));
+    const status = url.searchParams.get("status");
+    const runs = page.heads.map((h) => summarizeHead(h, byId.get(h.threadId))).filter((r) => !status || r.status === status);
+    return page.next ? { runs, next: page.next } : { runs };
   };
   const viewRun = async (threadId: string): Promise<RunView | undefined> => {
     const snapshot = await snapshotOf(threadId);
     if (!snapshot.createdAt) return undefined;
-    return runView(threadId, snapshot, await ledgerRecord(threadId));
+    // Progress is only of use while the run proceeds.
+    const [record, progress, steps, modelCalls] = await Promise.all([
+      ledgerRecord(threadId),
+      snapshot.next.length > 0 ? root.ledger.progress(threadId) : [],
+      root.ledger.steps({ runId: threadId }),
+      root.ledger.modelCalls({ runId: threadId }),
+    ]);
+    return runView(threadId, snapshot, record, { progress, steps, modelCalls });
   };
   // Every body leaves through here: secret-looking fields and known credentials are masked, as in logs and traces.
   const safeJson = (value: unknown): string => JSON.stringify(maskValue(value, known));
@@ -92,16 +117,29 @@ export async function startViewer(root: Root, options: ViewerOptions = {}): Prom
     void work.finally(() => drives.delete(work));
   };
 
-  const stream = (req: IncomingMessage, res: ServerResponse, read: () => Promise<unknown>): void => {
+  /**
+   * A page's live feed: the model is read again when a change is heard (for this thread, or for any
+   * when `threadId` is absent) and at most every READ_GAP_MS while changes keep coming, and sent
+   * when it differs from the last one sent.
+   */
+  const stream = (req: IncomingMessage, res: ServerResponse, read: () => Promise<unknown>, threadId?: string): void => {
     res.writeHead(200, { ...securityHeaders(), "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" });
     streams.add(res);
     let last = "";
     let busy = false;
+    let again = false;
+    let lastRead = 0;
+    let wait: NodeJS.Timeout | undefined;
     const tick = async (): Promise<void> => {
-      if (busy) return;
+      if (busy) {
+        again = true;
+        return;
+      }
       busy = true;
+      lastRead = Date.now();
       try {
-        const body = safeJson(await read());
+        // A run not there yet is `null` ("no such run"), until its first checkpoint lands.
+        const body = safeJson((await read()) ?? null);
         if (body !== last) res.write(`data: ${body}\n\n`);
         last = body;
       } catch (error) {
@@ -109,11 +147,27 @@ export async function startViewer(root: Root, options: ViewerOptions = {}): Prom
       } finally {
         busy = false;
       }
+      if (again) {
+        again = false;
+        changed();
+      }
+    };
+    const changed = (): void => {
+      if (wait) return;
+      wait = setTimeout(() => {
+        wait = undefined;
+        void tick();
+      }, Math.max(0, lastRead + READ_GAP_MS - Date.now()));
     };
     void tick();
+    const unsubscribe = changes.subscribe((thread) => {
+      if (thread === undefined || threadId === undefined || thread === threadId) changed();
+    });
     const timer = setInterval(() => void tick(), pollMs);
     req.on("close", () => {
       clearInterval(timer);
+      clearTimeout(wait);
+      unsubscribe();
       streams.delete(res);
     });
   };
@@ -135,15 +189,15 @@ export async function startViewer(root: Root, options: ViewerOptions = {}): Prom
       const asset = assets[url.pathname];
       if (asset) return send(res, 200, asset.type, asset.body);
       if (url.pathname === "/" || (parts[0] === "runs" && parts.length === 2)) return send(res, 200, "text/html; charset=utf-8", shell);
-      if (url.pathname === "/api/runs") return send(res, 200, "application/json", safeJson(await listRuns()));
-      if (url.pathname === "/api/runs/events") return stream(req, res, listRuns);
+      if (url.pathname === "/api/runs") return send(res, 200, "application/json", safeJson(await listRuns(url)));
+      if (url.pathname === "/api/runs/events") return stream(req, res, () => listRuns(url));
       if (parts[0] === "api" && parts[1] === "runs" && parts.length >= 3) {
         const id = parts[2]!;
         if (parts.length === 3) {
           const view = await viewRun(id);
           return view ? send(res, 200, "application/json", safeJson(view)) : send(res, 404, "application/json", safeJson({ error: `no run on thread "${id}"` }));
         }
-        if (parts[3] === "events") return stream(req, res, () => viewRun(id));
+        if (parts[3] === "events") return stream(req, res, () => viewRun(id), id);
         if (parts[3] === "plan.json") {
           const view = await viewRun(id);
           if (!view?.plan_json) return send(res, 404, "application/json", safeJson({ error: `thread "${id}" has no plan` }));
@@ -157,10 +211,15 @@ export async function startViewer(root: Root, options: ViewerOptions = {}): Prom
       if (typeof given !== "string" || !sameSecret(given, csrf)) return send(res, 403, "application/json", safeJson({ error: "missing or wrong X-CSRF-Token" }));
       if (req.headers.origin !== undefined && req.headers.origin !== `http://${req.headers.host ?? ""}`) return send(res, 403, "application/json", safeJson({ error: `cross-origin request from ${req.headers.origin}` }));
       const body = await readJson(req);
-      if (typeof body?.["approved"] !== "boolean") return send(res, 400, "application/json", safeJson({ error: 'the body must be {"approved": true|false}' }));
+      if (typeof body?.["approved"] !== "boolean") return send(res, 400, "application/json", safeJson({ error: 'the body must be {"approved": true|false, "destructive"?: true}' }));
       const id = parts[2]!;
       const view = await viewRun(id);
       if (!view?.question) return send(res, 409, "application/json", safeJson({ error: `thread "${id}" is not waiting for an answer` }));
+      // Approving destruction is its own choice: an approval that does not say so explicitly is refused.
+      if (body["approved"] && view.destructive.length > 0 && body["destructive"] !== true) {
+        const calls = view.destructive.map((d) => `${d.step}${d.rollback ? " (rollback)" : ""}: ${d.tool}`).join(", ");
+        return send(res, 409, "application/json", safeJson({ error: `this plan makes calls that may destroy data (${calls}): approving them takes "destructive": true` }));
+      }
       await answer(id, body["approved"]);
       return send(res, 202, "application/json", safeJson({ threadId: id, approved: body["approved"] }));
     }
@@ -176,6 +235,9 @@ export async function startViewer(root: Root, options: ViewerOptions = {}): Prom
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, host, () => resolve());
+  }).catch(async (error: unknown) => {
+    await changes.close();
+    throw error;
   });
   const address = server.address() as AddressInfo;
   origin = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
@@ -187,8 +249,10 @@ export async function startViewer(root: Root, options: ViewerOptions = {}): Prom
     pending: async () => {
       while (drives.size > 0) await Promise.all([...drives]);
     },
+    changes: changes.description,
     async close() {
       for (const res of streams) res.end();
+      await changes.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       while (drives.size > 0) await Promise.all([...drives]);

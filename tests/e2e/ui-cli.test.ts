@@ -20,7 +20,7 @@ describe("credit-optimizer ui", () => {
     expect(ui.printed).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const runs = await fetch(`${ui.printed}/api/runs`);
     expect(runs.status).toBe(200);
-    expect(await runs.json()).toEqual([]);
+    expect(await runs.json()).toEqual({ runs: [] });
     const page = await (await fetch(ui.printed)).text();
     expect(page).toContain('<script src="/assets/app.js"');
     const done = await ui.stop();

@@ -13,6 +13,8 @@ export interface FakeOptions {
   failUndo?: string[];
   flaky?: Record<string, number>;
   crashOnce?: string;
+  /** name → how many progress notifications its `work` call sends over its delay. */
+  progress?: Record<string, number>;
 }
 
 /** One stdio entry that starts the scriptable fake MCP server. */
@@ -29,6 +31,7 @@ export function fakeServer(name: string, callsFile: string, options: FakeOptions
       FAKE_FAIL_UNDO: (options.failUndo ?? []).join(","),
       FAKE_FLAKY: JSON.stringify(options.flaky ?? {}),
       FAKE_CRASH_ONCE: options.crashOnce ?? "",
+      FAKE_PROGRESS: JSON.stringify(options.progress ?? {}),
       PATH: process.env["PATH"] ?? "",
     },
   };

@@ -44,9 +44,86 @@ describe("the viewer's run model", () => {
   });
 
   it("a run waiting at an interrupt is `waiting`, with its question", () => {
-    const question = { kind: "approval", question: "Go on?", reasons: ["over budget"], plan: "view plan" };
+    const question = { kind: "approval", question: "Go on?", reasons: ["over budget"], plan: "view plan", decision: { destructiveSteps: [] } };
     const snap = snapshot({}, { next: ["approve"], tasks: [{ id: "x", name: "approve", interrupts: [{ id: "i", value: question }] }] as never });
     expect(summarize("t3", snap, undefined)).toMatchObject({ status: "waiting", waiting: true, plan: "view plan" });
     expect(runView("t3", snap, undefined).question).toEqual(question);
+  });
+
+  it("draws a segment per recorded attempt, failed tries with their error", () => {
+    const flaky: StepResult = {
+      ...result("a", "succeeded", 0, 400),
+      attempts: 2,
+      attemptSpans: [
+        { startedAtMs: 5, endedAtMs: 100, error: { code: "HTTP_503", message: "503 service unavailable", retryable: true } },
+        { startedAtMs: 300, endedAtMs: 395 },
+      ],
+    };
+    const view = runView("t4", snapshot({ results: { a: flaky, b: result("b", "succeeded", 0, 50) } }), undefined);
+    const bar = view.timeline.find((b) => b.id === "a")!;
+    expect(bar.segments).toEqual([
+      { startMs: 5, endMs: 100, error: "HTTP_503: 503 service unavailable" },
+      { startMs: 300, endMs: 395 },
+    ]);
+    // A result saved before attempts were recorded has none: the page draws the plain bar.
+    expect(view.timeline.find((b) => b.id === "b")!.segments).toEqual([]);
+  });
+
+  it("a pre-run approval with destructive calls lists each call with its resolved tool; a budget question has none", () => {
+    const destructivePlan = {
+      name: "drop plan",
+      steps: [
+        { id: "keep", tool: "infra.work", dependencies: [], params: { name: "k" }, rollback: { tool: "infra.undo", params: { name: "k" } } },
+        { id: "drop", tool: "infra.undo", dependencies: [], params: { name: "d" } },
+      ],
+    };
+    const destructiveTools = [
+      { server: "infra", name: "work", description: "", inputSchema: { type: "object" }, annotations: { destructiveHint: false } },
+      { server: "infra", name: "undo", description: "", inputSchema: { type: "object" }, annotations: { destructiveHint: true } },
+    ];
+    const prep = preparePlan(destructivePlan, { tools: destructiveTools as never });
+    expect(prep.needsApproval.sort()).toEqual(["drop", "keep (rollback)"]);
+    const question = { kind: "approval", question: "Go on?", reasons: [], plan: "drop plan", decision: { destructiveSteps: prep.needsApproval } };
+    const tasks = [{ id: "x", name: "approve", interrupts: [{ id: "i", value: question }] }];
+    const view = runView("t5", snapshot({ plan: destructivePlan, prepared: prep }, { next: ["approve"], tasks: tasks as never }), undefined);
+    expect(view.destructive).toEqual([
+      { step: "drop", rollback: false, tool: "infra.undo" },
+      { step: "keep", rollback: true, tool: "infra.undo" },
+    ]);
+    const budget = { kind: "budget", question: "Spend more?", reasons: ["over"], held: ["drop"] };
+    const held = runView("t6", snapshot({ plan: destructivePlan, prepared: prep }, { next: ["execute"], tasks: [{ id: "y", name: "execute", interrupts: [{ id: "j", value: budget }] }] as never }), undefined);
+    expect(held.question?.kind).toBe("budget");
+    expect(held.destructive).toEqual([]);
+  });
+
+  it("costs per step and per model call from the ledger; a thinking session's thoughts in order", () => {
+    const thinkPlan = {
+      name: "think plan",
+      steps: [
+        { id: "t2", agent: "db", tool: "infra.think", dependencies: ["t1"], params: { thought: "then the branch", thoughtNumber: 2 } },
+        { id: "t1", agent: "db", tool: "infra.think", dependencies: [], params: { thought: "first the schema", thoughtNumber: 1 } },
+        { id: "work", agent: "db", tool: "infra.work", dependencies: ["t2"], params: { name: "w" } },
+        { id: "other", agent: "cache", tool: "infra.work", dependencies: [], params: { name: "o" } },
+      ],
+    };
+    const thinkTools = [...tools, { server: "infra", name: "think", description: "", inputSchema: { type: "object" } }];
+    const prep = preparePlan(thinkPlan, { tools: thinkTools as never });
+    const out = (id: string, n: number): StepResult => ({ ...result(id, "succeeded", n * 10, n * 10 + 5), output: { sessionId: "db-session", thoughtNumber: n } });
+    const view = runView("t7", snapshot({ plan: thinkPlan, prepared: prep, results: { t1: out("t1", 1), t2: out("t2", 2), work: result("work", "succeeded", 30, 40) } }), undefined, {
+      steps: [{ runId: "t7", stepId: "work", tool: "infra.work", server: "infra", status: "succeeded", durationMs: 10, attempts: 1, usd: 0.25, usdSource: "measured", at: 40 }],
+      modelCalls: [
+        { runId: "t7", agent: "coding", model: "gpt-x", inputTokens: 100, outputTokens: 20, cachedTokens: 0, usd: 0.5, known: true, at: 35, stepId: "work" },
+        { runId: "t7", agent: "architect", model: "gpt-x", inputTokens: 900, outputTokens: 300, cachedTokens: 0, usd: 0.1, known: true, at: 1 },
+      ],
+    });
+    const work = view.steps.find((s) => s.id === "work")!;
+    expect(work.usd).toBe(0.75);
+    expect(view.steps.find((s) => s.id === "other")!.usd).toBeUndefined();
+    expect(view.modelCalls.map((c) => `${c.agent}:${c.stepId ?? "-"}:${c.usd}`)).toEqual(["coding:work:0.5", "architect:-:0.1"]);
+    expect(work.thinking).toEqual([
+      { step: "t1", session: "db-session", number: 1, thought: "first the schema" },
+      { step: "t2", session: "db-session", number: 2, thought: "then the branch" },
+    ]);
+    expect(view.steps.find((s) => s.id === "other")!.thinking).toBeUndefined();
   });
 });
