@@ -4,7 +4,7 @@ import { z } from "zod";
 import { createOnce, noteMaybeCreated } from "../create-once.ts";
 import { createHttpClient, isProviderError } from "../http.ts";
 import type { ToolkitEnv, ToolkitTool } from "../tool.ts";
-import { localNeon } from "./local/embedded-client.ts";
+import { listLocalNeonProjects, localNeon } from "./local/embedded-client.ts";
 
 /** Database names: a strict identifier pattern both backends accept. */
 export const NEON_DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,39}$/;
@@ -78,6 +78,12 @@ export interface NeonBackend {
   deleteBranch(input: { project_id: string; branch_id: string }, signal?: AbortSignal): Promise<NeonDeleted>;
 }
 
+/** One project as a list shows it. */
+export interface NeonProjectSummary {
+  project_id: string;
+  name: string;
+}
+
 function backend(env: ToolkitEnv): NeonBackend {
   return env.neon ? cloudNeonBackend(env.neon) : localNeon(env);
 }
@@ -123,6 +129,7 @@ const GetConnectionString = z.object({
   pooled: z.boolean().optional().describe("Pooled (pgbouncer) connection string (cloud only)"),
 });
 
+const ListProjects = z.object({});
 const DeleteProject = z.object({ project_id: projectId });
 const DeleteDatabase = z
   .object({ project_id: projectId, ...databaseNameFields, branch_id: branchId.optional().describe("Branch; the default branch when absent") })
@@ -184,6 +191,15 @@ export const neonGetConnectionString: ToolkitTool<typeof GetConnectionString> = 
   run: async (input, env, signal) => ({ ...(await backend(env).getConnectionString(input, signal)) }),
 };
 
+export const neonListProjects: ToolkitTool<typeof ListProjects> = {
+  name: "neon_list_projects",
+  readOnly: true,
+  category: "neon",
+  description: "List the account's Neon projects (id and name): what exists now.",
+  input: ListProjects,
+  run: async (_input, env, signal) => ({ projects: env.neon ? await cloudNeonBackend(env.neon).listProjects(signal) : await listLocalNeonProjects(env) }),
+};
+
 export const neonDeleteProject: ToolkitTool<typeof DeleteProject> = {
   name: "neon_delete_project",
   category: "neon",
@@ -220,6 +236,7 @@ export const neonTools: ToolkitTool[] = [
   neonCreateDatabase,
   neonCreateBranch,
   neonGetConnectionString,
+  neonListProjects,
   neonDeleteProject,
   neonDeleteDatabase,
   neonDeleteBranch,
@@ -267,7 +284,7 @@ interface CreatedProject {
 }
 
 /** The Neon REST backend. Every mutation waits for its operations to finish before returning. */
-export function cloudNeonBackend(config: NonNullable<ToolkitEnv["neon"]>): NeonBackend {
+export function cloudNeonBackend(config: NonNullable<ToolkitEnv["neon"]>): NeonBackend & { listProjects(signal?: AbortSignal): Promise<NeonProjectSummary[]> } {
   const http = createHttpClient({
     provider: "neon",
     baseUrl: config.baseUrl,
@@ -391,6 +408,14 @@ export function cloudNeonBackend(config: NonNullable<ToolkitEnv["neon"]>): NeonB
   }
 
   return {
+    async listProjects(signal) {
+      const list = await withOrg(
+        (org) => http.request<{ projects: { id: string; name: string }[] }>("/projects", { query: { limit: 400, org_id: org }, signal }),
+        signal,
+      );
+      return list.data.projects.map((proj) => ({ project_id: proj.id, name: proj.name }));
+    },
+
     async createProject(input, signal) {
       const existing = await findProject(input.name, signal);
       if (existing) return { ...(await describeProject(existing, signal)), created: false };
