@@ -147,3 +147,49 @@ export function runInventory(sources: InventorySources): RunInventory {
         .map(({ id, name, run }) => ({ id, name, run })),
   };
 }
+
+/** The list tool that says what exists now, per kind, and the field of its items that holds the id. */
+export const LIST_TOOLS: Partial<Record<ResourceKind, { tool: string; items: string; id: string; args?: Record<string, unknown> }>> = {
+  neon_project: { tool: "neon_list_projects", items: "projects", id: "project_id" },
+  redis_database: { tool: "upstash_list_databases", items: "databases", id: "database_id" },
+  vercel_project: { tool: "vercel_list_projects", items: "projects", id: "project_id" },
+  vercel_deployment: { tool: "vercel_list_deployments", items: "deployments", id: "deployment_id" },
+  fly_app: { tool: "fly_list_apps", items: "apps", id: "app_name" },
+  github_repo: { tool: "github_list_repos", items: "repos", id: "full_name" },
+};
+
+/** An entry as `resources --check` shows it: still there, deleted by a run, or no longer at the provider. */
+export interface CheckedEntry extends InventoryEntry {
+  status: "exists" | "gone" | "missing" | "unchecked";
+  /** Why it could not be checked (no list tool for the kind, the list call failed). */
+  detail?: string;
+}
+
+/**
+ * The inventory held against what the providers list now: an entry a run did not delete but the
+ * provider no longer lists is `missing` (deleted by hand, say). One list call per kind; `call`
+ * calls a toolkit tool and returns its structured output.
+ */
+export async function checkInventory(entries: readonly InventoryEntry[], call: (tool: string, args: Record<string, unknown>) => Promise<unknown>): Promise<CheckedEntry[]> {
+  const kinds = [...new Set(entries.filter((e) => !e.goneBy).map((e) => e.kind))];
+  const listed = new Map<ResourceKind, { ids?: Set<string>; error?: string }>();
+  await Promise.all(
+    kinds.map(async (kind) => {
+      const spec = LIST_TOOLS[kind];
+      if (!spec) return void listed.set(kind, { error: "no list tool for this kind" });
+      try {
+        const output = (await call(spec.tool, spec.args ?? {})) as Record<string, unknown> | undefined;
+        const items = Array.isArray(output?.[spec.items]) ? (output![spec.items] as Record<string, unknown>[]) : [];
+        listed.set(kind, { ids: new Set(items.map((i) => String(i[spec.id]))) });
+      } catch (error) {
+        listed.set(kind, { error: `${spec.tool} failed: ${error instanceof Error ? error.message : String(error)}` });
+      }
+    }),
+  );
+  return entries.map((e): CheckedEntry => {
+    if (e.goneBy) return { ...e, status: "gone" };
+    const list = listed.get(e.kind);
+    if (!list?.ids) return { ...e, status: "unchecked", ...(list?.error ? { detail: list.error } : {}) };
+    return { ...e, status: list.ids.has(e.id) ? "exists" : "missing" };
+  });
+}
