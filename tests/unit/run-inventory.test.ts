@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { planOffline } from "../../src/planner/index.ts";
-import { inventoryOf, readRuns, runInventory, type RunSteps } from "../../src/planner/run-inventory.ts";
+import { checkInventory, inventoryOf, readRuns, runInventory, type RunSteps } from "../../src/planner/run-inventory.ts";
+import { renderResources } from "../../src/cli/resources.ts";
 import { instantiate, workflows } from "../../src/workflows/index.ts";
 
 const library = { workflows, instantiate };
@@ -83,6 +84,34 @@ describe("the inventory of what earlier runs made", () => {
       { id: "aaa", name: "alpha-db", run: "run-a" },
     ]);
     expect(await inventory.lookup("redis_database")).toEqual([]);
+  });
+});
+
+describe("the inventory checked against the providers' list tools", () => {
+  it("marks what a provider no longer lists as missing, keeps deleted ones gone, and says why a kind was not checked", async () => {
+    const calls: string[] = [];
+    const listed: Record<string, unknown> = {
+      neon_list_projects: { projects: [{ project_id: "radproj1", name: "rad-crawler-db" }] },
+      vercel_list_projects: { projects: [{ project_id: "prj_rad", name: "rad-crawler" }] },
+      vercel_list_deployments: { deployments: [{ deployment_id: "dpl_second", url: "http://x", state: "READY" }] },
+      fly_list_apps: { apps: [] },
+    };
+    const checked = await checkInventory(inventoryOf(RUNS), async (tool) => {
+      calls.push(tool);
+      if (tool === "upstash_list_databases") throw new Error("redis is down");
+      return listed[tool];
+    });
+    const status = Object.fromEntries(checked.map((e) => [e.id, e.status]));
+    expect(status).toEqual({ radproj1: "exists", redis01: "unchecked", prj_rad: "exists", dpl_first: "gone", dpl_second: "exists", "rad-crawler": "unchecked", gateway: "missing", undone01: "gone", billing1: "missing" });
+    expect(checked.find((e) => e.id === "redis01")?.detail).toBe("upstash_list_databases failed: redis is down");
+    expect(checked.find((e) => e.id === "rad-crawler")?.detail).toBe("no list tool for this kind");
+    // One list call per kind that has something to check.
+    expect(calls.sort()).toEqual(["fly_list_apps", "neon_list_projects", "upstash_list_databases", "vercel_list_deployments", "vercel_list_projects"]);
+    const text = renderResources(checked, true);
+    expect(text.split("\n")[0]).toMatch(/^kind\s+name\s+id\s+run\s+status$/);
+    expect(text).toMatch(/Fly\.io app\s+gateway\s+gateway\s+run-gw\s+gone at the provider/);
+    expect(text).toMatch(/Neon project\s+orders-db\s+undone01\s+run-failed\s+deleted \(run-failed:rollback of create_project\)/);
+    expect(text).toContain("5 existing, 4 gone (checked against the providers' list tools)");
   });
 });
 
