@@ -33,7 +33,7 @@ export async function benchPlanner(): Promise<Record<string, unknown>> {
       if (round === 0) scores.push(scoreCase(c, outcomeOf(result), workflows));
     }
   }
-  const groups = Object.fromEntries(["issue", "new", "held-out", "unseen", "example"].map((from) => [from, summarize(scores.filter((s) => s.from === from))]));
+  const groups = Object.fromEntries(["issue", "new", "held-out", "unseen", "fresh", "example"].map((from) => [from, summarize(scores.filter((s) => s.from === from))]));
   const round2 = (n: number): number => Math.round(n * 100) / 100;
   return {
     all: summarize(scores),

@@ -99,6 +99,15 @@ export function buildProgram(config: () => AppConfig, io: Io, setExit: (code: nu
     .action(async (options) => done((await import("./costs.ts")).costsCommand(options, config(), io)));
 
   program
+    .command("resources")
+    .description("what earlier runs created and what still exists: kind, name, id, the run that made it")
+    .option("--json", "as JSON")
+    .option("--check", "ask the providers' list tools what still exists (exit 1 when one is gone at its provider)")
+    .option("--checkpointer <url>", "sqlite:FILE or postgres://… (default: .credit-optimizer/checkpoints.sqlite, or DATABASE_URL)")
+    .option("--mcp-config <file>", "MCP servers (the built-in ones by default)")
+    .action(async (options) => done((await import("./resources.ts")).resourcesCommand(options, config(), io)));
+
+  program
     .command("serve")
     .argument("<server>", "thinking, toolkit or workspace")
     .argument("[args...]", "the server's own flags, e.g. --http PORT")

@@ -130,7 +130,7 @@ async function build(
     for (const key of Object.keys(shape)) {
       if (values.has(key) || questions.some((q) => q.workflow === job.template.id && q.param === key)) continue;
       if (!shape[key]!.safeParse(undefined).success) {
-        const kind = resourceKindOf(job.template, key);
+        const kind = resourceKindOf(job.template, key, values.get("provider")?.value);
         const existing = kind && inventory ? await inventory(kind).catch(() => []) : [];
         const detail = kind && inventory ? `the request names no ${RESOURCE_LABEL[kind]}${existing.length ? "" : ", and none exists yet"}` : "the request does not say";
         questions.push(question(job.template, key, "missing", detail, kind, existing));
@@ -155,9 +155,10 @@ async function build(
 /** Id parameters and workspace projects from the inventory: one clear match fills it, else a question. */
 async function resolveFromInventory(job: Job, values: Map<string, ParamValue>, inventory: InventoryLookup | undefined, questions: PlannerQuestion[]): Promise<void> {
   if (!inventory) return;
+  await providerFromInventory(job, values, inventory);
   for (const key of Object.keys(job.template.params.shape)) {
     if (values.has(key)) continue;
-    const kind = resourceKindOf(job.template, key);
+    const kind = resourceKindOf(job.template, key, values.get("provider")?.value);
     if (!kind) continue;
     let resources: InventoryResource[];
     try {
@@ -175,6 +176,28 @@ async function resolveFromInventory(job: Job, values: Map<string, ParamValue>, i
       questions.push(question(job.template, key, "not_found", `no ${RESOURCE_LABEL[kind]} matches the request${resources.length ? "" : "; none exists yet"}`, kind, resources));
     }
   }
+}
+
+/**
+ * "Redeploy the gateway" where the gateway is a Fly.io app: a template whose provider the request
+ * does not say acts where the named thing is. Only when the default provider has no match and the
+ * other has exactly one.
+ */
+async function providerFromInventory(job: Job, values: Map<string, ParamValue>, inventory: InventoryLookup): Promise<void> {
+  const template = job.template;
+  if (!Object.hasOwn(template.params.shape, "provider") || values.has("provider")) return;
+  const keys = Object.keys(template.params.shape).filter((k) => !values.has(k) && resourceKindOf(template, k, "vercel") !== resourceKindOf(template, k, "fly"));
+  const named = async (provider: string): Promise<InventoryResource | undefined> => {
+    for (const key of keys) {
+      const kind = resourceKindOf(template, key, provider)!;
+      const found = resolveResource(job.text, await inventory(kind).catch(() => []));
+      if (found.kind === "one") return found.resource;
+    }
+    return undefined;
+  };
+  if (keys.length === 0 || (await named("vercel"))) return;
+  const fly = await named("fly");
+  if (fly) values.set("provider", { workflow: template.id, name: "provider", value: "fly", source: "inventory", note: `the request names the Fly.io app "${fly.name}"` });
 }
 
 /** Whether the request names the thing it acts on (else a missing id is simply "missing"). */

@@ -6,12 +6,12 @@ import { maxEdits, words } from "./text.ts";
 /**
  * Existing resources, for requests that name them instead of typing ids ("back up the billing
  * database"). The planner does not know where they live: the caller injects a lookup (the
- * architect's lists what earlier runs created and checks it against the providers' list tools over
- * MCP); tests pass a fake.
+ * composition root's reads what earlier runs created and deleted, see run-inventory.ts); tests pass
+ * a fake.
  */
-export type ResourceKind = "neon_project" | "neon_branch" | "redis_database" | "vercel_project" | "vercel_deployment" | "fly_app" | "workspace_project";
+export type ResourceKind = "neon_project" | "neon_branch" | "redis_database" | "vercel_project" | "vercel_deployment" | "fly_app" | "github_repo" | "workspace_project";
 
-export const RESOURCE_KINDS: readonly ResourceKind[] = ["neon_project", "neon_branch", "redis_database", "vercel_project", "vercel_deployment", "fly_app", "workspace_project"];
+export const RESOURCE_KINDS: readonly ResourceKind[] = ["neon_project", "neon_branch", "redis_database", "vercel_project", "vercel_deployment", "fly_app", "github_repo", "workspace_project"];
 
 export interface InventoryResource {
   id: string;
@@ -30,6 +30,7 @@ export const RESOURCE_LABEL: Record<ResourceKind, string> = {
   vercel_project: "Vercel project",
   vercel_deployment: "Vercel deployment",
   fly_app: "Fly.io app",
+  github_repo: "GitHub repository",
   workspace_project: "workspace project",
 };
 
@@ -38,11 +39,16 @@ export const RESOURCE_LABEL: Record<ResourceKind, string> = {
  * up", "Upstash Redis database of the preview"): the templates already say it for people, and a test
  * holds every id parameter of the library to a kind.
  */
-export function resourceKindOf(template: WorkflowTemplate, param: string): ResourceKind | undefined {
+export function resourceKindOf(template: WorkflowTemplate, param: string, provider?: unknown): ResourceKind | undefined {
   const schema = (template.params.shape as Record<string, z.ZodType>)[param];
   const text = `${schema?.description ?? ""}`;
   if (/project folder inside the workspace/i.test(text)) return "workspace_project";
   if (!/_id$/.test(param)) return undefined;
+  // "its Vercel project id, or its Fly.io app name": the template's `provider` says which.
+  if (/vercel/i.test(text) && /fly\.io app/i.test(text)) {
+    const fly = (provider ?? templateDefault(template, "provider")) === "fly";
+    return fly ? "fly_app" : /vercel deployment/i.test(text) ? "vercel_deployment" : "vercel_project";
+  }
   if (/vercel deployment/i.test(text)) return "vercel_deployment";
   if (/vercel project/i.test(text)) return "vercel_project";
   if (/neon branch/i.test(text)) return "neon_branch";
@@ -50,6 +56,12 @@ export function resourceKindOf(template: WorkflowTemplate, param: string): Resou
   if (/upstash|redis/i.test(text)) return "redis_database";
   if (/fly/i.test(text)) return "fly_app";
   return undefined;
+}
+
+function templateDefault(template: WorkflowTemplate, param: string): unknown {
+  const schema = (template.params.shape as Record<string, z.ZodType>)[param];
+  const parsed = schema?.safeParse(undefined);
+  return parsed?.success ? parsed.data : undefined;
 }
 
 /** Words in a resource's name that say nothing about which one it is. */

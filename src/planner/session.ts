@@ -17,6 +17,10 @@ const CREATES: Record<string, { kind: ResourceKind; id: string; name: string }> 
   upstash_create_database: { kind: "redis_database", id: "database_id", name: "database_name" },
   vercel_create_project: { kind: "vercel_project", id: "project_id", name: "name" },
   fly_create_app: { kind: "fly_app", id: "app_name", name: "app_name" },
+  // A deployment is named after its project (run-inventory.ts puts the project's name on it).
+  vercel_deploy: { kind: "vercel_deployment", id: "deployment_id", name: "project_id" },
+  github_create_repo: { kind: "github_repo", id: "full_name", name: "name" },
+  delegate_code_generation: { kind: "workspace_project", id: "project", name: "project" },
 };
 
 /** The resources a run's succeeded steps created, read from their outputs. */

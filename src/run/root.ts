@@ -17,6 +17,7 @@ import { mcpConfigFor, type McpConfig } from "../mcp/config.ts";
 import { builtinBuilds } from "../mcp/builtin-builds.ts";
 import { checkPins, pinnedCatalog, type PinCheck } from "../mcp/pinning.ts";
 import type { WorkflowLibrary } from "../planner/index.ts";
+import { runInventory } from "../planner/run-inventory.ts";
 import { createChatModel } from "../models/chat-model.ts";
 import { postgresUrl } from "../pg-url.ts";
 import { loadAllowLists } from "../policy/allow.ts";
@@ -118,6 +119,8 @@ export async function openRoot(config: AppConfig, options: RootOptions = {}): Pr
       config,
       memory: checkpointMemory(checkpointer.saver),
       library: loadWorkflowLibrary,
+      // "back up the billing database": what earlier runs made and did not delete, from the ledger's runs and their checkpoints.
+      inventory: runInventory({ ledger, saver: checkpointer.saver }).lookup,
       chatModel: options.chatModel ?? configuredChatModel(config, settings),
       pricing: settings.pricing,
       ledger,

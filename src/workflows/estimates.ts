@@ -21,6 +21,8 @@ export const ESTIMATES = {
   flyApp: { ms: 2_000, usd: 0 },
   flySecrets: { ms: 1_500, usd: 0 },
   flyDeploy: { ms: 60_000, usd: 0.01 },
+  flyRead: { ms: 500, usd: 0 },
+  flyDelete: { ms: 2_000, usd: 0 },
   githubRepo: { ms: 2_500, usd: 0 },
   gitLocal: { ms: 300, usd: 0 },
   gitPush: { ms: 2_000, usd: 0 },

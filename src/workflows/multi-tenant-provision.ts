@@ -57,7 +57,7 @@ export const multiTenantProvision: WorkflowTemplate<typeof params> = {
   name: "Multi-tenant Provisioning",
   description: "Provision N tenants in parallel, each with its own Postgres database (in one Neon project) and its own Upstash Redis cache",
   category: "infrastructure",
-  tags: ["multi-tenant", "tenants", "saas", "customers", "per tenant", "isolation", "onboarding"],
+  tags: ["multi-tenant", "tenants", "saas", "customers", "per tenant", "isolation", "separate", "onboarding"],
   examples: [
     "Provision 5 tenants, each with its own database and cache",
     "Set up multi-tenant infrastructure: a database and a redis per customer",

@@ -47,3 +47,11 @@ export const flyImage = z
   .min(1)
   .optional()
   .describe("Container image built from the code (required on Fly.io; the local backend runs the code folder instead)");
+
+/**
+ * Where an app runs, for the templates that deploy or act on a deployed app: one template per job,
+ * the provider a parameter (the request's "on Fly.io" sets it).
+ */
+export const deployProvider = z.enum(["vercel", "fly"]).default("vercel").describe("Where the app is deployed: Vercel, or Fly.io");
+
+export type DeployProvider = z.infer<typeof deployProvider>;

@@ -127,6 +127,6 @@ describe("chat with the offline planner: a conversation across a restart", () =>
     const env = offlineEnv();
     const result = await runCli(["run", "back up the database"], env);
     expect(result.code).toBe(2);
-    expect(result.stdout).toBe('needs an answer before it can plan "Database Backup and Restore":\n  ? Which Neon project (project_id)? (the request does not say) --param project_id=neon-abc123\n');
+    expect(result.stdout).toBe('needs an answer before it can plan "Database Backup and Restore":\n  ? Which Neon project (project_id)? (the request names no Neon project, and none exists yet) --param project_id=neon-abc123\n');
   }, 120_000);
 });

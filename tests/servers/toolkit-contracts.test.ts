@@ -112,10 +112,12 @@ describe("Neon client against the Neon API v2 description", () => {
       for (const name of ["neondb", "db1", "db2"]) await call("neon_delete_database", { project_id: pid, branch_id: branch.branch_id, name });
       await call("neon_create_database", { project_id: pid, branch_id: branch.branch_id, name: "fresh" });
       await call("neon_delete_branch", { project_id: pid, branch_id: branch.branch_id });
+      expect((await call("neon_list_projects", {})).projects).toEqual([{ project_id: pid, name: "contract-proj" }]);
       await call("neon_delete_project", { project_id: pid });
     });
     await run(true, async (call) => {
       await call("neon_create_project", { name: "org-proj" });
+      expect(((await call("neon_list_projects", {})).projects as { name: string }[]).map((p) => p.name)).toEqual(["org-proj"]);
     });
     const exercised = check(contract, requests);
     counts.neon = { exercised: exercised.length, inContract: contract.operations.length, requests: requests.length };
@@ -134,6 +136,7 @@ describe("Upstash client against the Upstash Developer API description", () => {
       fake.inject({ method: "POST", path: /^\/redis\/database$/, times: 1, afterRoute: true, reply: { status: 502, body: { error: "x" } } });
       await call("upstash_create_database", { database_name: "c3", primary_region: "eu-west-1", read_regions: ["us-east-1"] });
       await call("upstash_get_database", { database_id: db.database_id });
+      expect(((await call("upstash_list_databases", {})).databases as { database_name: string }[]).map((d) => d.database_name).sort()).toEqual(["c1", "c2", "c3"]);
       await call("upstash_delete_database", { database_id: db.database_id });
       const exercised = check(contract, fake.requests);
       counts.upstash = { exercised: exercised.length, inContract: contract.operations.length, requests: fake.requests.length };
@@ -163,6 +166,13 @@ describe("Vercel client against the Vercel REST API (vercel/sdk)", () => {
       const deployed = await call("vercel_deploy", { project_id: project.project_id, env: { B: "2" } });
       await call("vercel_deploy", { project_id: project.project_id, target: "preview" });
       await call("vercel_get_deployment", { deployment_id: deployed.deployment_id });
+      expect((await call("vercel_list_projects", {})).projects).toEqual([
+        { project_id: project.project_id, name: "web" },
+        expect.objectContaining({ name: "web2" }),
+      ]);
+      const listed = (await call("vercel_list_deployments", { project_id: "web" })).deployments as { deployment_id: string; state: string }[];
+      expect(listed).toHaveLength(2);
+      expect(listed[1]).toMatchObject({ deployment_id: deployed.deployment_id, state: "READY" });
       await call("vercel_delete_project", { project_id: project.project_id });
       const exercised = check(contract, fake.requests);
       counts.vercel = { exercised: exercised.length, inContract: contract.operations.length, requests: fake.requests.length };
@@ -188,6 +198,9 @@ describe("Fly client against the Machines API (superfly/fly-go)", () => {
       const secrets = await call("fly_set_secrets", { app_name: "web", secrets: { A: "1" } });
       await call("fly_deploy", { app_name: "web", image: "nginx", env: { X: "1" }, region: "ams", secrets_version: secrets.version });
       await call("fly_deploy", { app_name: "web", image: "nginx:2", secrets: { B: "2" } });
+      expect((await call("fly_get_app", { app_name: "web" }))).toMatchObject({ app_name: "web", state: "started", url: "https://web.fly.dev" });
+      expect((await call("fly_list_apps", {})).apps).toEqual([{ app_name: "web", status: "unknown" }]);
+      expect((await call("fly_list_apps", { org_slug: "acme" })).apps).toEqual([{ app_name: "web2", status: "unknown" }]);
       await call("fly_delete_app", { app_name: "web" });
       const exercised = check(contract, fake.requests);
       counts.fly = { exercised: exercised.length, inContract: contract.operations.length, requests: fake.requests.length };
@@ -203,6 +216,8 @@ describe("GitHub client against the description on npm (@octokit/openapi)", () =
     { method: "GET", path: "/user" },
     { method: "POST", path: "/user/repos" },
     { method: "POST", path: "/orgs/{org}/repos" },
+    { method: "GET", path: "/user/repos" },
+    { method: "GET", path: "/orgs/{org}/repos" },
     { method: "GET", path: "/repos/{owner}/{repo}" },
     { method: "DELETE", path: "/repos/{owner}/{repo}" },
     { method: "POST", path: "/repos/{owner}/{repo}/pulls" },
@@ -229,6 +244,8 @@ describe("GitHub client against the description on npm (@octokit/openapi)", () =
       await call("github_create_repo", { name: "team-app", owner: "acme", private: false, auto_init: false });
       fake.inject({ method: "POST", path: /^\/user\/repos$/, times: 1, afterRoute: true, reply: { status: 502, body: { message: "x" } } });
       await call("github_create_repo", { name: "adopted" });
+      expect(((await call("github_list_repos", {})).repos as { full_name: string }[]).map((r) => r.full_name).sort()).toEqual(["octo/adopted", "octo/app"]);
+      expect(((await call("github_list_repos", { owner: "acme" })).repos as { full_name: string }[]).map((r) => r.full_name)).toEqual(["acme/team-app"]);
       (fake as unknown as { repos: Map<string, { branches: Set<string> }> }).repos.get("octo/app")?.branches.add("feature");
       const pull = await call("github_create_pull_request", { repo: "app", title: "t", head: "feature", body: "b", draft: false });
       await call("github_create_pull_request", { repo: "app", title: "t", head: "feature" });

@@ -16,11 +16,12 @@ const NEON_TOOLS = [
   "neon_create_database",
   "neon_create_branch",
   "neon_get_connection_string",
+  "neon_list_projects",
   "neon_delete_project",
   "neon_delete_database",
   "neon_delete_branch",
 ];
-const UPSTASH_TOOLS = ["upstash_create_database", "upstash_get_database", "upstash_delete_database"];
+const UPSTASH_TOOLS = ["upstash_create_database", "upstash_get_database", "upstash_list_databases", "upstash_delete_database"];
 const BROKER_TOOLS = ["toolkit_list_categories", "toolkit_list_tools", "toolkit_get_tool_schema", "toolkit_call", "toolkit_preflight"];
 
 describe("toolkit server over an in-memory MCP transport", () => {
@@ -53,8 +54,8 @@ describe("toolkit server over an in-memory MCP transport", () => {
     const local = output(await toolkit.call("toolkit_list_categories"));
     expect(local.categories).toEqual(
       expect.arrayContaining([
-        { name: "neon", tools: 7, backend: "local" },
-        { name: "upstash", tools: 3, backend: "local" },
+        { name: "neon", tools: 8, backend: "local" },
+        { name: "upstash", tools: 4, backend: "local" },
       ]),
     );
     const cloud = await connectToolkit(localEnv({ neon: { apiKey: "k", baseUrl: "http://127.0.0.1:9" } }));

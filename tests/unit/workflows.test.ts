@@ -208,6 +208,28 @@ describe("fly templates", () => {
   });
 });
 
+describe("operations templates take the provider as a parameter", () => {
+  const tools = (id: string, provider: string): string[] => instantiate(getWorkflow(id)!, { ...sampleValues(getWorkflow(id)!), provider }).steps.map((s) => s.tool);
+  it.each([
+    ["redeploy-app", ["toolkit.vercel_deploy", "toolkit.vercel_get_deployment"], ["toolkit.fly_deploy", "toolkit.fly_get_app"]],
+    ["health-check", ["toolkit.vercel_get_deployment", "toolkit.upstash_get_database", "toolkit.neon_get_connection_string"], ["toolkit.fly_get_app", "toolkit.upstash_get_database", "toolkit.neon_get_connection_string"]],
+    ["sync-app-secrets", ["toolkit.neon_get_connection_string", "toolkit.upstash_get_database", "toolkit.vercel_set_env", "toolkit.vercel_deploy", "toolkit.vercel_get_deployment"], ["toolkit.neon_get_connection_string", "toolkit.upstash_get_database", "toolkit.fly_deploy", "toolkit.fly_get_app"]],
+    ["teardown-environment", ["toolkit.vercel_delete_project", "toolkit.upstash_delete_database", "toolkit.neon_delete_project"], ["toolkit.fly_delete_app", "toolkit.upstash_delete_database", "toolkit.neon_delete_project"]],
+  ])("%s: Vercel by default, Fly.io with provider=fly, one template, each a valid plan", (id, vercel, fly) => {
+    expect(tools(id, "vercel")).toEqual(vercel);
+    expect(tools(id, "fly")).toEqual(fly);
+    const plan = instantiate(getWorkflow(id)!, { ...sampleValues(getWorkflow(id)!), provider: "fly" });
+    const result = validatePlan(withParams(plan), { tools: builtinTools });
+    expect(result.ok ? [] : result.problems.map(formatProblem)).toEqual([]);
+    expect(() => instantiate(getWorkflow(id)!, { ...sampleValues(getWorkflow(id)!), provider: "heroku" })).toThrow(/parameter "provider"/);
+  });
+
+  it("sync-app-secrets on Fly.io sets DATABASE_URL and REDIS_URL as the app's secrets in the redeploy", () => {
+    const plan = instantiate(getWorkflow("sync-app-secrets")!, { ...sampleValues(getWorkflow("sync-app-secrets")!), provider: "fly" });
+    expect(plan.steps.find((s) => s.id === "redeploy")?.params).toMatchObject({ secrets: { DATABASE_URL: "${database.connection_string}", REDIS_URL: "${cache.url}" } });
+  });
+});
+
 describe("every template has an end-to-end test", () => {
   const e2e = readdirSync(new URL("../e2e/", import.meta.url))
     .filter((f) => /^workflows.*\.test\.ts$/.test(f))

@@ -49,6 +49,8 @@ const deployInput = z.object({
   source_dir: z.string().min(1).optional().describe("App directory for the local backend (default: <workspace>/<app name>)"),
 });
 const deleteInput = z.object({ app_name: appName });
+const getAppInput = z.object({ app_name: appName });
+const listAppsInput = z.object({ org_slug: z.string().min(1).optional().describe("Organization (default: configured org)") });
 
 type DeployArgs = z.infer<typeof deployInput>;
 
@@ -291,6 +293,31 @@ async function waitStarted(api: HttpClient, cfg: FlyConfig, app: string, machine
   }
 }
 
+/** `started` when a machine runs (any, on Fly.io), else the first machine's state, else `stopped`. */
+async function getApp(env: ToolkitEnv, name: string, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  if (!env.fly) {
+    const found = (await new LocalDeployments(env, "fly").list()).find(({ project }) => project.name === name);
+    if (!found) throw new Error(`fly: app "${name}" does not exist`);
+    const { project, running } = found;
+    return { app_name: name, status: running ? "deployed" : "pending", state: running ? "started" : "stopped", url: project.deployment?.url ?? "", machine_ids: running && project.deployment ? [project.deployment.id] : [] };
+  }
+  const api = client(env.fly);
+  const { data: app } = await api.request<{ name: string; status?: string }>(`/apps/${part(name)}`, { signal });
+  const machines = ((await api.request<FlyMachine[]>(`/apps/${part(name)}/machines`, { signal })).data ?? []).filter((m) => m.state !== "destroyed");
+  const state = machines.some((m) => m.state === "started") ? "started" : (machines[0]?.state ?? "stopped");
+  return { app_name: app.name, status: app.status ?? "unknown", state, url: `https://${app.name}.fly.dev`, machine_ids: machines.map((m) => m.id) };
+}
+
+/** The organization's apps (name and status). */
+async function listApps(env: ToolkitEnv, orgSlug: string | undefined, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  if (!env.fly) {
+    const apps = await new LocalDeployments(env, "fly").list();
+    return { apps: apps.map(({ project, running }) => ({ app_name: project.name, status: running ? "deployed" : "pending" })) };
+  }
+  const { data } = await client(env.fly).request<{ apps?: { name: string; status?: string }[] }>("/apps", { query: { org_slug: orgSlug ?? env.fly.orgSlug }, signal });
+  return { apps: (data?.apps ?? []).map((a) => ({ app_name: a.name, status: a.status ?? "unknown" })) };
+}
+
 async function deleteApp(env: ToolkitEnv, name: string, signal?: AbortSignal): Promise<Record<string, unknown>> {
   if (!env.fly) {
     const existed = await new LocalDeployments(env, "fly").delete(name);
@@ -339,6 +366,22 @@ export const flyTools: ToolkitTool[] = [
       "(or create the first one) with the image, and wait until they are started.",
     input: deployInput,
     run: async (input, env, signal) => deploy(env, parseToolInput("fly_deploy", deployInput, input), signal),
+  },
+  {
+    name: "fly_get_app",
+    readOnly: true,
+    category: "fly",
+    description: "Read a Fly.io app's status, its machines' state (started when one runs) and URL.",
+    input: getAppInput,
+    run: async (input, env, signal) => getApp(env, parseToolInput("fly_get_app", getAppInput, input).app_name, signal),
+  },
+  {
+    name: "fly_list_apps",
+    readOnly: true,
+    category: "fly",
+    description: "List the organization's Fly.io apps (name and status): what exists now.",
+    input: listAppsInput,
+    run: async (input, env, signal) => listApps(env, parseToolInput("fly_list_apps", listAppsInput, input).org_slug, signal),
   },
   {
     name: "fly_delete_app",

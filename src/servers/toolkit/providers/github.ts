@@ -39,6 +39,7 @@ const createPullInput = z.object({
   body: z.string().optional(),
   draft: z.boolean().optional(),
 });
+const listReposInput = z.object({ owner: owner.optional() });
 const closePullInput = z.object({ repo: repoName, owner: owner.optional(), number: z.number().int().positive() });
 
 interface GitHubRepo {
@@ -172,6 +173,26 @@ function localRepoOutput(repo: LocalRepo, isPrivate: boolean, created: boolean):
   };
 }
 
+/**
+ * The repositories of one owner: the token's own (`/user/repos`, private ones included), or an
+ * organization's (`/orgs/{org}/repos`). First 100, newest pushed first.
+ */
+async function listRepos(env: ToolkitEnv, args: z.infer<typeof listReposInput>, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  if (!env.github) {
+    const repos = await new LocalGit(env.dataDir).listRepos(args.owner);
+    return { repos: repos.map((r) => ({ owner: r.owner, name: r.name, full_name: `${r.owner}/${r.name}`, html_url: r.url, private: true })) };
+  }
+  const cfg = env.github;
+  const api = githubClient(cfg);
+  const login = await viewer(api, signal);
+  const target = args.owner ?? cfg.owner ?? login;
+  const mine = target.toLowerCase() === login.toLowerCase();
+  const path = mine ? "/user/repos" : `/orgs/${part(target)}/repos`;
+  const query = mine ? { affiliation: "owner", per_page: 100, sort: "pushed" } : { per_page: 100, sort: "pushed" };
+  const { data } = await api.request<GitHubRepo[]>(path, { query, signal });
+  return { repos: (data ?? []).map((r) => ({ owner: r.owner.login, name: r.name, full_name: r.full_name, html_url: r.html_url, private: r.private })) };
+}
+
 async function deleteRepo(env: ToolkitEnv, args: z.infer<typeof deleteRepoInput>, signal?: AbortSignal): Promise<Record<string, unknown>> {
   if (!env.github) {
     const repoOwner = args.owner ?? LOCAL_OWNER;
@@ -284,6 +305,14 @@ export const githubTools: ToolkitTool[] = [
     rollback: (_input, output) =>
       output.created === true ? { tool: "github_delete_repo", arguments: { owner: output.owner, name: output.name } } : undefined,
     run: async (input, env, signal) => createRepo(env, parseToolInput("github_create_repo", createRepoInput, input), signal),
+  },
+  {
+    name: "github_list_repos",
+    readOnly: true,
+    category: "github",
+    description: "List the repositories of the token's user or of an organization (owner, name, URL): what exists now.",
+    input: listReposInput,
+    run: async (input, env, signal) => listRepos(env, parseToolInput("github_list_repos", listReposInput, input), signal),
   },
   {
     name: "github_delete_repo",

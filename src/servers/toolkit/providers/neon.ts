@@ -4,7 +4,7 @@ import { z } from "zod";
 import { createOnce, noteMaybeCreated } from "../create-once.ts";
 import { createHttpClient, isProviderError } from "../http.ts";
 import type { ToolkitEnv, ToolkitTool } from "../tool.ts";
-import { localNeon } from "./local/embedded-client.ts";
+import { listLocalNeonProjects, localNeon } from "./local/embedded-client.ts";
 import { NEON_DATABASE_NAME, type NeonBackend, type NeonConnection, type NeonProject } from "./neon-backend.ts";
 
 const ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -14,6 +14,12 @@ const branchId = z.string().regex(ID, "expected a branch id (lowercase letters, 
 const databaseName = z
   .string()
   .regex(NEON_DATABASE_NAME, "expected a database name: a letter or '_', then letters, digits, '_' or '-' (at most 40)");
+
+/** One project as a list shows it. */
+export interface NeonProjectSummary {
+  project_id: string;
+  name: string;
+}
 
 function backend(env: ToolkitEnv): NeonBackend {
   return env.neon ? cloudNeonBackend(env.neon) : localNeon(env);
@@ -60,6 +66,7 @@ const GetConnectionString = z.object({
   pooled: z.boolean().optional().describe("Pooled (pgbouncer) connection string (cloud only)"),
 });
 
+const ListProjects = z.object({});
 const DeleteProject = z.object({ project_id: projectId });
 const DeleteDatabase = z
   .object({ project_id: projectId, ...databaseNameFields, branch_id: branchId.optional().describe("Branch; the default branch when absent") })
@@ -121,6 +128,15 @@ export const neonGetConnectionString: ToolkitTool<typeof GetConnectionString> = 
   run: async (input, env, signal) => ({ ...(await backend(env).getConnectionString(input, signal)) }),
 };
 
+export const neonListProjects: ToolkitTool<typeof ListProjects> = {
+  name: "neon_list_projects",
+  readOnly: true,
+  category: "neon",
+  description: "List the account's Neon projects (id and name): what exists now.",
+  input: ListProjects,
+  run: async (_input, env, signal) => ({ projects: env.neon ? await cloudNeonBackend(env.neon).listProjects(signal) : await listLocalNeonProjects(env) }),
+};
+
 export const neonDeleteProject: ToolkitTool<typeof DeleteProject> = {
   name: "neon_delete_project",
   category: "neon",
@@ -157,6 +173,7 @@ export const neonTools: ToolkitTool[] = [
   neonCreateDatabase,
   neonCreateBranch,
   neonGetConnectionString,
+  neonListProjects,
   neonDeleteProject,
   neonDeleteDatabase,
   neonDeleteBranch,
@@ -204,7 +221,7 @@ interface CreatedProject {
 }
 
 /** The Neon REST backend. Every mutation waits for its operations to finish before returning. */
-export function cloudNeonBackend(config: NonNullable<ToolkitEnv["neon"]>): NeonBackend {
+export function cloudNeonBackend(config: NonNullable<ToolkitEnv["neon"]>): NeonBackend & { listProjects(signal?: AbortSignal): Promise<NeonProjectSummary[]> } {
   const http = createHttpClient({
     provider: "neon",
     baseUrl: config.baseUrl,
@@ -328,6 +345,14 @@ export function cloudNeonBackend(config: NonNullable<ToolkitEnv["neon"]>): NeonB
   }
 
   return {
+    async listProjects(signal) {
+      const list = await withOrg(
+        (org) => http.request<{ projects: { id: string; name: string }[] }>("/projects", { query: { limit: 400, org_id: org }, signal }),
+        signal,
+      );
+      return list.data.projects.map((proj) => ({ project_id: proj.id, name: proj.name }));
+    },
+
     async createProject(input, signal) {
       const existing = await findProject(input.name, signal);
       if (existing) return { ...(await describeProject(existing, signal)), created: false };

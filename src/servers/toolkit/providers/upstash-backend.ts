@@ -29,4 +29,14 @@ export interface UpstashBackend {
   ): Promise<UpstashDatabase & { created: boolean }>;
   getDatabase(input: { database_id: string }, signal?: AbortSignal): Promise<UpstashDatabase>;
   deleteDatabase(input: { database_id: string }, signal?: AbortSignal): Promise<{ deleted: boolean }>;
+  /** Every database of the account, without credentials. */
+  listDatabases(signal?: AbortSignal): Promise<UpstashDatabaseSummary[]>;
+}
+
+/** One database as a list shows it. */
+export interface UpstashDatabaseSummary {
+  database_id: string;
+  database_name: string;
+  primary_region: string;
+  state: string;
 }

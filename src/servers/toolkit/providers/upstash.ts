@@ -50,6 +50,7 @@ const CreateDatabase = z
 
 const GetDatabase = z.object({ database_id: databaseId });
 const DeleteDatabase = z.object({ database_id: databaseId });
+const ListDatabases = z.object({});
 
 const SECRETS = ["password", "url", "rest_token"];
 
@@ -96,7 +97,16 @@ export const upstashDeleteDatabase: ToolkitTool<typeof DeleteDatabase> = {
   run: async (input, env, signal) => ({ database_id: input.database_id, ...(await backend(env).deleteDatabase(input, signal)) }),
 };
 
-export const upstashTools: ToolkitTool[] = [upstashCreateDatabase, upstashGetDatabase, upstashDeleteDatabase] as ToolkitTool[];
+export const upstashListDatabases: ToolkitTool<typeof ListDatabases> = {
+  name: "upstash_list_databases",
+  readOnly: true,
+  category: "upstash",
+  description: "List the account's Upstash Redis databases (id, name, region, state; no credentials): what exists now.",
+  input: ListDatabases,
+  run: async (_input, env, signal) => ({ databases: await backend(env).listDatabases(signal) }),
+};
+
+export const upstashTools: ToolkitTool[] = [upstashCreateDatabase, upstashGetDatabase, upstashListDatabases, upstashDeleteDatabase] as ToolkitTool[];
 
 // ---------------------------------------------------------------------------------------------
 // Cloud backend: https://api.upstash.com/v2
@@ -196,6 +206,16 @@ export function cloudUpstashBackend(config: NonNullable<ToolkitEnv["upstash"]>):
     },
 
     getDatabase: (input, signal) => get(input.database_id, signal),
+
+    async listDatabases(signal) {
+      const list = (await http.request<ApiDatabase[]>("/redis/databases", { signal })).data ?? [];
+      return list.map((db) => ({
+        database_id: db.database_id,
+        database_name: db.database_name,
+        primary_region: db.primary_region ?? db.region ?? "",
+        state: db.state ?? "active",
+      }));
+    },
 
     async deleteDatabase(input, signal) {
       try {

@@ -57,6 +57,8 @@ const deployInput = z.object({
 });
 const deploymentInput = z.object({ deployment_id: z.string().min(1) });
 const deleteInput = z.object({ project_id: projectId });
+const listProjectsInput = z.object({});
+const listDeploymentsInput = z.object({ project_id: projectId.optional().describe("Only this project's deployments (id or name)") });
 
 interface VercelProject {
   id: string;
@@ -257,6 +259,47 @@ function localDeployment(project: LocalProject, d: LocalDeployment, state: strin
   return { deployment_id: d.id, project_id: project.id, url: d.url, deployment_url: d.url, state, source: d.source, source_dir: d.sourceDir };
 }
 
+// ---------------------------------------------------------------- lists
+
+/** The account's (or team's) projects, first 100. */
+async function listProjects(env: ToolkitEnv, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  if (!env.vercel) {
+    const projects = await new LocalDeployments(env, "vercel").list();
+    return { projects: projects.map(({ project }) => ({ project_id: project.id, name: project.name })) };
+  }
+  const { data } = await client(env.vercel).request<{ projects?: VercelProject[] }>("/v10/projects", { query: { ...team(env.vercel), limit: 100 }, signal });
+  return { projects: (data?.projects ?? []).map((p) => ({ project_id: p.id, name: p.name })) };
+}
+
+interface ListedDeployment {
+  uid: string;
+  url: string;
+  state?: string;
+  readyState?: string;
+  projectId?: string;
+  target?: string | null;
+}
+
+/** Deployments, newest first (first 20): a project's, or every project's. Locally each project's current one. */
+async function listDeployments(env: ToolkitEnv, projectIdOrName: string | undefined, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  if (!env.vercel) {
+    const listed = await new LocalDeployments(env, "vercel").list();
+    const mine = listed.filter(({ project }) => projectIdOrName === undefined || project.id === projectIdOrName || project.name === projectIdOrName);
+    return {
+      deployments: mine.flatMap(({ project, running }) =>
+        project.deployment ? [{ deployment_id: project.deployment.id, project_id: project.id, url: project.deployment.url, state: !running ? "ERROR" : project.deployment.ready ? "READY" : "BUILDING" }] : [],
+      ),
+    };
+  }
+  const cfg = env.vercel;
+  const api = client(cfg);
+  const projectId = projectIdOrName === undefined ? undefined : (await getProject(api, cfg, projectIdOrName, signal)).id;
+  const { data } = await api.request<{ deployments?: ListedDeployment[] }>("/v6/deployments", { query: { ...team(cfg), projectId, limit: 20 }, signal });
+  return {
+    deployments: (data?.deployments ?? []).map((d) => ({ deployment_id: d.uid, project_id: d.projectId ?? projectId, url: `https://${d.url}`, state: d.readyState ?? d.state ?? "UNKNOWN" })),
+  };
+}
+
 // ---------------------------------------------------------------- source files
 
 const SKIPPED = new Set(["node_modules", ".git", ".vercel"]);
@@ -333,11 +376,30 @@ export const vercelTools: ToolkitTool[] = [
   },
   {
     name: "vercel_get_deployment",
-  readOnly: true,
+    readOnly: true,
     category: "vercel",
     description: "Read a Vercel deployment's state and URL.",
     input: deploymentInput,
     run: async (input, env, signal) => getDeployment(env, parseToolInput("vercel_get_deployment", deploymentInput, input).deployment_id, signal),
+  },
+  {
+    name: "vercel_list_projects",
+    readOnly: true,
+    category: "vercel",
+    description: "List the account's Vercel projects (id and name): what exists now.",
+    input: listProjectsInput,
+    run: async (input, env, signal) => {
+      parseToolInput("vercel_list_projects", listProjectsInput, input);
+      return listProjects(env, signal);
+    },
+  },
+  {
+    name: "vercel_list_deployments",
+    readOnly: true,
+    category: "vercel",
+    description: "List Vercel deployments, newest first (of one project when project_id is given), with their state and URL.",
+    input: listDeploymentsInput,
+    run: async (input, env, signal) => listDeployments(env, parseToolInput("vercel_list_deployments", listDeploymentsInput, input).project_id, signal),
   },
   {
     name: "vercel_delete_project",

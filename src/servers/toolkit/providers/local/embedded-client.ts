@@ -12,7 +12,7 @@ import { NEON_METHODS } from "./embedded-neon.ts";
 import { EMBEDDED_POSTGRES, embeddedDir, hostFile, readState, type HostInfo } from "./embedded-state.ts";
 import { ownScript } from "../../../../package-root.ts";
 import { tsxLoader } from "./processes-launch.ts";
-import { localNeonBackend } from "./postgres.ts";
+import { listServerProjects, localNeonBackend } from "./postgres.ts";
 
 export { EMBEDDED_POSTGRES };
 
@@ -40,6 +40,19 @@ export function localNeon(env: ToolkitEnv): NeonBackend {
   return Object.fromEntries(
     NEON_METHODS.map((method) => [method, async (input: never, signal?: AbortSignal) => (await pick(input))[method](input, signal)]),
   ) as unknown as NeonBackend;
+}
+
+/**
+ * The local projects wherever they live: on the server and in the embedded host's saved state (read
+ * from its file: listing does not start the host).
+ */
+export async function listLocalNeonProjects(env: ToolkitEnv): Promise<{ project_id: string; name: string }[]> {
+  const { projects } = await readState(env.dataDir);
+  const embedded = Object.entries(projects).map(([project_id, p]) => ({ project_id, name: p.name }));
+  if (env.localPostgresUrl === EMBEDDED_POSTGRES) return embedded;
+  if (env.localPostgresFallback && !(await serverReachable(env))) return embedded;
+  const server = await listServerProjects(env);
+  return [...server, ...embedded.filter((e) => !server.some((p) => p.project_id === e.project_id))];
 }
 
 const reachability = new WeakMap<ToolkitEnv, Promise<boolean>>();

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { access, readFile, rm, writeFile } from "node:fs/promises";
+import { access, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
@@ -83,6 +83,20 @@ export class LocalGit {
       if (options.autoInit) await initialCommit(repo.path);
       return { repo, created: true };
     });
+  }
+
+  /** Every repository, of one owner or of all. */
+  async listRepos(owner?: string): Promise<LocalRepo[]> {
+    const owners = owner !== undefined ? [owner] : await readdir(this.root).catch(() => [] as string[]);
+    const out: LocalRepo[] = [];
+    for (const o of owners.sort()) {
+      const names = await readdir(path.join(this.root, o)).catch(() => [] as string[]);
+      for (const n of names.filter((n) => n.endsWith(".git")).sort()) {
+        const name = n.slice(0, -".git".length);
+        if (await this.exists(o, name)) out.push(this.repo(o, name));
+      }
+    }
+    return out;
   }
 
   /** Removes the repository and its pull requests; false when it did not exist. */

@@ -186,6 +186,20 @@ async function dropDatabase(client: pg.Client, physical: string): Promise<void> 
   await client.query(`DROP DATABASE IF EXISTS ${ident(physical)} WITH (FORCE)`);
 }
 
+/** The projects of this data dir's local account on the Postgres server, by name. */
+export async function listServerProjects(env: ToolkitEnv): Promise<{ project_id: string; name: string }[]> {
+  const account = await localAccount(env.dataDir);
+  return withAdmin(env, async (client) => {
+    const roles = await client.query<{ rolname: string; comment: string | null }>(
+      "SELECT rolname, shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE starts_with(rolname, 'co_') ORDER BY rolname",
+    );
+    return roles.rows.flatMap((row) => {
+      const meta = parseMeta<ProjectMeta>(row.comment, "credit-optimizer/neon-project");
+      return meta && meta.account === account ? [{ project_id: row.rolname.slice(3), name: meta.name }] : [];
+    });
+  });
+}
+
 /** Local Neon: projects, branches and databases on the local Postgres server. */
 export function localNeonBackend(env: ToolkitEnv): NeonBackend {
   const admin = new URL(env.localPostgresUrl);

@@ -110,6 +110,14 @@ export class LocalDeployments {
     throw new LocalDeployError("NOT_FOUND", `local ${this.kind} deployment "${id}" does not exist`);
   }
 
+  /** Every project, with whether its current deployment's process still runs. */
+  async list(): Promise<{ project: LocalProject; running: boolean }[]> {
+    const projects = await this.registry.list();
+    return Promise.all(
+      projects.map(async (project) => ({ project, running: project.deployment ? await isRunning(project.deployment.pid, project.deployment.started) : false })),
+    );
+  }
+
   /** Stops the project's process and removes its record and deploy logs; false when there was no such project. */
   async delete(idOrName: string): Promise<boolean> {
     const project = await this.registry.find(idOrName);

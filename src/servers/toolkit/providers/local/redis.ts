@@ -175,6 +175,23 @@ export function localUpstashBackend(env: ToolkitEnv): UpstashBackend {
 
     getDatabase: (input) => withAdmin(env, false, (session) => describe(session, input.database_id)),
 
+    // The account's names point at its databases; nothing answering (no private server running) means none.
+    listDatabases: () =>
+      withAdmin(env, false, async (session) => {
+        if (!session) return [];
+        const { client } = session;
+        const prefix = nameKey(await localAccount(env.dataDir), "");
+        const out: { database_id: string; database_name: string; primary_region: string; state: string }[] = [];
+        for await (const keys of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
+          for (const key of keys) {
+            const id = await client.get(key);
+            const meta = id ? await client.hGetAll(metaKey(id)) : {};
+            if (id && meta.name) out.push({ database_id: id, database_name: meta.name, primary_region: meta.primary_region ?? "local", state: "active" });
+          }
+        }
+        return out.sort((a, b) => a.database_name.localeCompare(b.database_name));
+      }),
+
     deleteDatabase: (input) =>
       withAdmin(env, false, async (session) => {
         if (!session || !ID.test(input.database_id)) return { deleted: false };
