@@ -30,10 +30,12 @@ export function buildExecutorGraph(deps: ExecutorDeps) {
 /**
  * The graph scheduler inside the executor: the plan's own graph (graphs/plan-graph.ts), invoked with
  * this node's config so it checkpoints as a nested subgraph (a resumed run does not run finished
- * steps again; its budget interrupt pauses the whole run). It rolls back on its own.
+ * steps again; its budget interrupt pauses the whole run, and so does a breakpoint: `interruptBefore`
+ * of the step nodes in `breakBefore`, which surfaces on the run's thread as an interrupt with no
+ * value). It rolls back on its own.
  */
 async function runPlanGraph(state: ExecState, deps: ExecutorDeps, config: LangGraphRunnableConfig): Promise<ExecUpdate> {
-  const out = (await compilePlanGraph(state.prepared!, deps).invoke(state, config)) as ExecState;
+  const out = (await compilePlanGraph(state.prepared!, deps, { interruptBefore: state.breakBefore }).invoke(state, config)) as ExecState;
   const { results, compensations, outcomes, status, budgetApproved } = out;
   return { results, compensations, outcomes, status, budgetApproved };
 }

@@ -54,6 +54,7 @@ export function buildProgram(config: () => AppConfig, io: Io, setExit: (code: nu
     .option("--plan <file>", "run this plan (JSON) instead of planning a request")
     .option("--workflow <id>", "run this workflow template (see: credit-optimizer workflows)")
     .option("--dry-run", "stop after the forecast")
+    .option("--break-before <steps>", "pause before these steps (comma-separated, repeatable; runs the graph scheduler): see each one's inputs, then go on or stop", collect)
     .action(async (words: string[], options) => done((await import("./run.ts")).runCommand("run", words, options, config(), io)));
 
   runOptions(program.command("plan").argument("<request...>", "what to do, in plain language").description("plan and forecast a request; nothing runs (--json prints the plan for run --plan)"))

@@ -85,6 +85,11 @@ export function renderPlanningFailure(report: Pick<Report, "problems" | "planner
 
 /** A question the run waits at. */
 export function renderQuestion(question: RunQuestion): string {
+  if (question.kind === "breakpoint") {
+    // The inputs as the call would get them: secrets stay handles (secret://…), never values.
+    const steps = question.steps.flatMap((s) => [`  ${s.id} (${s.tool}) inputs:`, ...JSON.stringify(s.inputs, null, 2).split("\n").map((l) => `    ${l}`)]);
+    return [`breakpoint: ${question.question}`, ...steps].join("\n");
+  }
   const what = question.kind === "budget" ? "budget crossed" : "approval needed";
   return [`${what}: ${question.question}`, ...question.reasons.map((r) => `  - ${r}`)].join("\n");
 }

@@ -34,6 +34,7 @@ export interface RunOptions extends StateOptions {
   session?: string;
   thread?: string;
   scheduler?: string;
+  breakBefore?: string[];
 }
 
 /**
@@ -94,7 +95,7 @@ async function runInput(mode: "run" | "plan", words: string[], options: RunOptio
     autoApprove: options.yes ?? false,
     allowDestructive: options.allowDestructive ?? false,
     fresh: options.fresh ?? false,
-    scheduler: parseScheduler(options.scheduler),
+    ...breakpoints(options),
     mcpConfigPath: options.mcpConfig,
   };
   const params = parseParams(options.param);
@@ -108,9 +109,22 @@ async function runInput(mode: "run" | "plan", words: string[], options: RunOptio
 }
 
 /**
+ * `--break-before a,b`: the steps to pause before. A breakpoint is LangGraph's `interruptBefore` on a
+ * step node of the plan's own graph, so it implies `--scheduler graph` (another scheduler is an error).
+ */
+function breakpoints(options: Pick<RunOptions, "breakBefore" | "scheduler">): Pick<RunInput, "scheduler" | "breakBefore"> {
+  const breakBefore = [...new Set((options.breakBefore ?? []).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean))];
+  if (breakBefore.length === 0) return { scheduler: parseScheduler(options.scheduler) };
+  if (options.scheduler !== undefined && options.scheduler !== "graph") {
+    throw new UsageError(`--break-before pauses before a step node of the plan's own graph: it runs with --scheduler graph, not ${options.scheduler}`);
+  }
+  return { scheduler: "graph", breakBefore };
+}
+
+/**
  * `resume <thread>`: every kind of thread. An approval or budget question waiting is answered with
- * `--approve`/`--reject` (or asked on a terminal); a killed run goes on without calling finished
- * steps again; a stopped run runs again; a finished run prints its report.
+ * `--approve`/`--reject` (or asked on a terminal); a run paused at a breakpoint goes on (`--reject`
+ * stops it and rolls back, as Ctrl-C does); a killed run goes on without calling finished steps again; a stopped run runs again; a finished run prints its report.
  */
 export async function resumeCommand(threadId: string, options: StateOptions & { approve?: boolean; reject?: boolean; json?: boolean }, config: AppConfig, io: Io): Promise<number> {
   const approved = answerFlag(options.approve, options.reject);
@@ -120,7 +134,7 @@ export async function resumeCommand(threadId: string, options: StateOptions & { 
     if (!json) io.err(`thread ${threadId}`);
     const client = terminalClient({ io, json, answer: approved === undefined ? undefined : { approved } });
     try {
-      return finish(await resume(root, threadId, client), threadId, json, io);
+      return finish(await resume(root, threadId, client, approved === undefined ? undefined : { approved }), threadId, json, io);
     } finally {
       client.close();
     }
@@ -167,7 +181,9 @@ export async function withRoot(config: AppConfig, options: StateOptions, io: Io,
 /** Prints what a drive ended with and returns the exit code. */
 export function finish(result: DriveResult, threadId: string, json: boolean, io: Io): number {
   if (result.kind === "waiting") {
-    if (json) io.out(JSON.stringify({ threadId, outcome: "waiting_for_approval", question: result.question }, null, 2));
+    const breakpoint = result.question.kind === "breakpoint";
+    if (json) io.out(JSON.stringify({ threadId, outcome: breakpoint ? "paused_at_breakpoint" : "waiting_for_approval", question: result.question }, null, 2));
+    else if (breakpoint) io.err(`paused: go on with credit-optimizer resume ${threadId}, or stop and roll back with credit-optimizer resume ${threadId} --reject`);
     else io.err(`waiting for approval: credit-optimizer resume ${threadId} --approve (or --reject)`);
     return EXIT.waiting;
   }

@@ -8,6 +8,7 @@ import type { Step } from "../plan/schema.ts";
 import { validatePlan, type PreparedPlan } from "../plan/validate.ts";
 import { createCallGate, pinMessage } from "../policy/gate.ts";
 import { parseAnswer, type BudgetRequest } from "./approval.ts";
+import { breakpointProblems } from "./plan-route.ts";
 import { outcomeOf, planCompensations, runCompensation, undoneWithOthers, type CompensationResult } from "./compensate.ts";
 import { runStep, type RunContext, type StepResult } from "./run-step.ts";
 import { savedResults } from "./saved-results.ts";
@@ -51,11 +52,14 @@ export async function prepare(state: ExecState, deps: ExecutorDeps): Promise<Exe
       const diff = ctx.untrusted?.[t.server];
       return diff ? [{ step, field: "tool", message: pinMessage(t.server, diff) }] : [];
     });
-    if (changed.length > 0) return { ...fresh, problems: changed, status: "invalid" };
+    const problems = [...changed, ...breakpointProblems(state.prepared, state.breakBefore, state.scheduler)];
+    if (problems.length > 0) return { ...fresh, problems, status: "invalid" };
     return { ...fresh, problems: [], status: "pending" };
   }
   const validation = validatePlan(state.plan, { tools: ctx.caller.tools, params: state.params, allow: ctx.allow, untrusted: ctx.untrusted });
   if (!validation.ok) return { ...fresh, prepared: undefined, problems: validation.problems, status: "invalid" };
+  const problems = breakpointProblems(validation.prepared, state.breakBefore, state.scheduler);
+  if (problems.length > 0) return { ...fresh, prepared: validation.prepared, problems, status: "invalid" };
   return { ...fresh, prepared: validation.prepared, problems: [], status: "pending" };
 }
 

@@ -43,6 +43,11 @@ export const ExecutorState = Annotation.Root({
   status: Annotation<RunStatus>({ reducer: last, default: () => "pending" }),
   /** Budget limits a person approved going past while the run ran (kept across a resume). */
   budgetApproved: Annotation<BudgetLimit[]>({ reducer: last, default: () => [] }),
+  /**
+   * Steps to pause before (`--break-before`): the graph scheduler compiles the plan's graph with
+   * LangGraph's `interruptBefore` on these step nodes. Kept in the thread, so `resume` keeps them.
+   */
+  breakBefore: Annotation<string[]>({ reducer: last, default: () => [] }),
   /** The MCP config file the run was started with, so `resume` reconnects the same servers. */
   mcpConfigPath: Annotation<string | undefined>,
   /** Set only on a `Send` to `runStep` (waves): the step that branch runs. */
