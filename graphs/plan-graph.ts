@@ -1,5 +1,5 @@
 import { END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
-import { afterPlanPrepare, afterPlanSettle, afterPlanStep, dependentsOf, PLAN_NODES, settlePlan } from "../src/engine/plan-route.ts";
+import { afterPlanPrepare, afterPlanSettle, afterPlanStep, dependentsOf, PLAN_NODES, settlePlan, stoppedStep } from "../src/engine/plan-route.ts";
 import { compensate, prepare, runWaveStep, type ExecutorDeps } from "../src/engine/schedule.ts";
 import { ExecutorState } from "../src/engine/state.ts";
 import { preparePlan, type PreparedPlan } from "../src/plan/validate.ts";
@@ -17,7 +17,7 @@ export function buildPlanGraph(prepared: PreparedPlan, deps: ExecutorDeps) {
   const graph = new StateGraph(ExecutorState) as unknown as StateGraph<typeof ExecutorState.spec, typeof ExecutorState.State, typeof ExecutorState.Update, string>;
   graph.addNode(PLAN_NODES.prepare, async (s: typeof ExecutorState.State) => ({ ...(await prepare({ ...s, prepared }, deps)), prepared }));
   for (const id of prepared.order) {
-    graph.addNode(id, (s: typeof ExecutorState.State) => runWaveStep({ ...s, stepId: id }, deps));
+    graph.addNode(id, (s: typeof ExecutorState.State) => (s.stop ? stoppedStep(id, s.prepared ?? prepared) : runWaveStep({ ...s, stepId: id }, deps)));
   }
   graph.addNode(PLAN_NODES.settle, (s: typeof ExecutorState.State) => settlePlan(s, deps), { defer: true });
   graph.addNode(PLAN_NODES.compensate, (s: typeof ExecutorState.State) => compensate(s, deps));

@@ -62,6 +62,18 @@ export function afterPlanStep(id: string, state: ExecState, dependents: Record<s
   return prepared.order.every((s) => isDone(before[s]) || running.has(s)) ? [PLAN_NODES.settle] : [];
 }
 
+/**
+ * A step node of a run a person stopped at a breakpoint (`stop` in the state): the step does not
+ * start; being skipped, it sends the run to settle and then to compensate, which rolls back the
+ * finished steps and ends the run `cancelled`.
+ */
+export function stoppedStep(id: string, prepared: PreparedPlan): ExecUpdate {
+  const t = prepared.tools[id];
+  const now = Date.now();
+  const result: StepResult = { id, tool: t ? `${t.server}.${t.tool}` : "", status: "skipped", attempts: 0, startedAtMs: now, endedAtMs: now, reason: "the run was stopped at a breakpoint" };
+  return { results: { [id]: result } };
+}
+
 /** Once every branch has finished: when calls were held by the running budget (and nothing failed), the budget question. */
 export function settlePlan(state: ExecState, deps: Stop): ExecUpdate {
   const results = Object.values(state.results);

@@ -48,6 +48,12 @@ export const ExecutorState = Annotation.Root({
    * LangGraph's `interruptBefore` on these step nodes. Kept in the thread, so `resume` keeps them.
    */
   breakBefore: Annotation<string[]>({ reducer: last, default: () => [] }),
+  /**
+   * A person stopped the run at a breakpoint of the graph scheduler (Studio or the SDK:
+   * `Command({ update: { stop: true } })` on the executor's thread): no step starts, the finished
+   * ones roll back, as Ctrl-C does. The CLI stops with the run's stop signal instead.
+   */
+  stop: Annotation<boolean>({ reducer: last, default: () => false }),
   /** The MCP config file the run was started with, so `resume` reconnects the same servers. */
   mcpConfigPath: Annotation<string | undefined>,
   /** Set only on a `Send` to `runStep` (waves): the step that branch runs. */
