@@ -8,9 +8,8 @@ import { drive, resume, type DriveResult, type RunInput } from "../run/drive.ts"
 import { openRoot, type Root, type RootOptions } from "../run/root.ts";
 import { answerFlag, parseBudget, parseCount, parseParams, parseScheduler, readPlanFile, UsageError } from "./args.ts";
 import { EXIT, type Io } from "./io.ts";
-import type { PlannerQuestion } from "../planner/index.ts";
-import { askPlannerQuestions, plannerQuestions } from "./questions.ts";
-import { renderReport } from "./render.ts";
+import { askPlannerQuestions, askWorkflowChoice, plannerQuestions, workflowChoices } from "./questions.ts";
+import { renderPlanningFailure, renderReport } from "./render.ts";
 import { terminalClient } from "./terminal.ts";
 import { instantiateWorkflow } from "./workflows.ts";
 
@@ -49,12 +48,14 @@ export async function runCommand(mode: "run" | "plan", words: string[], options:
   return withRoot(config, options, io, async (root) => {
     let threadId = options.thread ?? `run-${randomUUID()}`;
     let params = input.params ?? {};
+    let pickedWorkflow: string | undefined;
+    const asking = !json && process.stdin.isTTY === true;
     for (;;) {
       if (!json) io.err(`thread ${threadId} (resume with: credit-optimizer resume ${threadId})`);
       const client = terminalClient({ io, json });
       let result: DriveResult;
       try {
-        result = await drive(root, threadId, { ...input, params }, client);
+        result = await drive(root, threadId, { ...input, params, pickedWorkflow }, client);
       } finally {
         client.close();
       }
@@ -62,9 +63,22 @@ export async function runCommand(mode: "run" | "plan", words: string[], options:
         io.out(JSON.stringify(result.state.prepared.plan, null, 2));
         return EXIT.ok;
       }
-      // On a terminal the planner's questions are asked here; elsewhere they are printed with the --param that answers each (exit 2).
-      const questions = json || process.stdin.isTTY !== true ? [] : plannerQuestions(result);
-      const answers = questions.length > 0 && result.kind === "finished" ? await askOnTerminal(questions, result.report, io) : undefined;
+      // On a terminal the planner's "did you mean" and its questions are asked here; elsewhere they
+      // are printed with the --workflow or --param that answers each (exit 2).
+      const choices = asking && pickedWorkflow === undefined ? workflowChoices(result) : [];
+      if (choices.length > 0 && result.kind === "finished") {
+        io.err(renderPlanningFailure(result.report, { asking: true }));
+        pickedWorkflow = await onTerminal((read) => askWorkflowChoice(choices, read, io));
+        if (pickedWorkflow === undefined) {
+          io.err("no workflow picked: nothing planned");
+          return EXIT.badInput;
+        }
+        threadId = `run-${randomUUID()}`;
+        continue;
+      }
+      const questions = asking ? plannerQuestions(result) : [];
+      const report = result.kind === "finished" ? result.report : undefined;
+      const answers = questions.length > 0 && report ? await onTerminal((read) => askPlannerQuestions(questions, report, read, io)) : undefined;
       if (!answers) return finish(result, threadId, json, io);
       params = { ...params, ...answers };
       threadId = `run-${randomUUID()}`;
@@ -72,10 +86,11 @@ export async function runCommand(mode: "run" | "plan", words: string[], options:
   }, { catalog: input.dryRun ? "pinned" : "live" });
 }
 
-async function askOnTerminal(questions: PlannerQuestion[], report: Report, io: Io): Promise<Record<string, unknown> | undefined> {
+/** Asks on the terminal (stdin, prompts on stderr); the end of input answers nothing. */
+async function onTerminal<T>(ask: (read: (prompt: string) => Promise<string | undefined>) => Promise<T>): Promise<T> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    return await askPlannerQuestions(questions, report, (prompt) => rl.question(prompt).catch(() => undefined), io);
+    return await ask((prompt) => rl.question(prompt).catch(() => undefined));
   } finally {
     rl.close();
   }

@@ -23,6 +23,8 @@ export interface RunInput {
   fresh?: boolean;
   confirm?: boolean;
   scheduler?: RunState["scheduler"];
+  /** A "did you mean" pick: the catalog planner plans the request with this workflow. */
+  pickedWorkflow?: string;
   /** Steps to pause before (graph scheduler). */
   breakBefore?: string[];
   mcpConfigPath?: string;
