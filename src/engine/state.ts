@@ -4,7 +4,7 @@ import type { PreparedPlan, Problem } from "../plan/validate.ts";
 import type { CompensationResult, StepOutcome } from "./compensate.ts";
 import type { StepResult } from "./run-step.ts";
 
-export type Scheduler = "asap" | "waves" | "graph";
+export type Scheduler = "asap" | "graph";
 
 /**
  * Where a run stands. `partially_rolled_back`: a failed or stopped run undid what it could, but a
@@ -33,7 +33,7 @@ export const ExecutorState = Annotation.Root({
   prepared: Annotation<PreparedPlan | undefined>,
   /** Validation problems when the plan is invalid (nothing ran). */
   problems: Annotation<Problem[]>({ reducer: last, default: () => [] }),
-  /** Step id → result. Parallel `runStep` branches (waves) write here at once, hence the merge. */
+  /** Step id → result. Parallel step nodes (graph) write here at once, hence the merge. */
   results: Annotation<Record<string, StepResult>, Record<string, StepResult> | null>({ reducer: mergeResults, default: () => ({}) }),
   /** Rollback calls that ran after a failure, in the order they ran. */
   compensations: Annotation<CompensationResult[]>({ reducer: last, default: () => [] }),
@@ -56,7 +56,7 @@ export const ExecutorState = Annotation.Root({
   stop: Annotation<boolean>({ reducer: last, default: () => false }),
   /** The MCP config file the run was started with, so `resume` reconnects the same servers. */
   mcpConfigPath: Annotation<string | undefined>,
-  /** Set only on a `Send` to `runStep` (waves): the step that branch runs. */
+  /** The step a step node of the graph scheduler runs (set per call, never written). */
   stepId: Annotation<string | undefined>,
 });
 
