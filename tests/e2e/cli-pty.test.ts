@@ -75,9 +75,9 @@ describe("credit-optimizer chat on a pseudo-terminal (util-linux `script`)", () 
 });
 
 /** `run` under util-linux `script`: stdin and stderr are a real terminal, so the CLI asks inline. */
-function runOnPty(args: string, home: string): { see(text: string | RegExp): Promise<void>; type(text: string): void; closed: Promise<number | null>; screen(): string; kill(): void } {
+function runOnPty(args: string, home: string, extraEnv: Record<string, string> = {}): { see(text: string | RegExp): Promise<void>; type(text: string): void; closed: Promise<number | null>; screen(): string; kill(): void } {
   const child = spawn("script", ["-qfec", `${process.execPath} ${BIN} ${args}`, "/dev/null"], {
-    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", TERM: "xterm", CREDIT_OPTIMIZER_HOME: home },
+    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", TERM: "xterm", CREDIT_OPTIMIZER_HOME: home, ...extraEnv },
     stdio: ["pipe", "pipe", "pipe"],
   });
   let screen = "";
@@ -137,5 +137,32 @@ describe("credit-optimizer run on a pseudo-terminal, offline planner", () => {
     expect(screen).toContain(`param database_name = "${name}"`);
     expect(screen).toContain('param region = "eu-west-1"');
     expect(screen).toContain("Upstash Redis Setup — succeeded");
+  }, 240_000);
+});
+
+describe("run --break-before on a pseudo-terminal", () => {
+  it("shows the paused step's inputs and asks inline: Enter goes on to the next breakpoint, n stops there and rolls back", async () => {
+    const dir = tempDir("co-pty-break-");
+    const calls = path.join(dir, "calls.jsonl");
+    const mcp = path.join(dir, "mcp.json");
+    writeFileSync(mcp, JSON.stringify({ mcpServers: { toolkit: fakeServer("toolkit", calls) } }));
+    const plan = path.join(dir, "plan.json");
+    writeFileSync(plan, JSON.stringify({ ...PLAN, steps: PLAN.steps.map((s) => (s.id === "slow" ? { ...s, params: { name: "slow-after-${first.name}" } } : s)) }));
+    const pty = runOnPty(`run --plan ${plan} --mcp-config ${mcp} --break-before slow,last`, path.join(dir, ".co"));
+    try {
+      await pty.see('breakpoint: paused before step "slow"');
+      await pty.see('"name": "slow-after-first"');
+      await pty.see("go on? [Y/n]");
+      pty.type("\r");
+      await pty.see('breakpoint: paused before step "last"');
+      pty.type("n\r");
+      expect(await pty.closed).toBe(1);
+    } finally {
+      pty.kill();
+    }
+    expect(pty.screen()).toContain("Slow chain — cancelled");
+    const made = readCalls(calls);
+    expect(made.filter((c) => c.tool === "work").map((c) => c.name)).toEqual(["first", "slow-after-first"]);
+    expect(made.filter((c) => c.tool === "undo").map((c) => c.name)).toEqual(["slow-after-first", "first"]);
   }, 240_000);
 });
