@@ -13,6 +13,7 @@ import { COST_METADATA } from "../src/cost/callbacks.ts";
 import { planCacheKey, type PlanCache } from "../src/cost/plan-cache.ts";
 import { resolveTool, type ToolInfo } from "../src/mcp/catalog.ts";
 import {
+  DEFAULT_MATCH_THRESHOLD,
   formatQuestion,
   planChanges,
   planOffline,
@@ -25,6 +26,7 @@ import {
   type Reading,
   type SessionResource,
   type WorkflowLibrary,
+  type WorkflowMatch,
 } from "../src/planner/index.ts";
 import { RESOURCE_LABEL, resourceKindOf } from "../src/planner/inventory.ts";
 import type { PlanInput } from "../src/plan/schema.ts";
@@ -40,7 +42,7 @@ import type { AgentModel, OrchestratorDeps } from "./deps.ts";
 import { agentThread, type MemoryMessage } from "./memory.ts";
 import { parseRun, type RememberedRun } from "./reporter.ts";
 import { usageOf } from "./usage.ts";
-import type { ModelUsage, PlannerInfo, StreamedStep } from "./types.ts";
+import type { ModelUsage, PlannerInfo, StreamedStep, WorkflowChoice } from "./types.ts";
 
 export const DEFAULT_MAX_REPAIRS = 2;
 
@@ -75,7 +77,7 @@ export async function architect(state: RunState, deps: OrchestratorDeps, config?
     ? cached
     : model
       ? await planWithModel(state.request, history, rules, model, deps, config)
-      : await planWithCatalog(state.request, history, rules, await deps.library(), deps, state.params, state.session ? await sessionRuns(deps, state.session) : []);
+      : await planWithCatalog(state.request, history, rules, await deps.library(), deps, state.params, state.session ? await sessionRuns(deps, state.session) : [], state.pickedWorkflow);
   if (cache && !cached && update.plan !== undefined) await cache.cache.put(cache.key, update.plan, update.planner.model ?? "model");
   // A refinement is shown as what changed against the last plan, whichever planner made it.
   const before = lastPlan(history, update.planner.kind === "catalog");
@@ -242,6 +244,7 @@ async function planWithCatalog(
   deps: OrchestratorDeps,
   values: Record<string, unknown>,
   runs: readonly RememberedRun[],
+  workflow: string | undefined,
 ): Promise<ArchitectUpdate> {
   // "tear it down": the last run's own delete calls, which the create tools returned.
   const target = asksTeardown(request) ? runs.filter((r) => (r.undo?.length ?? 0) > 0).at(-1) : undefined;
@@ -262,7 +265,7 @@ async function planWithCatalog(
   const previous = history.findLast((m) => m.memo !== undefined)?.memo;
   const kept = history.some((m) => m.role === "assistant" && m.memo !== undefined);
   const earlier = kept ? undefined : history.filter((m) => m.role === "user").map((m) => m.content);
-  const options = { library, inventory: deps.inventory, previous, earlier };
+  const options = { library, inventory: deps.inventory, previous, earlier, workflow };
   let result = await planOffline(request, { ...options, values });
   let referred: { values: Record<string, unknown>; used: string[] } | undefined;
   // "tear it down": ids nobody typed are what this session's earlier runs made.
@@ -272,7 +275,7 @@ async function planWithCatalog(
   }
   if (result.kind === "none") {
     return {
-      planner: { kind: "catalog", closest: result.closest, reading: result.reading, reason: result.message },
+      planner: { kind: "catalog", closest: result.closest, choices: choicesOf(result.closest, library), reading: result.reading, reason: result.message },
       planProblems: [result.message],
       usage: [],
       outcome: "planning_failed",
@@ -289,7 +292,9 @@ async function planWithCatalog(
     filled: params.filter((p) => p.source !== "default").map((p) => `${p.name} = ${JSON.stringify(p.value)} (${p.source}${p.text ? `: "${p.text}"` : ""}${p.note ? `; ${p.note}` : ""})`),
     closest: result.closest,
     reading,
-    reason: `${result.workflows.length > 1 ? "workflows" : "workflow"} ${result.workflows.map((w) => `"${w.id}" (score ${w.score}; words: ${w.matched.join(", ") || "none"})`).join(" + ")} matched the request`,
+    reason: workflow
+      ? `workflow "${workflow}", picked from the workflows that came close (score ${first?.score ?? 0})`
+      : `${result.workflows.length > 1 ? "workflows" : "workflow"} ${result.workflows.map((w) => `"${w.id}" (score ${w.score}; words: ${w.matched.join(", ") || "none"})`).join(" + ")} matched the request`,
   };
   if (result.kind === "question") {
     return { planner: { ...planner, missing: result.questions }, planProblems: result.questions.map(formatQuestion), usage: [], outcome: "planning_failed" };
@@ -299,6 +304,13 @@ async function planWithCatalog(
     return { planner, planProblems: validation.problems.map(formatProblem), usage: [], outcome: "planning_failed" };
   }
   return { plan: result.plan, prepared: validation.prepared, planner, planProblems: [], usage: [], memo: result.memo };
+}
+
+/** "Did you mean": the runners-up close enough to offer (a share of the threshold), with their one-line descriptions. */
+function choicesOf(closest: readonly WorkflowMatch[], library: WorkflowLibrary): WorkflowChoice[] {
+  return closest
+    .filter((m) => m.score >= DEFAULT_MATCH_THRESHOLD / 3)
+    .map((m) => ({ id: m.id, name: m.name, description: library.workflows.find((w) => w.id === m.id)?.description ?? "" }));
 }
 
 /** Answers the planner's missing-id questions with the newest resource of that kind this session made. */

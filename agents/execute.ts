@@ -46,9 +46,9 @@ export function executeNode(deps: OrchestratorDeps, runExecutor: ExecutorRunner)
         deps.onEvent?.(event);
       },
     });
-    const { plan, params, scheduler, mcpConfigPath, allowDestructive } = state;
+    const { plan, params, scheduler, mcpConfigPath, allowDestructive, breakBefore } = state;
     try {
-      const done = (await executor.invoke({ plan, params, scheduler, mcpConfigPath, allowDestructive, prepared }, config)) as ExecUpdate;
+      const done = (await executor.invoke({ plan, params, scheduler, mcpConfigPath, allowDestructive, prepared, breakBefore }, config)) as ExecUpdate;
       await recorder?.flush();
       // The run ended (not paused at a question): its reservation shrinks to what it spent.
       await reservation?.settle();

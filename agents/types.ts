@@ -19,6 +19,11 @@ export interface PlannerInfo {
   /** Parameters the catalog planner filled from the request. */
   filled?: string[];
   closest?: WorkflowMatch[];
+  /**
+   * Offline planner, "did you mean": no template cleared the threshold but these came close; a
+   * person picks one (chat, `run` on a terminal) or runs it with `--workflow <id>`.
+   */
+  choices?: WorkflowChoice[];
   /** Offline planner: every template it used (several when composed), with score and matched words. */
   workflows?: WorkflowMatch[];
   /** Offline planner: each parameter's value and source (request text, inventory, default, answer). */
@@ -32,6 +37,13 @@ export interface PlannerInfo {
   /** A refinement: what changed against the session's last plan, one line each (`~ region: "a" → "b"`). */
   changes?: string[];
   reason: string;
+}
+
+/** A workflow offered for a request no template matched well enough: its id, name and one-line description. */
+export interface WorkflowChoice {
+  id: string;
+  name: string;
+  description: string;
 }
 
 /** A step of a streamed plan, judged the moment its JSON was complete. */

@@ -44,32 +44,29 @@ function stats(values: number[]): { median: number; worst: number } {
 
 const round = (n: number, digits = 3): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
-/** Makespan ÷ critical path for asap, waves, graph (the plan as its own graph), level-by-level and sequential, on the RAD DAG and 30 random DAGs. */
+/** Makespan ÷ critical path for asap, graph (the plan as its own graph), level-by-level and sequential, on the RAD DAG and 30 random DAGs. */
 export async function benchSchedulers(count = 30): Promise<Record<string, unknown>> {
   await runEngine(radDag(), "asap"); // warm-up: module loading and JIT are not scheduling
   const dags = [radDag(), ...Array.from({ length: count }, (_, i) => randomDag(1000 + i, 10 + Math.floor((190 * i) / (count - 1))))];
-  const ratios = { asap: [] as number[], waves: [] as number[], graph: [] as number[], levels: [] as number[], sequential: [] as number[] };
+  const ratios = { asap: [] as number[], graph: [] as number[], levels: [] as number[], sequential: [] as number[] };
   const rows: Record<string, unknown>[] = [];
   for (const dag of dags) {
     const { order, deps } = shape(dag.plan);
     const cp = criticalPath(order, deps, (id) => dag.ms[id]!).ms;
     const sequential = Object.values(dag.ms).reduce((a, b) => a + b, 0);
     const asap = (await runEngine(dag, "asap")).makespanMs / cp;
-    const waves = (await runEngine(dag, "waves")).makespanMs / cp;
     const graph = (await runEngine(dag, "graph")).makespanMs / cp;
     const level = (await runLevels(dag)) / cp;
     ratios.asap.push(asap);
-    ratios.waves.push(waves);
     ratios.graph.push(graph);
     ratios.levels.push(level);
     ratios.sequential.push(sequential / cp);
-    rows.push({ dag: dag.name, steps: order.length, criticalPathMs: cp, asap: round(asap), waves: round(waves), graph: round(graph), levels: round(level), sequential: round(sequential / cp) });
+    rows.push({ dag: dag.name, steps: order.length, criticalPathMs: cp, asap: round(asap), graph: round(graph), levels: round(level), sequential: round(sequential / cp) });
   }
   return {
     dags: dags.length,
     makespanOverCriticalPath: {
       asap: stats(ratios.asap),
-      waves: stats(ratios.waves),
       graph: stats(ratios.graph),
       levels: stats(ratios.levels),
       sequential: stats(ratios.sequential),

@@ -1,6 +1,6 @@
 import { END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
-import { afterPlanPrepare, afterPlanSettle, afterPlanStep, dependentsOf, PLAN_NODES, settlePlan } from "../src/engine/plan-route.ts";
-import { compensate, prepare, runWaveStep, type ExecutorDeps } from "../src/engine/schedule.ts";
+import { afterPlanPrepare, afterPlanSettle, afterPlanStep, dependentsOf, PLAN_NODES, settlePlan, stoppedStep } from "../src/engine/plan-route.ts";
+import { compensate, prepare, runOneStep, type ExecutorDeps } from "../src/engine/schedule.ts";
 import { ExecutorState } from "../src/engine/state.ts";
 import { preparePlan, type PreparedPlan } from "../src/plan/validate.ts";
 
@@ -8,7 +8,7 @@ import { preparePlan, type PreparedPlan } from "../src/plan/validate.ts";
  * The `graph` scheduler: the prepared plan as its own graph. run.prepare → one node per step, named
  * by its step id, with an edge to each of its dependents (declared and implied) → run.settle (the
  * running-budget question; deferred, so it runs once every branch has finished) → run.compensate.
- * A step node is the same step runner as waves: the same gate, retries, timeouts, secret handles.
+ * A step node is the same step runner as asap: the same gate, retries, timeouts, secret handles.
  * The graph runs this plan whatever plan its input carries.
  */
 export function buildPlanGraph(prepared: PreparedPlan, deps: ExecutorDeps) {
@@ -17,7 +17,7 @@ export function buildPlanGraph(prepared: PreparedPlan, deps: ExecutorDeps) {
   const graph = new StateGraph(ExecutorState) as unknown as StateGraph<typeof ExecutorState.spec, typeof ExecutorState.State, typeof ExecutorState.Update, string>;
   graph.addNode(PLAN_NODES.prepare, async (s: typeof ExecutorState.State) => ({ ...(await prepare({ ...s, prepared }, deps)), prepared }));
   for (const id of prepared.order) {
-    graph.addNode(id, (s: typeof ExecutorState.State) => runWaveStep({ ...s, stepId: id }, deps));
+    graph.addNode(id, (s: typeof ExecutorState.State) => (s.stop ? stoppedStep(id, s.prepared ?? prepared) : runOneStep({ ...s, stepId: id }, deps)));
   }
   graph.addNode(PLAN_NODES.settle, (s: typeof ExecutorState.State) => settlePlan(s, deps), { defer: true });
   graph.addNode(PLAN_NODES.compensate, (s: typeof ExecutorState.State) => compensate(s, deps));

@@ -24,6 +24,8 @@ export const OrchestratorState = Annotation.Root({
   autoApprove: Annotation<boolean>({ reducer: last, default: () => false }),
   /** Always ask before running (chat), not only when over budget or destructive. */
   confirm: Annotation<boolean>({ reducer: last, default: () => false }),
+  /** A workflow the person picked for the request from the planner's "did you mean" choices: the catalog planner plans with it. */
+  pickedWorkflow: Annotation<string | undefined>,
   /** Which planner made the plan (or which file or workflow it came from) and why. */
   planner: Annotation<PlannerInfo | undefined>,
   /** Why there is no valid plan (nothing runs). */

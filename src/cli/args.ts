@@ -40,10 +40,18 @@ export function parseBudget(value: string | undefined): number | undefined {
   return n;
 }
 
+/**
+ * `--scheduler asap|graph`. `waves` (one `Send` wave at a time) was replaced by `graph`, which steps
+ * through a run node by node as waves did, with each step's own node and breakpoints, and waits less.
+ */
 export function parseScheduler(value: string | undefined): Scheduler {
-  if (value === undefined || value === "asap" || value === "waves" || value === "graph") return value ?? "asap";
-  throw new UsageError(`--scheduler must be asap, waves or graph, got "${value}"`);
+  if (value === undefined || value === "asap" || value === "graph") return value ?? "asap";
+  if (value === "waves") throw new UsageError(SCHEDULER_WAVES_GONE);
+  throw new UsageError(`--scheduler must be asap or graph, got "${value}"`);
 }
+
+export const SCHEDULER_WAVES_GONE =
+  "--scheduler waves was removed: use --scheduler graph to step through a run (one node per step, --break-before, Studio's interruptBefore), or asap (the default, fastest)";
 
 /** A whole number ≥ 1 (`--concurrency`). */
 export function parseCount(flag: string, value: string | undefined): number | undefined {

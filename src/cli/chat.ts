@@ -7,7 +7,8 @@ import { describeModel } from "../models/chat-model.ts";
 import { drive, type DriveResult, type RunQuestion } from "../run/drive.ts";
 import { parseBudget } from "./args.ts";
 import { EXIT, type Io } from "./io.ts";
-import { askPlannerQuestions, plannerQuestions } from "./questions.ts";
+import { askPlannerQuestions, askWorkflowChoice, plannerQuestions, workflowChoices } from "./questions.ts";
+import { renderPlanningFailure } from "./render.ts";
 import { finish, withRoot, type StateOptions } from "./run.ts";
 import { terminalClient } from "./terminal.ts";
 
@@ -92,14 +93,26 @@ export async function chatCommand(options: StateOptions & { session: string; bud
         };
         // A plan that needs answers asks them here and plans the same turn again with them (a few rounds at most).
         let params: Record<string, unknown> = {};
+        let pickedWorkflow: string | undefined;
         for (let round = 0; ; round++) {
           const threadId = `run-${randomUUID()}`;
           const client = terminalClient({ io, json: false, ask });
           let result: DriveResult;
           try {
-            result = await drive(root, threadId, { request, params, session: options.session, confirm: true, budgetUsd, mcpConfigPath: options.mcpConfig }, client);
+            result = await drive(root, threadId, { request, params, pickedWorkflow, session: options.session, confirm: true, budgetUsd, mcpConfigPath: options.mcpConfig }, client);
           } finally {
             client.close();
+          }
+          // "Did you mean": the workflows that came close, numbered; the pick plans this request with it.
+          const choices = pickedWorkflow === undefined ? workflowChoices(result) : [];
+          if (choices.length > 0 && result.kind === "finished") {
+            io.err(renderPlanningFailure(result.report, { asking: true }));
+            pickedWorkflow = await askWorkflowChoice(choices, (prompt) => reader.next(prompt), io);
+            if (pickedWorkflow === undefined) {
+              io.err("skipped: no plan this turn");
+              break;
+            }
+            continue;
           }
           const questions = plannerQuestions(result);
           if (questions.length === 0 || round >= MAX_QUESTION_ROUNDS || result.kind !== "finished") {

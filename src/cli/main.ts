@@ -1,7 +1,7 @@
 import { setMaxListeners } from "node:events";
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { loadConfig, type AppConfig } from "../config.ts";
-import { isUsageError } from "./args.ts";
+import { isUsageError, SCHEDULER_WAVES_GONE } from "./args.ts";
 import { consoleIo, EXIT, EXIT_HELP, type Io } from "./io.ts";
 
 const ENVIRONMENT = `Environment: OPENAI_API_KEY / OPENAI_BASE_URL / CREDIT_OPTIMIZER_MODEL (a model for the architect;
@@ -16,6 +16,12 @@ const APPROVALS = `--yes approves a budget in every form of run; calls that may 
 --allow-destructive or a person's approval (asked on a terminal, in chat, or with resume --approve).`;
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** `--scheduler`: asap or graph; `waves` was removed and says what to use instead. */
+function schedulerFlag(value: string): string {
+  if (value === "asap" || value === "graph") return value;
+  throw new InvalidArgumentError(value === "waves" ? SCHEDULER_WAVES_GONE : "Allowed choices are asap, graph.");
+}
 
 /** The options every command that runs or reads runs shares. */
 function stateOptions(command: Command): Command {
@@ -35,7 +41,7 @@ function runOptions(command: Command): Command {
     .option("--fresh", "plan anew even when the plan cache holds this request")
     .option("--session <name>", "a chat session whose agents' memory this run shares")
     .option("--thread <id>", "the thread id (default: a new one)")
-    .addOption(new Option("--scheduler <name>", "how the DAG runs (graph: the plan as its own graph, one node per step)").choices(["asap", "waves", "graph"]));
+    .addOption(new Option("--scheduler <name>", "how the DAG runs: asap (default), or graph (the plan as its own graph, one node per step)").argParser(schedulerFlag));
 }
 
 /** The command line: one flag table per command, `--help` generated per command. */
@@ -54,6 +60,7 @@ export function buildProgram(config: () => AppConfig, io: Io, setExit: (code: nu
     .option("--plan <file>", "run this plan (JSON) instead of planning a request")
     .option("--workflow <id>", "run this workflow template (see: credit-optimizer workflows)")
     .option("--dry-run", "stop after the forecast")
+    .option("--break-before <steps>", "pause before these steps (comma-separated, repeatable; runs the graph scheduler): see each one's inputs, then go on or stop", collect)
     .action(async (words: string[], options) => done((await import("./run.ts")).runCommand("run", words, options, config(), io)));
 
   runOptions(program.command("plan").argument("<request...>", "what to do, in plain language").description("plan and forecast a request; nothing runs (--json prints the plan for run --plan)"))

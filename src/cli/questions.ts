@@ -1,4 +1,4 @@
-import type { Report } from "../../agents/types.ts";
+import type { Report, WorkflowChoice } from "../../agents/types.ts";
 import type { PlannerQuestion } from "../planner/index.ts";
 import type { DriveResult } from "../run/drive.ts";
 import { parseParams } from "./args.ts";
@@ -33,4 +33,25 @@ export async function askPlannerQuestions(
     Object.assign(values, parseParams([`${q.param}=${picked ? picked.value : answer}`]));
   }
   return values;
+}
+
+/** "Did you mean": the workflows a finished drive offers when no template matched well enough; empty otherwise. */
+export function workflowChoices(result: DriveResult): WorkflowChoice[] {
+  if (result.kind !== "finished" || result.report.outcome !== "planning_failed") return [];
+  if ((result.report.planner?.missing?.length ?? 0) > 0) return [];
+  return result.report.planner?.choices ?? [];
+}
+
+/**
+ * Asks which of the offered workflows was meant (they are listed just above, numbered): a number or
+ * an id picks one; undefined when the person gives no answer (an empty line or the end of input).
+ */
+export async function askWorkflowChoice(choices: readonly WorkflowChoice[], read: (prompt: string) => Promise<string | undefined>, io: Io): Promise<string | undefined> {
+  for (;;) {
+    const answer = (await read(`? which one (1-${choices.length} or its id; an empty line skips the turn) `))?.trim();
+    if (!answer) return undefined;
+    const picked = /^\d+$/.test(answer) ? choices[Number(answer) - 1] : choices.find((c) => c.id === answer.toLowerCase());
+    if (picked) return picked.id;
+    io.err(`answer 1-${choices.length} or one of ${choices.map((c) => c.id).join(", ")}`);
+  }
 }

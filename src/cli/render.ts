@@ -60,11 +60,12 @@ export function renderPlanner(state: Pick<RunState, "planner" | "prepared" | "pl
 }
 
 /**
- * A turn that ended without a plan, in at most three lines: what went wrong, and what to do (the
- * closest workflows with the `--workflow` that runs each, or the questions with the `--param` that
- * answers each).
+ * A turn that ended without a plan: one line of what went wrong, then what to do — the workflows
+ * that came close, numbered, each with its one-line description and the `--workflow` that runs it
+ * (without the flag when the person is asked to pick by number), or the questions with the
+ * `--param` that answers each.
  */
-export function renderPlanningFailure(report: Pick<Report, "problems" | "planner">): string {
+export function renderPlanningFailure(report: Pick<Report, "problems" | "planner">, options: { asking?: boolean } = {}): string {
   const missing = report.planner?.missing ?? [];
   if (missing.length > 0) {
     const head = `needs ${missing.length === 1 ? "an answer" : `${missing.length} answers`} before it can plan${report.planner?.workflow ? ` "${report.planner.workflow.name}"` : ""}:`;
@@ -74,8 +75,13 @@ export function renderPlanningFailure(report: Pick<Report, "problems" | "planner
   // The planner's message carries the closest list and what it can do offline: shown once, below.
   const reason = first.split(/; closest: |\. Offline I can: /)[0]!;
   const lines = [`✗ could not plan: ${reason}${report.problems.length > 1 ? ` (+${report.problems.length - 1} more; --json lists them)` : ""}`];
+  const choices = report.planner?.choices ?? [];
   const closest = report.planner?.closest ?? [];
-  if (closest.length > 0) lines.push(`  closest: ${closest.map((c) => `${c.id} (${c.name})`).join(", ")} — run one with --workflow <id>, or say more`);
+  if (choices.length > 0) {
+    lines.push("  did you mean:");
+    // Asked on a terminal, the number answers; printed for a script, the flag that runs each.
+    lines.push(...choices.map((c, i) => `  ${i + 1}) ${c.id} — ${c.description}${options.asking ? "" : ` (--workflow ${c.id})`}`));
+  } else if (closest.length > 0) lines.push(`  closest: ${closest.map((c) => `${c.id} (${c.name})`).join(", ")} — run one with --workflow <id>, or say more`);
   else {
     const can = /Offline I can: (.*?)\. Configure/.exec(first)?.[1];
     if (can) lines.push(`  offline I can: ${can}; a model (OPENAI_API_KEY or OPENAI_BASE_URL) plans free-form requests`);
@@ -85,6 +91,11 @@ export function renderPlanningFailure(report: Pick<Report, "problems" | "planner
 
 /** A question the run waits at. */
 export function renderQuestion(question: RunQuestion): string {
+  if (question.kind === "breakpoint") {
+    // The inputs as the call would get them: secrets stay handles (secret://…), never values.
+    const steps = question.steps.flatMap((s) => [`  ${s.id} (${s.tool}) inputs:`, ...JSON.stringify(s.inputs, null, 2).split("\n").map((l) => `    ${l}`)]);
+    return [`breakpoint: ${question.question}`, ...steps].join("\n");
+  }
   const what = question.kind === "budget" ? "budget crossed" : "approval needed";
   return [`${what}: ${question.question}`, ...question.reasons.map((r) => `  - ${r}`)].join("\n");
 }

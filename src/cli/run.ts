@@ -8,9 +8,8 @@ import { drive, resume, type DriveResult, type RunInput } from "../run/drive.ts"
 import { openRoot, type Root, type RootOptions } from "../run/root.ts";
 import { answerFlag, parseBudget, parseCount, parseParams, parseScheduler, readPlanFile, UsageError } from "./args.ts";
 import { EXIT, type Io } from "./io.ts";
-import type { PlannerQuestion } from "../planner/index.ts";
-import { askPlannerQuestions, plannerQuestions } from "./questions.ts";
-import { renderReport } from "./render.ts";
+import { askPlannerQuestions, askWorkflowChoice, plannerQuestions, workflowChoices } from "./questions.ts";
+import { renderPlanningFailure, renderReport } from "./render.ts";
 import { terminalClient } from "./terminal.ts";
 import { instantiateWorkflow } from "./workflows.ts";
 
@@ -34,6 +33,7 @@ export interface RunOptions extends StateOptions {
   session?: string;
   thread?: string;
   scheduler?: string;
+  breakBefore?: string[];
 }
 
 /**
@@ -48,12 +48,14 @@ export async function runCommand(mode: "run" | "plan", words: string[], options:
   return withRoot(config, options, io, async (root) => {
     let threadId = options.thread ?? `run-${randomUUID()}`;
     let params = input.params ?? {};
+    let pickedWorkflow: string | undefined;
+    const asking = !json && process.stdin.isTTY === true;
     for (;;) {
       if (!json) io.err(`thread ${threadId} (resume with: credit-optimizer resume ${threadId})`);
       const client = terminalClient({ io, json });
       let result: DriveResult;
       try {
-        result = await drive(root, threadId, { ...input, params }, client);
+        result = await drive(root, threadId, { ...input, params, pickedWorkflow }, client);
       } finally {
         client.close();
       }
@@ -61,9 +63,22 @@ export async function runCommand(mode: "run" | "plan", words: string[], options:
         io.out(JSON.stringify(result.state.prepared.plan, null, 2));
         return EXIT.ok;
       }
-      // On a terminal the planner's questions are asked here; elsewhere they are printed with the --param that answers each (exit 2).
-      const questions = json || process.stdin.isTTY !== true ? [] : plannerQuestions(result);
-      const answers = questions.length > 0 && result.kind === "finished" ? await askOnTerminal(questions, result.report, io) : undefined;
+      // On a terminal the planner's "did you mean" and its questions are asked here; elsewhere they
+      // are printed with the --workflow or --param that answers each (exit 2).
+      const choices = asking && pickedWorkflow === undefined ? workflowChoices(result) : [];
+      if (choices.length > 0 && result.kind === "finished") {
+        io.err(renderPlanningFailure(result.report, { asking: true }));
+        pickedWorkflow = await onTerminal((read) => askWorkflowChoice(choices, read, io));
+        if (pickedWorkflow === undefined) {
+          io.err("no workflow picked: nothing planned");
+          return EXIT.badInput;
+        }
+        threadId = `run-${randomUUID()}`;
+        continue;
+      }
+      const questions = asking ? plannerQuestions(result) : [];
+      const report = result.kind === "finished" ? result.report : undefined;
+      const answers = questions.length > 0 && report ? await onTerminal((read) => askPlannerQuestions(questions, report, read, io)) : undefined;
       if (!answers) return finish(result, threadId, json, io);
       params = { ...params, ...answers };
       threadId = `run-${randomUUID()}`;
@@ -71,10 +86,11 @@ export async function runCommand(mode: "run" | "plan", words: string[], options:
   }, { catalog: input.dryRun ? "pinned" : "live" });
 }
 
-async function askOnTerminal(questions: PlannerQuestion[], report: Report, io: Io): Promise<Record<string, unknown> | undefined> {
+/** Asks on the terminal (stdin, prompts on stderr); the end of input answers nothing. */
+async function onTerminal<T>(ask: (read: (prompt: string) => Promise<string | undefined>) => Promise<T>): Promise<T> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    return await askPlannerQuestions(questions, report, (prompt) => rl.question(prompt).catch(() => undefined), io);
+    return await ask((prompt) => rl.question(prompt).catch(() => undefined));
   } finally {
     rl.close();
   }
@@ -94,7 +110,7 @@ async function runInput(mode: "run" | "plan", words: string[], options: RunOptio
     autoApprove: options.yes ?? false,
     allowDestructive: options.allowDestructive ?? false,
     fresh: options.fresh ?? false,
-    scheduler: parseScheduler(options.scheduler),
+    ...breakpoints(options),
     mcpConfigPath: options.mcpConfig,
   };
   const params = parseParams(options.param);
@@ -108,9 +124,22 @@ async function runInput(mode: "run" | "plan", words: string[], options: RunOptio
 }
 
 /**
+ * `--break-before a,b`: the steps to pause before. A breakpoint is LangGraph's `interruptBefore` on a
+ * step node of the plan's own graph, so it implies `--scheduler graph` (another scheduler is an error).
+ */
+function breakpoints(options: Pick<RunOptions, "breakBefore" | "scheduler">): Pick<RunInput, "scheduler" | "breakBefore"> {
+  const breakBefore = [...new Set((options.breakBefore ?? []).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean))];
+  if (breakBefore.length === 0) return { scheduler: parseScheduler(options.scheduler) };
+  if (options.scheduler !== undefined && options.scheduler !== "graph") {
+    throw new UsageError(`--break-before pauses before a step node of the plan's own graph: it runs with --scheduler graph, not ${options.scheduler}`);
+  }
+  return { scheduler: "graph", breakBefore };
+}
+
+/**
  * `resume <thread>`: every kind of thread. An approval or budget question waiting is answered with
- * `--approve`/`--reject` (or asked on a terminal); a killed run goes on without calling finished
- * steps again; a stopped run runs again; a finished run prints its report.
+ * `--approve`/`--reject` (or asked on a terminal); a run paused at a breakpoint goes on (`--reject`
+ * stops it and rolls back, as Ctrl-C does); a killed run goes on without calling finished steps again; a stopped run runs again; a finished run prints its report.
  */
 export async function resumeCommand(threadId: string, options: StateOptions & { approve?: boolean; reject?: boolean; json?: boolean }, config: AppConfig, io: Io): Promise<number> {
   const approved = answerFlag(options.approve, options.reject);
@@ -120,7 +149,7 @@ export async function resumeCommand(threadId: string, options: StateOptions & { 
     if (!json) io.err(`thread ${threadId}`);
     const client = terminalClient({ io, json, answer: approved === undefined ? undefined : { approved } });
     try {
-      return finish(await resume(root, threadId, client), threadId, json, io);
+      return finish(await resume(root, threadId, client, approved === undefined ? undefined : { approved }), threadId, json, io);
     } finally {
       client.close();
     }
@@ -167,7 +196,9 @@ export async function withRoot(config: AppConfig, options: StateOptions, io: Io,
 /** Prints what a drive ended with and returns the exit code. */
 export function finish(result: DriveResult, threadId: string, json: boolean, io: Io): number {
   if (result.kind === "waiting") {
-    if (json) io.out(JSON.stringify({ threadId, outcome: "waiting_for_approval", question: result.question }, null, 2));
+    const breakpoint = result.question.kind === "breakpoint";
+    if (json) io.out(JSON.stringify({ threadId, outcome: breakpoint ? "paused_at_breakpoint" : "waiting_for_approval", question: result.question }, null, 2));
+    else if (breakpoint) io.err(`paused: go on with credit-optimizer resume ${threadId}, or stop and roll back with credit-optimizer resume ${threadId} --reject`);
     else io.err(`waiting for approval: credit-optimizer resume ${threadId} --approve (or --reject)`);
     return EXIT.waiting;
   }

@@ -70,6 +70,11 @@ export function terminalClient(options: TerminalOptions): RunClient & { close():
 async function askOnTerminal(question: RunQuestion): Promise<ApprovalAnswer | undefined> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
+    // At a breakpoint going on is the usual answer (Enter); anything but yes elsewhere declines.
+    if (question.kind === "breakpoint") {
+      const answer = await rl.question("go on? [Y/n] (n stops the run and rolls back) ");
+      return { approved: !/^n(o)?$/i.test(answer.trim()) };
+    }
     const answer = await rl.question(`${question.question} [y/N] `);
     return { approved: /^y(es)?$/i.test(answer.trim()) };
   } catch {

@@ -1,4 +1,6 @@
-import type { PreparedPlan } from "../plan/validate.ts";
+import { interpolate, isRecord } from "../plan/interpolate.ts";
+import type { PreparedPlan, Problem } from "../plan/validate.ts";
+import { maskSecrets } from "../secrets.ts";
 import { awaitBudget, isStopped, type ExecutorDeps } from "./schedule.ts";
 import type { StepResult } from "./run-step.ts";
 import type { ExecState, ExecUpdate } from "./state.ts";
@@ -60,6 +62,18 @@ export function afterPlanStep(id: string, state: ExecState, dependents: Record<s
   return prepared.order.every((s) => isDone(before[s]) || running.has(s)) ? [PLAN_NODES.settle] : [];
 }
 
+/**
+ * A step node of a run a person stopped at a breakpoint (`stop` in the state): the step does not
+ * start; being skipped, it sends the run to settle and then to compensate, which rolls back the
+ * finished steps and ends the run `cancelled`.
+ */
+export function stoppedStep(id: string, prepared: PreparedPlan): ExecUpdate {
+  const t = prepared.tools[id];
+  const now = Date.now();
+  const result: StepResult = { id, tool: t ? `${t.server}.${t.tool}` : "", status: "skipped", attempts: 0, startedAtMs: now, endedAtMs: now, reason: "the run was stopped at a breakpoint" };
+  return { results: { [id]: result } };
+}
+
 /** Once every branch has finished: when calls were held by the running budget (and nothing failed), the budget question. */
 export function settlePlan(state: ExecState, deps: Stop): ExecUpdate {
   const results = Object.values(state.results);
@@ -72,4 +86,57 @@ export function afterPlanSettle(state: ExecState, deps: Stop): string[] {
   if (isStopped(deps) || Object.values(state.results).some(isBad)) return [PLAN_NODES.compensate];
   const ready = frontier(state.prepared!, state.results);
   return ready.length > 0 ? ready : [PLAN_NODES.compensate];
+}
+
+/** A run paused before breakpoint steps (`--break-before`, or LangGraph's `interruptBefore` of the step nodes). */
+export interface BreakpointRequest {
+  kind: "breakpoint";
+  question: string;
+  /** The steps about to start, each with its tool and its inputs resolved as the call would get them. */
+  steps: { id: string; tool: string; inputs: unknown }[];
+}
+
+/**
+ * What a person sees at a breakpoint: each paused step's params after interpolation of the finished
+ * steps' outputs. Outputs hold secret handles, never the values (the step runner reveals them only
+ * in the call), and what is left is masked once more, so a paused step's inputs are safe to print.
+ */
+export function breakpointRequest(prepared: PreparedPlan, results: Record<string, StepResult>, breakBefore: readonly string[]): BreakpointRequest | undefined {
+  const at = new Set(breakBefore);
+  const paused = frontier(prepared, results).filter((id) => at.has(id));
+  if (paused.length === 0) return undefined;
+  const outputs = Object.fromEntries(Object.values(results).filter((r) => r.status === "succeeded").map((r) => [r.id, r.output]));
+  const steps = paused.map((id) => {
+    const step = prepared.plan.steps.find((s) => s.id === id)!;
+    const t = prepared.tools[id];
+    let inputs: unknown;
+    try {
+      inputs = shown(interpolate(step.params, { steps: outputs, params: prepared.params }));
+    } catch (error) {
+      inputs = { error: maskSecrets(error instanceof Error ? error.message : String(error)) };
+    }
+    return { id, tool: t ? `${t.server}.${t.tool}` : step.tool, inputs };
+  });
+  const names = paused.map((id) => `"${id}"`).join(", ");
+  return { kind: "breakpoint", question: `paused before ${paused.length === 1 ? "step" : "steps"} ${names}`, steps };
+}
+
+/** Breakpoints that name no step of the plan, or that the scheduler cannot honour: one problem each. */
+export function breakpointProblems(prepared: PreparedPlan, breakBefore: readonly string[], scheduler: string): Problem[] {
+  if (breakBefore.length === 0) return [];
+  if (scheduler !== "graph") return [{ field: "breakBefore", message: `breakpoints stop before a step node of the plan's own graph: use the graph scheduler (got "${scheduler}")` }];
+  const known = new Set(prepared.order);
+  return breakBefore
+    .filter((id) => !known.has(id))
+    .map((id) => ({ step: id, field: "breakBefore", message: `no step "${id}" in plan "${prepared.plan.name}" (its steps: ${prepared.order.join(", ")})` }));
+}
+
+const SECRET_KEY = /^(password|token|api_key|apikey|secret|rest_token|read_only_rest_token)$/i;
+
+/** A value as a person may see it: secret handles as they are, anything else that looks secret masked. */
+function shown(value: unknown, key = ""): unknown {
+  if (typeof value === "string") return value.startsWith("secret://") ? value : SECRET_KEY.test(key) ? "[redacted]" : maskSecrets(value);
+  if (Array.isArray(value)) return value.map((v) => shown(v));
+  if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shown(v, k)]));
+  return value;
 }

@@ -1,5 +1,5 @@
 import { setMaxListeners } from "node:events";
-import { interrupt, Send, task, type LangGraphRunnableConfig } from "@langchain/langgraph";
+import { interrupt, task, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { createBudgetGuard, type BudgetGuardOptions, type BudgetLimit, type GuardCheck } from "../cost/budget.ts";
 import { measuredUsd } from "../cost/recorder.ts";
 import type { ProgressUpdate } from "../mcp/client.ts";
@@ -8,6 +8,7 @@ import type { Step } from "../plan/schema.ts";
 import { validatePlan, type PreparedPlan } from "../plan/validate.ts";
 import { createCallGate, pinMessage } from "../policy/gate.ts";
 import { parseAnswer, type BudgetRequest } from "./approval.ts";
+import { breakpointProblems } from "./plan-route.ts";
 import { outcomeOf, planCompensations, runCompensation, undoneWithOthers, type CompensationResult } from "./compensate.ts";
 import { runStep, type RunContext, type StepResult } from "./run-step.ts";
 import { savedResults } from "./saved-results.ts";
@@ -51,11 +52,14 @@ export async function prepare(state: ExecState, deps: ExecutorDeps): Promise<Exe
       const diff = ctx.untrusted?.[t.server];
       return diff ? [{ step, field: "tool", message: pinMessage(t.server, diff) }] : [];
     });
-    if (changed.length > 0) return { ...fresh, problems: changed, status: "invalid" };
+    const problems = [...changed, ...breakpointProblems(state.prepared, state.breakBefore, state.scheduler)];
+    if (problems.length > 0) return { ...fresh, problems, status: "invalid" };
     return { ...fresh, problems: [], status: "pending" };
   }
   const validation = validatePlan(state.plan, { tools: ctx.caller.tools, params: state.params, allow: ctx.allow, untrusted: ctx.untrusted });
   if (!validation.ok) return { ...fresh, prepared: undefined, problems: validation.problems, status: "invalid" };
+  const problems = breakpointProblems(validation.prepared, state.breakBefore, state.scheduler);
+  if (problems.length > 0) return { ...fresh, prepared: validation.prepared, problems, status: "invalid" };
   return { ...fresh, prepared: validation.prepared, problems: [], status: "pending" };
 }
 
@@ -113,21 +117,8 @@ export function afterAsapSegment(state: ExecState): "runAsap" | "budget" | "comp
   return results.length === state.prepared!.order.length ? "compensate" : "runAsap";
 }
 
-/** waves: every ready step is `Send` to `runStep`; a failure or a stop sends nothing more; held steps wait for the budget question. */
-export function dispatchWave(state: ExecState, deps: Pick<ExecutorDeps, "stopSignal" | "cancelSignal">): Send[] | "budget" | "compensate" {
-  const prepared = state.prepared!;
-  const results = Object.values(state.results);
-  if (isStopped(deps) || results.some((r) => r.status === "failed" || r.status === "skipped")) return "compensate";
-  if (results.some((r) => r.status === "held")) return "budget";
-  const ready = prepared.order.filter(
-    (id) => !(id in state.results) && (prepared.deps[id] ?? []).every((d) => state.results[d]?.status === "succeeded"),
-  );
-  if (ready.length === 0) return "compensate";
-  return ready.map((id) => new Send("runStep", { ...state, stepId: id }));
-}
-
-/** One step on its own (waves' `runStep`, and each step node of the graph scheduler). */
-export async function runWaveStep(state: ExecState, deps: ExecutorDeps): Promise<ExecUpdate> {
+/** One step on its own: a step node of the graph scheduler (graphs/plan-graph.ts). */
+export async function runOneStep(state: ExecState, deps: ExecutorDeps): Promise<ExecUpdate> {
   const prepared = state.prepared!;
   const id = state.stepId!;
   const node = runContext(await deps.context(), state, deps);
@@ -169,10 +160,9 @@ export function awaitBudget(state: ExecState): ExecUpdate {
   return { results: Object.fromEntries(declined.map((r) => [r.id, r])) };
 }
 
-/** After the budget question: go on with the same scheduler, or roll back. */
-export function afterBudget(state: ExecState): "runAsap" | "dispatch" | "compensate" {
-  if (Object.values(state.results).some((r) => r.status === "failed")) return "compensate";
-  return state.scheduler === "waves" ? "dispatch" : "runAsap";
+/** After the budget question (asap; the graph scheduler settles its own): go on, or roll back. */
+export function afterBudget(state: ExecState): "runAsap" | "compensate" {
+  return Object.values(state.results).some((r) => r.status === "failed") ? "compensate" : "runAsap";
 }
 
 /**

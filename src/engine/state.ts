@@ -4,7 +4,7 @@ import type { PreparedPlan, Problem } from "../plan/validate.ts";
 import type { CompensationResult, StepOutcome } from "./compensate.ts";
 import type { StepResult } from "./run-step.ts";
 
-export type Scheduler = "asap" | "waves" | "graph";
+export type Scheduler = "asap" | "graph";
 
 /**
  * Where a run stands. `partially_rolled_back`: a failed or stopped run undid what it could, but a
@@ -33,7 +33,7 @@ export const ExecutorState = Annotation.Root({
   prepared: Annotation<PreparedPlan | undefined>,
   /** Validation problems when the plan is invalid (nothing ran). */
   problems: Annotation<Problem[]>({ reducer: last, default: () => [] }),
-  /** Step id → result. Parallel `runStep` branches (waves) write here at once, hence the merge. */
+  /** Step id → result. Parallel step nodes (graph) write here at once, hence the merge. */
   results: Annotation<Record<string, StepResult>, Record<string, StepResult> | null>({ reducer: mergeResults, default: () => ({}) }),
   /** Rollback calls that ran after a failure, in the order they ran. */
   compensations: Annotation<CompensationResult[]>({ reducer: last, default: () => [] }),
@@ -43,9 +43,20 @@ export const ExecutorState = Annotation.Root({
   status: Annotation<RunStatus>({ reducer: last, default: () => "pending" }),
   /** Budget limits a person approved going past while the run ran (kept across a resume). */
   budgetApproved: Annotation<BudgetLimit[]>({ reducer: last, default: () => [] }),
+  /**
+   * Steps to pause before (`--break-before`): the graph scheduler compiles the plan's graph with
+   * LangGraph's `interruptBefore` on these step nodes. Kept in the thread, so `resume` keeps them.
+   */
+  breakBefore: Annotation<string[]>({ reducer: last, default: () => [] }),
+  /**
+   * A person stopped the run at a breakpoint of the graph scheduler (Studio or the SDK:
+   * `Command({ update: { stop: true } })` on the executor's thread): no step starts, the finished
+   * ones roll back, as Ctrl-C does. The CLI stops with the run's stop signal instead.
+   */
+  stop: Annotation<boolean>({ reducer: last, default: () => false }),
   /** The MCP config file the run was started with, so `resume` reconnects the same servers. */
   mcpConfigPath: Annotation<string | undefined>,
-  /** Set only on a `Send` to `runStep` (waves): the step that branch runs. */
+  /** The step a step node of the graph scheduler runs (set per call, never written). */
   stepId: Annotation<string | undefined>,
 });
 

@@ -38,6 +38,8 @@ export interface PlanOfflineOptions {
   /** Values set outright (`--param`, answers to the planner's questions): they win over the request's. */
   values?: Record<string, unknown>;
   threshold?: number;
+  /** A template the person picked for this request (a "did you mean" choice): planned with it, whatever the scores. */
+  workflow?: string;
 }
 
 /**
@@ -67,6 +69,12 @@ async function planTurn(request: string, options: PlanOfflineOptions, inventory:
   const jobs = splitJobs(request, entities, known, whole, templates, threshold);
   const best = whole[0];
 
+  const picked = options.workflow === undefined ? undefined : templates.find((t) => t.id === options.workflow);
+  if (picked) {
+    const match = whole.find((m) => m.id === picked.id) ?? { id: picked.id, name: picked.name, score: 0, matched: [] };
+    const reading: Reading = { kind: "new", reason: `the workflow picked for it: "${picked.id}"` };
+    return build(request, [{ template: picked, text: request, entities, match }], whole, options, inventory, reading, {});
+  }
   if (options.previous) {
     const turn = await asRefinement(request, entities, jobs, best, threshold, options, inventory);
     if (turn) return turn;

@@ -3,10 +3,11 @@ import type { ApprovalAnswer, ApprovalRequest, BudgetRequest, Report } from "../
 import type { RunState } from "../../graphs/state.ts";
 import { CostCallbackHandler } from "../cost/callbacks.ts";
 import { maskSecrets } from "../secrets.ts";
+import { breakpointOf, type BreakpointRequest } from "./breakpoint.ts";
 import type { Root, RunHooks } from "./root.ts";
 
-/** Every question a run can stop at: the approval before it, the running budget during it. */
-export type RunQuestion = ApprovalRequest | BudgetRequest;
+/** Every question a run can stop at: the approval before it, the running budget during it, a breakpoint before a step. */
+export type RunQuestion = ApprovalRequest | BudgetRequest | BreakpointRequest;
 
 /** What a run starts from: a request (the architect plans it), or a plan (a file, a workflow). */
 export interface RunInput {
@@ -22,6 +23,10 @@ export interface RunInput {
   fresh?: boolean;
   confirm?: boolean;
   scheduler?: RunState["scheduler"];
+  /** A "did you mean" pick: the catalog planner plans the request with this workflow. */
+  pickedWorkflow?: string;
+  /** Steps to pause before (graph scheduler). */
+  breakBefore?: string[];
   mcpConfigPath?: string;
 }
 
@@ -59,26 +64,31 @@ export class ThreadError extends Error {
 /**
  * Drives the orchestrator on one thread (under its lock) from `input` — a new run, `null` to go on
  * from where it stopped, or a person's answer — until it finishes or waits for an answer nobody can
- * give now.
+ * give now. A breakpoint is answered by going on (the graph resumes past `interruptBefore`) or by
+ * stopping as Ctrl-C does: no new step starts, finished steps roll back.
  */
 export async function drive(root: Root, threadId: string, input: RunInput | null | ApprovalAnswer, client: RunClient = {}): Promise<DriveResult> {
   const lock = await root.lock(threadId);
   try {
     let next: unknown = isAnswer(input) ? new Command({ resume: input }) : input;
+    let hooks = client;
+    if (isAnswer(input) && (await breakpointOf(root.checkpointer.saver, threadId))) [next, hooks] = [null, input.approved ? client : stopped(client)];
     let planned = false;
     for (;;) {
-      const state = await invokeOnce(root, threadId, next, client, (s) => {
+      const state = await invokeOnce(root, threadId, next, hooks, (s) => {
         if (planned || !s.forecast || !s.decision) return;
         planned = true;
         client.onPlanned?.(s);
       });
       const graph = root.graph();
       const snapshot = await graph.getState({ configurable: { thread_id: threadId } });
-      const question = snapshot.tasks.flatMap((t) => t.interrupts).map((i) => i.value as RunQuestion)[0];
+      const asked = snapshot.tasks.flatMap((t) => t.interrupts).map((i) => i.value as RunQuestion)[0];
+      const question = asked ?? (snapshot.next.length > 0 ? await breakpointOf(root.checkpointer.saver, threadId) : undefined);
       if (!question) return { kind: "finished", state, report: state.report! };
       const answer = client.answer ? await client.answer(question) : undefined;
       if (answer === undefined) return { kind: "waiting", state, question };
-      next = new Command({ resume: answer });
+      if (question.kind === "breakpoint") [next, hooks] = [null, answer.approved ? client : stopped(client)];
+      else next = new Command({ resume: answer });
     }
   } finally {
     await lock.release();
@@ -103,7 +113,8 @@ export async function resume(root: Root, threadId: string, client: RunClient = {
   const snapshot = await graph.getState(config);
   const waiting = snapshot.tasks.some((t) => t.interrupts.length > 0);
   if (waiting) return drive(root, threadId, answer ?? null, client);
-  if (snapshot.next.length > 0) return drive(root, threadId, null, client);
+  // Paused at a breakpoint, or killed: go on; a breakpoint answered "no" stops and rolls back.
+  if (snapshot.next.length > 0) return drive(root, threadId, answer && (await breakpointOf(root.checkpointer.saver, threadId)) ? answer : null, client);
   const values = snapshot.values as RunState;
   if (values.status === "cancelled") {
     // Stopped with Ctrl-C and rolled back: run the approved plan again from the start.
@@ -122,6 +133,11 @@ function planName(values: Record<string, unknown>): string {
 /** Threads written by the executor graph alone (before every run went through the orchestrator). */
 function isExecutorOnlyThread(channels: readonly string[]): boolean {
   return channels.some((c) => /^(branch:to:)?(prepare|runAsap|dispatch|runStep)$/.test(c)) && !channels.some((c) => /^(branch:to:)?(credit_validator|reporter|approve)$/.test(c));
+}
+
+/** The client's hooks with the run stopped, as by Ctrl-C: nothing new starts, finished steps roll back. */
+function stopped(client: RunClient): RunClient {
+  return { ...client, stopSignal: AbortSignal.abort(new Error("stopped at a breakpoint")) };
 }
 
 function isAnswer(input: RunInput | ApprovalAnswer | null): input is ApprovalAnswer {

@@ -123,6 +123,41 @@ describe("chat with the offline planner: a conversation across a restart", () =>
     }
   }, 240_000);
 
+  it("did you mean: chat numbers the close workflows, the pick plans the turn and the next turn refines it; run and plan without a terminal exit 2 with each --workflow", async () => {
+    const env = offlineEnv();
+    const chat = await runCli(
+      ["chat", "--session", "pick"],
+      env,
+      [
+        "give me a place to store files called uploads in eu-west-1", // no template clears the threshold
+        "1", // the pick, by number
+        "c",
+        "make it eu-central-1", // a refinement of the picked plan
+        "c",
+        "exit",
+      ].join("\n") + "\n",
+    );
+    expect(chat.code).toBe(0);
+    const err = chat.stderr;
+    expect(err).toContain("did you mean:");
+    expect(err).toMatch(/ {2}1\) upstash-redis-setup — Create an Upstash Redis database[^\n]*\n/);
+    expect(err).not.toContain("--workflow upstash-redis-setup");
+    expect(err).toContain('workflow "upstash-redis-setup", picked from the workflows that came close');
+    expect(err).toContain('param database_name = "uploads" (request: "uploads")');
+    expect(err).toContain("read as a refinement: changes the last plan (upstash-redis-setup)");
+    expect(err).toContain('  ~ region: "eu-west-1" → "eu-central-1"');
+    expect(repeatedLines(err)).toEqual([]);
+
+    for (const mode of ["run", "plan"]) {
+      const result = await runCli([mode, "give me a place to store files called uploads"], env);
+      expect(result.code).toBe(2);
+      const lines = result.stdout.trimEnd().split("\n");
+      expect(lines[0]).toMatch(/^✗ could not plan: no workflow matches the request well enough \(best score [\d.]+ < [\d.]+\)$/);
+      expect(lines[1]).toBe("  did you mean:");
+      expect(lines[2]).toMatch(/^ {2}1\) upstash-redis-setup — Create an Upstash Redis database.* \(--workflow upstash-redis-setup\)$/);
+    }
+  }, 240_000);
+
   it("run without a terminal: a plan that needs an answer exits 2 with the question and the --param that answers it", async () => {
     const env = offlineEnv();
     const result = await runCli(["run", "back up the database"], env);

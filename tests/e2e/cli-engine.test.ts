@@ -54,7 +54,7 @@ describe("CLI: validate and run --plan", () => {
 
   it("run: human output shows a timeline and the thread to resume", async () => {
     const s = setup([work("a"), work("b", { dependencies: ["a"] })]);
-    const result = await runCli(["run", "--plan", s.plan, "--mcp-config", s.mcp, "--scheduler", "waves", "--thread", "t-human"], s.env);
+    const result = await runCli(["run", "--plan", s.plan, "--mcp-config", s.mcp, "--scheduler", "graph", "--thread", "t-human"], s.env);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("cli plan — succeeded (thread t-human)");
     expect(result.stdout).toMatch(/✓ a +\|█/);
@@ -63,7 +63,10 @@ describe("CLI: validate and run --plan", () => {
 
   it("bad flags are input errors (exit 2)", async () => {
     const s = setup([work("a")]);
-    expect((await runCli(["run", "--plan", s.plan, "--scheduler", "fast"], s.env)).stderr).toContain("option '--scheduler <name>' argument 'fast' is invalid. Allowed choices are asap, waves, graph.");
+    expect((await runCli(["run", "--plan", s.plan, "--scheduler", "fast"], s.env)).stderr).toContain("option '--scheduler <name>' argument 'fast' is invalid. Allowed choices are asap, graph.");
+    const waves = await runCli(["run", "--plan", s.plan, "--scheduler", "waves"], s.env);
+    expect(waves.code).toBe(2);
+    expect(waves.stderr).toContain("--scheduler waves was removed: use --scheduler graph to step through a run (one node per step, --break-before, Studio's interruptBefore), or asap (the default, fastest)");
     expect((await runCli(["run", "--plan", path.join(s.dir, "missing.json")], s.env)).code).toBe(2);
   });
 

@@ -29,12 +29,10 @@ async function runSeed(scheduler: Scheduler, options: Parameters<typeof fakeServ
 describe("seed Test 1: the RAD Crawler DAG runs in parallel", () => {
   const delays = { generate_code: 1000 };
   let asap: Awaited<ReturnType<typeof runSeed>>;
-  let waves: Awaited<ReturnType<typeof runSeed>>;
   let graph: Awaited<ReturnType<typeof runSeed>>;
   beforeAll(async () => {
     graph = await runSeed("graph", { delays, defaultMs: 100 });
     asap = await runSeed("asap", { delays, defaultMs: 100 });
-    waves = await runSeed("waves", { delays, defaultMs: 100 });
   });
 
   it("asap: the seed plan (verbatim) succeeds, with deploy_app's implied dependency on create_redis", () => {
@@ -55,14 +53,6 @@ describe("seed Test 1: the RAD Crawler DAG runs in parallel", () => {
     expect(echo.project_id).toBe("prj-rad-crawler");
     expect(echo.env["DATABASE_URL"]).toBe("postgres://user:pw-crawler@127.0.0.1:5432/crawler");
     expect(echo.env["REDIS_URL"]).toBe("redis://default:pw-rad-crawler-cache@127.0.0.1:6379");
-  });
-
-  it("waves: same outcome, one wave at a time", () => {
-    expect(waves.report.status).toBe("succeeded");
-    const byId = Object.fromEntries(waves.report.steps.map((s) => [s.id, s]));
-    // In waves, create_database waits for the first wave (which holds generate_code).
-    expect(byId["create_database"]!.startedAtMs).toBeGreaterThanOrEqual(byId["generate_code"]!.endedAtMs);
-    expect(waves.calls.filter((c) => c.tool !== "undo")).toHaveLength(6);
   });
 
   it("graph: the plan's own graph ends with the same results as asap, one step node per step", () => {

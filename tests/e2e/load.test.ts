@@ -64,7 +64,7 @@ function planFor(run: number, nonce: string): { plan: unknown; expected: Expecte
     d: { name: `${r}-d`, value: `${va}/b+${vc}` },
     e: created(`${r}-e`, `${va}/b+${vc}`),
   };
-  return { plan: { name: `load ${r}`, steps }, expected: { thread: `load-${nonce}-${r}`, scheduler: run % 2 === 0 ? "asap" : "waves", outputs } };
+  return { plan: { name: `load ${r}`, steps }, expected: { thread: `load-${nonce}-${r}`, scheduler: run % 2 === 0 ? "asap" : "graph", outputs } };
 }
 
 /** Every step sleeps a different few milliseconds, so the runs' steps interleave. */

@@ -18,6 +18,25 @@ const PLAN = {
   ],
 };
 
+/** For breakpoints: bp_done reads bp_app's output (an implied edge); bp_report runs beside them. */
+const STEPPED = {
+  name: "Stepped in Studio",
+  steps: [
+    { id: "bp_db", tool: "toolkit.work", dependencies: [], params: { name: "studio-bp-db" } },
+    { id: "bp_app", tool: "toolkit.work", dependencies: ["bp_db"], params: { name: "studio-bp-app" } },
+    { id: "bp_done", tool: "toolkit.work", dependencies: [], params: { name: "studio-bp-done-${bp_app.name}" } },
+    { id: "bp_report", tool: "toolkit.plain", dependencies: [], params: { name: "studio-bp-report" } },
+  ],
+};
+const STOPPED = {
+  name: "Stopped in Studio",
+  steps: [
+    { id: "stop_first", tool: "toolkit.work", dependencies: [], params: { name: "studio-stop-first" } },
+    { id: "stop_second", tool: "toolkit.work", dependencies: ["stop_first"], params: { name: "studio-stop-second" } },
+  ],
+};
+const bpCalls = (): string[] => readCalls(calls).filter((c) => c.name.startsWith("studio-bp-")).map((c) => c.name).sort();
+
 let server: ChildProcess | undefined;
 let stub: OpenAIStub | undefined;
 let base = "";
@@ -140,6 +159,51 @@ describe("LangGraph Studio: langgraphjs dev serves the graphs in langgraph.json"
     });
     expect(values.status).toBe("succeeded");
     expect(values.results["only"]!.status).toBe("succeeded");
+  });
+
+  it("an executor assistant configured with a plan draws that plan's own graph: one node per step, edges from its dependencies", async () => {
+    const assistant = await api<{ assistant_id: string }>("POST", "/assistants", { graph_id: "executor", config: { configurable: { plan: STEPPED } } });
+    const graph = await api<{ nodes: { id: string }[]; edges: { source: string; target: string }[] }>("GET", `/assistants/${assistant.assistant_id}/graph`);
+    expect(graph.nodes.map((n) => n.id).sort()).toEqual(["__end__", "__start__", "bp_app", "bp_db", "bp_done", "bp_report", "run.compensate", "run.prepare", "run.settle"]);
+    const from = (node: string): string[] => graph.edges.filter((e) => e.source === node).map((e) => e.target).sort();
+    expect(from("run.prepare")).toEqual(["__end__", "bp_db", "bp_report", "run.settle"]);
+    expect(from("bp_db")).toEqual(["bp_app", "run.settle"]); // declared
+    expect(from("bp_app")).toEqual(["bp_done", "run.settle"]); // implied by ${bp_app.name}
+    expect(from("bp_report")).toEqual(["run.settle"]);
+    // Without a plan in its config the executor is the fixed graph.
+    const fixed = await api<{ nodes: { id: string }[] }>("GET", "/assistants/executor/graph");
+    expect(fixed.nodes.map((n) => n.id)).toContain("runGraph");
+  });
+
+  it("interruptBefore a step stops the run there (its dependencies done, in the state); resuming finishes without repeating a step", async () => {
+    const assistant = await api<{ assistant_id: string }>("POST", "/assistants", { graph_id: "executor", config: { configurable: { plan: STEPPED } } });
+    const { thread_id } = await api<{ thread_id: string }>("POST", "/threads", {});
+    await api("POST", `/threads/${thread_id}/runs/wait`, { assistant_id: assistant.assistant_id, input: { plan: STEPPED }, interrupt_before: ["bp_done"] });
+    const paused = await api<{ next: string[]; values: { results: Record<string, { status: string; output: { name: string } }> } }>("GET", `/threads/${thread_id}/state`);
+    expect(paused.next).toEqual(["bp_done"]);
+    expect(Object.keys(paused.values.results).sort()).toEqual(["bp_app", "bp_db", "bp_report"]);
+    // What bp_done will be called with: ${bp_app.name} reads this output.
+    expect(paused.values.results["bp_app"]!.output.name).toBe("studio-bp-app");
+    expect(bpCalls()).toEqual(["studio-bp-app", "studio-bp-db", "studio-bp-report"]);
+
+    await api("POST", `/threads/${thread_id}/runs/wait`, { assistant_id: assistant.assistant_id, input: null });
+    const done = await api<{ next: string[]; values: { status: string } }>("GET", `/threads/${thread_id}/state`);
+    expect(done.next).toEqual([]);
+    expect(done.values.status).toBe("succeeded");
+    expect(bpCalls()).toEqual(["studio-bp-app", "studio-bp-db", "studio-bp-done-studio-bp-app", "studio-bp-report"]);
+  });
+
+  it("at a breakpoint, Command({ update: { stop: true } }) stops the run and rolls back the finished steps", async () => {
+    const assistant = await api<{ assistant_id: string }>("POST", "/assistants", { graph_id: "executor", config: { configurable: { plan: STOPPED } } });
+    const { thread_id } = await api<{ thread_id: string }>("POST", "/threads", {});
+    await api("POST", `/threads/${thread_id}/runs/wait`, { assistant_id: assistant.assistant_id, input: { plan: STOPPED }, interrupt_before: ["stop_second"] });
+    expect((await api<{ next: string[] }>("GET", `/threads/${thread_id}/state`)).next).toEqual(["stop_second"]);
+    await api("POST", `/threads/${thread_id}/runs/wait`, { assistant_id: assistant.assistant_id, command: { update: { stop: true } } });
+    const done = await api<{ next: string[]; values: { status: string; results: Record<string, { status: string }> } }>("GET", `/threads/${thread_id}/state`);
+    expect(done.values.status).toBe("cancelled");
+    expect(done.values.results["stop_second"]!.status).toBe("skipped");
+    const made = readCalls(calls).filter((c) => c.name.startsWith("studio-stop-"));
+    expect(made.map((c) => `${c.tool}:${c.name}`)).toEqual(["work:studio-stop-first", "undo:studio-stop-first"]);
   });
 
   it("one Studio process runs one copy of each MCP server for both graphs", () => {

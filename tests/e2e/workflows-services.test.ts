@@ -241,8 +241,8 @@ describe("multi-tenant-provision", () => {
     expect(urls.size).toBe(4);
   });
 
-  it("runs the same way wave by wave (the waves scheduler)", async () => {
-    const report = await run("multi-tenant-provision", { name: unique("mtw"), tenants: 2 }, undefined, "waves");
+  it("runs the same way as the plan's own graph (the graph scheduler)", async () => {
+    const report = await run("multi-tenant-provision", { name: unique("mtw"), tenants: 2 }, undefined, "graph");
     expectSucceeded(report);
     const project = report.steps.find((s) => s.id === "create_project")!;
     for (const id of ["database_t1", "database_t2"]) expect(report.steps.find((s) => s.id === id)!.startedAtMs).toBeGreaterThanOrEqual(project.endedAtMs);

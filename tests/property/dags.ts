@@ -45,4 +45,4 @@ export async function runPlan(caller: ToolCaller, plan: unknown, scheduler: Sche
   return (await graph.invoke({ plan, scheduler, params, allowDestructive: true }, config)) as ExecState;
 }
 
-export const SCHEDULERS: readonly Scheduler[] = ["asap", "waves", "graph"];
+export const SCHEDULERS: readonly Scheduler[] = ["asap", "graph"];

@@ -7,7 +7,7 @@ import { dagShape, runPlan, SCHEDULERS, type DagShape } from "./dags.ts";
 /**
  * Random valid DAGs whose every output is a hash of the step's arguments (which carry its
  * dependencies' outputs) run to exactly the outputs of a plain sequential interpreter, under every
- * scheduler (asap, waves, graph), whatever order the steps finish in.
+ * scheduler (asap, graph), whatever order the steps finish in.
  */
 type Use = "whole" | "embedded" | "number" | "declared";
 
@@ -124,7 +124,7 @@ function calcCaller(c: Case): FakeCaller {
 }
 
 describe("random DAGs against a sequential reference", () => {
-  it("every step's output equals the reference under asap, waves and graph", async () => {
+  it("every step's output equals the reference under asap and graph", async () => {
     await fc.assert(
       fc.asyncProperty(cases, async (c) => {
         tally.dags++;

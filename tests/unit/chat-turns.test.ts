@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { asksAgain, asksTeardown, createdResources, planChanges, refersBack, teardownName, teardownPlan, undoCalls } from "../../src/planner/index.ts";
-import { askPlannerQuestions } from "../../src/cli/questions.ts";
+import { askPlannerQuestions, askWorkflowChoice } from "../../src/cli/questions.ts";
+import { planOffline } from "../../src/planner/index.ts";
+import { workflows, instantiate } from "../../src/workflows/index.ts";
 import { renderPlanningFailure, renderPlanner } from "../../src/cli/render.ts";
 import type { PlannerQuestion } from "../../src/planner/index.ts";
 
@@ -123,5 +125,53 @@ describe("the planner's questions, asked inline", () => {
 
   it("an empty answer ends the turn", async () => {
     expect(await askPlannerQuestions([q], { planner: { kind: "catalog", reason: "" } }, async () => "", io)).toBeUndefined();
+  });
+});
+
+describe("did you mean: the workflows that came close", () => {
+  const message = "no workflow matches the request well enough (best score 0.333 < 0.45); closest: upstash-redis-setup (Upstash Redis Setup, score 0.333). Offline I can: x. Configure a model (OPENAI_API_KEY or OPENAI_BASE_URL) to plan free-form requests.";
+  const choices = [
+    { id: "upstash-redis-setup", name: "Upstash Redis Setup", description: "Create an Upstash Redis database in a region" },
+    { id: "redis-cache-suite", name: "Redis for Cache, Sessions and Queue", description: "Create three Upstash Redis databases in parallel" },
+  ];
+  const planner = { kind: "catalog" as const, reason: message, closest: [], choices };
+
+  it("without a terminal: the reason once, then each choice numbered with its description and the --workflow that runs it", () => {
+    expect(renderPlanningFailure({ problems: [message], planner }).split("\n")).toEqual([
+      "✗ could not plan: no workflow matches the request well enough (best score 0.333 < 0.45)",
+      "  did you mean:",
+      "  1) upstash-redis-setup — Create an Upstash Redis database in a region (--workflow upstash-redis-setup)",
+      "  2) redis-cache-suite — Create three Upstash Redis databases in parallel (--workflow redis-cache-suite)",
+    ]);
+  });
+
+  it("asked on a terminal the number answers: no flags", () => {
+    expect(renderPlanningFailure({ problems: [message], planner }, { asking: true })).not.toContain("--workflow");
+  });
+
+  it("a number or an id picks; anything else asks again; an empty line skips", async () => {
+    const errors: string[] = [];
+    const io = { out: () => {}, err: (t: string) => errors.push(t) };
+    const reader = (answers: string[]) => async () => answers.shift();
+    expect(await askWorkflowChoice(choices, reader(["2"]), io)).toBe("redis-cache-suite");
+    expect(await askWorkflowChoice(choices, reader(["Upstash-Redis-Setup"]), io)).toBe("upstash-redis-setup");
+    expect(await askWorkflowChoice(choices, reader(["7", "the first", "1"]), io)).toBe("upstash-redis-setup");
+    expect(errors).toEqual(["answer 1-2 or one of upstash-redis-setup, redis-cache-suite", "answer 1-2 or one of upstash-redis-setup, redis-cache-suite"]);
+    expect(await askWorkflowChoice(choices, reader([""]), io)).toBeUndefined();
+    expect(await askWorkflowChoice(choices, reader([]), io)).toBeUndefined();
+  });
+
+  it("the picked workflow plans the original request: its values filled from it, the missing ones asked", async () => {
+    const library = { workflows, instantiate };
+    const picked = await planOffline("give me a place to store files called uploads in eu-west-1", { library, workflow: "upstash-redis-setup" });
+    expect(picked.kind).toBe("plan");
+    if (picked.kind !== "plan") return;
+    expect(picked.workflows.map((w) => w.id)).toEqual(["upstash-redis-setup"]);
+    expect(picked.memo.workflows).toEqual([{ id: "upstash-redis-setup", values: { database_name: "uploads", region: "eu-west-1" } }]);
+
+    const asks = await planOffline("give me a place to store files called uploads", { library, workflow: "database-backup" });
+    expect(asks.kind).toBe("question");
+    if (asks.kind !== "question") return;
+    expect(asks.questions.map((q) => [q.param, q.why])).toEqual([["project_id", "missing"]]);
   });
 });

@@ -90,6 +90,6 @@ describe("credit-optimizer run --workflow (argument errors, before anything conn
   });
 
   it("refuses a bad scheduler", async () => {
-    expect(await usageError(["run", "--workflow", "neon-full-setup", "--scheduler", "fast"])).toMatch(/--scheduler.*Allowed choices are asap, waves/);
+    expect(await usageError(["run", "--workflow", "neon-full-setup", "--scheduler", "fast"])).toMatch(/--scheduler.*Allowed choices are asap, graph/);
   });
 });
