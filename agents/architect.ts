@@ -29,7 +29,8 @@ import {
 import { RESOURCE_LABEL, resourceKindOf } from "../src/planner/inventory.ts";
 import type { PlanInput } from "../src/plan/schema.ts";
 import { describeModel } from "../src/models/chat-model.ts";
-import { planModel, replyText, streamPlan } from "../src/models/streamed-plan.ts";
+import { planModel, replyText, streamPlan, type PlanMethod } from "../src/models/streamed-plan.ts";
+import { fromStrictPlan, STRICT_PLAN_SCHEMA } from "../src/models/strict-plan.ts";
 import { formatPrompt, quoteData, quoteText } from "../src/models/prompt-format.ts";
 import { compactSchema, toolSignature } from "../src/models/tool-signature.ts";
 import { sliceTools } from "../src/planner/tool-slice.ts";
@@ -164,11 +165,8 @@ async function planWithModel(
     })),
   ];
   const method = deps.structuredMethod ?? deps.config.model?.structuredOutput ?? "functionCalling";
-  const fn = { ...ARCHITECT_PLAN_FUNCTION, schema: compactSchema(toJsonSchema(Plan)) as Record<string, unknown> };
-  const structuredOf = (picked: AgentModel) => {
-    if (typeof picked.model.withStructuredOutput !== "function") throw new Error(`model ${picked.name} does not support structured output`);
-    return picked.model.withStructuredOutput(Plan, { name: ARCHITECT_PLAN_FUNCTION.name, method, includeRaw: true });
-  };
+  const fn = { ...ARCHITECT_PLAN_FUNCTION, schema: planSchemaFor(method) };
+  const decode = decoderFor(method);
   const writer = (config as LangGraphRunnableConfig | undefined)?.writer;
   // Repairs may be routed to another model (routing rule "architect/repair").
   const repairModel = deps.chatModel?.("architect", "repair") ?? first;
@@ -191,7 +189,7 @@ async function planWithModel(
       raw = await streamPlan(planModel(picked.model, method, fn), messages, callConfig, {
         // Each step is judged the moment it is complete, against the tools and the steps before it.
         onStep: ({ index, step, plan, atMs }) => {
-          const verdict = checkArrivedStep(plan, index, rules);
+          const verdict = checkArrivedStep(decode(plan) as Record<string, unknown>, index, rules);
           const id = typeof (step as { id?: unknown } | null)?.id === "string" ? (step as { id: string }).id : `#${index}`;
           const entry: StreamedStep = { id, atMs: Math.round(atMs), status: verdict.status, ...(verdict.problems.length ? { problems: verdict.problems.map(formatProblem) } : {}) };
           arrived.push(entry);
@@ -200,10 +198,10 @@ async function planWithModel(
       });
       streamed = arrived;
     } else {
-      raw = ((await structuredOf(picked).invoke(messages, callConfig)) as { raw: AIMessage }).raw;
+      raw = await planModel(picked.model, method, fn).invoke(messages, callConfig);
     }
     usage.push(usageOf("architect", raw, deps, picked));
-    const candidate = deps.streamPlans !== false ? streamedCandidateOf(raw as AIMessageChunk) : candidateOf(raw);
+    const candidate = decoded(deps.streamPlans !== false ? streamedCandidateOf(raw as AIMessageChunk) : candidateOf(raw), decode);
     const validation = candidate.ok ? validatePlan(candidate.value, rules) : undefined;
     if (validation?.ok) {
       return {
@@ -350,6 +348,24 @@ function unsentTools(candidate: unknown, tools: readonly ToolInfo[], sent: Reado
 }
 
 type Candidate = { ok: true; value: unknown } | { ok: false; message: string };
+
+/**
+ * The plan schema for the way it is asked: strict `json_schema` gets the strict shape (OpenAI refuses
+ * the zod schema's optional fields and open records there); function calling and JSON mode get the
+ * compact schema, which Ollama, vLLM and LM Studio take as it is.
+ */
+export function planSchemaFor(method: PlanMethod): Record<string, unknown> {
+  return method === "jsonSchema" ? STRICT_PLAN_SCHEMA : (compactSchema(toJsonSchema(Plan)) as Record<string, unknown>);
+}
+
+/** Turns what the model sent into the plan's own shape (strict replies encode open records as strings). */
+function decoderFor(method: PlanMethod): (value: unknown) => unknown {
+  return method === "jsonSchema" ? fromStrictPlan : (value) => value;
+}
+
+function decoded(candidate: Candidate, decode: (value: unknown) => unknown): Candidate {
+  return candidate.ok ? { ok: true, value: decode(candidate.value) } : candidate;
+}
 
 /**
  * The plan in a streamed reply, parsed strictly: the chunk's `tool_calls` come from a partial-JSON
