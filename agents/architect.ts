@@ -347,7 +347,7 @@ function unsentTools(candidate: unknown, tools: readonly ToolInfo[], sent: Reado
   return tools.filter((t) => named.has(`${t.server}.${t.name}`) && !sent.has(`${t.server}.${t.name}`));
 }
 
-type Candidate = { ok: true; value: unknown } | { ok: false; message: string };
+export type Candidate = { ok: true; value: unknown } | { ok: false; message: string };
 
 /**
  * The plan schema for the way it is asked: strict `json_schema` gets the strict shape (OpenAI refuses
@@ -382,7 +382,7 @@ function streamedCandidateOf(raw: AIMessageChunk): Candidate {
 }
 
 /** The plan the model sent: the function call's arguments, or JSON text. */
-function candidateOf(raw: AIMessage): Candidate {
+export function candidateOf(raw: AIMessage): Candidate {
   const call = raw.tool_calls?.[0];
   if (call) return { ok: true, value: call.args };
   const invalid = raw.invalid_tool_calls?.[0];

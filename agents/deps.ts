@@ -24,6 +24,8 @@ export interface OrchestratorDeps extends Omit<ExecutorDeps, "budget"> {
   structuredMethod?: "functionCalling" | "jsonMode" | "jsonSchema";
   /** Stream the model's plan and judge each step as it arrives (default true; `plan`, which only shows, may turn it off). */
   streamPlans?: boolean;
+  /** Replans after a failed step before the run rolls back (default config.model.maxReplans, else 1; 0: none). */
+  maxReplans?: number;
   /** Invalid plans sent back to the model before the run stops (default 2). */
   maxRepairs?: number;
   pricing?: Pricing;

@@ -1,6 +1,8 @@
 import { Annotation } from "@langchain/langgraph";
-import type { Approval, BudgetDecision, Forecast, ModelUsage, Outcome, PlannerInfo, Report } from "../agents/types.ts";
+import type { Approval, BudgetDecision, Forecast, ModelUsage, Outcome, PlannerInfo, Replan, Report } from "../agents/types.ts";
+import type { StepResult } from "../src/engine/run-step.ts";
 import { ExecutorState } from "../src/engine/state.ts";
+import type { PreparedPlan } from "../src/plan/validate.ts";
 
 const last = <T>(_: T, right: T): T => right;
 
@@ -36,6 +38,14 @@ export const OrchestratorState = Annotation.Root({
   /** Where the run ended up when it did not simply run. */
   outcome: Annotation<Outcome | undefined>,
   report: Annotation<Report | undefined>,
+  /**
+   * The execution that stopped at a failure with its rollback deferred: its plan and results, kept
+   * until the architect's replan either goes on (`next: "continue"`, after the forecast and approval)
+   * or gives up (`rollback`: the execute node rolls back exactly what that execution did).
+   */
+  halted: Annotation<{ prepared: PreparedPlan; results: Record<string, StepResult>; next?: "continue" | "rollback" } | undefined>,
+  /** Each replan after a failure, in order (the report shows them). */
+  replans: Annotation<Replan[]>({ reducer: (left, right) => [...left, ...right], default: () => [] }),
 });
 
 export type RunState = typeof OrchestratorState.State;
