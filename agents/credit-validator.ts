@@ -39,12 +39,14 @@ export async function creditValidator(state: RunState, deps: OrchestratorDeps, c
     if (!validation.ok) return { planProblems: validation.problems.map(formatProblem), outcome: "planning_failed" };
     prepared = validation.prepared;
   }
-  // After a replan only the steps still to run are forecast, checked and approved; the finished ones are done.
+  // With steps already done (a replan, or steps started while the plan streamed) only the steps still to
+  // run are checked by their backends and need approval.
   const pending = state.halted?.next === "continue" ? pendingPart(prepared, new Set(Object.keys(finishedResults(state.halted.results)))) : prepared;
   // Each step's backend says, before anything is created, whether it can serve here (Redis, tokens, git…).
   const unservable = await preflight(pending, ctx.caller);
   if (unservable.length > 0) return { prepared, planProblems: unservable.map(formatPreflightProblem), outcome: "preflight_failed" };
-  const forecast = await forecastPlan(pending, {
+  // The whole plan is forecast: what finished is this run's spend too.
+  const forecast = await forecastPlan(prepared, {
     ledger: deps.ledger,
     pricing: deps.pricing ?? DEFAULT_PRICING,
     expectedModelCalls: expectedModelCalls(state.usage, deps),

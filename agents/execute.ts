@@ -26,7 +26,8 @@ export function executeNode(deps: OrchestratorDeps, runExecutor: ExecutorRunner)
     const halted = state.halted;
     const rollingBack = halted !== undefined && (halted.next !== "continue" || state.approval?.approved !== true || state.outcome !== undefined);
     const prepared = rollingBack ? halted.prepared : state.prepared!;
-    const carried = halted ? (rollingBack ? halted.results : finishedResults(halted.results)) : undefined;
+    // Streamed steps are carried as they ended (a failure among them is the run's failure); after a replan only what succeeded.
+    const carried = halted ? (rollingBack || halted.by === "stream" ? halted.results : finishedResults(halted.results)) : undefined;
     const deferRollback = !rollingBack && canReplan(state, deps);
     const ledger = deps.ledger;
     const tools = (await deps.context()).caller.tools;
@@ -55,13 +56,14 @@ export function executeNode(deps: OrchestratorDeps, runExecutor: ExecutorRunner)
     });
     const { params, scheduler, mcpConfigPath, allowDestructive } = state;
     try {
-      const input = { plan: prepared.plan, params, scheduler, mcpConfigPath, allowDestructive, prepared, carried, deferRollback };
+      const undoAll = rollingBack && halted.by === "stream";
+      const input = { plan: prepared.plan, params, scheduler, mcpConfigPath, allowDestructive, prepared, carried, deferRollback, undoAll };
       const done = (await executor.invoke(input, config)) as ExecState;
       await recorder?.flush();
       // The run ended (not paused at a question): its reservation shrinks to what it spent.
       if (done.status !== "failed") await reservation?.settle();
-      const { carried: _carried, deferRollback: _defer, plan: _plan, ...rest } = done;
-      return { ...rest, halted: done.status === "failed" ? { prepared, results: done.results } : undefined };
+      const { carried: _carried, deferRollback: _defer, undoAll: _undo, plan: _plan, ...rest } = done;
+      return { ...rest, halted: done.status === "failed" ? { prepared, results: done.results, by: "failure" } : undefined };
     } finally {
       await recorder?.flush().catch(() => {});
     }

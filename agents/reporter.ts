@@ -72,8 +72,8 @@ export interface RememberedRun {
 
 /** The report of a run, from its state: built once, here. */
 export function buildReport(threadId: string, state: RunState): Report {
-  // A run that replanned ran, whatever became of the replan (declined or rejected, it rolled back).
-  const executed = state.status !== "pending" && state.status !== "invalid" && state.prepared !== undefined && (state.approval?.approved === true || state.replans.length > 0);
+  // A run with steps that ran (before a replan, or while its plan streamed) ran, even if what came after was declined.
+  const executed = state.status !== "pending" && state.status !== "invalid" && state.prepared !== undefined && (state.approval?.approved === true || Object.keys(state.results).length > 0);
   const outcome: Outcome = state.outcome ?? (executed ? "executed" : state.status === "invalid" ? "planning_failed" : "planned");
   const execution = summarizeExecution(state);
   const ran = executed || state.status === "invalid";

@@ -42,6 +42,10 @@ export interface StreamedStep {
   /** "waiting": it names a step or parameter that had not arrived yet. */
   status: "ok" | "invalid" | "waiting";
   problems?: string[];
+  /** Started while the plan was still streaming. */
+  started?: boolean;
+  /** Why it did not start while the plan streamed (it waited for the whole plan and its approval). */
+  held?: string;
 }
 
 /** A failed run's replan: what failed, what the architect answered, and what became of it. */

@@ -28,7 +28,8 @@ export function buildOrchestratorGraph(deps: OrchestratorDeps) {
     .addNode("replan", (s, config) => replan(s, deps, config))
     .addNode("reporter", (s, config) => reporter(s, deps, config))
     .addConditionalEdges(START, (s: RunState) => (s.plan !== undefined && s.plan !== null ? "credit_validator" : "architect"), ["architect", "credit_validator"])
-    .addConditionalEdges("architect", (s) => (s.outcome === "planning_failed" ? "reporter" : "credit_validator"), ["reporter", "credit_validator"])
+    // Steps started while the plan streamed are rolled back by execute when planning fails or is stopped.
+    .addConditionalEdges("architect", (s) => (s.outcome === "planning_failed" ? (s.halted ? "execute" : "reporter") : "credit_validator"), ["reporter", "credit_validator", "execute"])
     // A halted run (a failure waiting for its replan) never ends without its rollback: a replan that is
     // rejected, cannot run here or is declined goes back to execute, which then rolls back.
     .addConditionalEdges("credit_validator", (s) => (s.outcome !== undefined || s.dryRun ? (s.halted ? "execute" : "reporter") : "approve"), ["reporter", "approve", "execute"])

@@ -39,11 +39,13 @@ export const OrchestratorState = Annotation.Root({
   outcome: Annotation<Outcome | undefined>,
   report: Annotation<Report | undefined>,
   /**
-   * The execution that stopped at a failure with its rollback deferred: its plan and results, kept
-   * until the architect's replan either goes on (`next: "continue"`, after the forecast and approval)
-   * or gives up (`rollback`: the execute node rolls back exactly what that execution did).
+   * Steps that ran outside the execute node's last execution, kept until the run goes on with them
+   * (`next: "continue"`, after the forecast and approval: they are carried, never called again) or
+   * rolls them back (`rollback`, or not approved). `by: "failure"`: an execution stopped at a failure
+   * with its rollback deferred for the architect's replan; `by: "stream"`: steps the architect started
+   * while the plan streamed.
    */
-  halted: Annotation<{ prepared: PreparedPlan; results: Record<string, StepResult>; next?: "continue" | "rollback" } | undefined>,
+  halted: Annotation<{ prepared: PreparedPlan; results: Record<string, StepResult>; next?: "continue" | "rollback"; by?: "failure" | "stream" } | undefined>,
   /** Each replan after a failure, in order (the report shows them). */
   replans: Annotation<Replan[]>({ reducer: (left, right) => [...left, ...right], default: () => [] }),
 });

@@ -49,6 +49,10 @@ export const ARCHITECT_REPAIR_PROMPT = `The plan you returned is invalid. Proble
 </problems>
 {more_tools}Return the whole corrected plan by calling the plan function again.`;
 
+/** In a repair: steps that already started while the plan streamed; changing them would undo them. */
+export const ARCHITECT_STARTED_PROMPT = `Steps already running or done (keep them exactly as they are): {steps}
+`;
+
 /** In a repair: tools the plan used that were not in the list it was given. */
 export const ARCHITECT_MORE_TOOLS_PROMPT = `Tools the plan names that were not in the list:
 <tools>

@@ -185,7 +185,7 @@ export async function compensate(state: ExecState, deps: ExecutorDeps): Promise<
   const results = withSkipped(state.results, prepared);
   // A call cancelled by a stop failed because of the stop, not on its own: the run is cancelled.
   const anyFailed = Object.values(results).some((r) => r.status === "failed" && r.error?.code !== "CANCELLED");
-  const stopped = !anyFailed && Object.values(results).some((r) => r.status === "skipped" || r.status === "failed");
+  const stopped = !anyFailed && (state.undoAll || Object.values(results).some((r) => r.status === "skipped" || r.status === "failed"));
   if (!anyFailed && !stopped) return { results, status: "succeeded" };
   // A failure the architect may still repair: nothing is undone yet (the orchestrator replans, then
   // runs on or comes back here to roll back).

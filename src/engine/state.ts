@@ -53,6 +53,8 @@ export const ExecutorState = Annotation.Root({
   carried: Annotation<Record<string, StepResult> | undefined>,
   /** On a step's failure, stop without rolling back (status `failed`): the architect may replan first. */
   deferRollback: Annotation<boolean>({ reducer: last, default: () => false }),
+  /** Roll back every finished step though none failed: steps started while a plan streamed, when the run does not go on. */
+  undoAll: Annotation<boolean>({ reducer: last, default: () => false }),
   /** Set only on a `Send` to `runStep` (waves): the step that branch runs. */
   stepId: Annotation<string | undefined>,
 });

@@ -1,0 +1,69 @@
+import { task } from "@langchain/langgraph";
+import { canonicalJson, sha256 } from "../hash.ts";
+import type { Step } from "../plan/schema.ts";
+import type { PreparedPlan } from "../plan/validate.ts";
+import { createCallGate } from "../policy/gate.ts";
+import { runStep, type RunContext, type StepResult } from "./run-step.ts";
+import type { StepEvent } from "./schedule.ts";
+
+export interface EarlyStepOptions {
+  /** Cancels calls in flight (Ctrl-C twice); no new step starts once aborted. */
+  signal?: AbortSignal;
+  /** No new step starts once aborted (Ctrl-C). */
+  stopSignal?: AbortSignal;
+  onEvent?(event: StepEvent): void;
+}
+
+/** Steps started before their plan has fully arrived, each the moment its dependencies (also started here) are done. */
+export interface EarlySteps {
+  /** Starts `step` (its dependencies must have been started here); `prepared` holds it and those dependencies. */
+  start(step: Step, prepared: PreparedPlan): void;
+  /** Ids started so far, in the order they started. */
+  readonly started: readonly string[];
+  /** Every started step's result, once all have finished. */
+  settle(): Promise<Record<string, StepResult>>;
+}
+
+/**
+ * A source of steps for a plan that is still arriving (the architect streams it): the same step runner
+ * and the same policy gate as the executor, never destructive calls (the caller offers only steps that
+ * need no approval). Each step is a LangGraph task named by its id and a hash of its definition, so a
+ * node that runs again after a kill gets a finished step's saved result instead of calling it again —
+ * as long as the model sends the same step again; a changed step is a different task.
+ * Its results are handed to the executor, which treats them as done (`carried`).
+ */
+export function earlySteps(ctx: RunContext, options: EarlyStepOptions = {}): EarlySteps {
+  const gate = createCallGate({ tools: ctx.caller.tools, allow: ctx.allow, untrusted: ctx.untrusted, allowDestructive: false });
+  const promises = new Map<string, Promise<StepResult>>();
+  const started: string[] = [];
+  const stopped = (): boolean => options.stopSignal?.aborted === true || options.signal?.aborted === true;
+  return {
+    started,
+    start(step, prepared) {
+      const resolved = prepared.tools[step.id]!;
+      const depIds = prepared.deps[step.id] ?? [];
+      const tool = `${resolved.server}.${resolved.tool}`;
+      const run = task(`early:${step.id}:${sha256(canonicalJson(step)).slice(0, 12)}`, async (): Promise<StepResult> => {
+        const depResults = await Promise.all(depIds.map((d) => promises.get(d)!));
+        const bad = depResults.find((r) => r.status !== "succeeded");
+        if (bad || stopped()) {
+          const now = Date.now();
+          return { id: step.id, tool, status: "skipped", attempts: 0, startedAtMs: now, endedAtMs: now, reason: bad ? `dependency "${bad.id}" ${bad.status}` : "the run was stopped" };
+        }
+        options.onEvent?.({ type: "step_started", id: step.id, tool });
+        const scope = { steps: Object.fromEntries(depResults.map((r) => [r.id, r.output])), params: prepared.params };
+        const result = await runStep(step, resolved, scope, { ...ctx, gate, signal: options.signal });
+        options.onEvent?.({ type: "step_finished", result });
+        return result;
+      }) as unknown as () => Promise<StepResult>;
+      const promise = run();
+      promise.catch(() => {});
+      promises.set(step.id, promise);
+      started.push(step.id);
+    },
+    async settle() {
+      const results = await Promise.all(promises.values());
+      return Object.fromEntries(results.map((r) => [r.id, r]));
+    },
+  };
+}
