@@ -154,4 +154,30 @@ describe("executing while the plan streams", () => {
     expect(caller.callsOf("noop")).toEqual([]);
     expect(final.report?.status).toBe("cancelled");
   });
+
+  it("a run killed while its plan streams resumes without calling the steps that finished", async () => {
+    const plan = { name: "Shop", steps: [step("db", "infra.create", { name: "shop-db" }), step("cache", "infra.create", { name: "shop-cache" }), step("deploy", "infra.noop", { name: "shop", value: "${db.id}" })] };
+    const caller = infraCaller();
+    const kill = new AbortController();
+    let call = 0;
+    // The first stream is held until both creates finished, then the run is killed (its signal aborted).
+    const end = holdUntil(() => {
+      if (call === 1 && caller.callsOf("create").length >= 2 && caller.calls.every((c) => c.endedAt !== undefined)) kill.abort();
+      return call > 1;
+    });
+    stub = await startOpenAIStub((request: StubRequest): StubReply => {
+      if (fnOf(request) !== "plan") return { content: "done" };
+      call++;
+      return { toolCalls: [{ name: "plan", arguments: plan }] };
+    }, { tokensPerSecond: 2000, holdEnd: async () => (call === 1 ? end.hold() : undefined) });
+    const graph = graphOf(stub, caller);
+    const config = thread();
+    await expect(graph.invoke({ request: "Set up the shop", autoApprove: true }, { ...config, signal: kill.signal })).rejects.toThrow();
+    expect(created(caller).sort()).toEqual(["shop-cache", "shop-db"]);
+    const resumed = (await graph.invoke(null, config)) as RunState;
+    expect(call).toBe(2);
+    expect(resumed.report?.status).toBe("succeeded");
+    expect(created(caller).sort()).toEqual(["shop-cache", "shop-db"]);
+    expect(caller.callsOf("noop")).toHaveLength(1);
+  });
 });
