@@ -163,6 +163,7 @@ function executeWhileStreaming(state: RunState, deps: OrchestratorDeps, ctx: Awa
       ctx,
       rules,
       thresholdUsd,
+      limitUsd: thresholdUsd,
       forecastUsd: async (prepared) => (await forecastPlan(prepared, { ledger: deps.ledger, pricing, tools: ctx.caller.tools })).usd.p90,
       signal: deps.cancelSignal,
       stopSignal: deps.stopSignal,

@@ -2,6 +2,7 @@ import { task } from "@langchain/langgraph";
 import { canonicalJson, sha256 } from "../hash.ts";
 import type { Step } from "../plan/schema.ts";
 import type { PreparedPlan } from "../plan/validate.ts";
+import { measuredUsd } from "../cost/recorder.ts";
 import { createCallGate } from "../policy/gate.ts";
 import { runStep, type RunContext, type StepResult } from "./run-step.ts";
 import type { StepEvent } from "./schedule.ts";
@@ -12,6 +13,11 @@ export interface EarlyStepOptions {
   /** No new step starts once aborted (Ctrl-C). */
   stopSignal?: AbortSignal;
   onEvent?(event: StepEvent): void;
+  /**
+   * What started steps may spend: once the finished ones have cost this much (measured, else declared),
+   * a step about to call is held instead, and the executor's running budget decides about it.
+   */
+  limitUsd?: number;
 }
 
 /** Steps started before their plan has fully arrived, each the moment its dependencies (also started here) are done. */
@@ -37,6 +43,8 @@ export function earlySteps(ctx: RunContext, options: EarlyStepOptions = {}): Ear
   const promises = new Map<string, Promise<StepResult>>();
   const started: string[] = [];
   const stopped = (): boolean => options.stopSignal?.aborted === true || options.signal?.aborted === true;
+  const finished: { result: StepResult; declared: number }[] = [];
+  const spent = (): number => finished.reduce((sum, f) => sum + (f.result.status === "succeeded" || f.result.status === "failed" ? (measuredUsd(f.result.output) ?? f.declared) : 0), 0);
   return {
     started,
     start(step, prepared) {
@@ -45,14 +53,24 @@ export function earlySteps(ctx: RunContext, options: EarlyStepOptions = {}): Ear
       const tool = `${resolved.server}.${resolved.tool}`;
       const run = task(`early:${step.id}:${sha256(canonicalJson(step)).slice(0, 12)}`, async (): Promise<StepResult> => {
         const depResults = await Promise.all(depIds.map((d) => promises.get(d)!));
+        const waiting = depResults.find((r) => r.status === "held");
+        if (waiting) {
+          const now = Date.now();
+          return { id: step.id, tool, status: "held", attempts: 0, startedAtMs: now, endedAtMs: now, reason: `waiting for "${waiting.id}", held by the budget` };
+        }
         const bad = depResults.find((r) => r.status !== "succeeded");
         if (bad || stopped()) {
           const now = Date.now();
           return { id: step.id, tool, status: "skipped", attempts: 0, startedAtMs: now, endedAtMs: now, reason: bad ? `dependency "${bad.id}" ${bad.status}` : "the run was stopped" };
         }
+        if (options.limitUsd !== undefined && spent() >= options.limitUsd) {
+          const now = Date.now();
+          return { id: step.id, tool, status: "held", attempts: 0, startedAtMs: now, endedAtMs: now, reason: `steps started while the plan streamed have spent $${spent().toFixed(2)}: waits for the run's budget` };
+        }
         options.onEvent?.({ type: "step_started", id: step.id, tool });
         const scope = { steps: Object.fromEntries(depResults.map((r) => [r.id, r.output])), params: prepared.params };
         const result = await runStep(step, resolved, scope, { ...ctx, gate, signal: options.signal });
+        finished.push({ result, declared: step.estimate?.usd ?? 0 });
         options.onEvent?.({ type: "step_finished", result });
         return result;
       }) as unknown as () => Promise<StepResult>;
