@@ -18,6 +18,11 @@ export interface EarlyStepOptions {
    * a step about to call is held instead, and the executor's running budget decides about it.
    */
   limitUsd?: number;
+  /**
+   * Writes a finished step to the ledger. Awaited inside the step's task, so the step's saved result
+   * exists only once it is recorded, and a resumed node (which gets the saved result) records nothing again.
+   */
+  record?(step: Step, result: StepResult, prepared: PreparedPlan): Promise<void>;
 }
 
 /** Steps started before their plan has fully arrived, each the moment its dependencies (also started here) are done. */
@@ -71,6 +76,7 @@ export function earlySteps(ctx: RunContext, options: EarlyStepOptions = {}): Ear
         const scope = { steps: Object.fromEntries(depResults.map((r) => [r.id, r.output])), params: prepared.params };
         const result = await runStep(step, resolved, scope, { ...ctx, gate, signal: options.signal });
         finished.push({ result, declared: step.estimate?.usd ?? 0 });
+        await options.record?.(step, result, prepared);
         options.onEvent?.({ type: "step_finished", result });
         return result;
       }) as unknown as () => Promise<StepResult>;
