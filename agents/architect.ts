@@ -13,6 +13,7 @@ import {
 import { COST_METADATA } from "../src/cost/callbacks.ts";
 import { forecastPlan } from "../src/cost/forecast.ts";
 import { createStepRecorder } from "../src/cost/recorder.ts";
+import { savedResults } from "../src/engine/saved-results.ts";
 import { DEFAULT_PRICING } from "../src/cost/pricing.ts";
 import { canonicalJson } from "../src/hash.ts";
 import { planCacheKey, type PlanCache } from "../src/cost/plan-cache.ts";
@@ -83,7 +84,7 @@ export async function architect(state: RunState, deps: OrchestratorDeps, config?
   const update = cached
     ? cached
     : model
-      ? await planWithModel(state.request, history, rules, model, deps, config, executeWhileStreaming(state, deps, ctx, rules, String(config?.configurable?.["thread_id"] ?? "")))
+      ? await planWithModel(state.request, history, rules, model, deps, config, executeWhileStreaming(state, deps, ctx, rules, config))
       : await planWithCatalog(state.request, history, rules, await deps.library(), deps, state.params, state.session ? await sessionRuns(deps, state.session) : []);
   if (cache && !cached && update.plan !== undefined) await cache.cache.put(cache.key, update.plan, update.planner.model ?? "model");
   // A refinement is shown as what changed against the last plan, whichever planner made it.
@@ -155,7 +156,8 @@ async function cachedPlan(use: CacheUse, rules: ValidateOptions): Promise<Archit
  * Whether steps may start while the plan streams: a run that will execute (not `plan` or `--dry-run`),
  * a streamed plan, and not turned off. The threshold is the lower of `--budget` and the approval threshold.
  */
-function executeWhileStreaming(state: RunState, deps: OrchestratorDeps, ctx: Awaited<ReturnType<OrchestratorDeps["context"]>>, rules: ValidateOptions, runId: string): (() => StreamedStart) | undefined {
+function executeWhileStreaming(state: RunState, deps: OrchestratorDeps, ctx: Awaited<ReturnType<OrchestratorDeps["context"]>>, rules: ValidateOptions, config: RunnableConfig | undefined): (() => StreamedStart) | undefined {
+  const runId = String(config?.configurable?.["thread_id"] ?? "");
   if (state.dryRun || deps.streamPlans === false || deps.executeWhileStreaming === false) return undefined;
   const thresholdUsd = Math.min(state.budgetUsd ?? Number.POSITIVE_INFINITY, deps.config.budgets.approvalUsd);
   const pricing = deps.pricing ?? DEFAULT_PRICING;
@@ -170,6 +172,7 @@ function executeWhileStreaming(state: RunState, deps: OrchestratorDeps, ctx: Awa
       signal: deps.cancelSignal,
       stopSignal: deps.stopSignal,
       onEvent: deps.onEvent,
+      saved: savedResults(config),
       // In the ledger like the executor's steps: one row per finished call.
       record: ledger && runId ? async (step, result, prepared) => {
         const recorder = createStepRecorder(ledger, runId, { plan: { ...prepared.plan, steps: [step] } }, { pricing, tools: ctx.caller.tools });

@@ -23,6 +23,8 @@ export interface EarlyStepOptions {
    * exists only once it is recorded, and a resumed node (which gets the saved result) records nothing again.
    */
   record?(step: Step, result: StepResult, prepared: PreparedPlan): Promise<void>;
+  /** Resolves once these steps' results are checkpointed (saved-results.ts): a dependent waits for it before calling. */
+  saved?(stepIds: string[]): Promise<void>;
 }
 
 /** Steps started before their plan has fully arrived, each the moment its dependencies (also started here) are done. */
@@ -58,6 +60,7 @@ export function earlySteps(ctx: RunContext, options: EarlyStepOptions = {}): Ear
       const tool = `${resolved.server}.${resolved.tool}`;
       const run = task(`early:${step.id}:${sha256(canonicalJson(step)).slice(0, 12)}`, async (): Promise<StepResult> => {
         const depResults = await Promise.all(depIds.map((d) => promises.get(d)!));
+        await options.saved?.(depIds);
         const waiting = depResults.find((r) => r.status === "held");
         if (waiting) {
           const now = Date.now();
