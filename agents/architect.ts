@@ -153,12 +153,14 @@ async function cachedPlan(use: CacheUse, rules: ValidateOptions): Promise<Archit
 }
 
 /**
- * Whether steps may start while the plan streams: a run that will execute (not `plan` or `--dry-run`),
+ * Whether steps may start while the plan streams: a run that will execute (not `plan` or `--dry-run`)
+ * and does not ask before every run (chat),
  * a streamed plan, and not turned off. The threshold is the lower of `--budget` and the approval threshold.
  */
 function executeWhileStreaming(state: RunState, deps: OrchestratorDeps, ctx: Awaited<ReturnType<OrchestratorDeps["context"]>>, rules: ValidateOptions, config: RunnableConfig | undefined): (() => StreamedStart) | undefined {
   const runId = String(config?.configurable?.["thread_id"] ?? "");
-  if (state.dryRun || deps.streamPlans === false || deps.executeWhileStreaming === false) return undefined;
+  // Chat asks before every run (`confirm`): starting steps before that answer would make the question moot.
+  if (state.dryRun || state.confirm || deps.streamPlans === false || deps.executeWhileStreaming === false) return undefined;
   const thresholdUsd = Math.min(state.budgetUsd ?? Number.POSITIVE_INFINITY, deps.config.budgets.approvalUsd);
   const pricing = deps.pricing ?? DEFAULT_PRICING;
   const ledger = deps.ledger;
