@@ -7,9 +7,15 @@ import {
   ARCHITECT_PLAN_FUNCTION,
   ARCHITECT_REPAIR_PROMPT,
   ARCHITECT_REQUEST_PROMPT,
+  ARCHITECT_STARTED_PROMPT,
   ARCHITECT_SYSTEM_PROMPT,
 } from "../prompts/architect.ts";
 import { COST_METADATA } from "../src/cost/callbacks.ts";
+import { forecastPlan } from "../src/cost/forecast.ts";
+import { createStepRecorder } from "../src/cost/recorder.ts";
+import { savedResults } from "../src/engine/saved-results.ts";
+import { DEFAULT_PRICING } from "../src/cost/pricing.ts";
+import { canonicalJson } from "../src/hash.ts";
 import { planCacheKey, type PlanCache } from "../src/cost/plan-cache.ts";
 import { resolveTool, type ToolInfo } from "../src/mcp/catalog.ts";
 import {
@@ -31,7 +37,8 @@ import {
 import { RESOURCE_LABEL, resourceKindOf } from "../src/planner/inventory.ts";
 import type { PlanInput } from "../src/plan/schema.ts";
 import { describeModel } from "../src/models/chat-model.ts";
-import { planModel, replyText, streamPlan } from "../src/models/streamed-plan.ts";
+import { planModel, replyText, streamPlan, type PlanMethod } from "../src/models/streamed-plan.ts";
+import { fromStrictPlan, STRICT_PLAN_SCHEMA } from "../src/models/strict-plan.ts";
 import { formatPrompt, quoteData, quoteText } from "../src/models/prompt-format.ts";
 import { compactSchema, toolSignature } from "../src/models/tool-signature.ts";
 import { sliceTools } from "../src/planner/tool-slice.ts";
@@ -41,6 +48,7 @@ import type { RunState } from "../graphs/state.ts";
 import type { AgentModel, OrchestratorDeps } from "./deps.ts";
 import { agentThread, type MemoryMessage } from "./memory.ts";
 import { parseRun, type RememberedRun } from "./reporter.ts";
+import { streamedStart, type StreamedStart } from "./streamed-start.ts";
 import { usageOf } from "./usage.ts";
 import type { ModelUsage, PlannerInfo, StreamedStep, WorkflowChoice } from "./types.ts";
 
@@ -54,6 +62,8 @@ export interface ArchitectUpdate {
   planProblems: string[];
   usage: ModelUsage[];
   outcome?: "planning_failed";
+  /** Steps started while the plan streamed: carried into the run, or rolled back when it does not go on. */
+  halted?: RunState["halted"];
   /** The offline planner's memo of this plan, kept in the session thread (not in the run state). */
   memo?: PlanMemo;
 }
@@ -76,7 +86,7 @@ export async function architect(state: RunState, deps: OrchestratorDeps, config?
   const update = cached
     ? cached
     : model
-      ? await planWithModel(state.request, history, rules, model, deps, config)
+      ? await planWithModel(state.request, history, rules, model, deps, config, executeWhileStreaming(state, deps, ctx, rules, config))
       : await planWithCatalog(state.request, history, rules, await deps.library(), deps, state.params, state.session ? await sessionRuns(deps, state.session) : [], state.pickedWorkflow);
   if (cache && !cached && update.plan !== undefined) await cache.cache.put(cache.key, update.plan, update.planner.model ?? "model");
   // A refinement is shown as what changed against the last plan, whichever planner made it.
@@ -144,6 +154,38 @@ async function cachedPlan(use: CacheUse, rules: ValidateOptions): Promise<Archit
   };
 }
 
+/**
+ * Whether steps may start while the plan streams: a run that will execute (not `plan` or `--dry-run`)
+ * and does not ask before every run (chat),
+ * a streamed plan, and not turned off. The threshold is the lower of `--budget` and the approval threshold.
+ */
+function executeWhileStreaming(state: RunState, deps: OrchestratorDeps, ctx: Awaited<ReturnType<OrchestratorDeps["context"]>>, rules: ValidateOptions, config: RunnableConfig | undefined): (() => StreamedStart) | undefined {
+  const runId = String(config?.configurable?.["thread_id"] ?? "");
+  // Chat asks before every run (`confirm`): starting steps before that answer would make the question moot.
+  if (state.dryRun || state.confirm || deps.streamPlans === false || deps.executeWhileStreaming === false) return undefined;
+  const thresholdUsd = Math.min(state.budgetUsd ?? Number.POSITIVE_INFINITY, deps.config.budgets.approvalUsd);
+  const pricing = deps.pricing ?? DEFAULT_PRICING;
+  const ledger = deps.ledger;
+  return () =>
+    streamedStart({
+      ctx,
+      rules,
+      thresholdUsd,
+      limitUsd: thresholdUsd,
+      forecastUsd: async (prepared) => (await forecastPlan(prepared, { ledger: deps.ledger, pricing, tools: ctx.caller.tools })).usd.p90,
+      signal: deps.cancelSignal,
+      stopSignal: deps.stopSignal,
+      onEvent: deps.onEvent,
+      saved: savedResults(config),
+      // In the ledger like the executor's steps: one row per finished call.
+      record: ledger && runId ? async (step, result, prepared) => {
+        const recorder = createStepRecorder(ledger, runId, { plan: { ...prepared.plan, steps: [step] } }, { pricing, tools: ctx.caller.tools });
+        recorder.onEvent({ type: "step_finished", result });
+        await recorder.flush();
+      } : undefined,
+    });
+}
+
 async function planWithModel(
   request: string,
   history: readonly MemoryMessage[],
@@ -151,6 +193,7 @@ async function planWithModel(
   first: AgentModel,
   deps: OrchestratorDeps,
   config?: RunnableConfig,
+  startWhileStreaming?: () => StreamedStart,
 ): Promise<ArchitectUpdate> {
   const library = await deps.library().catch(() => undefined);
   const tools = rules.tools ?? [];
@@ -166,11 +209,8 @@ async function planWithModel(
     })),
   ];
   const method = deps.structuredMethod ?? deps.config.model?.structuredOutput ?? "functionCalling";
-  const fn = { ...ARCHITECT_PLAN_FUNCTION, schema: compactSchema(toJsonSchema(Plan)) as Record<string, unknown> };
-  const structuredOf = (picked: AgentModel) => {
-    if (typeof picked.model.withStructuredOutput !== "function") throw new Error(`model ${picked.name} does not support structured output`);
-    return picked.model.withStructuredOutput(Plan, { name: ARCHITECT_PLAN_FUNCTION.name, method, includeRaw: true });
-  };
+  const fn = { ...ARCHITECT_PLAN_FUNCTION, schema: planSchemaFor(method) };
+  const decode = decoderFor(method);
   const writer = (config as LangGraphRunnableConfig | undefined)?.writer;
   // Repairs may be routed to another model (routing rule "architect/repair").
   const repairModel = deps.chatModel?.("architect", "repair") ?? first;
@@ -179,10 +219,15 @@ async function planWithModel(
   const usage: ModelUsage[] = [];
   let problems: Problem[] = [];
   let streamed: StreamedStep[] = [];
+  // Only the first answer's steps start while it streams; a repair's wait for the whole plan.
+  const starter = startWhileStreaming?.();
+  const signal = anySignal([config?.signal, deps.stopSignal, deps.cancelSignal]);
+  const stopped = (): boolean => deps.stopSignal?.aborted === true || deps.cancelSignal?.aborted === true;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const picked = attempt === 1 ? first : repairModel;
     const callConfig: RunnableConfig = {
       ...config,
+      ...(signal ? { signal } : {}),
       runName: "architect",
       metadata: { ...config?.metadata, agent: "architect", attempt, ...(picked.routedFrom ? { [COST_METADATA.routedFrom]: picked.routedFrom } : {}) },
       tags: ["agent:architect"],
@@ -190,25 +235,46 @@ async function planWithModel(
     let raw: AIMessage;
     if (deps.streamPlans !== false) {
       const arrived: StreamedStep[] = [];
-      raw = await streamPlan(planModel(picked.model, method, fn), messages, callConfig, {
+      const streaming = streamPlan(planModel(picked.model, method, fn), messages, callConfig, {
         // Each step is judged the moment it is complete, against the tools and the steps before it.
         onStep: ({ index, step, plan, atMs }) => {
-          const verdict = checkArrivedStep(plan, index, rules);
+          const judged = decode(plan) as Record<string, unknown>;
+          const verdict = checkArrivedStep(judged, index, rules);
+          if (attempt === 1) starter?.offer(judged, index, verdict);
           const id = typeof (step as { id?: unknown } | null)?.id === "string" ? (step as { id: string }).id : `#${index}`;
           const entry: StreamedStep = { id, atMs: Math.round(atMs), status: verdict.status, ...(verdict.problems.length ? { problems: verdict.problems.map(formatProblem) } : {}) };
           arrived.push(entry);
           writer?.({ kind: "plan_step", attempt, ...entry });
         },
       });
-      streamed = arrived;
+      try {
+        raw = await streaming;
+      } catch (error) {
+        // Ctrl-C while the plan streams: the model call is aborted; what started is rolled back by execute.
+        if (!stopped() || !starter) throw error;
+        const halted = await startedPart(starter, rules, "rollback");
+        return { planner: { kind: "model", model: modelName, attempts: attempt, streamed: withDecisions(arrived, starter), reason: "stopped while the plan streamed" }, planProblems: ["the run was stopped while the plan streamed"], usage, outcome: "planning_failed", ...(halted ? { halted } : {}) };
+      }
+      if (attempt === 1 && starter) await starter.decided();
+      streamed = attempt === 1 && starter ? withDecisions(arrived, starter) : arrived;
     } else {
-      raw = ((await structuredOf(picked).invoke(messages, callConfig)) as { raw: AIMessage }).raw;
+      raw = await planModel(picked.model, method, fn).invoke(messages, callConfig);
     }
     usage.push(usageOf("architect", raw, deps, picked));
-    const candidate = deps.streamPlans !== false ? streamedCandidateOf(raw as AIMessageChunk) : candidateOf(raw);
+    const candidate = decoded(deps.streamPlans !== false ? streamedCandidateOf(raw as AIMessageChunk) : candidateOf(raw), decode);
     const validation = candidate.ok ? validatePlan(candidate.value, rules) : undefined;
     if (validation?.ok) {
+      const early = starter ? await starter.finish() : undefined;
+      const changed = (early?.steps ?? []).filter((s) => canonicalJson(validation.prepared.plan.steps.find((f) => f.id === s.id)) !== canonicalJson(s)).map((s) => s.id);
+      if (early && Object.keys(early.results).length > 0 && changed.length > 0) {
+        const halted = await startedPart(starter!, rules, "rollback");
+        return { planner: { kind: "model", model: modelName, attempts: attempt, reason: "the repaired plan changed steps that had started" }, planProblems: [`the repaired plan changed steps that had already started (${changed.join(", ")}): they are rolled back`], usage, outcome: "planning_failed", ...(halted ? { halted } : {}) };
+      }
+      // The started part is its own small plan: what execute rolls back if the run does not go on.
+      const started = early && Object.keys(early.results).length > 0 ? await startedPart(starter!, rules, "continue") : undefined;
+      const carried = started ? { halted: started } : {};
       return {
+        ...carried,
         plan: candidate.ok ? candidate.value : undefined,
         prepared: validation.prepared,
         planner: { kind: "model", model: modelName, attempts: attempt, ...(streamed.length ? { streamed } : {}), reason: attempt === 1 ? "the model's first plan was valid" : `the model repaired its plan after ${attempt - 1} invalid attempt(s)` },
@@ -221,19 +287,45 @@ async function planWithModel(
     // A plan may name a tool it was not shown; the repair then shows it, so the model can fix its params.
     const unsent = unsentTools(candidate.ok ? candidate.value : undefined, tools, sent);
     unsent.forEach((t) => sent.add(`${t.server}.${t.name}`));
-    const moreTools = unsent.length > 0 ? formatPrompt(ARCHITECT_MORE_TOOLS_PROMPT, { tool_catalog: quoteText(unsent.map(toolSignature).join("\n")) }) : "";
+    const started = starter ? (await starter.finish()).steps.map((s) => s.id) : [];
+    const moreTools = (started.length > 0 ? formatPrompt(ARCHITECT_STARTED_PROMPT, { steps: quoteData(started) }) : "") +
+      (unsent.length > 0 ? formatPrompt(ARCHITECT_MORE_TOOLS_PROMPT, { tool_catalog: quoteText(unsent.map(toolSignature).join("\n")) }) : "");
     const repair = formatPrompt(ARCHITECT_REPAIR_PROMPT, { problems: quoteData(problems.map(formatProblem)), more_tools: moreTools });
     // Every call in the reply (valid or not) needs its tool answer before the next request.
     const callIds = [...(raw.tool_calls ?? []), ...(raw.invalid_tool_calls ?? [])].map((call, i) => call.id ?? `call_${i}`);
     if (callIds.length > 0) callIds.forEach((id, i) => messages.push(new ToolMessage({ tool_call_id: id, content: i === 0 ? repair : "see above" })));
     else messages.push(new HumanMessage(repair));
   }
+  const halted = starter ? await startedPart(starter, rules, "rollback") : undefined;
   return {
     planner: { kind: "model", model: modelName, attempts: maxAttempts, reason: `the model returned no valid plan in ${maxAttempts} attempt(s)` },
     planProblems: problems.map(formatProblem),
     usage,
     outcome: "planning_failed",
+    ...(halted ? { halted } : {}),
   };
+}
+
+/** The steps that started while the plan streamed, as a plan of their own with their results (undefined when none did). */
+async function startedPart(starter: StreamedStart, rules: ValidateOptions, next: "continue" | "rollback"): Promise<RunState["halted"]> {
+  const { results, steps } = await starter.finish();
+  if (steps.length === 0) return undefined;
+  const validation = validatePlan({ name: "(started while streaming)", steps }, { ...rules, params: {} });
+  if (!validation.ok) throw new Error(`steps started while streaming no longer validate: ${validation.problems.map(formatProblem).join("; ")}`);
+  return { prepared: validation.prepared, results, next, by: "stream" };
+}
+
+function withDecisions(arrived: readonly StreamedStep[], starter: StreamedStart): StreamedStep[] {
+  return arrived.map((entry) => {
+    const decision = starter.decisions.get(entry.id);
+    if (!decision) return entry;
+    return decision.started ? { ...entry, started: true } : { ...entry, held: decision.reason };
+  });
+}
+
+function anySignal(signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
+  const present = signals.filter((s): s is AbortSignal => s !== undefined);
+  return present.length === 0 ? undefined : present.length === 1 ? present[0] : AbortSignal.any(present);
 }
 
 async function planWithCatalog(
@@ -361,7 +453,25 @@ function unsentTools(candidate: unknown, tools: readonly ToolInfo[], sent: Reado
   return tools.filter((t) => named.has(`${t.server}.${t.name}`) && !sent.has(`${t.server}.${t.name}`));
 }
 
-type Candidate = { ok: true; value: unknown } | { ok: false; message: string };
+export type Candidate = { ok: true; value: unknown } | { ok: false; message: string };
+
+/**
+ * The plan schema for the way it is asked: strict `json_schema` gets the strict shape (OpenAI refuses
+ * the zod schema's optional fields and open records there); function calling and JSON mode get the
+ * compact schema, which Ollama, vLLM and LM Studio take as it is.
+ */
+export function planSchemaFor(method: PlanMethod): Record<string, unknown> {
+  return method === "jsonSchema" ? STRICT_PLAN_SCHEMA : (compactSchema(toJsonSchema(Plan)) as Record<string, unknown>);
+}
+
+/** Turns what the model sent into the plan's own shape (strict replies encode open records as strings). */
+function decoderFor(method: PlanMethod): (value: unknown) => unknown {
+  return method === "jsonSchema" ? fromStrictPlan : (value) => value;
+}
+
+function decoded(candidate: Candidate, decode: (value: unknown) => unknown): Candidate {
+  return candidate.ok ? { ok: true, value: decode(candidate.value) } : candidate;
+}
 
 /**
  * The plan in a streamed reply, parsed strictly: the chunk's `tool_calls` come from a partial-JSON
@@ -378,7 +488,7 @@ function streamedCandidateOf(raw: AIMessageChunk): Candidate {
 }
 
 /** The plan the model sent: the function call's arguments, or JSON text. */
-function candidateOf(raw: AIMessage): Candidate {
+export function candidateOf(raw: AIMessage): Candidate {
   const call = raw.tool_calls?.[0];
   if (call) return { ok: true, value: call.args };
   const invalid = raw.invalid_tool_calls?.[0];

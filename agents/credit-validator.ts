@@ -6,10 +6,11 @@ import { DEFAULT_PRICING } from "../src/cost/pricing.ts";
 import type { ApprovalAnswer } from "../src/engine/approval.ts";
 import { formatPreflightProblem, preflight } from "../src/engine/preflight.ts";
 import { canonicalJson, sha256 } from "../src/hash.ts";
-import { formatProblem, validatePlan, type PreparedPlan } from "../src/plan/validate.ts";
+import { formatProblem, pendingPart, validatePlan, type PreparedPlan } from "../src/plan/validate.ts";
 import type { RunState, RunUpdate } from "../graphs/state.ts";
 import type { OrchestratorDeps } from "./deps.ts";
 import { agentThread } from "./memory.ts";
+import { finishedResults } from "./replan.ts";
 import type { BudgetDecision, Forecast, ModelUsage } from "./types.ts";
 
 /** What the credit-validator keeps in its session thread: each person's answer about a plan. */
@@ -38,9 +39,13 @@ export async function creditValidator(state: RunState, deps: OrchestratorDeps, c
     if (!validation.ok) return { planProblems: validation.problems.map(formatProblem), outcome: "planning_failed" };
     prepared = validation.prepared;
   }
+  // With steps already done (a replan, or steps started while the plan streamed) only the steps still to
+  // run are checked by their backends and need approval.
+  const pending = state.halted?.next === "continue" ? pendingPart(prepared, new Set(Object.keys(finishedResults(state.halted.results)))) : prepared;
   // Each step's backend says, before anything is created, whether it can serve here (Redis, tokens, git…).
-  const unservable = await preflight(prepared, ctx.caller);
+  const unservable = await preflight(pending, ctx.caller);
   if (unservable.length > 0) return { prepared, planProblems: unservable.map(formatPreflightProblem), outcome: "preflight_failed" };
+  // The whole plan is forecast: what finished is this run's spend too.
   const forecast = await forecastPlan(prepared, {
     ledger: deps.ledger,
     pricing: deps.pricing ?? DEFAULT_PRICING,
@@ -60,7 +65,7 @@ export async function creditValidator(state: RunState, deps: OrchestratorDeps, c
     spentToday: spent.today,
     spentThisMonth: spent.month,
     reservedUsd: committed?.reservedUsd ?? 0,
-    destructiveSteps: prepared.needsApproval,
+    destructiveSteps: pending.needsApproval,
     unknownModels: forecast.unknownModels,
   });
   const decision: BudgetDecision = {
@@ -68,7 +73,7 @@ export async function creditValidator(state: RunState, deps: OrchestratorDeps, c
     reasons: [...verdict.reasons, ...prepared.atCallTime],
     runBudgetUsd: state.budgetUsd,
     approvalUsd: caps.approvalUsd,
-    destructiveSteps: prepared.needsApproval,
+    destructiveSteps: pending.needsApproval,
     spentTodayUsd: spent.today,
     spentMonthUsd: spent.month,
     dailyCapUsd: caps.dailyUsd,
@@ -83,7 +88,7 @@ export async function creditValidator(state: RunState, deps: OrchestratorDeps, c
     decision.remembered = `you declined "${earlier.name}" earlier in this session (${when} UTC); not asking again — approve with --yes`;
     return { ...update, outcome: "declined", approval: { approved: false, by: "session", note: decision.remembered } };
   }
-  if (prepared.needsApproval.length === 0 && forecast.usd.p90 <= earlier.p90Usd) {
+  if (pending.needsApproval.length === 0 && forecast.usd.p90 <= earlier.p90Usd) {
     decision.remembered = `you approved "${earlier.name}" for up to ${formatUsd(earlier.p90Usd)} earlier in this session (${when} UTC); not asking again`;
     decision.verdict = "ok";
   }

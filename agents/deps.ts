@@ -24,6 +24,13 @@ export interface OrchestratorDeps extends Omit<ExecutorDeps, "budget"> {
   structuredMethod?: "functionCalling" | "jsonMode" | "jsonSchema";
   /** Stream the model's plan and judge each step as it arrives (default true; `plan`, which only shows, may turn it off). */
   streamPlans?: boolean;
+  /** Replans after a failed step before the run rolls back (default config.model.maxReplans, else 1; 0: none). */
+  maxReplans?: number;
+  /**
+   * Start valid, non-destructive steps under the approval threshold while the plan streams (default true;
+   * never for `plan` or `--dry-run`).
+   */
+  executeWhileStreaming?: boolean;
   /** Invalid plans sent back to the model before the run stops (default 2). */
   maxRepairs?: number;
   pricing?: Pricing;

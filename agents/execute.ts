@@ -2,9 +2,10 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { createStepRecorder, recordRunStart } from "../src/cost/recorder.ts";
 import { isBudgetReservationError, type Reservation } from "../src/cost/reservations.ts";
 import type { ExecutorDeps, RunBudget } from "../src/engine/schedule.ts";
-import type { ExecState, ExecUpdate } from "../src/engine/state.ts";
+import type { ExecState } from "../src/engine/state.ts";
 import type { RunState, RunUpdate } from "../graphs/state.ts";
 import type { OrchestratorDeps } from "./deps.ts";
+import { canReplan, finishedResults } from "./replan.ts";
 import { totalUsd } from "./usage.ts";
 
 /** Something that runs the executor graph (graphs/executor.ts builds it; agents never import graphs). */
@@ -20,7 +21,14 @@ export type ExecutorRunner = (deps: ExecutorDeps) => { invoke(input: Partial<Exe
 export function executeNode(deps: OrchestratorDeps, runExecutor: ExecutorRunner) {
   return async (state: RunState, config?: RunnableConfig): Promise<RunUpdate> => {
     const runId = String(config?.configurable?.["thread_id"] ?? "");
-    const prepared = state.prepared!;
+    // After a failure whose rollback waited for a replan: go on with the replan once approved (the
+    // finished steps carried, not called again), else roll back exactly what the halted execution did.
+    const halted = state.halted;
+    const rollingBack = halted !== undefined && (halted.next !== "continue" || state.approval?.approved !== true || state.outcome !== undefined);
+    const prepared = rollingBack ? halted.prepared : state.prepared!;
+    // Streamed steps are carried as they ended (a failure among them is the run's failure); after a replan only what succeeded.
+    const carried = halted ? (rollingBack || halted.by === "stream" ? halted.results : finishedResults(halted.results)) : undefined;
+    const deferRollback = !rollingBack && canReplan(state, deps);
     const ledger = deps.ledger;
     const tools = (await deps.context()).caller.tools;
     const recorder = ledger && runId ? createStepRecorder(ledger, runId, prepared, { pricing: deps.pricing, tools }) : undefined;
@@ -46,13 +54,16 @@ export function executeNode(deps: OrchestratorDeps, runExecutor: ExecutorRunner)
         deps.onEvent?.(event);
       },
     });
-    const { plan, params, scheduler, mcpConfigPath, allowDestructive, breakBefore } = state;
+    const { params, scheduler, mcpConfigPath, allowDestructive, breakBefore } = state;
     try {
-      const done = (await executor.invoke({ plan, params, scheduler, mcpConfigPath, allowDestructive, prepared, breakBefore }, config)) as ExecUpdate;
+      const undoAll = rollingBack && halted.by === "stream";
+      const input = { plan: prepared.plan, params, scheduler, mcpConfigPath, allowDestructive, prepared, breakBefore, carried, deferRollback, undoAll };
+      const done = (await executor.invoke(input, config)) as ExecState;
       await recorder?.flush();
       // The run ended (not paused at a question): its reservation shrinks to what it spent.
-      await reservation?.settle();
-      return done;
+      if (done.status !== "failed") await reservation?.settle();
+      const { carried: _carried, deferRollback: _defer, undoAll: _undo, plan: _plan, ...rest } = done;
+      return { ...rest, halted: done.status === "failed" ? { prepared, results: done.results, by: "failure" } : undefined };
     } finally {
       await recorder?.flush().catch(() => {});
     }

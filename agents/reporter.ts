@@ -72,7 +72,8 @@ export interface RememberedRun {
 
 /** The report of a run, from its state: built once, here. */
 export function buildReport(threadId: string, state: RunState): Report {
-  const executed = state.status !== "pending" && state.status !== "invalid" && state.prepared !== undefined && state.approval?.approved === true;
+  // A run with steps that ran (before a replan, or while its plan streamed) ran, even if what came after was declined.
+  const executed = state.status !== "pending" && state.status !== "invalid" && state.prepared !== undefined && (state.approval?.approved === true || Object.keys(state.results).length > 0);
   const outcome: Outcome = state.outcome ?? (executed ? "executed" : state.status === "invalid" ? "planning_failed" : "planned");
   const execution = summarizeExecution(state);
   const ran = executed || state.status === "invalid";
@@ -86,6 +87,7 @@ export function buildReport(threadId: string, state: RunState): Report {
     status: ran ? state.status : "not_run",
     planner: state.planner,
     plan: state.prepared?.plan.name ?? planName(state.plan),
+    ...(state.replans.length > 0 ? { replans: state.replans } : {}),
     problems: [...state.planProblems, ...execution.problems],
     forecast: state.forecast,
     decision: state.decision,
@@ -148,13 +150,14 @@ function templateSummary(report: Report): string {
   const rolled = undone.length > 0 ? `; rolled back ${undone.join(", ")}` : "";
   const left = report.leftBehind.length > 0 ? `; left behind ${report.leftBehind.join(", ")}` : "";
   const t = report.timing;
+  const replanned = (report.replans ?? []).map((r) => ` After "${r.failed.step}" failed (${r.failed.error}), ${r.verdict === "replanned" ? `the architect replanned: ${r.steps?.join(", ") ?? ""}` : `the replan ${r.verdict.replaceAll("_", " ")}: ${r.reason}`}.`).join("");
   const previous = report.previous ? ` ${report.previous.text}.` : "";
   return formatPrompt(REPORT_SUMMARY_TEMPLATE, {
     plan,
     status: report.status.replaceAll("_", " "),
     counts: `${counts}${rolled}${left}`,
     timing: `Took ${formatMs(t.makespanMs)} against ${formatMs(t.sequentialMs)} sequential (${t.speedup}× speedup).`,
-    cost: `Cost ${formatUsd(report.actual.usd)} (${forecast}).${previous}`,
+    cost: `Cost ${formatUsd(report.actual.usd)} (${forecast}).${previous}${replanned}`,
   });
 }
 

@@ -54,6 +54,31 @@ export interface StreamedStep {
   /** "waiting": it names a step or parameter that had not arrived yet. */
   status: "ok" | "invalid" | "waiting";
   problems?: string[];
+  /** Started while the plan was still streaming. */
+  started?: boolean;
+  /** Why it did not start while the plan streamed (it waited for the whole plan and its approval). */
+  held?: string;
+}
+
+/** A failed run's replan: what failed, what the architect answered, and what became of it. */
+export interface Replan {
+  /** The step that failed (after its retries) and its error, secrets masked. */
+  failed: { step: string; tool: string; error: string };
+  /**
+   * replanned: a replacement for the unfinished part passed validation and went on to the forecast and
+   * approval; gave_up: the architect said the goal cannot be reached; invalid: no valid replacement in
+   * the repairs allowed; error: the model call itself failed. All but replanned roll back as before.
+   */
+  verdict: "replanned" | "gave_up" | "invalid" | "error";
+  reason: string;
+  /** Finished steps kept (not called again). */
+  kept: string[];
+  /** The replacement steps (replanned). */
+  steps?: string[];
+  /** Validation problems of the last answer (invalid). */
+  problems?: string[];
+  /** Model calls the replan took (answer plus repairs). */
+  attempts: number;
 }
 
 /** Tokens and cost of one model call. */
@@ -115,6 +140,8 @@ export interface Report extends Omit<Execution, "status"> {
   status: Execution["status"] | "not_run";
   planner?: PlannerInfo;
   plan?: string;
+  /** Failures the architect was asked to repair, and what it answered. */
+  replans?: Replan[];
   forecast?: Forecast;
   decision?: BudgetDecision;
   approval?: Approval;

@@ -23,6 +23,8 @@ const benches: Record<string, () => Promise<Bench>> = {
   doctor: async () => (await import("./doctor.ts")).benchDoctor,
   viewer: async () => (await import("./viewer.ts")).benchViewer,
   "architect-tokens": async () => (await import("./architect-tokens.ts")).benchArchitectTokens,
+  // Execute while the plan streams vs wait for the whole plan, and the joiner on injected failures.
+  "model-planning": async () => (await import("./model-planning.ts")).benchModelPlanning,
 };
 
 const onlyAt = process.argv.indexOf("--only");

@@ -4,6 +4,7 @@ import { architect } from "../agents/architect.ts";
 import { creditValidator } from "../agents/credit-validator.ts";
 import type { OrchestratorDeps } from "../agents/deps.ts";
 import { executeNode } from "../agents/execute.ts";
+import { replan } from "../agents/replan.ts";
 import { reporter } from "../agents/reporter.ts";
 import { buildExecutorGraph } from "./executor.ts";
 import { OrchestratorState, type RunState } from "./state.ts";
@@ -13,7 +14,9 @@ import { OrchestratorState, type RunState } from "./state.ts";
  * credit_validator when it starts from a plan (a plan file or a workflow). Then approve (an interrupt
  * only when needed) → execute (the executor graph as a subgraph, with the ledger and the running
  * budget around it) → reporter. A failed plan, a rejection, a dry run or a declined approval go
- * straight to the reporter.
+ * straight to the reporter. When a step fails and a model can replan, execute stops before rolling
+ * back → replan (the architect's joiner) → credit_validator → approve → execute again with the
+ * finished steps carried; a replan that gives up (or is not approved) → execute, which rolls back.
  */
 export function buildOrchestratorGraph(deps: OrchestratorDeps) {
   const execute = executeNode(deps, (execDeps) => buildExecutorGraph(execDeps).compile({ name: "executor" }));
@@ -22,12 +25,17 @@ export function buildOrchestratorGraph(deps: OrchestratorDeps) {
     .addNode("credit_validator", (s, config) => creditValidator(s, deps, config))
     .addNode("approve", (s) => approve(s, deps))
     .addNode("execute", (s, config) => execute(s, config))
+    .addNode("replan", (s, config) => replan(s, deps, config))
     .addNode("reporter", (s, config) => reporter(s, deps, config))
     .addConditionalEdges(START, (s: RunState) => (s.plan !== undefined && s.plan !== null ? "credit_validator" : "architect"), ["architect", "credit_validator"])
-    .addConditionalEdges("architect", (s) => (s.outcome === "planning_failed" ? "reporter" : "credit_validator"), ["reporter", "credit_validator"])
-    .addConditionalEdges("credit_validator", (s) => (s.outcome !== undefined || s.dryRun ? "reporter" : "approve"), ["reporter", "approve"])
-    .addConditionalEdges("approve", (s) => (s.approval?.approved ? "execute" : "reporter"), ["execute", "reporter"])
-    .addEdge("execute", "reporter")
+    // Steps started while the plan streamed are rolled back by execute when planning fails or is stopped.
+    .addConditionalEdges("architect", (s) => (s.outcome === "planning_failed" ? (s.halted ? "execute" : "reporter") : "credit_validator"), ["reporter", "credit_validator", "execute"])
+    // A halted run (a failure waiting for its replan) never ends without its rollback: a replan that is
+    // rejected, cannot run here or is declined goes back to execute, which then rolls back.
+    .addConditionalEdges("credit_validator", (s) => (s.outcome !== undefined || s.dryRun ? (s.halted ? "execute" : "reporter") : "approve"), ["reporter", "approve", "execute"])
+    .addConditionalEdges("approve", (s) => (s.approval?.approved || s.halted ? "execute" : "reporter"), ["execute", "reporter"])
+    .addConditionalEdges("execute", (s) => (s.halted ? "replan" : "reporter"), ["replan", "reporter"])
+    .addConditionalEdges("replan", (s) => (s.halted?.next === "continue" ? "credit_validator" : "execute"), ["credit_validator", "execute"])
     .addEdge("reporter", END);
 }
 

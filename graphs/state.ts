@@ -1,6 +1,8 @@
 import { Annotation } from "@langchain/langgraph";
-import type { Approval, BudgetDecision, Forecast, ModelUsage, Outcome, PlannerInfo, Report } from "../agents/types.ts";
+import type { Approval, BudgetDecision, Forecast, ModelUsage, Outcome, PlannerInfo, Replan, Report } from "../agents/types.ts";
+import type { StepResult } from "../src/engine/run-step.ts";
 import { ExecutorState } from "../src/engine/state.ts";
+import type { PreparedPlan } from "../src/plan/validate.ts";
 
 const last = <T>(_: T, right: T): T => right;
 
@@ -38,6 +40,16 @@ export const OrchestratorState = Annotation.Root({
   /** Where the run ended up when it did not simply run. */
   outcome: Annotation<Outcome | undefined>,
   report: Annotation<Report | undefined>,
+  /**
+   * Steps that ran outside the execute node's last execution, kept until the run goes on with them
+   * (`next: "continue"`, after the forecast and approval: they are carried, never called again) or
+   * rolls them back (`rollback`, or not approved). `by: "failure"`: an execution stopped at a failure
+   * with its rollback deferred for the architect's replan; `by: "stream"`: steps the architect started
+   * while the plan streamed.
+   */
+  halted: Annotation<{ prepared: PreparedPlan; results: Record<string, StepResult>; next?: "continue" | "rollback"; by?: "failure" | "stream" } | undefined>,
+  /** Each replan after a failure, in order (the report shows them). */
+  replans: Annotation<Replan[]>({ reducer: (left, right) => [...left, ...right], default: () => [] }),
 });
 
 export type RunState = typeof OrchestratorState.State;

@@ -49,6 +49,10 @@ export const ARCHITECT_REPAIR_PROMPT = `The plan you returned is invalid. Proble
 </problems>
 {more_tools}Return the whole corrected plan by calling the plan function again.`;
 
+/** In a repair: steps that already started while the plan streamed; changing them would undo them. */
+export const ARCHITECT_STARTED_PROMPT = `Steps already running or done (keep them exactly as they are): {steps}
+`;
+
 /** In a repair: tools the plan used that were not in the list it was given. */
 export const ARCHITECT_MORE_TOOLS_PROMPT = `Tools the plan names that were not in the list:
 <tools>
@@ -60,4 +64,49 @@ export const ARCHITECT_MORE_TOOLS_PROMPT = `Tools the plan names that were not i
 export const ARCHITECT_PLAN_FUNCTION = {
   name: "plan",
   description: "Submit the execution plan: a DAG of MCP tool calls.",
+} as const;
+
+/**
+ * The joiner: a step failed after its retries and nothing has been rolled back yet.
+ * Placeholders: {goal}, {plan}, {finished}, {failure}, {not_run}, {tool_catalog}. All data blocks are JSON.
+ */
+export const ARCHITECT_REPLAN_PROMPT = `A step of the plan failed after its retries. Nothing has been rolled back yet.
+
+<goal>
+{goal}
+</goal>
+
+<plan>
+{plan}
+</plan>
+
+Finished steps and their outputs (they stay done and are not called again; read them with "\${stepId.field}"):
+<finished>
+{finished}
+</finished>
+
+<failure>
+{failure}
+</failure>
+
+Steps that did not run:
+<not_run>
+{not_run}
+</not_run>
+
+<tools>
+{tool_catalog}
+</tools>
+
+Can the goal still be reached? Call the replan function once:
+- action "replace": steps replacing every unfinished step (the failed one and those that did not run),
+  in the plan's step format; they may depend on finished steps and must not reuse their ids. Change what
+  the failure says is wrong (a name already taken, a wrong region), not what finished.
+- action "give_up": when no change of the unfinished part can reach the goal; the finished steps are then rolled back.
+Say why in reason.`;
+
+/** The structured-output function of a replan. */
+export const ARCHITECT_REPLAN_FUNCTION = {
+  name: "replan",
+  description: "Answer a failed step: replace the unfinished part of the plan, or give up.",
 } as const;

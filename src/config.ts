@@ -34,6 +34,8 @@ const EnvSchema = z.object({
   CREDIT_OPTIMIZER_MODEL: optional,
   // How the architect asks for structured output: functionCalling (default), jsonMode (servers without tools), jsonSchema.
   CREDIT_OPTIMIZER_STRUCTURED_OUTPUT: z.enum(["functionCalling", "jsonMode", "jsonSchema"]).optional(),
+  // Replans the architect may make after a step fails, before the run rolls back (0 turns it off).
+  CREDIT_OPTIMIZER_MAX_REPLANS: number(1),
   CREDIT_OPTIMIZER_MCP_CONFIG: optional,
   CREDIT_OPTIMIZER_WORKSPACE: optional,
   CREDIT_OPTIMIZER_SECRET_KEY: optional,
@@ -81,7 +83,7 @@ export interface AppConfig {
   /** State directory: checkpoints, ledger, process registry, keys. */
   home: string;
   databaseUrl?: string;
-  model?: { apiKey?: string; baseUrl?: string; name: string; structuredOutput?: "functionCalling" | "jsonMode" | "jsonSchema" };
+  model?: { apiKey?: string; baseUrl?: string; name: string; structuredOutput?: "functionCalling" | "jsonMode" | "jsonSchema"; maxReplans?: number };
   mcpConfigPath?: string;
   workspaceRoot: string;
   budgets: { dailyUsd: number; monthlyUsd: number; approvalUsd: number };
@@ -101,7 +103,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, cwd = proces
     home,
     databaseUrl: env.DATABASE_URL,
     model: hasModel
-      ? { apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL, name: env.CREDIT_OPTIMIZER_MODEL ?? "gpt-4o-mini", structuredOutput: env.CREDIT_OPTIMIZER_STRUCTURED_OUTPUT }
+      ? { apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL, name: env.CREDIT_OPTIMIZER_MODEL ?? "gpt-4o-mini", structuredOutput: env.CREDIT_OPTIMIZER_STRUCTURED_OUTPUT, maxReplans: env.CREDIT_OPTIMIZER_MAX_REPLANS }
       : undefined,
     mcpConfigPath: env.CREDIT_OPTIMIZER_MCP_CONFIG,
     workspaceRoot: path.resolve(cwd, env.CREDIT_OPTIMIZER_WORKSPACE ?? path.join(home, "workspace")),

@@ -46,7 +46,7 @@ export interface ExecutorDeps {
 /** Validates the plan once (unless it comes prepared); a prepared plan is checked again only for what can change: pins. */
 export async function prepare(state: ExecState, deps: ExecutorDeps): Promise<ExecUpdate> {
   const ctx = await deps.context();
-  const fresh = { results: null, compensations: [], outcomes: [], budgetApproved: [] };
+  const fresh = { results: state.carried ?? null, compensations: [], outcomes: [], budgetApproved: [] };
   if (state.prepared) {
     const changed = Object.entries(state.prepared.tools).flatMap(([step, t]) => {
       const diff = ctx.untrusted?.[t.server];
@@ -175,8 +175,13 @@ export async function compensate(state: ExecState, deps: ExecutorDeps): Promise<
   const results = withSkipped(state.results, prepared);
   // A call cancelled by a stop failed because of the stop, not on its own: the run is cancelled.
   const anyFailed = Object.values(results).some((r) => r.status === "failed" && r.error?.code !== "CANCELLED");
-  const stopped = !anyFailed && Object.values(results).some((r) => r.status === "skipped" || r.status === "failed");
+  const stopped = !anyFailed && (state.undoAll || Object.values(results).some((r) => r.status === "skipped" || r.status === "failed"));
   if (!anyFailed && !stopped) return { results, status: "succeeded" };
+  // A failure the architect may still repair: nothing is undone yet (the orchestrator replans, then
+  // runs on or comes back here to roll back).
+  // A person's "no" to the budget, or a stop, is not a failure to repair.
+  const declined = Object.values(results).some((r) => r.error?.code === "BUDGET_DECLINED");
+  if (anyFailed && state.deferRollback && !declined && !isStopped(deps)) return { results, status: "failed" };
 
   const { ctx } = runContext(await deps.context(), state, deps);
   const scope: Scope = { steps: outputs(results), params: prepared.params };

@@ -8,9 +8,10 @@ export type Scheduler = "asap" | "graph";
 
 /**
  * Where a run stands. `partially_rolled_back`: a failed or stopped run undid what it could, but a
- * finished step had side effects and no undo; `compensation_failed`: an undo failed.
+ * finished step had side effects and no undo; `compensation_failed`: an undo failed; `failed`: a step
+ * failed and the rollback was deferred (`deferRollback`) so that the architect can replan first.
  */
-export type RunStatus = "pending" | "invalid" | "succeeded" | "rolled_back" | "partially_rolled_back" | "compensation_failed" | "cancelled";
+export type RunStatus = "pending" | "invalid" | "succeeded" | "failed" | "rolled_back" | "partially_rolled_back" | "compensation_failed" | "cancelled";
 
 /** Merges step results by id; `null` clears them (a re-run of the thread starts afresh). */
 function mergeResults(left: Record<string, StepResult>, right: Record<string, StepResult> | null): Record<string, StepResult> {
@@ -56,6 +57,15 @@ export const ExecutorState = Annotation.Root({
   stop: Annotation<boolean>({ reducer: last, default: () => false }),
   /** The MCP config file the run was started with, so `resume` reconnects the same servers. */
   mcpConfigPath: Annotation<string | undefined>,
+  /**
+   * Results of steps that finished before this execution (a run going on after a replan, or rolling
+   * back after one was declined): taken as done, never called again.
+   */
+  carried: Annotation<Record<string, StepResult> | undefined>,
+  /** On a step's failure, stop without rolling back (status `failed`): the architect may replan first. */
+  deferRollback: Annotation<boolean>({ reducer: last, default: () => false }),
+  /** Roll back every finished step though none failed: steps started while a plan streamed, when the run does not go on. */
+  undoAll: Annotation<boolean>({ reducer: last, default: () => false }),
   /** The step a step node of the graph scheduler runs (set per call, never written). */
   stepId: Annotation<string | undefined>,
 });

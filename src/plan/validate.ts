@@ -369,3 +369,21 @@ function messageOf(error: ErrorObject): string {
   if (error.keyword === "enum") return `${error.message} (${(error.params["allowedValues"] as unknown[]).join(", ")})`;
   return error.message ?? "invalid value";
 }
+
+/**
+ * The part of a prepared plan still to run when `done` steps have finished (a run going on after a
+ * replan): what the forecast, the preflight and the approval are about. Edges to finished steps are
+ * dropped; the executor still gets the whole plan, so references to finished outputs resolve.
+ */
+export function pendingPart(prepared: PreparedPlan, done: ReadonlySet<string>): PreparedPlan {
+  const keep = <T>(record: Record<string, T>): Record<string, T> => Object.fromEntries(Object.entries(record).filter(([id]) => !done.has(id)));
+  return {
+    ...prepared,
+    plan: { ...prepared.plan, steps: prepared.plan.steps.filter((s) => !done.has(s.id)) },
+    order: prepared.order.filter((id) => !done.has(id)),
+    deps: Object.fromEntries(Object.entries(keep(prepared.deps)).map(([id, deps]) => [id, deps.filter((d) => !done.has(d))])),
+    tools: keep(prepared.tools),
+    rollbackTools: keep(prepared.rollbackTools),
+    needsApproval: prepared.needsApproval.filter((entry) => !done.has(entry.replace(/ \(rollback\)$/, ""))),
+  };
+}

@@ -108,6 +108,11 @@ export async function startOpenAIStub(
     };
     const call = requests.length;
     requests.push(request);
+    const refused = strictRefusal(request.body);
+    if (refused) {
+      sendJson(res, 400, { error: { message: refused, type: "invalid_request_error", param: "response_format", code: null } });
+      return;
+    }
     const scripted = typeof responses === "function" ? responses : responses[call];
     if (scripted === undefined) {
       sendJson(res, 500, { error: { message: `no scripted response for call ${call}`, type: "server_error" } });
@@ -229,6 +234,61 @@ async function streamReply(res: http.ServerResponse, reply: MessageReply, model:
   chunk([{ index: 0, delta: {}, finish_reason: calls ? "tool_calls" : "stop" }]);
   chunk([], { usage: usageOf(reply) });
   res.end("data: [DONE]\n\n");
+}
+
+/** Keywords strict structured outputs refuse (OpenAI's list of unsupported keywords). */
+const UNSUPPORTED_KEYWORDS = [
+  "minLength", "maxLength", "pattern", "format",
+  "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
+  "patternProperties", "unevaluatedProperties", "propertyNames", "minProperties", "maxProperties",
+  "unevaluatedItems", "contains", "minContains", "maxContains", "minItems", "maxItems", "uniqueItems",
+];
+
+/**
+ * Why OpenAI would refuse a schema under `strict: true`, one line per problem, or [] when it would take
+ * it: every object closed (`additionalProperties: false`) with all its properties required, no open
+ * records, no unsupported keywords, an object at the root. Written from the API's rules, not from our schema.
+ */
+export function strictSchemaProblems(schema: unknown, path = "root"): string[] {
+  if (typeof schema !== "object" || schema === null) return [];
+  if (Array.isArray(schema)) return schema.flatMap((s, i) => strictSchemaProblems(s, `${path}[${i}]`));
+  const s = schema as Record<string, unknown>;
+  const problems: string[] = [];
+  if (path === "root" && s["type"] !== "object") problems.push("root: the schema must be an object, not anyOf or another type");
+  for (const key of UNSUPPORTED_KEYWORDS) if (key in s) problems.push(`${path}: '${key}' is not permitted`);
+  const isObject = s["type"] === "object" || (Array.isArray(s["type"]) && s["type"].includes("object")) || "properties" in s;
+  if (isObject) {
+    if (s["additionalProperties"] !== false) problems.push(`${path}: 'additionalProperties' is required to be supplied and to be false`);
+    const properties = (s["properties"] ?? {}) as Record<string, unknown>;
+    const required = Array.isArray(s["required"]) ? (s["required"] as string[]) : [];
+    const missing = Object.keys(properties).filter((k) => !required.includes(k));
+    if (missing.length > 0) problems.push(`${path}: 'required' is required to be supplied and to be an array including every key in properties. Missing ${missing.map((k) => `'${k}'`).join(", ")}`);
+    for (const [key, value] of Object.entries(properties)) problems.push(...strictSchemaProblems(value, `${path}.${key}`));
+  }
+  for (const key of ["items", "anyOf", "$defs", "definitions"]) {
+    const value = s[key];
+    if (value === undefined) continue;
+    if (key === "$defs" || key === "definitions") for (const [k, v] of Object.entries(value as Record<string, unknown>)) problems.push(...strictSchemaProblems(v, `${path}.${key}.${k}`));
+    else problems.push(...strictSchemaProblems(value, `${path}.${key}`));
+  }
+  if (s["oneOf"] !== undefined || s["allOf"] !== undefined) problems.push(`${path}: 'oneOf' and 'allOf' are not permitted`);
+  return problems;
+}
+
+/** The 400 a real server sends when `strict: true` comes with a schema strict mode does not support. */
+function strictRefusal(body: Record<string, unknown>): string | undefined {
+  const format = body["response_format"] as { type?: string; json_schema?: { name?: string; schema?: unknown; strict?: boolean } } | undefined;
+  if (format?.type === "json_schema" && format.json_schema?.strict === true) {
+    const problems = strictSchemaProblems(format.json_schema.schema);
+    if (problems.length > 0) return `Invalid schema for response_format '${format.json_schema.name ?? ""}': ${problems.join("; ")}`;
+  }
+  const tools = Array.isArray(body["tools"]) ? (body["tools"] as { function?: { name?: string; parameters?: unknown; strict?: boolean } }[]) : [];
+  for (const tool of tools) {
+    if (tool.function?.strict !== true) continue;
+    const problems = strictSchemaProblems(tool.function.parameters);
+    if (problems.length > 0) return `Invalid schema for function '${tool.function.name ?? ""}': ${problems.join("; ")}`;
+  }
+  return undefined;
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {

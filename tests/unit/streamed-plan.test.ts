@@ -63,11 +63,12 @@ describe("streamPlan (OpenAI-compatible stand-in streaming SSE)", () => {
   it("streams JSON content (jsonSchema mode) with a strict response format, and counts o200k tokens when asked", async () => {
     stub = await startOpenAIStub([{ content: JSON.stringify(PLAN) }], { tokensPerSecond: 2000, countTokens: true });
     const ids: string[] = [];
-    const reply = await streamPlan(planModel(model(stub), "jsonSchema", FN), [new HumanMessage("plan it")], undefined, {
+    const closed = { ...FN, schema: { type: "object", properties: {}, required: [], additionalProperties: false } };
+    const reply = await streamPlan(planModel(model(stub), "jsonSchema", closed), [new HumanMessage("plan it")], undefined, {
       onStep: ({ step }) => ids.push((step as { id: string }).id),
     });
     expect(ids).toEqual(["db", "cache", "deploy"]);
-    expect(stub.requests[0]!.body["response_format"]).toEqual({ type: "json_schema", json_schema: { name: "plan", description: "Submit the plan.", schema: { type: "object" }, strict: true } });
+    expect(stub.requests[0]!.body["response_format"]).toEqual({ type: "json_schema", json_schema: { name: "plan", description: "Submit the plan.", schema: closed.schema, strict: true } });
     expect(reply.usage_metadata?.output_tokens).toBe(countTokens(JSON.stringify(PLAN)));
     expect(reply.usage_metadata?.input_tokens).toBe(countTokens("plan it") + countTokens(JSON.stringify(stub.requests[0]!.body["response_format"])));
   });
@@ -133,7 +134,9 @@ describe("the architect streams its plan", () => {
     const streamed = final!.report!.planner!.streamed!;
     expect(streamed.map((s) => [s.id, s.status])).toEqual([["db", "ok"], ["cache", "ok"], ["deploy", "ok"]]);
     expect(streamed[0]!.atMs).toBeLessThanOrEqual(streamed[2]!.atMs);
-    expect(events).toEqual(streamed.map((s) => ({ kind: "plan_step", attempt: 1, ...s })));
+    // Events go out as steps arrive; whether each started is known (and kept) once decided.
+    expect(events).toEqual(streamed.map(({ started: _started, held: _held, ...s }) => ({ kind: "plan_step", attempt: 1, ...s })));
+    expect(streamed.map((s) => s.started)).toEqual([true, true, true]);
     expect(final!.report!.status).toBe("succeeded");
     expect(final!.report!.usage.filter((u) => u.agent === "architect")).toEqual([expect.objectContaining({ input_tokens: 700, output_tokens: 120 })]);
   });

@@ -1,0 +1,147 @@
+import { Command, MemorySaver } from "@langchain/langgraph";
+import { afterEach, describe, expect, it } from "vitest";
+import type { OrchestratorDeps } from "../../agents/deps.ts";
+import { compileOrchestrator } from "../../graphs/orchestrator.ts";
+import type { RunState } from "../../graphs/state.ts";
+import { ToolCallError } from "../../src/mcp/client.ts";
+import { configuredChatModel } from "../../src/run/root.ts";
+import { testDeps } from "../graphs/helpers.ts";
+import { infraCaller, type FakeCaller } from "../helpers/fake-caller.ts";
+import { startOpenAIStub, type OpenAIStub, type StubReply, type StubRequest } from "../helpers/openai-stub.ts";
+
+const PLAN = {
+  name: "Shop stack",
+  steps: [
+    { id: "db", agent: "db", tool: "infra.create", dependencies: [], params: { name: "shop-db" } },
+    { id: "cache", agent: "redis", tool: "infra.create", dependencies: [], params: { name: "shop-cache" } },
+    { id: "deploy", agent: "deploy", tool: "infra.noop", dependencies: ["db", "cache"], params: { name: "shop", value: "${cache.id}" } },
+  ],
+};
+const REPLACE = {
+  action: "replace",
+  reason: "the cache name is taken: use another",
+  steps: [
+    { id: "cache2", agent: "redis", tool: "infra.create", dependencies: [], params: { name: "shop-cache-2" } },
+    { id: "deploy", agent: "deploy", tool: "infra.noop", dependencies: ["db", "cache2"], params: { name: "shop", value: "${cache2.id}" } },
+  ],
+};
+const GIVE_UP = { action: "give_up", reason: "no other cache can serve the shop" };
+
+const fnOf = (r: StubRequest): string | undefined => (r.body["tools"] as { function: { name: string } }[] | undefined)?.[0]?.function.name;
+/** The plan for the plan function, the scripted answers (in order) for the replan function, a summary otherwise. */
+const script = (...answers: unknown[]) => {
+  let replans = 0;
+  return (request: StubRequest): StubReply => {
+    const fn = fnOf(request);
+    if (fn === "plan") return { toolCalls: [{ name: "plan", arguments: PLAN }], usage: { prompt_tokens: 900, completion_tokens: 150 } };
+    if (fn === "replan") return { toolCalls: [{ name: "replan", arguments: answers[Math.min(replans++, answers.length - 1)] }], usage: { prompt_tokens: 1200, completion_tokens: 90 } };
+    return { content: "done", usage: { prompt_tokens: 10, completion_tokens: 2 } };
+  };
+};
+
+/** `cache` fails as a name already taken; `db` returns a password, which must never reach the model. */
+function shopCaller(): FakeCaller {
+  const caller = infraCaller();
+  const create = caller.tools.find((t) => t.name === "create")!;
+  caller.tools.splice(caller.tools.indexOf(create), 1);
+  caller.add("infra", "create", (args) => {
+    const name = String(args["name"]);
+    if (name === "shop-cache") throw new ToolCallError("TOOL_ERROR", `the name "shop-cache" is already taken`, false);
+    return { id: `id-${name}`, name, password: "hunter2-very-secret", rollback: { tool: "delete", arguments: { id: `id-${name}` } } };
+  }, create.inputSchema);
+  return caller;
+}
+
+let stub: OpenAIStub | undefined;
+afterEach(async () => {
+  await stub?.close();
+  stub = undefined;
+});
+
+function graphOf(s: OpenAIStub | undefined, caller: FakeCaller, extra: Partial<OrchestratorDeps> = {}) {
+  const env: Record<string, string> = s ? { OPENAI_BASE_URL: s.baseUrl, OPENAI_API_KEY: "sk-test-not-real", CREDIT_OPTIMIZER_MODEL: "gpt-4o-mini" } : {};
+  const base = testDeps(caller, extra, env);
+  return compileOrchestrator({ ...base, ...(s ? { chatModel: configuredChatModel(base.config, { routing: {} }, 0) } : {}) }, new MemorySaver());
+}
+let n = 0;
+const thread = () => ({ configurable: { thread_id: `replan-${++n}` } });
+const replanCalls = (s: OpenAIStub) => s.requests.filter((r) => fnOf(r) === "replan");
+
+describe("replan on failure (the joiner)", () => {
+  it("a replacement for the unfinished part runs on without calling finished steps again; the report says what was replanned", async () => {
+    stub = await startOpenAIStub(script(REPLACE));
+    const caller = shopCaller();
+    const final = (await graphOf(stub, caller).invoke({ request: "Set up the shop", autoApprove: true }, thread())) as RunState;
+    expect(final.report?.status).toBe("succeeded");
+    expect(caller.callsOf("create").map((c) => c.args["name"])).toEqual(expect.arrayContaining(["shop-db", "shop-cache", "shop-cache-2"]));
+    expect(caller.callsOf("create").filter((c) => c.args["name"] === "shop-db")).toHaveLength(1);
+    expect(caller.callsOf("delete")).toEqual([]);
+    expect(caller.callsOf("noop")[0]!.args["value"]).toBe("id-shop-cache-2");
+    expect(final.report?.replans).toEqual([
+      expect.objectContaining({ failed: expect.objectContaining({ step: "cache", error: expect.stringContaining("already taken") }), verdict: "replanned", kept: ["db"], steps: ["cache2", "deploy"] }),
+    ]);
+    expect(final.report?.steps.map((s) => [s.id, s.status]).sort()).toEqual([["cache2", "succeeded"], ["db", "succeeded"], ["deploy", "succeeded"]]);
+    // The replan is its own model call, counted with the others.
+    expect(final.report?.usage.filter((u) => u.agent === "architect").map((u) => u.input_tokens)).toEqual([900, 1200]);
+    const prompt = JSON.stringify(replanCalls(stub)[0]!.body["messages"]);
+    expect(prompt).toContain("id-shop-db");
+    expect(prompt).toContain("already taken");
+    expect(prompt).not.toContain("hunter2-very-secret");
+    expect(prompt).toContain("[redacted]");
+  });
+
+  it('"give up" rolls back as before, after asking', async () => {
+    stub = await startOpenAIStub(script(GIVE_UP));
+    const caller = shopCaller();
+    const final = (await graphOf(stub, caller).invoke({ request: "Set up the shop", autoApprove: true }, thread())) as RunState;
+    expect(replanCalls(stub)).toHaveLength(1);
+    expect(final.report?.status).toBe("rolled_back");
+    expect(caller.callsOf("delete").map((c) => c.args["id"])).toEqual(["id-shop-db"]);
+    expect(final.report?.replans).toEqual([expect.objectContaining({ verdict: "gave_up", reason: GIVE_UP.reason })]);
+  });
+
+  it("an answer that stays invalid through its repairs rolls back; its problems are reported", async () => {
+    const bad = { action: "replace", reason: "x", steps: [{ id: "db", tool: "infra.nope", dependencies: [], params: {} }] };
+    stub = await startOpenAIStub(script(bad));
+    const caller = shopCaller();
+    const final = (await graphOf(stub, caller, { maxRepairs: 1 }).invoke({ request: "Set up the shop", autoApprove: true }, thread())) as RunState;
+    expect(replanCalls(stub)).toHaveLength(2);
+    expect(final.report?.status).toBe("rolled_back");
+    expect(final.report?.replans?.[0]).toMatchObject({ verdict: "invalid", attempts: 2 });
+    expect(final.report?.replans?.[0]?.problems?.join(" ")).toContain('duplicate step id "db"');
+    expect(caller.callsOf("delete").map((c) => c.args["id"])).toEqual(["id-shop-db"]);
+  });
+
+  it("a replacement with a destructive step asks for approval even with --yes; declining rolls back", async () => {
+    const destructive = { ...REPLACE, steps: [{ id: "free", tool: "infra.delete", dependencies: [], params: { id: "shop-cache" } }, ...REPLACE.steps] };
+    stub = await startOpenAIStub(script(destructive));
+    const caller = shopCaller();
+    const graph = graphOf(stub, caller);
+    const config = thread();
+    const paused = (await graph.invoke({ request: "Set up the shop", autoApprove: true }, config)) as RunState & { __interrupt__?: { value: { kind: string; decision: { destructiveSteps: string[] } } }[] };
+    const question = paused.__interrupt__?.[0]?.value;
+    expect(question?.kind).toBe("approval");
+    expect(question?.decision.destructiveSteps).toEqual(["free"]);
+    expect(caller.callsOf("delete")).toEqual([]);
+    const final = (await graph.invoke(new Command({ resume: false }), config)) as RunState;
+    expect(final.report?.status).toBe("rolled_back");
+    expect(caller.callsOf("delete").map((c) => c.args["id"])).toEqual(["id-shop-db"]);
+    expect(final.report?.replans?.[0]?.verdict).toBe("replanned");
+    expect(final.report?.outcome).toBe("declined");
+  });
+
+  it("offline, or with replans set to 0, a failure rolls back at once as today", async () => {
+    const offline = shopCaller();
+    const plain = (await graphOf(undefined, offline).invoke({ plan: PLAN, planner: { kind: "file", reason: "test" }, autoApprove: true }, thread())) as RunState;
+    expect(plain.report?.status).toBe("rolled_back");
+    expect(plain.report?.replans).toBeUndefined();
+    expect(offline.callsOf("delete").map((c) => c.args["id"])).toEqual(["id-shop-db"]);
+    expect(plain.report?.summary).not.toContain("replan");
+
+    stub = await startOpenAIStub(script(REPLACE));
+    const caller = shopCaller();
+    const off = (await graphOf(stub, caller, { maxReplans: 0 }).invoke({ request: "Set up the shop", autoApprove: true }, thread())) as RunState;
+    expect(replanCalls(stub)).toHaveLength(0);
+    expect(off.report?.status).toBe("rolled_back");
+  });
+});
