@@ -39,7 +39,9 @@ export async function creditValidator(state: RunState, deps: OrchestratorDeps, c
     prepared = validation.prepared;
   }
   // Each step's backend says, before anything is created, whether it can serve here (Redis, tokens, git…).
-  const unservable = await preflight(prepared, ctx.caller);
+  // Only a run asks: a plan or a dry run creates nothing, and asking would start the servers it
+  // otherwise reads from their pins (most of `plan`'s time).
+  const unservable = state.dryRun ? [] : await preflight(prepared, ctx.caller);
   if (unservable.length > 0) return { prepared, planProblems: unservable.map(formatPreflightProblem), outcome: "preflight_failed" };
   const forecast = await forecastPlan(prepared, {
     ledger: deps.ledger,
