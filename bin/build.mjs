@@ -75,6 +75,9 @@ async function bundleCli() {
     platform: "node",
     target: "node20",
     logLevel: "warning",
+    // Less for V8 to parse at every start; identifiers and names stay, so stack traces still read.
+    minifyWhitespace: true,
+    minifySyntax: true,
     // CommonJS packages inside an ES module bundle still call require(); the package root is what
     // the rewritten import.meta.urls are resolved against (dist/bundle/ is two levels below it).
     banner: { js: 'import { createRequire as __coCreateRequire } from "node:module"; const require = __coCreateRequire(import.meta.url); const __coPackageRoot = new URL("../../", import.meta.url);' },
