@@ -90,15 +90,16 @@ export async function runAsap(state: ExecState, deps: ExecutorDeps, config?: Lan
   prepared.order.forEach((id, index) => {
     if (earlier.has(id)) return;
     const depIds = prepared.deps[id] ?? [];
-    const run = durableTask(`step:${id}`, async (depResults: StepResult[]) => {
-      const blocked = blockedBy(depResults, failed, isStopped(deps));
-      if (blocked) return notRun(id, prepared, blocked);
-      return execute(steps.get(id)!, prepared, scopeOf(depResults, prepared), node, deps);
-    });
     const promise = Promise.all(depIds.map((d) => promises.get(d)!))
       .then(async (depResults) => {
         await saved(depIds, depResults);
-        return callAt(index, () => run(depResults));
+        // No task arguments: LangGraph hands a task's input to its callbacks, the results would travel with every call.
+        const run = durableTask(`step:${id}`, async () => {
+          const blocked = blockedBy(depResults, failed, isStopped(deps));
+          if (blocked) return notRun(id, prepared, blocked);
+          return execute(steps.get(id)!, prepared, scopeOf(depResults, prepared), node, deps);
+        });
+        return callAt(index, run);
       })
       .then((result) => {
         if (result.status === "failed") failed = true;
@@ -269,8 +270,8 @@ async function execute(step: Step, prepared: PreparedPlan, scope: Scope, node: N
 }
 
 /** A LangGraph task: its result is checkpointed; on resume a finished task returns its saved result. */
-function durableTask<A extends unknown[], T>(name: string, fn: (...args: A) => Promise<T>): (...args: A) => Promise<T> {
-  return task(name, fn) as unknown as (...args: A) => Promise<T>;
+function durableTask<T>(name: string, fn: () => Promise<T>): () => Promise<T> {
+  return task(name, fn) as unknown as () => Promise<T>;
 }
 
 type Blocked = { status: "skipped" | "held"; reason: string };
