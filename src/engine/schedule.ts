@@ -90,16 +90,15 @@ export async function runAsap(state: ExecState, deps: ExecutorDeps, config?: Lan
   prepared.order.forEach((id, index) => {
     if (earlier.has(id)) return;
     const depIds = prepared.deps[id] ?? [];
+    const run = durableTask(`step:${id}`, async (depResults: StepResult[]) => {
+      const blocked = blockedBy(depResults, failed, isStopped(deps));
+      if (blocked) return notRun(id, prepared, blocked);
+      return execute(steps.get(id)!, prepared, scopeOf(depResults, prepared), node, deps);
+    });
     const promise = Promise.all(depIds.map((d) => promises.get(d)!))
       .then(async (depResults) => {
         await saved(depIds, depResults);
-        // No task arguments: LangGraph hands a task's input to its callbacks, the results would travel with every call.
-        const run = durableTask(`step:${id}`, async () => {
-          const blocked = blockedBy(depResults, failed, isStopped(deps));
-          if (blocked) return notRun(id, prepared, blocked);
-          return execute(steps.get(id)!, prepared, scopeOf(depResults, prepared), node, deps);
-        });
-        return callAt(index, run);
+        return callAt(index, () => run(depResults));
       })
       .then((result) => {
         if (result.status === "failed") failed = true;
@@ -270,8 +269,8 @@ async function execute(step: Step, prepared: PreparedPlan, scope: Scope, node: N
 }
 
 /** A LangGraph task: its result is checkpointed; on resume a finished task returns its saved result. */
-function durableTask<T>(name: string, fn: () => Promise<T>): () => Promise<T> {
-  return task(name, fn) as unknown as () => Promise<T>;
+function durableTask<A extends unknown[], T>(name: string, fn: (...args: A) => Promise<T>): (...args: A) => Promise<T> {
+  return task(name, fn) as unknown as (...args: A) => Promise<T>;
 }
 
 type Blocked = { status: "skipped" | "held"; reason: string };
