@@ -97,7 +97,7 @@ export async function runAsap(state: ExecState, deps: ExecutorDeps, config?: Lan
     });
     const promise = Promise.all(depIds.map((d) => promises.get(d)!))
       .then(async (depResults) => {
-        await saved(depIds, depResults);
+        await saved(depIds);
         return callAt(index, () => run(depResults));
       })
       .then((result) => {
