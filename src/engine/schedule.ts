@@ -59,74 +59,53 @@ export async function prepare(state: ExecState, deps: ExecutorDeps): Promise<Exe
   return { ...fresh, prepared: validation.prepared, problems: [], status: "pending" };
 }
 
+/**
+ * LangGraph's cost per task grows with the number of tasks in one superstep, so a very large plan
+ * runs in segments of this many steps (one superstep each); plans up to this size run in one.
+ */
+export const ASAP_SEGMENT = 250;
+
 // Inside LangGraph every running task adds an abort listener to the run's signal. Raise Node's
 // default limit (10) for new signals so that parallel steps print no false "memory leak" warning.
-setMaxListeners(0);
+setMaxListeners(ASAP_SEGMENT + 50);
 
 /**
- * asap: one Functional API task per step, each called the moment its dependencies' results are
- * saved (see saved-results.ts), all in one superstep, with no barrier between any two steps. Every
- * result is checkpointed as it lands, so a resumed run does not call finished steps again. Steps
- * held by the budget run again in the superstep after the approval.
- *
- * A task is called only once its step is ready, not up front: LangGraph's runner races every task
- * in flight each time one settles, so tasks parked on their dependencies made a large plan's cost
- * grow with the square of its size (and forced running it in segments, with a barrier between
- * them). Only the steps that can run are tasks now, and the cost per step stays flat. A task's
- * identity is its name plus its call index, and calls now happen in the order steps become ready,
- * which differs between runs; each call is therefore given its step's index in the plan's
- * topological order (`inPlanOrder`), so a resumed run finds each finished step's saved result.
+ * asap: one Functional API task per step, created up front in topological order (task identity is
+ * call order + name), each awaiting its own dependencies. A step starts the moment their results
+ * are saved (see saved-results.ts); every result is checkpointed as it lands, so a resumed run
+ * does not call finished steps again. Steps finished in earlier segments are read from state; steps
+ * held by the budget run again in the segment after the approval.
  */
 export async function runAsap(state: ExecState, deps: ExecutorDeps, config?: LangGraphRunnableConfig): Promise<ExecUpdate> {
   const prepared = state.prepared!;
   const node = runContext(await deps.context(), state, deps);
   const saved = savedResults(config);
-  const callAt = inPlanOrder(config);
   const steps = stepsById(prepared);
   const done = Object.values(state.results).filter((r) => r.status !== "held");
   const earlier = new Map(done.map((r) => [r.id, Promise.resolve(r)]));
   const promises = new Map<string, Promise<StepResult>>(earlier);
   let failed = done.some((r) => r.status !== "succeeded");
-  prepared.order.forEach((id, index) => {
-    if (earlier.has(id)) return;
+  for (const id of prepared.order.filter((id) => !earlier.has(id)).slice(0, ASAP_SEGMENT)) {
     const depIds = prepared.deps[id] ?? [];
-    const run = durableTask(`step:${id}`, async (depResults: StepResult[]) => {
+    const run = durableTask(`step:${id}`, async () => {
+      const depResults = await Promise.all(depIds.map((d) => promises.get(d)!));
+      await saved(depIds);
       const blocked = blockedBy(depResults, failed, isStopped(deps));
       if (blocked) return notRun(id, prepared, blocked);
       return execute(steps.get(id)!, prepared, scopeOf(depResults, prepared), node, deps);
     });
-    const promise = Promise.all(depIds.map((d) => promises.get(d)!))
-      .then(async (depResults) => {
-        await saved(depIds);
-        return callAt(index, () => run(depResults));
-      })
-      .then((result) => {
-        if (result.status === "failed") failed = true;
-        return result;
-      });
+    const promise = run().then((result) => {
+      if (result.status === "failed") failed = true;
+      return result;
+    });
     promise.catch(() => {});
     promises.set(id, promise);
-  });
+  }
   const results = await Promise.all([...promises.entries()].filter(([id]) => !earlier.has(id)).map(([, p]) => p));
   return { results: Object.fromEntries(results.map((r) => [r.id, r])) };
 }
 
-/**
- * Calls a node's task as the `index`-th call of the node, whenever it is made. LangGraph names a
- * task run by (name, the calling node's task, the node's call counter); the counter is the node's
- * scratchpad `callCounter` (tests/graphs/langgraph-internals.test.ts checks it is still there).
- * Without a scratchpad (a task called outside a graph) calls go as they come.
- */
-function inPlanOrder(config: LangGraphRunnableConfig | undefined): <T>(index: number, call: () => Promise<T>) => Promise<T> {
-  const scratchpad = config?.configurable?.["__pregel_scratchpad"] as { callCounter?: unknown } | undefined;
-  if (!scratchpad || typeof scratchpad.callCounter !== "number") return (_index, call) => call();
-  return (index, call) => {
-    scratchpad.callCounter = index;
-    return call();
-  };
-}
-
-/** After asap: the budget question when steps are held, else compensate (which also reports success). */
+/** After an asap segment: another segment while steps are left, the budget question when steps are held, else compensate. */
 export function afterAsapSegment(state: ExecState): "runAsap" | "budget" | "compensate" {
   const results = Object.values(state.results);
   if (results.some((r) => r.status === "failed" || r.status === "skipped")) return "compensate";
@@ -269,8 +248,8 @@ async function execute(step: Step, prepared: PreparedPlan, scope: Scope, node: N
 }
 
 /** A LangGraph task: its result is checkpointed; on resume a finished task returns its saved result. */
-function durableTask<A extends unknown[], T>(name: string, fn: (...args: A) => Promise<T>): (...args: A) => Promise<T> {
-  return task(name, fn) as unknown as (...args: A) => Promise<T>;
+function durableTask<T>(name: string, fn: () => Promise<T>): () => Promise<T> {
+  return task(name, fn) as unknown as () => Promise<T>;
 }
 
 type Blocked = { status: "skipped" | "held"; reason: string };
