@@ -36,7 +36,7 @@ import {
 } from "../src/planner/index.ts";
 import { RESOURCE_LABEL, resourceKindOf } from "../src/planner/inventory.ts";
 import type { PlanInput } from "../src/plan/schema.ts";
-import { describeModel } from "../src/models/chat-model.ts";
+import { describeModel } from "../src/models/describe.ts";
 import { planModel, replyText, streamPlan, type PlanMethod } from "../src/models/streamed-plan.ts";
 import { fromStrictPlan, STRICT_PLAN_SCHEMA } from "../src/models/strict-plan.ts";
 import { formatPrompt, quoteData, quoteText } from "../src/models/prompt-format.ts";

@@ -43,7 +43,9 @@ export async function creditValidator(state: RunState, deps: OrchestratorDeps, c
   // run are checked by their backends and need approval.
   const pending = state.halted?.next === "continue" ? pendingPart(prepared, new Set(Object.keys(finishedResults(state.halted.results)))) : prepared;
   // Each step's backend says, before anything is created, whether it can serve here (Redis, tokens, git…).
-  const unservable = await preflight(pending, ctx.caller);
+  // Only a run asks: a plan or a dry run creates nothing, and asking would start the servers it
+  // otherwise reads from their pins (most of `plan`'s time).
+  const unservable = state.dryRun ? [] : await preflight(pending, ctx.caller);
   if (unservable.length > 0) return { prepared, planProblems: unservable.map(formatPreflightProblem), outcome: "preflight_failed" };
   // The whole plan is forecast: what finished is this run's spend too.
   const forecast = await forecastPlan(prepared, {

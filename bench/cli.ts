@@ -4,11 +4,12 @@
  * tokens of what it receives and of the plan it returns).
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { median } from "../src/cost/stats.ts";
+import { freePort } from "../src/servers/toolkit/providers/local/processes-launch.ts";
 import { instantiate, getWorkflow } from "../src/workflows/index.ts";
 import { startOpenAIStub, type StubRequest, type StubReply } from "../tests/helpers/openai-stub.ts";
 
@@ -136,34 +137,99 @@ async function frontFigures(runs: number): Promise<Record<string, unknown>> {
       rmSync(home, { recursive: true, force: true });
     }
   };
+  // validate: a 6-step plan (the RAD request's, written by plan --json) with the pins current.
+  const planFile = path.join(warm, "rad-plan.json");
+  const written = ok(await time(["plan", RAD, "--json"], { CREDIT_OPTIMIZER_HOME: warm }), "plan --json");
+  writeFileSync(planFile, written.stdout);
+  const radRun = async (): Promise<Timed & { makespanMs: number }> => {
+    const home = freshHome();
+    try {
+      const r = ok(await time(["run", RAD, "--yes"], { CREDIT_OPTIMIZER_HOME: home }, "▶ "), "run (RAD)");
+      const makespan = /makespan (\d+) ms/.exec(r.stdout);
+      if (!makespan || r.markerMs === undefined) throw new Error(`run printed no makespan or first step: ${r.stdout}`);
+      return { ...r, makespanMs: Number(makespan[1]) };
+    } finally {
+      stopDeploys(home);
+      rmSync(home, { recursive: true, force: true });
+    }
+  };
   const samples = await compare(runs, {
     bareNode: async () => ok(await time([], {}, undefined, ["-e", "0"]), "node -e 0"),
     helpBefore: async () => ok(await time(["--help"], sources), "--help (sources)"),
     helpAfter: async () => ok(await time(["--help"], {}), "--help"),
     planBefore,
     planAfter: async () => ok(await time(["plan", RAD], { CREDIT_OPTIMIZER_HOME: warm }), "plan (pins current)"),
+    validate: async () => ok(await time(["validate", planFile], { CREDIT_OPTIMIZER_HOME: warm }), "validate (pins current)"),
   });
+  // The full offline RAD run (servers started, resources made and deployed locally): fewer runs, it is slow.
+  const runs_ = [] as (Timed & { makespanMs: number })[];
+  const bareAround: number[] = [];
+  for (let i = 0; i < Math.max(3, Math.ceil(runs / 2)); i++) {
+    bareAround.push(ok(await time([], {}, undefined, ["-e", "0"]), "node -e 0").ms);
+    runs_.push(await radRun());
+  }
+  const studio = await studioStart();
   rmSync(warm, { recursive: true, force: true });
   const wall = (name: string): number[] => samples[name]!.map((t) => t.ms);
   const cpu = (name: string): number[] => samples[name]!.flatMap((t) => (t.cpuMs === undefined ? [] : [t.cpuMs]));
-  const bare = median(wall("bareNode"));
+  const bare = median([...wall("bareNode"), ...bareAround]);
   const bareCpu = cpu("bareNode").length > 0 ? median(cpu("bareNode")) : undefined;
+  const ofValues = (values: number[]): Record<string, unknown> => ({ medianMs: median(values), ratioToBareNode: Number((median(values) / bare).toFixed(2)), runs: values });
   const figure = (name: string): Record<string, unknown> => {
-    const m = median(wall(name));
     const c = cpu(name).length > 0 ? median(cpu(name)) : undefined;
     return {
-      medianMs: m,
-      ratioToBareNode: Number((m / bare).toFixed(2)),
+      ...ofValues(wall(name)),
       ...(c !== undefined && bareCpu ? { cpuMedianMs: c, cpuRatioToBareNode: Number((c / bareCpu).toFixed(2)) } : {}),
-      runs: wall(name),
     };
   };
   return {
-    bareNodeMs: { median: bare, ...(bareCpu !== undefined ? { cpuMedian: bareCpu } : {}), runs: wall("bareNode") },
+    bareNodeMs: { median: bare, ...(bareCpu !== undefined ? { cpuMedian: bareCpu } : {}), runs: [...wall("bareNode"), ...bareAround] },
     cpuNote: "cpu: user+system of the CLI process and of the children it waited for (the MCP servers it started)",
     help: { before: figure("helpBefore"), after: figure("helpAfter"), goalRatio: 3 },
     planRad: { before: figure("planBefore"), after: figure("planAfter"), goalRatio: 8 },
+    validateSixSteps: { ...figure("validate"), goalRatio: 8 },
+    radRunFirstStepStarted: { ...ofValues(runs_.map((r) => r.markerMs!)), goalRatio: 10 },
+    radRunWallMinusMakespan: { ...ofValues(runs_.map((r) => r.ms - r.makespanMs)), goalRatio: 12, makespansMs: runs_.map((r) => r.makespanMs), wallMs: runs_.map((r) => r.ms) },
+    langgraphDevToOk: studio.ms === undefined ? studio : { ...ofValues([studio.ms]), note: "report only: langgraphjs dev (Studio's server) from spawn to GET /ok answering 200" },
+    load: loadAverage(),
   };
+}
+
+function loadAverage(): number[] {
+  try {
+    return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** `langgraphjs dev` (LangGraph Studio's local server) from spawn until `/ok` answers. */
+async function studioStart(): Promise<{ ms?: number; error?: string }> {
+  const port = await freePort();
+  const cli = fileURLToPath(new URL("../node_modules/.bin/langgraphjs", import.meta.url));
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  const started = performance.now();
+  const child = spawn(cli, ["dev", "--no-browser", "--port", String(port)], {
+    cwd: root,
+    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", LANGGRAPH_CLI_NO_ANALYTICS: "1", CREDIT_OPTIMIZER_HOME: freshHome() },
+    stdio: "ignore",
+    detached: true,
+  });
+  try {
+    for (;;) {
+      if (performance.now() - started > 120_000) return { error: "no answer on /ok within 120 s" };
+      if (child.exitCode !== null) return { error: `langgraphjs dev exited with ${child.exitCode}` };
+      const answered = await fetch(`http://127.0.0.1:${port}/ok`).then((r) => r.ok, () => false);
+      if (answered) return { ms: Math.round(performance.now() - started) };
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
 }
 
 export async function benchFront(): Promise<Record<string, unknown>> {

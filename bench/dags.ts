@@ -44,6 +44,25 @@ export function randomDag(seed: number, steps: number, medianMs = 40, sigma = 0.
   return { name: plan.name, plan, ms };
 }
 
+/**
+ * A large provisioning-like DAG: `steps` steps whose calls take 100 ms–2 s (log-uniform), each
+ * depending on 0–3 of the 40 steps before it, so hundreds are in flight at once.
+ */
+export function largeDag(seed: number, steps: number): BenchDag {
+  const random = rng(seed);
+  const ms: Record<string, number> = {};
+  const plan: PlanInput = { name: `large-${seed}-${steps}`, steps: [] };
+  for (let i = 0; i < steps; i++) {
+    const id = `s${i}`;
+    const dependencies = new Set<string>();
+    const fanIn = i === 0 ? 0 : Math.floor(random() * 4);
+    for (let k = 0; k < fanIn; k++) dependencies.add(`s${Math.max(0, i - 1 - Math.floor(random() * 40))}`);
+    ms[id] = Math.round(100 * 20 ** random());
+    plan.steps.push({ id, tool: "bench.sleep", dependencies: [...dependencies], params: { id } });
+  }
+  return { name: plan.name, plan, ms };
+}
+
 /** The seed's RAD Crawler DAG with its Test 1 times: generate_code 1000 ms, the rest 100 ms. */
 export function radDag(): BenchDag {
   const step = (id: string, dependencies: string[]) => ({ id, tool: "bench.sleep", dependencies, params: { id } });

@@ -9,17 +9,21 @@ import { summarizeExecution } from "../src/engine/report.ts";
 import type { ExecState, Scheduler } from "../src/engine/schedule.ts";
 import { criticalPath, levels, topologicalOrder } from "../src/plan/dag.ts";
 import type { PlanInput } from "../src/plan/schema.ts";
-import { radDag, randomDag, sleeper, type BenchDag } from "./dags.ts";
+import { largeDag, radDag, randomDag, sleeper, type BenchDag } from "./dags.ts";
 
 /** Runs a DAG through the executor graph; returns its makespan (first step start → last step end) and wall time. */
-async function runEngine(dag: BenchDag, scheduler: Scheduler, checkpointer: BaseCheckpointSaver = new MemorySaver()): Promise<{ makespanMs: number; wallMs: number }> {
+async function runEngine(dag: BenchDag, scheduler: Scheduler, checkpointer: BaseCheckpointSaver = new MemorySaver()): Promise<{ makespanMs: number; wallMs: number; peakRssMb: number }> {
   const ctx = { caller: sleeper(dag.ms), limits: new ServerLimits(100_000) };
   const graph = compileExecutor({ context: async () => ctx }, checkpointer);
+  let peak = process.memoryUsage().rss;
+  const sampling = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 25);
   const started = performance.now();
   const state = (await graph.invoke({ plan: dag.plan, scheduler }, { configurable: { thread_id: `b-${Math.random()}` }, recursionLimit: 100_000 })) as ExecState;
   const wallMs = performance.now() - started;
+  clearInterval(sampling);
+  peak = Math.max(peak, process.memoryUsage().rss);
   if (state.status !== "succeeded") throw new Error(`${dag.name} (${scheduler}) ended ${state.status}`);
-  return { makespanMs: summarizeExecution(state).timing.makespanMs, wallMs };
+  return { makespanMs: summarizeExecution(state).timing.makespanMs, wallMs, peakRssMb: Math.round(peak / 1e6) };
 }
 
 /** The seed's `topologicalSort` grouping: run level by level, each level waiting for its slowest step. */
@@ -63,8 +67,19 @@ export async function benchSchedulers(count = 30): Promise<Record<string, unknow
     ratios.sequential.push(sequential / cp);
     rows.push({ dag: dag.name, steps: order.length, criticalPathMs: cp, asap: round(asap), graph: round(graph), levels: round(level), sequential: round(sequential / cp) });
   }
+  // Two large DAGs with realistic call times (100 ms–2 s), asap only: 1,000 and 2,000 steps.
+  const large: Record<string, unknown>[] = [];
+  for (const dag of [largeDag(7, 1_000), largeDag(8, 2_000)]) {
+    const { order, deps } = shape(dag.plan);
+    const cp = criticalPath(order, deps, (id) => dag.ms[id]!).ms;
+    const asap = (await runEngine(dag, "asap")).makespanMs / cp;
+    ratios.asap.push(asap);
+    large.push({ dag: dag.name, steps: order.length, criticalPathMs: cp, asap: round(asap) });
+  }
   return {
-    dags: dags.length,
+    dags: dags.length + large.length,
+    asapLargeDags: large,
+    asapWorstOnLargeDags: stats(large.map((r) => r["asap"] as number)).worst,
     makespanOverCriticalPath: {
       asap: stats(ratios.asap),
       graph: stats(ratios.graph),
@@ -72,28 +87,67 @@ export async function benchSchedulers(count = 30): Promise<Record<string, unknow
       sequential: stats(ratios.sequential),
     },
     rows,
-    note: "makespan = first step start to last step end; sequential is the sum of step times (computed, not run)",
+    note: "makespan = first step start to last step end; sequential is the sum of step times (computed, not run); asap's median and worst include the two large DAGs, the other schedulers' do not",
   };
 }
 
 /**
- * Engine cost per no-op step with the SQLite checkpointer, beside raw LangGraph task() overhead.
- * All engine sizes run first: raw LangGraph at 10,000 tasks leaves gigabytes of garbage behind.
+ * Engine cost per no-op step on SQLite (and Postgres when it answers), beside raw LangGraph
+ * `task()`s created up front in one node: raw tasks cost the square of their number (LangGraph's
+ * runner races every task in flight each time one settles), so they run at the smaller sizes only.
+ * Each engine size runs `repeats` times; medians. Peak RSS: of the 10,000-step SQLite run.
  */
-export async function benchOverhead(sizes = [100, 1_000, 10_000]): Promise<Record<string, unknown>> {
-  const engine = new Map<number, number>();
-  const raw = new Map<number, number>();
+export async function benchOverhead(sizes = [100, 1_000, 10_000], repeats = 3, rawSizes = [100, 1_000]): Promise<Record<string, unknown>> {
+  const medianOf = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   await withSqlite((saver) => runEngine(noopDag(100), "asap", saver)); // warm-up (module loading, JIT)
   await withSqlite((saver) => rawTasks(100, saver));
-  for (const n of sizes) engine.set(n, await withSqlite((saver) => runEngine(noopDag(n), "asap", saver).then((r) => r.wallMs)));
-  for (const n of sizes) raw.set(n, await withSqlite((saver) => rawTasks(n, saver)));
-  const out: Record<string, unknown> = {};
-  for (const n of sizes) {
-    const e = engine.get(n)!;
-    const r = raw.get(n)!;
-    out[String(n)] = { engineMs: round(e, 1), rawTaskMs: round(r, 1), engineUsPerStep: round((e * 1000) / n, 1), rawUsPerStep: round((r * 1000) / n, 1), ratio: round(e / r, 2) };
+  const perBackend = async (open: <T>(fn: (saver: BaseCheckpointSaver) => Promise<T>) => Promise<T>): Promise<Record<string, unknown>> => {
+    const out: Record<string, unknown> = {};
+    const usPerStep = new Map<number, number>();
+    for (const n of sizes) {
+      const runs: { wallMs: number; peakRssMb: number }[] = [];
+      for (let i = 0; i < repeats; i++) runs.push(await open((saver) => runEngine(noopDag(n), "asap", saver)));
+      const wall = medianOf(runs.map((r) => r.wallMs));
+      usPerStep.set(n, (wall * 1000) / n);
+      out[String(n)] = { engineMs: round(wall, 1), engineUsPerStep: round((wall * 1000) / n, 1), runsMs: runs.map((r) => round(r.wallMs, 0)), peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)) };
+    }
+    const big = Math.max(...sizes);
+    return { ...out, [`perStep${big / 1000}kOver1k`]: round(usPerStep.get(big)! / usPerStep.get(1_000)!, 2), [`cost${big / 1000}kOver1k`]: round((usPerStep.get(big)! * big) / (usPerStep.get(1_000)! * 1_000), 2) };
+  };
+  const sqlite = await perBackend(withSqlite);
+  const postgres = await withPostgres(async () => true).then(() => perBackend(withPostgres), (error: unknown) => ({ skipped: `no Postgres: ${error instanceof Error ? error.message : String(error)}` }));
+  const raw: Record<string, unknown> = {};
+  for (const n of rawSizes) {
+    const ms = await withSqlite((saver) => rawTasks(n, saver));
+    raw[String(n)] = { rawTaskMs: round(ms, 1), rawUsPerStep: round((ms * 1000) / n, 1) };
   }
-  return { ...out, cost10kOver1k: round((engine.get(10_000) ?? NaN) / (engine.get(1_000) ?? NaN), 2) };
+  return {
+    sqlite,
+    postgres,
+    rawLangGraphTasksSqlite: raw,
+    peakRssMb10k: (sqlite["10000"] as { peakRssMb?: number } | undefined)?.peakRssMb,
+    note: "engine: the executor graph, asap, no-op steps each depending on the step 10 before; perStep…Over1k is per-step cost at the largest size ÷ at 1,000 (goal ≤ 1.2); raw: one node awaiting n task()s created up front",
+  };
+}
+
+/** A fresh database on the local Postgres (127.0.0.1:5432) for one run, dropped after. */
+async function withPostgres<T>(fn: (saver: BaseCheckpointSaver) => Promise<T>): Promise<T> {
+  const { default: pg } = await import("pg");
+  const name = `co_bench_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = new pg.Client({ connectionString: "postgres://postgres@127.0.0.1:5432/postgres", connectionTimeoutMillis: 2_000 });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+    const checkpointer = await openCheckpointer({ home: tmpdir(), url: `postgres://postgres@127.0.0.1:5432/${name}` });
+    try {
+      return await fn(checkpointer.saver);
+    } finally {
+      await checkpointer.close();
+    }
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+    await admin.end();
+  }
 }
 
 /** n no-op steps, each depending on the step 10 before it. */

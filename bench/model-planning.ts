@@ -15,7 +15,7 @@ import type { RunState } from "../graphs/state.ts";
 import { loadConfig } from "../src/config.ts";
 import { ServerLimits } from "../src/engine/limits.ts";
 import { ToolCallError } from "../src/mcp/client.ts";
-import { configuredChatModel } from "../src/run/root.ts";
+import { configuredChatModel } from "../src/run/chat-models.ts";
 import { library } from "../tests/graphs/helpers.ts";
 import { FakeCaller, sleep } from "../tests/helpers/fake-caller.ts";
 import { countTokens, startOpenAIStub, type StubReply, type StubRequest } from "../tests/helpers/openai-stub.ts";

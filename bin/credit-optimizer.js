@@ -14,7 +14,8 @@ const build = fromSources ? { state: "skipped" } : buildState(root);
 
 let main;
 if (build.state === "current") {
-  ({ main } = await import("../dist/src/cli/main.js"));
+  // The bundled CLI (bin/build.mjs bundleCli): a few files for Node to load instead of ~1,100.
+  ({ main } = await import("../dist/bundle/main.js"));
 } else {
   if (build.state === "stale" && process.stderr.isTTY) {
     process.stderr.write(`note: dist/ is older than ${build.newer}; running the sources through tsx (npm run build to start faster)\n`);

@@ -3,7 +3,7 @@ import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import pg from "pg";
+import type pg from "pg";
 import { isRecord } from "./plan/interpolate.ts";
 
 /**
@@ -59,7 +59,9 @@ class PostgresSecrets implements SecretBackend {
   ) {}
 
   static async open(url: string): Promise<PostgresSecrets> {
-    const pool = new pg.Pool({ connectionString: url, max: 2 });
+    // The driver loads only for a Postgres store (a SQLite one never needs it).
+    const { default: pgDriver } = await import("pg");
+    const pool = new pgDriver.Pool({ connectionString: url, max: 2 });
     pool.on("error", () => {});
     pool.on("connect", (client) => client.on("error", () => {}));
     await pool.query("CREATE TABLE IF NOT EXISTS credit_optimizer_secrets (id TEXT PRIMARY KEY, iv BYTEA NOT NULL, tag BYTEA NOT NULL, data BYTEA NOT NULL)");

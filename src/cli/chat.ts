@@ -3,7 +3,7 @@ import { createInterface, type Interface } from "node:readline";
 import { agentThread, checkpointMemory, type MemoryMessage } from "../../agents/memory.ts";
 import type { ApprovalAnswer } from "../../agents/types.ts";
 import type { AppConfig } from "../config.ts";
-import { describeModel } from "../models/chat-model.ts";
+import { describeModel } from "../models/describe.ts";
 import { drive, type DriveResult, type RunQuestion } from "../run/drive.ts";
 import { parseBudget } from "./args.ts";
 import { EXIT, type Io } from "./io.ts";

@@ -46,6 +46,8 @@ export async function runCommand(mode: "run" | "plan", words: string[], options:
   const input = await runInput(mode, words, options);
   const json = options.json ?? false;
   return withRoot(config, options, io, async (root) => {
+    // A run needs its servers: they start now, all at once, while the graph compiles and the plan is made.
+    if (!input.dryRun) root.context().catch(() => {});
     let threadId = options.thread ?? `run-${randomUUID()}`;
     let params = input.params ?? {};
     let pickedWorkflow: string | undefined;

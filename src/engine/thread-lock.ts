@@ -3,7 +3,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { readFileSync, unlinkSync } from "node:fs";
 import { link, mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
-import pg from "pg";
+import type pg from "pg";
 
 /**
  * One run per thread at a time: concurrent runs on the same `thread_id` would interleave their
@@ -185,7 +185,9 @@ function isAlive(pid: number | undefined): boolean {
 
 async function acquirePostgresLock(url: string, threadId: string): Promise<ThreadLock> {
   const key = advisoryKey(threadId);
-  const client = new pg.Client({ connectionString: url, application_name: `credit-optimizer pid=${process.pid}` });
+  // The driver loads only for a Postgres checkpointer (a SQLite one never needs it).
+  const { default: pgDriver } = await import("pg");
+  const client = new pgDriver.Client({ connectionString: url, application_name: `credit-optimizer pid=${process.pid}` });
   // A dropped connection frees the lock on the server; there is nothing else to do about it here.
   client.on("error", () => {});
   await client.connect();

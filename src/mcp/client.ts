@@ -1,4 +1,4 @@
-import { MultiServerMCPClient } from "@langchain/mcp-adapters";
+import type { MultiServerMCPClient } from "@langchain/mcp-adapters";
 import { classifyCallError, classifyToolError, stripMcpPrefix, ToolCallError } from "./call-errors.ts";
 import { outputOf, textOf } from "./output.ts";
 import type { ToolInfo } from "./catalog.ts";
@@ -123,7 +123,8 @@ export class McpRuntime implements ToolCaller {
     let multi = this.clients.get(server);
     if (!multi) {
       const connection = toConnection(this.configs[server]!);
-      multi = Promise.resolve(new MultiServerMCPClient({ mcpServers: { [server]: connection }, throwOnLoadError: true, onConnectionError: "throw" }));
+      // Loaded with the first connection: `plan` and `validate` read pinned catalogs and never need it.
+      multi = Promise.all([import("@langchain/mcp-adapters"), compileOutputSchemasOnUse()]).then(([{ MultiServerMCPClient }]) => new MultiServerMCPClient({ mcpServers: { [server]: connection }, throwOnLoadError: true, onConnectionError: "throw" }));
       this.clients.set(server, multi);
     }
     const mcp = await (await multi).getClient(server).catch(async (error: unknown) => {
@@ -139,6 +140,24 @@ export class McpRuntime implements ToolCaller {
     this.clients.delete(server);
     await (await multi)?.close().catch(() => {});
   }
+}
+
+/**
+ * The SDK's client compiles (Ajv) a validator for the outputSchema of every tool it lists, at each
+ * `tools/list` (and `mcp-adapters` lists once more on connecting): for the built-in servers that is
+ * most of a run's start-up CPU, for tools a run mostly never calls. Once per process this makes the
+ * SDK's Ajv provider compile each schema on the tool's first result instead; results are validated
+ * as before (tests/unit/mcp-output-validators.test.ts).
+ */
+let compilingOnUse: Promise<void> | undefined;
+export function compileOutputSchemasOnUse(): Promise<void> {
+  return (compilingOnUse ??= import("@modelcontextprotocol/sdk/validation/ajv").then(({ AjvJsonSchemaValidator }) => {
+    const eager = AjvJsonSchemaValidator.prototype.getValidator;
+    AjvJsonSchemaValidator.prototype.getValidator = function deferred<T>(this: InstanceType<typeof AjvJsonSchemaValidator>, schema: Parameters<typeof eager>[0]) {
+      let compiled: ReturnType<typeof eager<T>> | undefined;
+      return (input: unknown) => (compiled ??= eager.call(this, schema) as ReturnType<typeof eager<T>>)(input);
+    };
+  }));
 }
 
 /** Progress as the SDK delivers it, without fields the server left out. */

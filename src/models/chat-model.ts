@@ -36,8 +36,3 @@ export function createChatModel(model: ModelConfig, options: ChatModelOptions = 
     streamUsage: true,
   });
 }
-
-/** `gpt-4o-mini` or `llama3 @ http://localhost:11434/v1`: how reports name the model. */
-export function describeModel(model: ModelConfig): string {
-  return model.baseUrl ? `${model.name} @ ${model.baseUrl}` : model.name;
-}

@@ -329,8 +329,12 @@ function schemaProblems(input: unknown, issues: readonly { path: PropertyKey[]; 
   });
 }
 
-/** One Ajv for the process; each tool's schema is compiled once (keyed by the schema object). */
-const ajv = new Ajv({ allErrors: true, strict: false });
+/**
+ * One Ajv for the process; each tool's schema is compiled once (keyed by the schema object). Schemas
+ * are not checked against the JSON Schema meta-schema first (compiling that is most of the first
+ * compile's time): a schema Ajv cannot compile is skipped below either way.
+ */
+const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false });
 const compiled = new WeakMap<object, ValidateFunction | null>();
 
 /** Checks step params against a tool's JSON input schema, ignoring fields that hold references. */

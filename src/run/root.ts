@@ -1,12 +1,10 @@
-import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import type { AgentModel, OrchestratorDeps } from "../../agents/deps.ts";
+import type { OrchestratorDeps } from "../../agents/deps.ts";
 import { checkpointMemory } from "../../agents/memory.ts";
 import { compileExecutor } from "../../graphs/executor.ts";
 import { compileOrchestrator } from "../../graphs/orchestrator.ts";
 import { openCheckpointer, type Checkpointer } from "../checkpoint.ts";
 import type { AppConfig } from "../config.ts";
 import { openLedger, type Ledger } from "../cost/ledger.ts";
-import { routeModel } from "../cost/routing.ts";
 import { loadCostSettings, type CostSettings } from "../cost/settings.ts";
 import { ServerLimits } from "../engine/limits.ts";
 import type { RunContext } from "../engine/run-step.ts";
@@ -18,7 +16,6 @@ import { builtinBuilds } from "../mcp/builtin-builds.ts";
 import { checkPins, pinnedCatalog, type PinCheck } from "../mcp/pinning.ts";
 import type { WorkflowLibrary } from "../planner/index.ts";
 import { runInventory } from "../planner/run-inventory.ts";
-import { createChatModel } from "../models/chat-model.ts";
 import { postgresUrl } from "../pg-url.ts";
 import { loadAllowLists } from "../policy/allow.ts";
 import { SecretStore } from "../secrets.ts";
@@ -121,7 +118,8 @@ export async function openRoot(config: AppConfig, options: RootOptions = {}): Pr
       library: loadWorkflowLibrary,
       // "back up the billing database": what earlier runs made and did not delete, from the ledger's runs and their checkpoints.
       inventory: runInventory({ ledger, saver: checkpointer.saver }).lookup,
-      chatModel: options.chatModel ?? configuredChatModel(config, settings),
+      // The OpenAI client loads only when a model is configured (the catalog planner needs none).
+      chatModel: options.chatModel ?? (config.model ? (await import("./chat-models.ts")).configuredChatModel(config, settings) : undefined),
       pricing: settings.pricing,
       ledger,
       // The drive's CostCallbackHandler records each model call as it happens.
@@ -160,18 +158,4 @@ export async function openRoot(config: AppConfig, options: RootOptions = {}): Pr
 export async function loadWorkflowLibrary(): Promise<WorkflowLibrary> {
   const { workflows, instantiate } = await import("../workflows/index.ts");
   return { workflows, instantiate };
-}
-
-/** ChatOpenAI per agent call from the configured model and the routing table, or none without a model. */
-export function configuredChatModel(config: AppConfig, settings: Pick<CostSettings, "routing">, maxRetries?: number): OrchestratorDeps["chatModel"] {
-  const fallback = config.model;
-  if (!fallback) return undefined;
-  const cache = new Map<string, BaseChatModel>();
-  return (agent, stepKind): AgentModel => {
-    const route = routeModel(settings.routing, agent, stepKind, { model: fallback.name, baseUrl: fallback.baseUrl });
-    const target = { ...fallback, name: route.model, baseUrl: route.baseUrl };
-    const key = `${target.name}@${target.baseUrl ?? ""}`;
-    if (!cache.has(key)) cache.set(key, createChatModel(target, { maxRetries }));
-    return { model: cache.get(key)!, name: route.model, baseUrl: route.baseUrl, routedFrom: route.routedFrom };
-  };
 }

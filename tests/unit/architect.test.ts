@@ -1,6 +1,6 @@
 import { Command, MemorySaver } from "@langchain/langgraph";
 import { afterEach, describe, expect, it } from "vitest";
-import { configuredChatModel } from "../../src/run/root.ts";
+import { configuredChatModel } from "../../src/run/chat-models.ts";
 import { agentThread, checkpointMemory } from "../../agents/memory.ts";
 import { compileOrchestrator } from "../../graphs/orchestrator.ts";
 import type { RunState } from "../../graphs/state.ts";

@@ -1,6 +1,6 @@
 import { MemorySaver } from "@langchain/langgraph";
 import { afterEach, describe, expect, it } from "vitest";
-import { configuredChatModel } from "../../src/run/root.ts";
+import { configuredChatModel } from "../../src/run/chat-models.ts";
 import { checkpointMemory } from "../../agents/memory.ts";
 import { compileOrchestrator } from "../../graphs/orchestrator.ts";
 import type { RunState } from "../../graphs/state.ts";

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { OrchestratorDeps } from "../../agents/deps.ts";
 import { compileOrchestrator } from "../../graphs/orchestrator.ts";
 import type { RunState } from "../../graphs/state.ts";
-import { configuredChatModel } from "../../src/run/root.ts";
+import { configuredChatModel } from "../../src/run/chat-models.ts";
 import { testDeps } from "../graphs/helpers.ts";
 import { infraCaller, type FakeCaller } from "../helpers/fake-caller.ts";
 import { startOpenAIStub, type OpenAIStub, type StubReply, type StubRequest } from "../helpers/openai-stub.ts";

@@ -6,7 +6,7 @@ import type { RunState } from "../../graphs/state.ts";
 import { createChatModel } from "../../src/models/chat-model.ts";
 import { planModel, streamPlan, type CompletedStep } from "../../src/models/streamed-plan.ts";
 import { checkArrivedStep } from "../../src/plan/validate.ts";
-import { configuredChatModel } from "../../src/run/root.ts";
+import { configuredChatModel } from "../../src/run/chat-models.ts";
 import { testDeps } from "../graphs/helpers.ts";
 import { infraCaller } from "../helpers/fake-caller.ts";
 import { countTokens, startOpenAIStub, type OpenAIStub, type StubReply, type StubRequest } from "../helpers/openai-stub.ts";

@@ -11,7 +11,7 @@ import { fromStrictPlan, STRICT_PLAN_SCHEMA } from "../../src/models/strict-plan
 import { compactSchema } from "../../src/models/tool-signature.ts";
 import { Plan } from "../../src/plan/schema.ts";
 import { validatePlan } from "../../src/plan/validate.ts";
-import { configuredChatModel } from "../../src/run/root.ts";
+import { configuredChatModel } from "../../src/run/chat-models.ts";
 import { testDeps } from "../graphs/helpers.ts";
 import { infraCaller } from "../helpers/fake-caller.ts";
 import { startOpenAIStub, strictSchemaProblems, type OpenAIStub, type StubReply, type StubRequest } from "../helpers/openai-stub.ts";
