@@ -23,6 +23,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   doctor: async () => (await import("./doctor.ts")).benchDoctor,
   viewer: async () => (await import("./viewer.ts")).benchViewer,
   "architect-tokens": async () => (await import("./architect-tokens.ts")).benchArchitectTokens,
+  workers: async () => (await import("./workers.ts")).benchWorkers,
 };
 
 const onlyAt = process.argv.indexOf("--only");

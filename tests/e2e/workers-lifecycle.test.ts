@@ -124,7 +124,7 @@ describe("workers: approval, hand-back, bad input", () => {
       const listed = await runMain(["runs", "--queue", queueUrl, "--json"], submitter);
       const rows = JSON.parse(listed.stdout) as { threadId: string; status: string; worker: string; waitingFor?: string }[];
       expect(rows.find((r) => r.threadId === "gated-1")).toMatchObject({ status: "waiting_for_approval", worker: "approver" });
-      expect(rows.find((r) => r.threadId === "gated-1")?.waitingFor).toMatch(/destroy|destructive/i);
+      expect(rows.find((r) => r.threadId === "gated-1")?.waitingFor).toMatch(/^Approve running plan "gated"\?/);
       expect(rows.find((r) => r.threadId === "other-1")).toMatchObject({ status: "succeeded", worker: "approver" });
       const table = await runMain(["runs", "--queue", queueUrl, "--status", "waiting_for_approval"], submitter);
       expect(table.stdout.split("\n")).toHaveLength(2);
@@ -157,6 +157,7 @@ describe("workers: approval, hand-back, bad input", () => {
       expect(missing.stderr).toContain('no run found on thread "nope"');
       expect(await queue.queue.getJob("nope")).toBeUndefined();
     } finally {
+      console.info(worker.log());
       expect(await stop(worker)).toBe(0);
     }
     expect(worker.log()).toContain("worker approver: stopped");
@@ -169,12 +170,14 @@ describe("workers: approval, hand-back, bad input", () => {
     const submitted = await runMain(["run", "--plan", slow, "--queue", queueUrl, "--thread", "slow-1"], submitter);
     expect(submitted.code).toBe(0);
     await waitFor(() => readCalls(calls).some((c) => c.name === "slow-a"), 60_000, "slow-a to start");
-    const second = startWorker("staying");
-    await started(second);
     first.child.kill("SIGTERM");
     expect(await first.exited).toBe(0);
     expect(first.log()).toContain("slow-1: handed back to the queue");
+    expect(first.log()).not.toContain("slow-1: executed");
+    expect((await listRuns(queue)).find((r) => r.threadId === "slow-1")?.status).toBe("queued");
+    const second = startWorker("staying");
     try {
+      await started(second);
       await waitFor(async () => (await listRuns(queue)).some((r) => r.threadId === "slow-1" && r.status === "succeeded"), 90_000, "slow-1 to finish on the other worker");
       const run = (await listRuns(queue)).find((r) => r.threadId === "slow-1")!;
       expect(run.worker).toBe("staying");
