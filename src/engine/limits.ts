@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { isToolCallError } from "../mcp/call-errors.ts";
 import pLimit from "p-limit";
 import { Semaphore } from "redis-semaphore";
 
@@ -51,6 +52,8 @@ export interface RedisLimitOptions {
   lockTimeoutMs?: number;
   /** How often a waiting call asks again (default 25 ms). */
   retryIntervalMs?: number;
+  /** How long a server is paused after a rate-limit answer that says no `retry-after` (default 1 s). */
+  defaultPauseMs?: number;
 }
 
 /**
@@ -58,6 +61,10 @@ export interface RedisLimitOptions {
  * redis-semaphore counting semaphore for as long as it runs. The slot is refreshed while held, so
  * a worker killed with its calls in flight frees them after `lockTimeoutMs`. Every worker should be
  * started with the same limits: the semaphore admits a call while fewer than *its* limit hold slots.
+ *
+ * A call that fails as rate limited (HTTP 429, "rate limit", with its `retry-after` when the error
+ * says one) pauses its server for every worker: the pause is a key with that expiry
+ * (`<prefix>:paused:<server>`), and each call waits it out before it takes a slot.
  */
 export class RedisServerLimits extends ServerLimits {
   constructor(
@@ -71,9 +78,18 @@ export class RedisServerLimits extends ServerLimits {
 
   protected override create(server: string, size: number): CallLimit {
     const key = `${this.options.prefix}:calls:${server}`;
+    const pauseKey = `${this.options.prefix}:paused:${server}`;
     const lockTimeout = this.options.lockTimeoutMs ?? 10_000;
+    const waitOutPause = async (): Promise<void> => {
+      for (;;) {
+        const ms = await this.redis.pttl(pauseKey);
+        if (ms <= 0) return;
+        await new Promise((resolve) => setTimeout(resolve, ms));
+      }
+    };
     return {
       run: async (fn) => {
+        await waitOutPause();
         const semaphore = new Semaphore(this.redis, key, size, {
           lockTimeout,
           refreshInterval: Math.floor(lockTimeout / 3),
@@ -86,10 +102,31 @@ export class RedisServerLimits extends ServerLimits {
         await semaphore.acquire();
         try {
           return await fn();
+        } catch (error) {
+          const pauseMs = rateLimitPauseMs(error, this.options.defaultPauseMs ?? 1_000);
+          // The longest pause wins: a shorter retry-after seen later does not cut it.
+          if (pauseMs !== undefined) await this.redis.eval(EXTEND_PAUSE, 1, pauseKey, String(Math.ceil(pauseMs))).catch(() => {});
+          throw error;
         } finally {
           await semaphore.release().catch(() => {});
         }
       },
     };
   }
+}
+
+/** Sets the pause key to expire in ARGV[1] ms unless it already lives longer. */
+const EXTEND_PAUSE = `local left = redis.call("PTTL", KEYS[1])
+if left < tonumber(ARGV[1]) then redis.call("SET", KEYS[1], "1", "PX", ARGV[1]) end
+return 1`;
+
+/** How long a rate-limited call asks everyone to wait: its `retry-after` (seconds) when it says one; undefined when not rate limited. */
+export function rateLimitPauseMs(error: unknown, fallbackMs: number): number | undefined {
+  if (!isToolCallError(error)) return undefined;
+  const limited = error.rpcCode === 429 || /\b429\b|rate[ -]?limit|too many requests/i.test(error.message);
+  if (!limited) return undefined;
+  const after = /retry[- ]after\D{0,3}(\d+(?:\.\d+)?)\s*(ms|s)?/i.exec(error.message);
+  if (!after) return fallbackMs;
+  const n = Number(after[1]);
+  return after[2]?.toLowerCase() === "ms" ? n : n * 1000;
 }

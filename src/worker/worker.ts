@@ -140,6 +140,8 @@ async function processJob(root: Root, queue: RunQueue, job: Job<RunJobData, RunJ
   options.log(`${threadId}: ${data.kind === "start" ? (handedOver ? "resuming (handed over)" : "starting") : data.answer ? `resuming with ${data.answer.approved ? "approval" : "rejection"}` : "resuming"} on ${options.name}`);
   let result: DriveResult;
   try {
+    // The submitter stored the input's secrets in the shared store after this worker opened it.
+    await (await root.context()).secrets?.refresh();
     result = await run(root, data, threadId, client);
   } catch (error) {
     await tracker.flush();
