@@ -157,7 +157,6 @@ describe("workers: approval, hand-back, bad input", () => {
       expect(missing.stderr).toContain('no run found on thread "nope"');
       expect(await queue.queue.getJob("nope")).toBeUndefined();
     } finally {
-      console.info(worker.log());
       expect(await stop(worker)).toBe(0);
     }
     expect(worker.log()).toContain("worker approver: stopped");
