@@ -51,7 +51,8 @@ describe("budgets across workers on Postgres", () => {
       child.stderr!.on("data", (d: Buffer) => (log += d.toString()));
       return { name, child, log: () => log, exited: new Promise((resolve) => child.on("exit", resolve)) };
     });
-    await waitFor(() => workers.every((w) => w.log().includes(`worker ${w.name} on`)), 120_000, "two workers to start");
+    await waitFor(() => workers.every((w) => w.log().includes(`worker ${w.name} on`)) || workers.some((w) => w.child.exitCode !== null), 180_000, "two workers to start");
+    for (const w of workers) expect(w.log(), `${w.name} did not start`).toContain(`worker ${w.name} on`);
 
     const submitter = loadConfig({ ...env, CREDIT_OPTIMIZER_HOME: tempDir("co-submit-") });
     for (let i = 0; i < RUNS; i++) {

@@ -68,7 +68,7 @@ function startWorker(name: string, extra: string[] = []): WorkerProcess {
 }
 
 async function started(worker: WorkerProcess): Promise<void> {
-  await waitFor(() => worker.log().includes(`worker ${worker.name} on`) || worker.child.exitCode !== null, 120_000, `${worker.name} to start`);
+  await waitFor(() => worker.log().includes(`worker ${worker.name} on`) || worker.child.exitCode !== null, 180_000, `${worker.name} to start`);
   expect(worker.log()).toContain(`worker ${worker.name} on`);
 }
 

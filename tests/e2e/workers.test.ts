@@ -80,7 +80,8 @@ describe("runs across worker processes on BullMQ", () => {
     const env = { DATABASE_URL: databaseUrl, CREDIT_OPTIMIZER_SECRET_KEY: randomBytes(32).toString("hex") };
 
     const workers = ["w1", "w2", "w3"].map((name) => startWorker(name, queueUrl, env, mcp, ["--concurrency", "3", "--server-limit", String(LIMIT)]));
-    await waitFor(() => workers.every((w) => w.log().includes(`worker ${w.name} on`)), 120_000, "three workers to start");
+    await waitFor(() => workers.every((w) => w.log().includes(`worker ${w.name} on`)) || workers.some((w) => w.child.exitCode !== null), 180_000, "three workers to start");
+    for (const w of workers) expect(w.log(), `${w.name} did not start`).toContain(`worker ${w.name} on`);
 
     // Each run: three slow steps in parallel, then one after them; step names are unique per run.
     const submitter = loadConfig({ ...env, CREDIT_OPTIMIZER_HOME: tempDir("co-submit-") });
