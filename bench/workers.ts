@@ -49,7 +49,7 @@ export async function benchWorkers(): Promise<Record<string, unknown>> {
   writeFileSync(mcp, JSON.stringify({ mcpServers: { infra: server(STEP_MS, { "slow-hold": 4000 }) } }));
   const workers: Worker[] = [];
   const start = (queueUrl: string, name: string): Worker => {
-    const child = spawn(process.execPath, [BIN, "worker", "--queue", queueUrl, "--name", name, "--mcp-config", mcp, "--concurrency", "8", "--server-limit", "64", "--lock-ms", String(LOCK_MS), "--grace-ms", "60000"], {
+    const child = spawn(process.execPath, [BIN, "worker", "--queue", queueUrl, "--name", name, "--mcp-config", mcp, "--concurrency", "4", "--server-limit", "64", "--lock-ms", String(LOCK_MS), "--grace-ms", "60000"], {
       cwd: ROOT,
       env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", CREDIT_OPTIMIZER_HOME: mkdtempSync(path.join(dir, `${name}-`)), ...env },
       stdio: ["ignore", "ignore", "pipe"],
@@ -141,7 +141,7 @@ export async function benchWorkers(): Promise<Record<string, unknown>> {
     const q = median(queued.slice(2));
     const l = median(local.slice(2));
     return {
-      plan: `5 steps of ${STEP_MS} ms (1, 3 in parallel, 1); each worker --concurrency 8`,
+      plan: `5 steps of ${STEP_MS} ms (1, 3 in parallel, 1); each worker --concurrency 4`,
       throughput,
       failover: { lockMs: LOCK_MS, samplesMs: failovers.map(Math.round), medianMs: Math.round(median(failovers)) },
       overhead: { runs: queued.length - 2, queuedMedianMs: Math.round(q), localMedianMs: Math.round(l), queuedOverLocal: round(q / l) },

@@ -167,9 +167,19 @@ async function processJob(root: Root, queue: RunQueue, job: Job<RunJobData, RunJ
 
 async function run(root: Root, data: RunJobData, threadId: string, client: RunClient): Promise<DriveResult> {
   if (data.kind === "resume") return resume(root, threadId, client, data.answer);
-  // A start job seen again (its worker died, or a retry) goes on from the thread's checkpoint.
+  // A start job seen again (its worker died, or an attempt failed) goes on from the thread's
+  // checkpoint; one whose first attempt saved only its input (nothing to go on from) starts again.
+  return (await hasStarted(root, threadId)) ? resume(root, threadId, client) : drive(root, threadId, data.input, client);
+}
+
+/** Whether a thread has anything to go on from: a step to run next, a question, or a report. */
+async function hasStarted(root: Root, threadId: string): Promise<boolean> {
+  const config = { configurable: { thread_id: threadId } };
   const tuple = await root.checkpointer.saver.getTuple({ configurable: { thread_id: threadId, checkpoint_ns: "" } });
-  return tuple ? resume(root, threadId, client) : drive(root, threadId, data.input, client);
+  if (!tuple) return false;
+  const snapshot = await root.graph().getState(config);
+  const values = snapshot.values as { report?: unknown; status?: string };
+  return snapshot.next.length > 0 || snapshot.tasks.some((t) => t.interrupts.length > 0) || values.report !== undefined || values.status === "cancelled";
 }
 
 /**
