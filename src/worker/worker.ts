@@ -142,6 +142,8 @@ async function processJob(root: Root, queue: RunQueue, job: Job<RunJobData, RunJ
   try {
     // The submitter stored the input's secrets in the shared store after this worker opened it.
     await (await root.context()).secrets?.refresh();
+    // A run handed over while its old worker still holds it (a false stall on a busy machine): wait for it.
+    await (await root.lock(threadId)).release();
     result = await run(root, data, threadId, client);
   } catch (error) {
     await tracker.flush();
@@ -169,7 +171,14 @@ async function run(root: Root, data: RunJobData, threadId: string, client: RunCl
   if (data.kind === "resume") return resume(root, threadId, client, data.answer);
   // A start job seen again (its worker died, or an attempt failed) goes on from the thread's
   // checkpoint; one whose first attempt saved only its input (nothing to go on from) starts again.
-  return (await hasStarted(root, threadId)) ? resume(root, threadId, client) : drive(root, threadId, data.input, client);
+  if (!(await hasStarted(root, threadId))) return drive(root, threadId, data.input, client);
+  try {
+    return await resume(root, threadId, client);
+  } catch (error) {
+    // Read while another worker was between checkpoints of it: drive takes the thread's lock (busy: tried again shortly).
+    if ((error as { code?: unknown }).code === "THREAD") return drive(root, threadId, null, client);
+    throw error;
+  }
 }
 
 /** Whether a thread has anything to go on from: a step to run next, a question, or a report. */

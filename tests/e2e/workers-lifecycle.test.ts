@@ -56,7 +56,7 @@ interface WorkerProcess {
 }
 
 function startWorker(name: string, extra: string[] = []): WorkerProcess {
-  const child = spawn(process.execPath, [BIN, "worker", "--queue", queueUrl, "--name", name, "--mcp-config", mcp, "--lock-ms", "2000", ...extra], {
+  const child = spawn(process.execPath, [BIN, "worker", "--queue", queueUrl, "--name", name, "--mcp-config", mcp, "--lock-ms", "5000", ...extra], {
     env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", CREDIT_OPTIMIZER_HOME: tempDir(`co-${name}-`), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -45,7 +45,7 @@ interface WorkerProcess {
 /** A worker in its own process with its own state folder: a machine of its own, sharing Redis, Postgres and the secret key. */
 function startWorker(name: string, queue: string, env: Record<string, string>, mcp: string, extra: string[] = []): WorkerProcess {
   const home = tempDir(`co-${name}-`);
-  const child = spawn(process.execPath, [BIN, "worker", "--queue", queue, "--name", name, "--mcp-config", mcp, "--lock-ms", "2000", ...extra], {
+  const child = spawn(process.execPath, [BIN, "worker", "--queue", queue, "--name", name, "--mcp-config", mcp, "--lock-ms", "5000", ...extra], {
     env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", CREDIT_OPTIMIZER_HOME: home, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
