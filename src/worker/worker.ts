@@ -64,7 +64,7 @@ export async function startWorker(config: AppConfig, options: WorkerOptions): Pr
   let root: Root | undefined;
   try {
     const limits = new RedisServerLimits(queue.redis, { prefix: queue.key() }, options.serverLimit, options.perServer);
-    root = await openRoot(config, { checkpointer, mcpConfigPath: options.mcpConfigPath, limits });
+    root = await openRootRacing(() => openRoot(config, { checkpointer, mcpConfigPath: options.mcpConfigPath, limits }));
     // The servers start now, once: a broken MCP config stops the worker before it takes a run.
     await root.context();
   } catch (error) {
@@ -227,5 +227,20 @@ class InFlight {
 
   async flush(): Promise<void> {
     await Promise.all(this.pending);
+  }
+}
+
+/**
+ * Workers started together on a new database race to create its tables; Postgres refuses the losers'
+ * `CREATE TABLE IF NOT EXISTS` with a unique violation (23505) on its catalog. The tables exist then: open again.
+ */
+async function openRootRacing(open: () => Promise<Root>): Promise<Root> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await open();
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== "23505" || attempt >= 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
   }
 }
