@@ -239,7 +239,8 @@ async function openRootRacing(open: () => Promise<Root>): Promise<Root> {
     try {
       return await open();
     } catch (error) {
-      if ((error as { code?: unknown }).code !== "23505" || attempt >= 5) throw error;
+      const racing = (error as { code?: unknown }).code === "23505" || /duplicate key value violates unique constraint/.test(String((error as Error).message));
+      if (!racing || attempt >= 5) throw error;
       await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
     }
   }

@@ -79,7 +79,10 @@ describe("runs across worker processes on BullMQ", () => {
     const queueUrl = `redis://127.0.0.1:6379?queue=workers-${randomUUID()}`;
     const env = { DATABASE_URL: databaseUrl, CREDIT_OPTIMIZER_SECRET_KEY: randomBytes(32).toString("hex") };
 
-    const workers = ["w1", "w2", "w3"].map((name) => startWorker(name, queueUrl, env, mcp, ["--concurrency", "3", "--server-limit", String(LIMIT)]));
+    // The first worker creates the database's tables; then two more join it.
+    const workers = [startWorker("w1", queueUrl, env, mcp, ["--concurrency", "3", "--server-limit", String(LIMIT)])];
+    await waitFor(() => workers[0]!.log().includes("worker w1 on") || workers[0]!.child.exitCode !== null, 180_000, "the first worker to start");
+    for (const name of ["w2", "w3"]) workers.push(startWorker(name, queueUrl, env, mcp, ["--concurrency", "3", "--server-limit", String(LIMIT)]));
     await waitFor(() => workers.every((w) => w.log().includes(`worker ${w.name} on`)) || workers.some((w) => w.child.exitCode !== null), 180_000, "three workers to start");
     for (const w of workers) expect(w.log(), `${w.name} did not start`).toContain(`worker ${w.name} on`);
 
