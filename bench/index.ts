@@ -25,6 +25,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   "architect-tokens": async () => (await import("./architect-tokens.ts")).benchArchitectTokens,
   // Execute while the plan streams vs wait for the whole plan, and the joiner on injected failures.
   "model-planning": async () => (await import("./model-planning.ts")).benchModelPlanning,
+  workers: async () => (await import("./workers.ts")).benchWorkers,
 };
 
 const onlyAt = process.argv.indexOf("--only");

@@ -29,6 +29,8 @@ const EnvSchema = z.object({
   // The viewer's token when it listens on a non-loopback address (`ui --host`).
   CREDIT_OPTIMIZER_UI_TOKEN: optional,
   DATABASE_URL: optional,
+  // A BullMQ queue on Redis (redis://HOST:PORT[/DB][?queue=NAME]): `run` and `resume` submit to it, workers take from it.
+  CREDIT_OPTIMIZER_QUEUE: optional,
   OPENAI_API_KEY: optional,
   OPENAI_BASE_URL: optional,
   CREDIT_OPTIMIZER_MODEL: optional,
@@ -83,6 +85,8 @@ export interface AppConfig {
   /** State directory: checkpoints, ledger, process registry, keys. */
   home: string;
   databaseUrl?: string;
+  /** The run queue (CREDIT_OPTIMIZER_QUEUE): runs go to workers instead of running here. */
+  queueUrl?: string;
   model?: { apiKey?: string; baseUrl?: string; name: string; structuredOutput?: "functionCalling" | "jsonMode" | "jsonSchema"; maxReplans?: number };
   mcpConfigPath?: string;
   workspaceRoot: string;
@@ -102,6 +106,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, cwd = proces
   return {
     home,
     databaseUrl: env.DATABASE_URL,
+    queueUrl: env.CREDIT_OPTIMIZER_QUEUE,
     model: hasModel
       ? { apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL, name: env.CREDIT_OPTIMIZER_MODEL ?? "gpt-4o-mini", structuredOutput: env.CREDIT_OPTIMIZER_STRUCTURED_OUTPUT, maxReplans: env.CREDIT_OPTIMIZER_MAX_REPLANS }
       : undefined,

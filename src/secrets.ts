@@ -25,6 +25,8 @@ interface SecretRow {
 interface SecretBackend {
   get(id: string): SecretRow | undefined;
   put(id: string, row: SecretRow): void | Promise<void>;
+  /** Reads what other processes stored since this one opened (a worker, before each run). */
+  refresh?(): Promise<void>;
   close(): void | Promise<void>;
 }
 
@@ -73,6 +75,11 @@ class PostgresSecrets implements SecretBackend {
     return this.rows.get(id);
   }
 
+  async refresh(): Promise<void> {
+    const { rows } = await this.pool.query<SecretRow & { id: string }>("SELECT id, iv, tag, data FROM credit_optimizer_secrets WHERE NOT (id = ANY($1::text[]))", [[...this.rows.keys()]]);
+    for (const r of rows) this.rows.set(r.id, { iv: r.iv, tag: r.tag, data: r.data });
+  }
+
   async put(id: string, row: SecretRow): Promise<void> {
     this.rows.set(id, row);
     await this.pool.query("INSERT INTO credit_optimizer_secrets (id, iv, tag, data) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING", [id, row.iv, row.tag, row.data]);
@@ -118,6 +125,11 @@ export class SecretStore {
     if (Array.isArray(value)) return value.map((v) => this.reveal(v)) as T;
     if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.reveal(v)])) as T;
     return value;
+  }
+
+  /** Reads the secrets other processes stored since this store opened (handles in a queued run's input). */
+  async refresh(): Promise<void> {
+    await this.backend.refresh?.();
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,7 @@ import { consoleIo, EXIT, EXIT_HELP, type Io } from "./io.ts";
 
 const ENVIRONMENT = `Environment: OPENAI_API_KEY / OPENAI_BASE_URL / CREDIT_OPTIMIZER_MODEL (a model for the architect;
   the offline catalog planner without one), CREDIT_OPTIMIZER_STRUCTURED_OUTPUT, CREDIT_OPTIMIZER_HOME,
-  DATABASE_URL, CREDIT_OPTIMIZER_DAILY_CAP_USD / _MONTHLY_CAP_USD / _APPROVAL_USD, CREDIT_OPTIMIZER_CONFIG_FILE,
+  DATABASE_URL, CREDIT_OPTIMIZER_QUEUE (run and resume go to workers), CREDIT_OPTIMIZER_DAILY_CAP_USD / _MONTHLY_CAP_USD / _APPROVAL_USD, CREDIT_OPTIMIZER_CONFIG_FILE,
   LANGSMITH_TRACING / LANGSMITH_API_KEY / LANGSMITH_ENDPOINT, NEON_API_KEY, UPSTASH_EMAIL + UPSTASH_API_KEY,
   VERCEL_TOKEN, FLY_API_TOKEN, GITHUB_TOKEN (cloud providers; the local provider without them),
   LOCAL_POSTGRES_URL (\`embedded\` for the embedded Postgres, used anyway when the default one does not answer),
@@ -61,6 +61,8 @@ export function buildProgram(config: () => AppConfig, io: Io, setExit: (code: nu
     .option("--workflow <id>", "run this workflow template (see: credit-optimizer workflows)")
     .option("--dry-run", "stop after the forecast")
     .option("--break-before <steps>", "pause before these steps (comma-separated, repeatable; runs the graph scheduler): see each one's inputs, then go on or stop", collect)
+    .option("--queue <url>", "queue the run for the workers (redis://HOST:PORT[?queue=NAME]; default CREDIT_OPTIMIZER_QUEUE) and print its thread id")
+    .option("--wait", "with --queue: follow the run to its end (same output and exit codes as a local run)")
     .action(async (words: string[], options) => done((await import("./run.ts")).runCommand("run", words, options, config(), io)));
 
   runOptions(program.command("plan").argument("<request...>", "what to do, in plain language").description("plan and forecast a request; nothing runs (--json prints the plan for run --plan)"))
@@ -70,7 +72,30 @@ export function buildProgram(config: () => AppConfig, io: Io, setExit: (code: nu
     .option("--approve", "approve what the run waits for")
     .option("--reject", "decline what the run waits for (a run waiting mid-way rolls back)")
     .option("--json", "print the report as JSON")
+    .option("--queue <url>", "queue the continuation for the workers (default CREDIT_OPTIMIZER_QUEUE)")
+    .option("--wait", "with --queue: follow it to its end")
     .action(async (thread: string, options) => done((await import("./run.ts")).resumeCommand(thread, options, config(), io)));
+
+  program
+    .command("worker")
+    .description("take runs from the queue and drive them (Postgres checkpointer); SIGTERM: no new runs, hand back what is held")
+    .option("--queue <url>", "the run queue: redis://HOST:PORT[?queue=NAME] (default CREDIT_OPTIMIZER_QUEUE)")
+    .option("--concurrency <n>", "runs at once on this worker (default 4)")
+    .option("--server-limit <n|server=n>", "calls at once per MCP server across all workers (default 8; repeatable, per server)", collect)
+    .option("--grace-ms <ms>", "on SIGTERM, how long held runs may finish before they are handed back (default 30000)")
+    .option("--lock-ms <ms>", "job lock: a dead worker's runs move to another worker after about twice this (default 30000)")
+    .option("--name <name>", "this worker's name in runs (default host:pid)")
+    .option("--mcp-config <file>", "MCP servers (an mcpServers JSON file; the built-in ones by default)")
+    .option("--checkpointer <url>", "postgres://… (default DATABASE_URL)")
+    .action(async (options) => done((await import("./worker.ts")).workerCommand(options, config(), io)));
+
+  program
+    .command("runs")
+    .description("the queue's runs across all workers: thread, status, worker, started, cost, waiting for approval")
+    .option("--queue <url>", "the run queue (default CREDIT_OPTIMIZER_QUEUE)")
+    .option("--status <status>", "only these: queued, running, waiting_for_approval, succeeded, failed, … (repeatable, or comma-separated)", collect)
+    .option("--json", "as JSON")
+    .action(async (options) => done((await import("./runs.ts")).runsCommand(options, config(), io)));
 
   stateOptions(program.command("chat").description("an interactive session; the agents remember it across restarts"))
     .option("--session <name>", "the session's name", "default")
@@ -182,6 +207,6 @@ export async function main(argv: string[], io: Io = consoleIo, config: () => App
     }
     const errorCode = String((error as { code?: unknown }).code);
     io.err(`error: ${error instanceof Error ? error.message : String(error)}`);
-    return ["PLAN_INVALID", "MCP_CONFIG_INVALID", "INVALID_ARGS", "THREAD_BUSY", "THREAD"].includes(errorCode) ? EXIT.badInput : EXIT.failed;
+    return ["PLAN_INVALID", "MCP_CONFIG_INVALID", "INVALID_ARGS", "THREAD_BUSY", "THREAD", "USAGE"].includes(errorCode) ? EXIT.badInput : EXIT.failed;
   }
 }

@@ -4,7 +4,7 @@ import type { Report } from "../../agents/types.ts";
 import type { AppConfig } from "../config.ts";
 import { exitCodeOf } from "../engine/report.ts";
 import { formatProblem, validatePlan } from "../plan/validate.ts";
-import { drive, resume, type DriveResult, type RunInput } from "../run/drive.ts";
+import { drive, resume, type DriveResult, type RunInput, type RunQuestion } from "../run/drive.ts";
 import { openRoot, type Root, type RootOptions } from "../run/root.ts";
 import { answerFlag, parseBudget, parseCount, parseParams, parseScheduler, readPlanFile, UsageError } from "./args.ts";
 import { EXIT, type Io } from "./io.ts";
@@ -34,6 +34,9 @@ export interface RunOptions extends StateOptions {
   thread?: string;
   scheduler?: string;
   breakBefore?: string[];
+  /** A run queue (redis://…): the run goes to the workers; `wait` follows it. */
+  queue?: string;
+  wait?: boolean;
 }
 
 /**
@@ -45,6 +48,8 @@ export interface RunOptions extends StateOptions {
 export async function runCommand(mode: "run" | "plan", words: string[], options: RunOptions, config: AppConfig, io: Io): Promise<number> {
   const input = await runInput(mode, words, options);
   const json = options.json ?? false;
+  const queue = mode === "run" ? (options.queue ?? config.queueUrl) : undefined;
+  if (queue) return (await import("./queued.ts")).queuedRunCommand(input, options.thread, queue, options, config, io);
   return withRoot(config, options, io, async (root) => {
     // A run needs its servers: they start now, all at once, while the graph compiles and the plan is made.
     if (!input.dryRun) root.context().catch(() => {});
@@ -98,7 +103,7 @@ async function onTerminal<T>(ask: (read: (prompt: string) => Promise<string | un
   }
 }
 
-async function runInput(mode: "run" | "plan", words: string[], options: RunOptions): Promise<RunInput> {
+export async function runInput(mode: "run" | "plan", words: string[], options: RunOptions): Promise<RunInput> {
   const request = words.join(" ").trim();
   const given = [request && "a request", options.plan && "--plan", options.workflow && "--workflow"].filter(Boolean);
   if (given.length > 1) throw new UsageError(`${mode} takes one of a request, --plan <file> or --workflow <id>; got ${given.join(" and ")}`);
@@ -143,7 +148,14 @@ function breakpoints(options: Pick<RunOptions, "breakBefore" | "scheduler">): Pi
  * `--approve`/`--reject` (or asked on a terminal); a run paused at a breakpoint goes on (`--reject`
  * stops it and rolls back, as Ctrl-C does); a killed run goes on without calling finished steps again; a stopped run runs again; a finished run prints its report.
  */
-export async function resumeCommand(threadId: string, options: StateOptions & { approve?: boolean; reject?: boolean; json?: boolean }, config: AppConfig, io: Io): Promise<number> {
+export async function resumeCommand(
+  threadId: string,
+  options: StateOptions & { approve?: boolean; reject?: boolean; json?: boolean; queue?: string; wait?: boolean },
+  config: AppConfig,
+  io: Io,
+): Promise<number> {
+  const queue = options.queue ?? config.queueUrl;
+  if (queue) return (await import("./queued.ts")).queuedResumeCommand(threadId, queue, options, config, io);
   const approved = answerFlag(options.approve, options.reject);
   const json = options.json ?? false;
   return withRoot(config, options, io, async (root) => {
@@ -195,8 +207,11 @@ export async function withRoot(config: AppConfig, options: StateOptions, io: Io,
   }
 }
 
+/** How a run ended, here or on a worker. */
+export type RunEnding = { kind: "finished"; report: Report } | { kind: "waiting"; question: RunQuestion };
+
 /** Prints what a drive ended with and returns the exit code. */
-export function finish(result: DriveResult, threadId: string, json: boolean, io: Io): number {
+export function finish(result: RunEnding, threadId: string, json: boolean, io: Io): number {
   if (result.kind === "waiting") {
     const breakpoint = result.question.kind === "breakpoint";
     if (json) io.out(JSON.stringify({ threadId, outcome: breakpoint ? "paused_at_breakpoint" : "waiting_for_approval", question: result.question }, null, 2));

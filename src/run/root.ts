@@ -29,6 +29,8 @@ export interface RootOptions {
   mcpConfig?: McpConfig;
   /** Calls at once per MCP server (default 8). */
   concurrency?: number;
+  /** The per-server limits themselves (a worker's, held in Redis across workers); replaces `concurrency`. */
+  limits?: ServerLimits;
   /** Replaces the configured model (tests: a scripted chat model). */
   chatModel?: OrchestratorDeps["chatModel"];
   /** Told about each MCP server pinned for the first time (its full command), when the servers connect. */
@@ -105,7 +107,7 @@ export async function openRoot(config: AppConfig, options: RootOptions = {}): Pr
       opened.push(secrets);
       return {
         caller,
-        limits: new ServerLimits(options.concurrency ?? 8),
+        limits: options.limits ?? new ServerLimits(options.concurrency ?? 8),
         secrets,
         allow: loadAllowLists(config),
         untrusted: Object.fromEntries(pins.changed.map((c) => [c.server, c.diff])),
