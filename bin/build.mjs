@@ -45,12 +45,11 @@ process.stderr.write(`built dist/ in ${((Date.now() - startedAt) / 1000).toFixed
  * bundle reads a handful (`plan` 3-4x faster to start). Code splitting keeps `--help` from loading
  * what only a run needs. The tsc output above stays: Studio's graphs, spawned helper scripts and
  * template files use it, and the bundle's `import.meta.url`s are rewritten to the tsc output's file
- * of each module, so a module resolves the files beside it exactly as unbundled. esbuild comes with
- * tsx (a dependency); packages with native code or files of their own stay outside the bundle.
+ * of each module, so a module resolves the files beside it exactly as unbundled. Packages with native
+ * code or files of their own stay outside the bundle.
  */
 async function bundleCli() {
-  const tsxRequire = createRequire(createRequire(import.meta.url).resolve("tsx/package.json"));
-  const esbuild = tsxRequire("esbuild");
+  const esbuild = await import("esbuild");
   const outdir = path.join(root, "dist", "bundle");
   /** Each of our modules' `import.meta.url`, as its compiled file under dist/ (relative to the package root). */
   const ownUrls = {

@@ -12,6 +12,14 @@ const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const fromSources = process.env.CREDIT_OPTIMIZER_FROM_SOURCES === "1";
 const build = fromSources ? { state: "skipped" } : buildState(root);
 
+// A reader that goes away (`credit-optimizer --help | head`) ends the output, not the process with a trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error) => {
+    if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 let main;
 if (build.state === "current") {
   // The bundled CLI (bin/build.mjs bundleCli): a few files for Node to load instead of ~1,100.
