@@ -80,7 +80,19 @@ async function bundleCli() {
     // CommonJS packages inside an ES module bundle still call require(); the package root is what
     // the rewritten import.meta.urls are resolved against (dist/bundle/ is two levels below it).
     banner: { js: 'import { createRequire as __coCreateRequire } from "node:module"; const require = __coCreateRequire(import.meta.url); const __coPackageRoot = new URL("../../", import.meta.url);' },
-    external: ["better-sqlite3", "@electric-sql/pglite", "@electric-sql/pglite-socket", "pg-native", "typescript", "tsx", "tsx/*", "esbuild", "puppeteer-core"],
+    // Outside: native code, packages with files of their own, and CommonJS packages that use
+    // __filename or __dirname (undefined in an ES module bundle): the queue, write-file-atomic.
+    external: [
+      "better-sqlite3", "@electric-sql/pglite", "@electric-sql/pglite-socket", "pg-native", "typescript", "tsx", "tsx/*", "esbuild", "puppeteer-core",
+      "bullmq", "ioredis", "redis-semaphore", "msgpackr", "write-file-atomic",
+    ],
     plugins: [ownUrls],
   });
+  // A CommonJS module that reads __filename or __dirname would fail only when that path runs: refuse the build instead.
+  const { readdir, readFile } = await import("node:fs/promises");
+  for (const chunk of await readdir(outdir)) {
+    const code = await readFile(path.join(outdir, chunk), "utf8");
+    const use = /\b__(filename|dirname)\b/.exec(code);
+    if (use) throw new Error(`dist/bundle/${chunk} uses ${use[0]}, which an ES module bundle does not define: add the package that uses it to bundleCli's external list (…${code.slice(Math.max(0, use.index - 120), use.index + 20)}…)`);
+  }
 }
