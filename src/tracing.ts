@@ -131,7 +131,7 @@ function candidatesOf(value: unknown, depth = 0): Record<string, unknown>[] {
 
 /**
  * Adds what LangSmith shows per run: cost on LLM runs (from the tracer's usage_metadata and the
- * model name), the step id on executor tasks (`step:<id>`, `rollback:<id>`).
+ * model name), the step id on executor tasks (`step:<id>`, `rollback:<id>`, `early:<id>:<hash>`).
  */
 export function annotate(metadata: Record<string, unknown>, pricing: Pricing, baseUrl?: string): Record<string, unknown> {
   const out = { ...metadata };
@@ -146,8 +146,9 @@ export function annotate(metadata: Record<string, unknown>, pricing: Pricing, ba
   }
   const node = metadata["langgraph_node"];
   if (typeof node === "string") {
-    const task = /^(step|rollback):(.+)$/.exec(node);
-    if (task) out[task[1] === "step" ? "step_id" : "rollback_of"] = task[2];
+    // `early:<id>:<hash>` is a step started while its plan streamed (src/engine/early-steps.ts).
+    const task = /^(step|rollback):(.+)$/.exec(node) ?? /^(early):(.+):[0-9a-f]+$/.exec(node);
+    if (task) out[task[1] === "rollback" ? "rollback_of" : "step_id"] = task[2];
     if (out["agent"] === undefined && ["architect", "credit_validator", "reporter"].includes(node)) out["agent"] = node.replace("_", "-");
   }
   return out;

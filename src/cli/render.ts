@@ -2,7 +2,7 @@ import type { Report } from "../../agents/types.ts";
 import type { RunState } from "../../graphs/state.ts";
 import { formatComparison, formatForecast } from "../cost/forecast.ts";
 import { formatMs, formatUsd } from "../cost/format.ts";
-import type { StepEvent } from "../engine/schedule.ts";
+import type { StepEvent } from "../engine/step-event.ts";
 import type { RunQuestion } from "../run/drive.ts";
 
 const WIDTH = 40;

@@ -1,7 +1,7 @@
 import { createInterface } from "node:readline/promises";
 import type { ApprovalAnswer } from "../../agents/types.ts";
 import { formatMs } from "../cost/format.ts";
-import type { StepEvent } from "../engine/schedule.ts";
+import type { StepEvent } from "../engine/step-event.ts";
 import type { RunClient, RunQuestion } from "../run/drive.ts";
 import type { Io } from "./io.ts";
 import { renderEvent, renderPlan, renderQuestion } from "./render.ts";

@@ -1,5 +1,5 @@
 import type { StepResult } from "../engine/run-step.ts";
-import type { StepEvent } from "../engine/schedule.ts";
+import type { StepEvent } from "../engine/step-event.ts";
 import type { PreparedPlan } from "../plan/validate.ts";
 import type { ToolInfo } from "../mcp/catalog.ts";
 import { backendEstimateOf } from "../mcp/tool-meta.ts";

@@ -5,7 +5,7 @@ import type { PreparedPlan } from "../plan/validate.ts";
 import { measuredUsd } from "../cost/recorder.ts";
 import { createCallGate } from "../policy/gate.ts";
 import { runStep, type RunContext, type StepResult } from "./run-step.ts";
-import type { StepEvent } from "./schedule.ts";
+import type { StepEvent } from "./step-event.ts";
 
 export interface EarlyStepOptions {
   /** Cancels calls in flight (Ctrl-C twice); no new step starts once aborted. */

@@ -1,5 +1,5 @@
 import { interpolate, isRecord } from "../plan/interpolate.ts";
-import type { PreparedPlan, Problem } from "../plan/validate.ts";
+import type { PreparedPlan } from "../plan/validate.ts";
 import { maskSecrets } from "../secrets.ts";
 import { awaitBudget, isStopped, type ExecutorDeps } from "./schedule.ts";
 import type { StepResult } from "./run-step.ts";
@@ -119,16 +119,6 @@ export function breakpointRequest(prepared: PreparedPlan, results: Record<string
   });
   const names = paused.map((id) => `"${id}"`).join(", ");
   return { kind: "breakpoint", question: `paused before ${paused.length === 1 ? "step" : "steps"} ${names}`, steps };
-}
-
-/** Breakpoints that name no step of the plan, or that the scheduler cannot honour: one problem each. */
-export function breakpointProblems(prepared: PreparedPlan, breakBefore: readonly string[], scheduler: string): Problem[] {
-  if (breakBefore.length === 0) return [];
-  if (scheduler !== "graph") return [{ field: "breakBefore", message: `breakpoints stop before a step node of the plan's own graph: use the graph scheduler (got "${scheduler}")` }];
-  const known = new Set(prepared.order);
-  return breakBefore
-    .filter((id) => !known.has(id))
-    .map((id) => ({ step: id, field: "breakBefore", message: `no step "${id}" in plan "${prepared.plan.name}" (its steps: ${prepared.order.join(", ")})` }));
 }
 
 const SECRET_KEY = /^(password|token|api_key|apikey|secret|rest_token|read_only_rest_token)$/i;

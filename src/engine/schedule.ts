@@ -8,19 +8,14 @@ import type { Step } from "../plan/schema.ts";
 import { validatePlan, type PreparedPlan } from "../plan/validate.ts";
 import { createCallGate, pinMessage } from "../policy/gate.ts";
 import { parseAnswer, type BudgetRequest } from "./approval.ts";
-import { breakpointProblems } from "./plan-route.ts";
+import { breakpointProblems } from "./breakpoints.ts";
 import { outcomeOf, planCompensations, runCompensation, undoneWithOthers, type CompensationResult } from "./compensate.ts";
 import { runStep, type RunContext, type StepResult } from "./run-step.ts";
 import { savedResults } from "./saved-results.ts";
 import type { ExecState, ExecUpdate, RunStatus } from "./state.ts";
+import type { StepEvent } from "./step-event.ts";
 
 export type { ExecState, RunStatus, Scheduler } from "./state.ts";
-
-export type StepEvent =
-  | { type: "step_started"; id: string; tool: string }
-  | { type: "step_progress"; id: string; progress: number; total?: number; message?: string }
-  | { type: "step_finished"; result: StepResult }
-  | { type: "compensation_finished"; result: CompensationResult };
 
 /** The running budget of an orchestrated run: caps, what it may spend, and other runs' spend (`committed`, read live). */
 export type RunBudget = Omit<BudgetGuardOptions, "runSpentUsd" | "approved"> & {

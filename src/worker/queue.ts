@@ -2,7 +2,7 @@ import { Queue, type ConnectionOptions, type JobsOptions } from "bullmq";
 import { Redis, type RedisOptions } from "ioredis";
 import type { ApprovalAnswer } from "../../agents/types.ts";
 import type { Report } from "../../agents/types.ts";
-import type { StepEvent } from "../engine/schedule.ts";
+import type { StepEvent } from "../engine/step-event.ts";
 import type { RunInput, RunQuestion } from "../run/drive.ts";
 import { maskSecrets } from "../secrets.ts";
 

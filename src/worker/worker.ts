@@ -2,7 +2,7 @@ import { DelayedError, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { AppConfig } from "../config.ts";
 import { RedisServerLimits } from "../engine/limits.ts";
-import type { StepEvent } from "../engine/schedule.ts";
+import type { StepEvent } from "../engine/step-event.ts";
 import { isThreadBusyError } from "../engine/thread-lock.ts";
 import { postgresUrl } from "../pg-url.ts";
 import { drive, resume, type DriveResult, type RunClient } from "../run/drive.ts";

@@ -82,7 +82,7 @@ describe("the Studio executor, built per run from its config", () => {
     const planned = await executorForConfig(deps, { configurable: { plan: JSON.stringify(plan) } });
     expect(Object.keys((await planned.getGraphAsync()).nodes)).toEqual(expect.arrayContaining(["a", "b", "c", "join", "prepare", PLAN_NODES.settle]));
     const fixed = await executorForConfig(deps, { configurable: {} });
-    expect(Object.keys((await fixed.getGraphAsync()).nodes)).toEqual(expect.arrayContaining(["prepare", "runAsap", "runGraph", "dispatch", "runStep", "budget", "compensate"]));
+    expect(Object.keys((await fixed.getGraphAsync()).nodes)).toEqual(expect.arrayContaining(["prepare", "runAsap", "runGraph", "budget", "compensate"]));
   });
 
   it("a plan that does not validate is refused with the step and field", async () => {
