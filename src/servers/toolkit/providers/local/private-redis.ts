@@ -5,6 +5,7 @@ import { mkdir, readFile, rm } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { createClient } from "redis";
 import { writeAtomic, writeJsonAtomic } from "../../../../atomic-write.ts";
 import { findExecutable } from "../../../../find-executable.ts";
 import type { SecretStore } from "../../../../secrets.ts";
@@ -264,7 +265,6 @@ async function waitUntilAnswering(target: RedisTarget, pid: number): Promise<voi
 
 /** Whether the admin user can run PING there. */
 async function answers(target: RedisTarget): Promise<boolean> {
-  const { createClient } = await import("redis");
   const client = createClient({
     socket: { host: target.host, port: target.port, connectTimeout: 1000, reconnectStrategy: false },
     username: target.username,
