@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
@@ -8,7 +8,8 @@ import { loadConfig } from "../../src/config.ts";
 import { openLedger } from "../../src/cost/ledger.ts";
 import { openRunQueue, parseQueueUrl } from "../../src/worker/queue.ts";
 import { listRuns } from "../../src/worker/runs.ts";
-import { BIN, runMain, waitFor } from "../helpers/cli.ts";
+import { runMain, waitFor } from "../helpers/cli.ts";
+import { startWorker } from "../helpers/workers.ts";
 import { fakeServer, readCalls, tempDir } from "../helpers/fake-mcp.ts";
 
 const ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -42,14 +43,9 @@ describe("budgets across workers on Postgres", () => {
     const env = { DATABASE_URL: databaseUrl, CREDIT_OPTIMIZER_SECRET_KEY: randomBytes(32).toString("hex"), CREDIT_OPTIMIZER_DAILY_CAP_USD: String(CAP) };
 
     const workers = ["b1", "b2"].map((name) => {
-      const child = spawn(process.execPath, [BIN, "worker", "--queue", queueUrl, "--name", name, "--mcp-config", mcp, "--concurrency", String(RUNS)], {
-        env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", CREDIT_OPTIMIZER_HOME: tempDir(`co-${name}-`), ...env },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      children.push(child);
-      let log = "";
-      child.stderr!.on("data", (d: Buffer) => (log += d.toString()));
-      return { name, child, log: () => log, exited: new Promise((resolve) => child.on("exit", resolve)) };
+      const worker = startWorker(name, queueUrl, mcp, env, ["--concurrency", String(RUNS)]);
+      children.push(worker.child);
+      return worker;
     });
     await waitFor(() => workers.every((w) => w.log().includes(`worker ${w.name} on`)) || workers.some((w) => w.child.exitCode !== null), 180_000, "two workers to start");
     for (const w of workers) expect(w.log(), `${w.name} did not start`).toContain(`worker ${w.name} on`);

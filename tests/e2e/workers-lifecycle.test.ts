@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
@@ -9,7 +9,8 @@ import { loadConfig, type AppConfig } from "../../src/config.ts";
 import { freePort } from "../../src/servers/toolkit/providers/local/processes-launch.ts";
 import { JOB_NAME, openRunQueue, parseQueueUrl, type RunQueue } from "../../src/worker/queue.ts";
 import { listRuns } from "../../src/worker/runs.ts";
-import { BIN, runMain, waitFor } from "../helpers/cli.ts";
+import { runMain, waitFor } from "../helpers/cli.ts";
+import { startWorker as startWorkerProcess, type WorkerProcess } from "../helpers/workers.ts";
 import { fakeServer, readCalls, tempDir } from "../helpers/fake-mcp.ts";
 
 const ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -48,23 +49,10 @@ afterAll(async () => {
   await admin.end();
 });
 
-interface WorkerProcess {
-  name: string;
-  child: ChildProcess;
-  log(): string;
-  exited: Promise<number | null>;
-}
-
 function startWorker(name: string, extra: string[] = []): WorkerProcess {
-  const child = spawn(process.execPath, [BIN, "worker", "--queue", queueUrl, "--name", name, "--mcp-config", mcp, "--lock-ms", "5000", ...extra], {
-    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", CREDIT_OPTIMIZER_HOME: tempDir(`co-${name}-`), ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let log = "";
-  child.stdout!.on("data", (d: Buffer) => (log += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (log += d.toString()));
-  return { name, child, log: () => log, exited: new Promise((resolve) => child.on("exit", (code) => resolve(code))) };
+  const worker = startWorkerProcess(name, queueUrl, mcp, env, ["--lock-ms", "5000", ...extra]);
+  children.push(worker.child);
+  return worker;
 }
 
 async function started(worker: WorkerProcess): Promise<void> {

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
@@ -7,7 +7,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.ts";
 import { openRunQueue, parseQueueUrl, type RunQueue } from "../../src/worker/queue.ts";
 import { listRuns } from "../../src/worker/runs.ts";
-import { BIN, runMain, waitFor } from "../helpers/cli.ts";
+import { runMain, waitFor } from "../helpers/cli.ts";
+import { startWorker as startWorkerProcess, type WorkerProcess } from "../helpers/workers.ts";
 import { fakeServer, readCalls, tempDir, type Call } from "../helpers/fake-mcp.ts";
 
 const ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -35,25 +36,10 @@ async function createDatabase(): Promise<string> {
   return `postgres://postgres@127.0.0.1:5432/${db}`;
 }
 
-interface WorkerProcess {
-  name: string;
-  child: ChildProcess;
-  log(): string;
-  exited: Promise<number | null>;
-}
-
-/** A worker in its own process with its own state folder: a machine of its own, sharing Redis, Postgres and the secret key. */
 function startWorker(name: string, queue: string, env: Record<string, string>, mcp: string, extra: string[] = []): WorkerProcess {
-  const home = tempDir(`co-${name}-`);
-  const child = spawn(process.execPath, [BIN, "worker", "--queue", queue, "--name", name, "--mcp-config", mcp, "--lock-ms", "5000", ...extra], {
-    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", CREDIT_OPTIMIZER_HOME: home, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let log = "";
-  child.stdout!.on("data", (d: Buffer) => (log += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (log += d.toString()));
-  return { name, child, log: () => log, exited: new Promise((resolve) => child.on("exit", (code) => resolve(code))) };
+  const worker = startWorkerProcess(name, queue, mcp, env, ["--lock-ms", "5000", ...extra]);
+  children.push(worker.child);
+  return worker;
 }
 
 /** The most calls that overlapped, each taken as [start, start + STEP_MS]: a call really runs a little longer, so this never over-counts a limit that held. */
