@@ -164,10 +164,15 @@ export class SecretStore {
     const cached = this.cache.get(id);
     if (cached !== undefined) return cached;
     const row = this.backend.get(id);
-    if (!row) throw new Error(`unknown secret handle secret://${id}`);
-    const decipher = createDecipheriv("aes-256-gcm", this.key, row.iv);
-    decipher.setAuthTag(row.tag);
-    const value = Buffer.concat([decipher.update(row.data), decipher.final()]).toString("utf8");
+    if (!row) throw new Error(`unknown secret handle secret://${id}: it is not in this secret store (a run from another machine needs the same store: the Postgres checkpointer)`);
+    let value: string;
+    try {
+      const decipher = createDecipheriv("aes-256-gcm", this.key, row.iv);
+      decipher.setAuthTag(row.tag);
+      value = Buffer.concat([decipher.update(row.data), decipher.final()]).toString("utf8");
+    } catch {
+      throw new Error(`secret handle secret://${id} cannot be decrypted with this secret key (set the CREDIT_OPTIMIZER_SECRET_KEY it was stored with)`);
+    }
     this.cache.set(id, value);
     return value;
   }

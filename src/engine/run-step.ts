@@ -97,7 +97,13 @@ export async function runStep(step: Step, resolved: ResolvedTool, scope: Scope, 
     if (!isInterpolationError(error)) throw error;
     return done({ status: "failed", attempts: 0, error: { code: error.code, message: error.message, retryable: false } });
   }
-  const revealed = ctx.secrets ? ctx.secrets.reveal(args) : args;
+  let revealed: Record<string, unknown>;
+  try {
+    revealed = ctx.secrets ? ctx.secrets.reveal(args) : args;
+  } catch (error) {
+    // A handle this store cannot open (another store's, or another key): the step fails; the run does not crash.
+    return done({ status: "failed", attempts: 0, error: { code: "SECRET_UNAVAILABLE", message: `step "${step.id}": ${maskSecrets(error instanceof Error ? error.message : String(error))}`, retryable: false } });
+  }
 
   const policy = step.retry ?? ctx.defaultRetry ?? DEFAULT_RETRY;
   const timeoutMs = step.timeoutMs ?? ctx.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
