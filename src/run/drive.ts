@@ -46,10 +46,19 @@ export type DriveResult =
 export class RunInterruptedError extends Error {
   readonly code = "RUN_INTERRUPTED";
   constructor(threadId: string, checkpointer: string, cause: unknown) {
-    const reason = maskSecrets(cause instanceof Error ? cause.message : String(cause));
-    super(`the run on thread "${threadId}" stopped: ${reason} (checkpointer ${checkpointer}). Finished steps are saved; once the checkpointer is reachable, continue with: credit-optimizer resume ${threadId}`);
+    const reason = maskSecrets(reasonOf(cause));
+    super(`the run on thread "${threadId}" stopped: ${reason} (checkpointer ${checkpointer}). Finished steps are saved; once the checkpointer is reachable, continue with: credit-optimizer resume ${threadId}`, { cause });
     this.name = "RunInterruptedError";
   }
+}
+
+/** What went wrong: LangGraph wraps the errors of a superstep's tasks in one "Multiple errors occurred" AggregateError. */
+function reasonOf(cause: unknown): string {
+  if (cause instanceof AggregateError && cause.errors.length > 0) {
+    const reasons = [...new Set(cause.errors.map(reasonOf))];
+    return reasons.length > 3 ? `${reasons.slice(0, 3).join("; ")}; and ${reasons.length - 3} more` : reasons.join("; ");
+  }
+  return cause instanceof Error ? cause.message : String(cause);
 }
 
 /** A thread that cannot be resumed, with why (exit 2). */
