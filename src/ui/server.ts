@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { RunRecord } from "../cost/ledger.ts";
+import { breakpointOf } from "../run/breakpoint.ts";
 import { drive } from "../run/drive.ts";
 import { openRoot, type Root } from "../run/root.ts";
 import { knownSecrets, maskValue } from "../tracing.ts";
@@ -86,6 +87,10 @@ export async function startViewer(root: Root, options: ViewerOptions = {}): Prom
     const page = await listRunHeads(root, { limit: number("limit"), before: url.searchParams.get("before") || undefined, since: number("since") });
     const records = await root.ledger.runs({ runIds: page.heads.map((h) => h.threadId) });
     const byId = new Map(records.map((r) => [r.runId, r]));
+    // A pause at a breakpoint leaves no interrupt on the run's thread: it is read from the plan graph's checkpoint.
+    await Promise.all(page.heads.filter((h) => h.breakpoints && !h.waiting && h.next.length > 0).map(async (h) => {
+      h.waiting = (await breakpointOf(root.checkpointer.saver, h.threadId)) !== undefined;
+    }));
     const status = url.searchParams.get("status");
     const runs = page.heads.map((h) => summarizeHead(h, byId.get(h.threadId))).filter((r) => !status || r.status === status);
     return page.next ? { runs, next: page.next } : { runs };
@@ -100,7 +105,10 @@ export async function startViewer(root: Root, options: ViewerOptions = {}): Prom
       root.ledger.steps({ runId: threadId }),
       root.ledger.modelCalls({ runId: threadId }),
     ]);
-    return runView(threadId, snapshot, record, { progress, steps, modelCalls });
+    const values = snapshot.values as { breakBefore?: string[] };
+    const paused = snapshot.next.length > 0 && (values.breakBefore?.length ?? 0) > 0 && snapshot.tasks.every((t) => t.interrupts.length === 0);
+    const breakpoint = paused ? await breakpointOf(root.checkpointer.saver, threadId) : undefined;
+    return runView(threadId, snapshot, record, { progress, steps, modelCalls, ...(breakpoint ? { breakpoint } : {}) });
   };
   // Every body leaves through here: secret-looking fields and known credentials are masked, as in logs and traces.
   const safeJson = (value: unknown): string => JSON.stringify(maskValue(value, known));

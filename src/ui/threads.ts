@@ -29,6 +29,8 @@ export interface RunHead {
   next: string[];
   /** Stopped at an interrupt nobody has answered yet. */
   waiting: boolean;
+  /** The run has breakpoints (`--break-before`): a pause at one leaves no interrupt on this thread. */
+  breakpoints?: boolean;
 }
 
 export interface RunPageQuery {
@@ -51,7 +53,7 @@ const HEADS = `SELECT thread_id, MIN(checkpoint_id) AS first_id, MAX(checkpoint_
   WHERE checkpoint_ns = '' AND {no_slash} GROUP BY thread_id`;
 
 /** The channels a row needs (SQLite reads them in this order with one json_extract). */
-const CHANNELS = ["plan", "planner", "outcome", "forecast", "status", "approval", "worker"] as const;
+const CHANNELS = ["plan", "planner", "outcome", "forecast", "status", "approval", "worker", "breakBefore"] as const;
 const FIELDS = [
   "$.ts",
   "$.channel_values.plan.name",
@@ -62,6 +64,7 @@ const FIELDS = [
   "$.channel_values.status",
   "$.channel_values.approval.approved",
   "$.channel_values.worker",
+  "$.channel_values.breakBefore",
 ] as const;
 
 /**
@@ -92,7 +95,7 @@ interface RawHead {
 }
 
 function headOf(raw: RawHead): RunHead {
-  const [ts, planName, planner, outcome, durationMs, usd, runStatus, approved, worker] = raw.fields;
+  const [ts, planName, planner, outcome, durationMs, usd, runStatus, approved, worker, breakBefore] = raw.fields;
   const head: RunHead = {
     threadId: raw.thread_id,
     cursor: raw.first_id,
@@ -100,6 +103,7 @@ function headOf(raw: RawHead): RunHead {
     next: raw.next.map((channel) => channel.replace(/^branch:to:/, "")),
     waiting: raw.interrupted && !raw.resumed,
   };
+  if (Array.isArray(breakBefore) && breakBefore.length > 0) head.breakpoints = true;
   const started = raw.started_ts ? Date.parse(raw.started_ts) : NaN;
   if (!Number.isNaN(started)) head.startedAt = started;
   const updated = typeof ts === "string" ? Date.parse(ts) : NaN;
@@ -213,7 +217,7 @@ async function postgresHeads(root: Root, before: string | null, since: string | 
       const plan = values["plan"] as { name?: unknown } | undefined;
       const forecast = values["forecast"] as { durationMs?: unknown; usd?: unknown } | undefined;
       const approval = values["approval"] as { approved?: unknown } | undefined;
-      const fields = [r.ts, plan?.name, values["planner"], values["outcome"], forecast?.durationMs, forecast?.usd, values["status"], approval?.approved, values["worker"]];
+      const fields = [r.ts, plan?.name, values["planner"], values["outcome"], forecast?.durationMs, forecast?.usd, values["status"], approval?.approved, values["worker"], values["breakBefore"]];
       return { thread_id: r.thread_id, first_id: r.first_id, started_ts: r.started_ts, fields, next: r.next ?? [], interrupted: r.interrupted, resumed: r.resumed };
     });
   } finally {

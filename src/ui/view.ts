@@ -185,7 +185,7 @@ export function summarizeHead(head: RunHead, record: RunRecord | undefined): Run
 }
 
 /** The same head read from a loaded state (the run page). */
-export function headOfSnapshot(threadId: string, snapshot: StateSnapshot): RunHead {
+export function headOfSnapshot(threadId: string, snapshot: StateSnapshot, question = questionOf(snapshot)): RunHead {
   const values = (snapshot.values ?? {}) as Partial<RunState> & { worker?: unknown };
   const fromPlan = (values.plan as { name?: unknown } | undefined)?.name;
   const createdAt = snapshot.createdAt ? Date.parse(snapshot.createdAt) : undefined;
@@ -194,7 +194,7 @@ export function headOfSnapshot(threadId: string, snapshot: StateSnapshot): RunHe
     cursor: "",
     approved: values.approval?.approved === true,
     next: [...snapshot.next],
-    waiting: questionOf(snapshot) !== undefined,
+    waiting: question !== undefined,
   };
   const planName = values.prepared?.plan.name ?? (typeof fromPlan === "string" ? fromPlan : undefined);
   if (planName !== undefined) head.planName = planName;
@@ -210,8 +210,8 @@ export function headOfSnapshot(threadId: string, snapshot: StateSnapshot): RunHe
 }
 
 /** A row of the runs page from a loaded state. */
-export function summarize(threadId: string, snapshot: StateSnapshot, record: RunRecord | undefined): RunSummary {
-  return summarizeHead(headOfSnapshot(threadId, snapshot), record);
+export function summarize(threadId: string, snapshot: StateSnapshot, record: RunRecord | undefined, question = questionOf(snapshot)): RunSummary {
+  return summarizeHead(headOfSnapshot(threadId, snapshot, question), record);
 }
 
 /** What the ledger holds of a run beside its record: live progress, and what each step and model call cost. */
@@ -219,6 +219,8 @@ export interface RunLedger {
   progress?: readonly ProgressRecord[];
   steps?: readonly StepRecord[];
   modelCalls?: readonly ModelCallRecord[];
+  /** The breakpoint the run is paused at (read from the plan graph's checkpoint: see src/run/breakpoint.ts). */
+  breakpoint?: RunQuestion;
 }
 
 /** A thought a step recorded through a thinking tool (`thought` in its params), in its session. */
@@ -244,9 +246,9 @@ export interface ModelCallCost {
 /** The run page's model: the DAG (declared and implied edges, critical path), the timeline, each step, the costs, live progress. */
 export function runView(threadId: string, snapshot: StateSnapshot, record: RunRecord | undefined, ledger: RunLedger = {}): RunView {
   const progress = ledger.progress ?? [];
-  const summary = summarize(threadId, snapshot, record);
+  const question = questionOf(snapshot) ?? ledger.breakpoint;
+  const summary = summarize(threadId, snapshot, record, question);
   const values = (snapshot.values ?? {}) as Partial<RunState>;
-  const question = questionOf(snapshot);
   const prepared = values.prepared;
   const results = values.results ?? {};
   const compensations = values.compensations ?? [];

@@ -2,6 +2,8 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.ts";
+import { openRoot } from "../../src/run/root.ts";
+import { startViewer } from "../../src/ui/server.ts";
 import { runMain, startCli, waitFor, runCli } from "../helpers/cli.ts";
 import { fakeServer, readCalls, tempDir, type FakeOptions } from "../helpers/fake-mcp.ts";
 
@@ -45,6 +47,35 @@ describe("run --break-before: pause before a step, show its resolved inputs, go 
     expect(resumed.code).toBe(0);
     expect(JSON.parse(resumed.stdout)).toMatchObject({ status: "succeeded" });
     expect(worked(s.calls)).toEqual(["toolkit_call:neon_create_project", "work:app-prj-shop", "work:done"]);
+  }, 120_000);
+
+  it("the viewer shows a run paused at a breakpoint as waiting, with the step it waits before", async () => {
+    const s = setup();
+    const first = await runMain(["run", ...s.base, "--break-before", "app", "--thread", "bp-view"], s.config);
+    expect(first.code).toBe(3);
+    const root = await openRoot(s.config);
+    let ended: (status: string) => void = () => {};
+    const end = new Promise<string>((resolve) => (ended = resolve));
+    const viewer = await startViewer(root, { port: 0, pollMs: 600_000, onDriveEnd: (_id, status) => ended(status) });
+    try {
+      const { runs } = (await (await fetch(`${viewer.url}/api/runs`)).json()) as { runs: { threadId: string; status: string; waiting: boolean }[] };
+      expect(runs.find((r) => r.threadId === "bp-view")).toMatchObject({ status: "waiting", waiting: true });
+      const view = (await (await fetch(`${viewer.url}/api/runs/bp-view`)).json()) as { status: string; active: boolean; question?: { kind: string; steps: { id: string }[] } };
+      expect(view.status).toBe("waiting");
+      expect(view.active).toBe(false);
+      expect(view.question?.kind).toBe("breakpoint");
+      expect(view.question?.steps.map((x) => x.id)).toEqual(["app"]);
+
+      // Going on from the viewer runs the rest, without calling the finished step again.
+      const csrf = /name="csrf-token" content="([0-9a-f]+)"/.exec(await (await fetch(viewer.url)).text())![1]!;
+      const answered = await fetch(`${viewer.url}/api/runs/bp-view/answer`, { method: "POST", headers: { "content-type": "application/json", "x-csrf-token": csrf }, body: JSON.stringify({ approved: true }) });
+      expect(answered.status).toBe(202);
+      expect(await end).toBe("succeeded");
+      expect(worked(s.calls)).toEqual(["toolkit_call:neon_create_project", "work:app-prj-shop", "work:done"]);
+    } finally {
+      await viewer.close();
+      await root.close();
+    }
   }, 120_000);
 
   it("breakpoints are kept by resume, and --json prints the paused step's inputs", async () => {
