@@ -59,6 +59,18 @@ const SERVER_DEFINED: RpcClass = { code: "PROTOCOL", retryable: false, reconnect
 /** HTTP statuses of Streamable HTTP / SSE transports: busy or briefly down is worth a retry. */
 const RETRYABLE_HTTP = new Set([408, 423, 425, 429, 500, 502, 503, 504]);
 
+/**
+ * A tool's error text saying the provider was busy or briefly unavailable: a status written as one
+ * ("HTTP 503", "status: 429", "502 Bad Gateway"), or the words. A bare number ("at most 500
+ * characters", "project 502") is not a status.
+ */
+const TRANSIENT_TEXT =
+  /\b(?:http|status|code)[\s:=]*(?:408|423|425|429|500|502|503|504)\b|\b(?:408|423|425|429|500|502|503|504)\s+(?:too many|internal server|bad gateway|service unavailable|gateway time|request time|locked|too early)|rate.?limit|too many requests|\btimed? ?out\b|temporarily|ECONNRESET|ECONNREFUSED/i;
+
+export function isTransientText(text: string): boolean {
+  return TRANSIENT_TEXT.test(text);
+}
+
 export interface Classified {
   error: ToolCallError;
   reconnect: boolean;

@@ -1,5 +1,5 @@
 import type { MultiServerMCPClient } from "@langchain/mcp-adapters";
-import { classifyCallError, classifyToolError, stripMcpPrefix, ToolCallError } from "./call-errors.ts";
+import { classifyCallError, classifyToolError, isTransientText, stripMcpPrefix, ToolCallError } from "./call-errors.ts";
 import { outputOf, textOf } from "./output.ts";
 import type { ToolInfo } from "./catalog.ts";
 import type { McpConfig, ServerConfig } from "./config.ts";
@@ -26,9 +26,6 @@ export interface ToolCaller {
 }
 
 export { isToolCallError, ToolCallError, type ToolCallErrorCode } from "./call-errors.ts";
-
-/** Tool errors whose text says the provider was busy or briefly unavailable are worth retrying. */
-const RETRYABLE_TEXT = /\b(429|423|500|502|503|504|rate.?limit|too many requests|timed? ?out|temporarily|ECONNRESET|ECONNREFUSED)\b/i;
 
 /**
  * MCP servers from an `mcpServers` config, connected through `@langchain/mcp-adapters` (one
@@ -85,7 +82,7 @@ export class McpRuntime implements ToolCaller {
     if (result.isError) {
       const text = textOf(result.content);
       const structured = result.structuredContent as { retryable?: unknown } | undefined;
-      throw classifyToolError(server, tool, text, structured?.retryable === true || RETRYABLE_TEXT.test(stripMcpPrefix(text)));
+      throw classifyToolError(server, tool, text, structured?.retryable === true || isTransientText(stripMcpPrefix(text)));
     }
     return outputOf(result as { structuredContent?: unknown; content?: unknown });
   }

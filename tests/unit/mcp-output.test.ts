@@ -1,6 +1,6 @@
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, it } from "vitest";
-import { classifyCallError, classifyToolError, stripMcpPrefix } from "../../src/mcp/call-errors.ts";
+import { classifyCallError, classifyToolError, isTransientText, stripMcpPrefix } from "../../src/mcp/call-errors.ts";
 import { isDestructiveTool } from "../../src/mcp/catalog.ts";
 import { outputOf } from "../../src/mcp/output.ts";
 import { interpolate, isInterpolationError } from "../../src/plan/interpolate.ts";
@@ -178,5 +178,24 @@ describe("destructive by MCP's defaults, unless the server is trusted", () => {
 
   it("a delete-like name is destructive whatever its hints say", () => {
     expect(isDestructiveTool({ name: "delete_entities", annotations: { readOnlyHint: true } })).toBe(true);
+  });
+});
+
+describe("a tool's error text is transient only when it says so", () => {
+  it.each([
+    ["503 Service Unavailable", true],
+    ["upstream said HTTP 502", true],
+    ["status: 429", true],
+    ["Neon API error (code=503)", true],
+    ["rate limit exceeded, try later", true],
+    ["Too Many Requests", true],
+    ["the request timed out", true],
+    ["connect ECONNREFUSED 127.0.0.1:5432", true],
+    ["name must be at most 500 characters", false],
+    ["project 502 not found", false],
+    ["quota of 429 databases reached", false],
+    ["invalid region", false],
+  ])("%s → %s", (text, transient) => {
+    expect(isTransientText(text)).toBe(transient);
   });
 });
