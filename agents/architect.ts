@@ -95,7 +95,9 @@ export async function architect(state: RunState, deps: OrchestratorDeps, config?
     const changes = planChanges(before, { memo: update.memo, plan: update.plan as PlanInput });
     if (update.planner.reading?.kind === "refinement" || (update.planner.kind === "model" && changes.length > 0)) update.planner.changes = changes;
   }
-  if (state.session && deps.memory) {
+  // A "did you mean" question is not an answer: the turn is written once, when a person picks.
+  const asking = update.plan === undefined && (update.planner.choices?.length ?? 0) > 0 && !(update.planner.missing?.length ?? 0);
+  if (state.session && deps.memory && !asking) {
     const answer = update.plan !== undefined ? JSON.stringify(update.plan) : `could not plan: ${update.planProblems.join("; ")}`;
     const at = deps.now?.() ?? Date.now();
     await deps.memory.append(agentThread(state.session, "architect"), [

@@ -147,6 +147,15 @@ describe("chat with the offline planner: a conversation across a restart", () =>
     expect(err).toContain("read as a refinement: changes the last plan (upstash-redis-setup)");
     expect(err).toContain('  ~ region: "eu-west-1" → "eu-central-1"');
     expect(repeatedLines(err)).toEqual([]);
+    // The question was not an answer: the architect's thread has the request once, with the picked plan.
+    const saver = SqliteSaver.fromConnString(path.join(env["CREDIT_OPTIMIZER_HOME"]!, "checkpoints.sqlite"));
+    try {
+      const messages = await checkpointMemory(saver).load(agentThread("pick", "architect"));
+      expect(messages.filter((m) => m.role === "user").map((m) => m.content)).toEqual(["give me a place to store files called uploads in eu-west-1", "make it eu-central-1"]);
+      expect(messages.some((m) => m.content.startsWith("could not plan"))).toBe(false);
+    } finally {
+      saver.db.close();
+    }
 
     for (const mode of ["run", "plan"]) {
       const result = await runCli([mode, "give me a place to store files called uploads"], env);
