@@ -7,6 +7,7 @@ import { RedisServerLimits, ServerLimits } from "../../src/engine/limits.ts";
 import { runStep, type RunContext } from "../../src/engine/run-step.ts";
 import { McpRuntime } from "../../src/mcp/client.ts";
 import { builtinServer } from "../../src/mcp/config.ts";
+import type { Scope } from "../../src/plan/interpolate.ts";
 import type { Step } from "../../src/plan/schema.ts";
 
 /**
@@ -22,6 +23,7 @@ interface Seen {
 }
 
 const RETRY_AFTER_S = 2;
+const SCOPE: Scope = { steps: {}, params: {} };
 let api: Server;
 let apiUrl = "";
 const seen: Seen[] = [];
@@ -93,16 +95,16 @@ describe("a provider's 429 slows every worker's calls for that provider, and onl
     // The toolkit says which provider each tool reaches (toolkit_call: its `category` argument).
     expect(a.caller.tools.find((t) => t.name === "neon_list_projects")?.meta?.["credit-optimizer/provider"]).toBe("neon");
 
-    const first = runStep(step("a-neon", "toolkit.neon_list_projects"), { server: "toolkit", tool: "neon_list_projects" }, {}, a);
+    const first = runStep(step("a-neon", "toolkit.neon_list_projects"), { server: "toolkit", tool: "neon_list_projects" }, SCOPE, a);
     await limitedSent;
     const limitedAt = seen[0]!.at;
     // Give A's limiter the moment it takes to record the pause in Redis.
     await new Promise((r) => setTimeout(r, 300));
     const [resultA, neonB, brokerNeonB, vercelB] = await Promise.all([
       first,
-      runStep(step("b-neon", "toolkit.neon_list_projects"), { server: "toolkit", tool: "neon_list_projects" }, {}, b),
-      runStep(step("b-broker", "toolkit.toolkit_call", { category: "neon", tool_name: "neon_list_projects", arguments: {} }), { server: "toolkit", tool: "toolkit_call" }, {}, b),
-      runStep(step("b-vercel", "toolkit.vercel_list_projects"), { server: "toolkit", tool: "vercel_list_projects" }, {}, b),
+      runStep(step("b-neon", "toolkit.neon_list_projects"), { server: "toolkit", tool: "neon_list_projects" }, SCOPE, b),
+      runStep(step("b-broker", "toolkit.toolkit_call", { category: "neon", tool_name: "neon_list_projects", arguments: {} }), { server: "toolkit", tool: "toolkit_call" }, SCOPE, b),
+      runStep(step("b-vercel", "toolkit.vercel_list_projects"), { server: "toolkit", tool: "vercel_list_projects" }, SCOPE, b),
     ]);
 
     for (const r of [resultA, neonB, brokerNeonB, vercelB]) expect(r.status, JSON.stringify(r.error)).toBe("succeeded");
@@ -125,7 +127,7 @@ describe("a provider's 429 slows every worker's calls for that provider, and onl
     seen.length = 0;
     const [ctx] = await Promise.all([worker("unused")]);
     const local: RunContext = { ...ctx!, limits: new ServerLimits() };
-    const result = await runStep(step("local-neon", "toolkit.neon_list_projects"), { server: "toolkit", tool: "neon_list_projects" }, {}, local);
+    const result = await runStep(step("local-neon", "toolkit.neon_list_projects"), { server: "toolkit", tool: "neon_list_projects" }, SCOPE, local);
     expect(result.status).toBe("succeeded");
     expect(result.attempts).toBe(1);
     expect(seen.map((s) => s.status)).toEqual([429, 200]);
