@@ -8,6 +8,7 @@ import { postgresUrl } from "../pg-url.ts";
 import { drive, resume, type DriveResult, type RunClient } from "../run/drive.ts";
 import { openRoot, type Root } from "../run/root.ts";
 import { maskSecrets } from "../secrets.ts";
+import { claimQueueLimits, describeLimits, limitsKey, type QueueLimits, type StoredQueueLimits } from "./queue-limits.ts";
 import { bullConnection, inFlightKey, openRunQueue, type QueueTarget, type RunJobData, type RunJobResult, type RunProgress, type RunQueue } from "./queue.ts";
 
 export interface WorkerOptions {
@@ -16,9 +17,11 @@ export interface WorkerOptions {
   name: string;
   /** Runs at once on this worker. */
   concurrency: number;
-  /** Calls at once per MCP server across every worker (`perServer` by name overrides it). */
-  serverLimit: number;
-  perServer: Record<string, number>;
+  /**
+   * Calls at once per MCP server across every worker (`--server-limit`). The queue's limits win
+   * (src/worker/queue-limits.ts): undefined takes them; others than the queue's refuse to start.
+   */
+  limits?: QueueLimits;
   /** On SIGTERM, how long held runs may go on before they are handed back to the queue. */
   graceMs: number;
   /** BullMQ's job lock: a worker that stops renewing it (killed, its machine lost) loses its runs after about this long, twice. */
@@ -62,8 +65,10 @@ export async function startWorker(config: AppConfig, options: WorkerOptions): Pr
   }
   const queue = await openRunQueue(options.target);
   let root: Root | undefined;
+  let queueLimits: StoredQueueLimits;
   try {
-    const limits = new RedisServerLimits(queue.redis, { prefix: queue.key() }, options.serverLimit, options.perServer);
+    queueLimits = await claimQueueLimits(queue, options.limits, options.name);
+    const limits = new RedisServerLimits(queue.redis, { prefix: queue.key() }, queueLimits.limit, queueLimits.perServer);
     root = await openRootRacing(() => openRoot(config, { checkpointer, mcpConfigPath: options.mcpConfigPath, limits }));
     // The servers start now, once: a broken MCP config stops the worker before it takes a run.
     await root.context();
@@ -101,7 +106,7 @@ export async function startWorker(config: AppConfig, options: WorkerOptions): Pr
   worker.on("failed", (job, error) => options.log(`${job?.id ?? "?"}: failed on ${options.name}: ${maskSecrets(error.message)}`));
   await worker.waitUntilReady();
   void worker.run().catch((error: unknown) => options.log(`worker ${options.name} stopped: ${maskSecrets(String(error))}`));
-  options.log(`worker ${options.name} on ${options.target.display} queue "${options.target.name}": ${options.concurrency} run(s) at once, ${options.serverLimit} call(s) per MCP server across all workers`);
+  options.log(`worker ${options.name} on ${options.target.display} queue "${options.target.name}": ${options.concurrency} run(s) at once, calls per MCP server across all workers ${describeLimits(queueLimits)} (the queue's, in ${limitsKey(queue)})`);
 
   return {
     name: options.name,

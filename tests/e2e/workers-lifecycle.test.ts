@@ -115,8 +115,10 @@ describe("workers: approval, hand-back, bad input", () => {
       expect(rows.find((r) => r.threadId === "gated-1")?.waitingFor).toMatch(/^Approve running plan "gated"\?/);
       expect(rows.find((r) => r.threadId === "other-1")).toMatchObject({ status: "succeeded", worker: "approver" });
       const table = await runMain(["runs", "--queue", queueUrl, "--status", "waiting_for_approval"], submitter);
-      expect(table.stdout.split("\n")).toHaveLength(2);
+      expect(table.stdout.split("\n")).toHaveLength(3);
       expect(table.stdout).toMatch(/^gated-1\s+waiting_for_approval\s+approver\s/m);
+      // Where the limits live: the queue's, stored by its first worker.
+      expect(table.stdout).toMatch(/^limits: calls at once per MCP server across all workers \d+.*\(the queue's, set by [^;]+; Redis hash credit-optimizer:[^:]+:limits\)$/m);
 
       expect(readCalls(calls).filter((c) => c.name.startsWith("gated-"))).toEqual([]);
       const approved = await runMain(["resume", "gated-1", "--approve", "--queue", queueUrl, "--wait", "--json"], submitter);
