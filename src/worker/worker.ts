@@ -135,6 +135,7 @@ async function processJob(root: Root, queue: RunQueue, job: Job<RunJobData, RunJ
   if (data.threadId !== threadId) throw new UnrecoverableError(`job ${threadId} names thread "${data.threadId}": a job's id is its thread`);
   const tracker = new InFlight(queue.redis, inFlightKey(queue, threadId), options.name);
   const client: RunClient = {
+    worker: options.name,
     onEvent: (event) => {
       tracker.onEvent(event);
       void job.updateProgress({ type: "event", event } satisfies RunProgress).catch(() => {});
