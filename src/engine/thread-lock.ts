@@ -230,8 +230,9 @@ async function openLeasePool(url: string): Promise<pg.Pool> {
          expires_at timestamptz NOT NULL)`,
     );
   } catch (error) {
-    // Processes starting together race to create it; the losers' unique violation means it exists.
-    if ((error as { code?: unknown }).code !== "23505") {
+    // Processes starting together race to create it; the losers' unique violation (or "already exists") means it exists.
+    const code = (error as { code?: unknown }).code;
+    if (code !== "23505" && code !== "42P07") {
       await pool.end().catch(() => {});
       throw error;
     }

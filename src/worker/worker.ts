@@ -238,14 +238,16 @@ class InFlight {
 
 /**
  * Workers started together on a new database race to create its tables; Postgres refuses the losers'
- * `CREATE TABLE IF NOT EXISTS` with a unique violation (23505) on its catalog. The tables exist then: open again.
+ * `CREATE TABLE IF NOT EXISTS` with a unique violation (23505) on its catalog, or "relation already
+ * exists" (42P07). The tables exist then: open again.
  */
 async function openRootRacing(open: () => Promise<Root>): Promise<Root> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await open();
     } catch (error) {
-      const racing = (error as { code?: unknown }).code === "23505" || /duplicate key value violates unique constraint/.test(String((error as Error).message));
+      const code = (error as { code?: unknown }).code;
+      const racing = code === "23505" || code === "42P07" || /duplicate key value violates unique constraint|relation "[^"]+" already exists/.test(String((error as Error).message));
       if (!racing || attempt >= 5) throw error;
       await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
     }
