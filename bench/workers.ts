@@ -26,6 +26,9 @@ const ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 const RUNS = 100;
 const STEP_MS = 50;
 const LOCK_MS = 2000;
+const FAILOVERS = 3;
+/** Queued and local runs each; the first two of each are warm-up. */
+const OVERHEAD_RUNS = 10;
 
 interface Worker {
   child: ChildProcess;
@@ -65,6 +68,26 @@ export async function benchWorkers(): Promise<Record<string, unknown>> {
     for (const w of ws) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill("SIGTERM");
     await Promise.all(ws.map((w) => w.exited));
   };
+  const benchStarted = performance.now();
+  // Connections to the bench database while runs go: runs hold none of their own (thread locks are lease rows).
+  const peakConnections = async (during: () => Promise<void>): Promise<number> => {
+    let peak = 0;
+    let going = true;
+    const sampler = (async () => {
+      while (going) {
+        const { rows } = await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1", [db]);
+        peak = Math.max(peak, rows[0]?.n ?? 0);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    try {
+      await during();
+    } finally {
+      going = false;
+      await sampler;
+    }
+    return peak;
+  };
   try {
     const throughput: Record<string, unknown> = {};
     for (const count of [1, 2, 4]) {
@@ -74,12 +97,14 @@ export async function benchWorkers(): Promise<Record<string, unknown>> {
       const queue = await openRunQueue(parseQueueUrl(queueUrl));
       try {
         const started = performance.now();
-        for (let i = 0; i < RUNS; i++) await enqueue(queue, `t${count}-${i}`, plan(`r${count}-${i}`));
-        await untilAsync(async () => (await queue.queue.getJobCounts("completed")).completed === RUNS, 600_000);
+        const connections = await peakConnections(async () => {
+          for (let i = 0; i < RUNS; i++) await enqueue(queue, `t${count}-${i}`, plan(`r${count}-${i}`));
+          await untilAsync(async () => (await queue.queue.getJobCounts("completed")).completed === RUNS, 600_000);
+        });
         const failed = (await queue.queue.getJobCounts("failed")).failed ?? 0;
         if (failed > 0) throw new Error(`${failed} queued run(s) failed`);
         const seconds = (performance.now() - started) / 1000;
-        throughput[`${count} worker(s)`] = { runs: RUNS, seconds: round(seconds), runsPerSecond: round(RUNS / seconds) };
+        throughput[`${count} worker(s)`] = { runs: RUNS, seconds: round(seconds), runsPerSecond: round(RUNS / seconds), peakPostgresConnections: connections };
       } finally {
         await queue.close();
         await stopAll(ws);
@@ -93,7 +118,7 @@ export async function benchWorkers(): Promise<Record<string, unknown>> {
     const failovers: number[] = [];
     const queue = await openRunQueue(parseQueueUrl(failoverUrl));
     try {
-      for (let round = 0; round < 3; round++) {
+      for (let round = 0; round < FAILOVERS; round++) {
         const thread = `failover-${round}`;
         await enqueue(queue, thread, { name: "hold", steps: [{ id: "hold", tool: "infra.work", dependencies: [], params: { name: "slow-hold" } }] });
         await until(() => pair.some((w) => w.log().includes(`${thread}: starting on`)), 60_000);
@@ -123,7 +148,7 @@ export async function benchWorkers(): Promise<Record<string, unknown>> {
     const root = await openRoot(loadConfig({ ...env, CREDIT_OPTIMIZER_HOME: mkdtempSync(path.join(dir, "local-")) }), { mcpConfigPath: mcp });
     try {
       await root.context();
-      for (let i = 0; i < 12; i++) {
+      for (let i = 0; i < OVERHEAD_RUNS; i++) {
         let t = performance.now();
         await follow(overheadQueue, `q-${i}`, plan(`q-${i}`));
         queued.push(performance.now() - t);
@@ -145,6 +170,7 @@ export async function benchWorkers(): Promise<Record<string, unknown>> {
       throughput,
       failover: { lockMs: LOCK_MS, samplesMs: failovers.map(Math.round), medianMs: Math.round(median(failovers)) },
       overhead: { runs: queued.length - 2, queuedMedianMs: Math.round(q), localMedianMs: Math.round(l), queuedOverLocal: round(q / l) },
+      totalSeconds: round((performance.now() - benchStarted) / 1000),
     };
   } finally {
     for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill("SIGKILL");

@@ -48,6 +48,12 @@ export const OrchestratorState = Annotation.Root({
    * while the plan streamed.
    */
   halted: Annotation<{ prepared: PreparedPlan; results: Record<string, StepResult>; next?: "continue" | "rollback"; by?: "failure" | "stream" } | undefined>,
+  /**
+   * The queue worker that drives the run: written by the worker's input when it starts the run and
+   * with each answer it resumes (src/run/drive.ts); absent for runs outside the queue. The viewer's
+   * runs list shows it.
+   */
+  worker: Annotation<string | undefined>,
   /** Each replan after a failure, in order (the report shows them). */
   replans: Annotation<Replan[]>({ reducer: (left, right) => [...left, ...right], default: () => [] }),
 });

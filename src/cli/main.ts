@@ -81,7 +81,7 @@ export function buildProgram(config: () => AppConfig, io: Io, setExit: (code: nu
     .description("take runs from the queue and drive them (Postgres checkpointer); SIGTERM: no new runs, hand back what is held")
     .option("--queue <url>", "the run queue: redis://HOST:PORT[?queue=NAME] (default CREDIT_OPTIMIZER_QUEUE)")
     .option("--concurrency <n>", "runs at once on this worker (default 4)")
-    .option("--server-limit <n|server=n>", "calls at once per MCP server across all workers (default 8; repeatable, per server)", collect)
+    .option("--server-limit <n|server=n>", "calls at once per MCP server across all workers: the queue's, set by its first worker (default 8; repeatable, per server)", collect)
     .option("--grace-ms <ms>", "on SIGTERM, how long held runs may finish before they are handed back (default 30000)")
     .option("--lock-ms <ms>", "job lock: a dead worker's runs move to another worker after about twice this (default 30000)")
     .option("--name <name>", "this worker's name in runs (default host:pid)")

@@ -1,6 +1,7 @@
 import type { AppConfig } from "../config.ts";
 import { formatUsd } from "../cost/format.ts";
 import { openRunQueue, parseQueueUrl } from "../worker/queue.ts";
+import { describeLimits, limitsKey, readQueueLimits, type StoredQueueLimits } from "../worker/queue-limits.ts";
 import { listRuns, type QueuedRun } from "../worker/runs.ts";
 import { UsageError } from "./args.ts";
 import { EXIT, type Io } from "./io.ts";
@@ -14,11 +15,17 @@ export async function runsCommand(options: { queue?: string; status?: string[]; 
   try {
     const runs = await listRuns(queue, statuses);
     if (options.json) io.out(JSON.stringify(runs, null, 2));
-    else io.out(renderRuns(runs));
+    else io.out(`${renderRuns(runs)}\n${limitsLine(await readQueueLimits(queue), limitsKey(queue))}`);
     return EXIT.ok;
   } finally {
     await queue.close();
   }
+}
+
+/** Where the per-server limits live: the queue's, set by its first worker. */
+function limitsLine(limits: StoredQueueLimits | undefined, key: string): string {
+  if (!limits) return `limits: none yet (the first worker stores its --server-limit in the Redis hash ${key})`;
+  return `limits: calls at once per MCP server across all workers ${describeLimits(limits)} (the queue's, set by ${limits.setBy ?? "its first worker"}; Redis hash ${key})`;
 }
 
 function renderRuns(runs: QueuedRun[]): string {

@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import type { AppConfig } from "../config.ts";
 import { parseQueueUrl } from "../worker/queue.ts";
+import { DEFAULT_QUEUE_LIMITS, type QueueLimits } from "../worker/queue-limits.ts";
 import { startWorker } from "../worker/worker.ts";
 import { parseCount, UsageError } from "./args.ts";
 import { EXIT, type Io } from "./io.ts";
@@ -24,13 +25,11 @@ export interface WorkerCommandOptions {
 export async function workerCommand(options: WorkerCommandOptions, config: AppConfig, io: Io): Promise<number> {
   const url = options.queue ?? config.queueUrl;
   if (!url) throw new UsageError("worker needs a queue: --queue redis://HOST:PORT (or CREDIT_OPTIMIZER_QUEUE)");
-  const { limit, perServer } = parseServerLimits(options.serverLimit);
   const worker = await startWorker(config, {
     target: parseQueueUrl(url),
     name: options.name ?? `${hostname()}:${process.pid}`,
     concurrency: parseCount("--concurrency", options.concurrency) ?? 4,
-    serverLimit: limit,
-    perServer,
+    limits: parseServerLimits(options.serverLimit),
     graceMs: parseMs("--grace-ms", options.graceMs) ?? 30_000,
     lockMs: parseMs("--lock-ms", options.lockMs) ?? 30_000,
     checkpointer: options.checkpointer,
@@ -52,11 +51,12 @@ export async function workerCommand(options: WorkerCommandOptions, config: AppCo
   return EXIT.ok;
 }
 
-/** `--server-limit 4` (every server) and `--server-limit toolkit=2` (one), repeatable. */
-export function parseServerLimits(values: readonly string[] | undefined): { limit: number; perServer: Record<string, number> } {
-  let limit = 8;
+/** `--server-limit 4` (every server) and `--server-limit toolkit=2` (one), repeatable; undefined when not given (the queue's then). */
+export function parseServerLimits(values: readonly string[] | undefined): QueueLimits | undefined {
+  if (!values || values.length === 0) return undefined;
+  let limit = DEFAULT_QUEUE_LIMITS.limit;
   const perServer: Record<string, number> = {};
-  for (const value of values ?? []) {
+  for (const value of values) {
     const eq = value.indexOf("=");
     const count = parseCount("--server-limit", eq < 0 ? value : value.slice(eq + 1))!;
     if (eq < 0) limit = count;

@@ -596,12 +596,6 @@ async function openPostgres(url: string): Promise<Db> {
     addColumn: async (table, column) => {
       await query(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${column} TEXT`, []);
     },
-    reservations: postgresReservations(pool, async () => {
-      const client = new pg.Client({ connectionString: url, application_name: `credit-optimizer reservation pid=${process.pid}` });
-      // A dropped connection frees the reservation's lock on the server: it then counts as expired.
-      client.on("error", () => {});
-      await client.connect();
-      return client;
-    }),
+    reservations: postgresReservations(pool),
   };
 }

@@ -11,9 +11,9 @@ import { formatUsd } from "./format.ts";
  * under an advisory lock — so N runs starting at once cannot each see the same room under a cap.
  *
  * A reservation lives while its owner does. On SQLite (one machine) the owner is a pid with its start
- * time (a reused pid is another process); on Postgres the owner holds a session advisory lock for the
- * reservation on its own connection, which the server frees the moment the process dies. Either way
- * a killed run's hold expires with it, without a timeout, and the next reserve marks it expired.
+ * time (a reused pid is another process); on Postgres the owner also refreshes a lease on the row
+ * (machines cannot check each other's pids), which runs out `RESERVATION_LEASE_MS` after its owner
+ * died elsewhere. A killed run's hold goes with it, and the next reserve marks it expired.
  */
 
 export interface ReservationCaps {
@@ -147,9 +147,10 @@ const LIVE_SQL = (alive: string): string => `SELECT r.run_id, r.usd, r.owner_jso
       + (SELECT COALESCE(SUM(s.usd), 0) FROM ledger_steps s WHERE s.run_id = r.run_id) AS spent${alive}
   FROM ledger_reservations r WHERE r.state = 'live'`;
 
-const PG_ALIVE = `, EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
-    AND l.classid = ${ADVISORY_CLASS}::oid AND l.objid = r.lock_key::oid
-    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())) AS alive`;
+/** Postgres's clock in epoch ms: leases are judged by the one clock every machine shares. */
+const PG_NOW_MS = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+
+const PG_ALIVE = `, (r.lease_until IS NOT NULL AND r.lease_until > ${PG_NOW_MS}) AS alive`;
 
 interface LiveRow {
   runId: string;
@@ -273,40 +274,78 @@ function toPg(sql: string): string {
   return sql.replace(/\?/g, () => `$${++n}`);
 }
 
+/** Adds `lease_until` to a ledger made before leases; processes racing to add it all end with it. */
+async function addLeaseColumn(pool: pg.Pool): Promise<void> {
+  const { rowCount } = await pool.query("SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'ledger_reservations' AND column_name = 'lease_until'");
+  if (rowCount) return;
+  try {
+    await pool.query("ALTER TABLE ledger_reservations ADD COLUMN IF NOT EXISTS lease_until BIGINT");
+  } catch (error) {
+    // 42701 duplicate column, 23505 its catalog row: another process added it meanwhile.
+    const code = (error as { code?: unknown }).code;
+    if (code !== "42701" && code !== "23505") throw error;
+  }
+}
+
+/** How long a Postgres reservation outlives its owner's last refresh (it is refreshed every third of it). */
+export const RESERVATION_LEASE_MS = 15_000;
+
 /**
- * Reservations in a Postgres ledger. Each reservation keeps one connection of its own (not from
- * the pool) for its owner's advisory lock until it is settled.
+ * Reservations in a Postgres ledger. A live reservation is a lease: its owner refreshes
+ * `lease_until` (Postgres's clock) while the run goes, so it holds no connection of its own (an
+ * advisory lock held one per run, and workers × runs exhausted `max_connections`). An owner that
+ * dies stops refreshing: its hold goes after `leaseMs`, at once when it died on this machine (its
+ * pid and start time are gone).
  */
-export function postgresReservations(pool: pg.Pool, connect: () => Promise<pg.Client>): ReservationStore {
-  const read = async (client: pg.Pool | pg.Client, exclude: string, now: number): Promise<{ committed: CommittedSpend; live: LiveRow[] }> => {
+export function postgresReservations(pool: pg.Pool, leaseMs = RESERVATION_LEASE_MS): ReservationStore {
+  // Ledgers written before leases have no lease column: added once, on first use.
+  let ready: Promise<unknown> | undefined;
+  const ensureLease = (): Promise<unknown> => (ready ??= addLeaseColumn(pool).catch((error: unknown) => {
+    ready = undefined;
+    throw error;
+  }));
+  const alive = (row: Record<string, unknown>): boolean => row["alive"] === true && isProcessAlive(JSON.parse(String(row["owner_json"])) as ProcessIdentity);
+  const read = async (client: pg.Pool | pg.PoolClient, exclude: string, now: number): Promise<{ committed: CommittedSpend; live: LiveRow[] }> => {
     const spent = (await client.query(toPg(SPENT_SQL), spentParams(exclude, now))).rows[0] as Record<string, unknown>;
     const rows = (await client.query(LIVE_SQL(PG_ALIVE))).rows as Record<string, unknown>[];
-    const live = rows.map((r) => liveRowOf(r, now, (row) => row["alive"] === true));
+    const live = rows.map((r) => liveRowOf(r, now, alive));
     return { committed: committedOf(spent, live, exclude), live };
   };
+  const extend = `UPDATE ledger_reservations SET lease_until = ${PG_NOW_MS} + $1 WHERE run_id = $2 AND lock_key = $3 AND state = 'live'`;
   return {
     reserve: async (request) => {
       checkRequest(request);
       const now = request.now ?? Date.now();
       const lockKey = randomInt(1, 2 ** 31 - 1);
-      const client = await connect();
+      await ensureLease();
+      const client = await pool.connect();
       let committed: CommittedSpend;
       try {
         await client.query("BEGIN");
+        // Reservers serialise on this lock until COMMIT: N runs starting at once cannot each see the same room.
         await client.query("SELECT pg_advisory_xact_lock($1, 0)", [ADVISORY_CLASS]);
         const state = await read(client, request.runId, now);
         committed = state.committed;
         for (const dead of state.live.filter((r) => !r.alive)) await client.query(toPg(EXPIRE_SQL), [now, dead.runId]);
         checkCaps(request, committed);
         await client.query(toPg(UPSERT_SQL), [request.runId, request.usd, JSON.stringify(currentProcess()), lockKey, now]);
-        // Taken before COMMIT, so no other reserver ever sees this reservation without its owner's lock.
-        await client.query("SELECT pg_advisory_lock($1, $2)", [ADVISORY_CLASS, lockKey]);
+        await client.query(extend, [leaseMs, request.runId, lockKey]);
         await client.query("COMMIT");
       } catch (error) {
         await client.query("ROLLBACK").catch(() => {});
-        await client.end().catch(() => {});
         throw error;
+      } finally {
+        client.release();
       }
+      // A refresh that cannot reach Postgres is tried again at the next tick; one that finds the
+      // reservation gone (expired by another reserver after a long outage) stops.
+      const timer = setInterval(() => {
+        void pool
+          .query(extend, [leaseMs, request.runId, lockKey])
+          .then((r) => r.rowCount === 0 && clearInterval(timer))
+          .catch(() => {});
+      }, Math.max(100, Math.floor(leaseMs / 3)));
+      timer.unref();
       let settled: Promise<number> | undefined;
       return {
         runId: request.runId,
@@ -314,17 +353,17 @@ export function postgresReservations(pool: pg.Pool, connect: () => Promise<pg.Cl
         others: committed,
         settle: (at = Date.now()) =>
           (settled ??= (async () => {
-            try {
-              const spent = Number(((await client.query(toPg(RUN_SPENT_SQL), [request.runId, request.runId])).rows[0] as Record<string, unknown>)["spent"]);
-              await client.query(toPg(SETTLE_SQL), [spent, at, request.runId, lockKey]);
-              return spent;
-            } finally {
-              await client.end().catch(() => {});
-            }
+            clearInterval(timer);
+            const spent = Number(((await pool.query(toPg(RUN_SPENT_SQL), [request.runId, request.runId])).rows[0] as Record<string, unknown>)["spent"]);
+            await pool.query(toPg(SETTLE_SQL), [spent, at, request.runId, lockKey]);
+            return spent;
           })()),
       };
     },
-    committed: async (exclude, now) => (await read(pool, exclude ?? "", now)).committed,
+    committed: async (exclude, now) => {
+      await ensureLease();
+      return (await read(pool, exclude ?? "", now)).committed;
+    },
     list: async () => ((await pool.query(LIST_SQL)).rows as Record<string, unknown>[]).map(recordOf),
   };
 }

@@ -1,4 +1,5 @@
-import type { ResolvedTool } from "../mcp/catalog.ts";
+import type { ResolvedTool, ToolInfo } from "../mcp/catalog.ts";
+import { providerOf } from "../mcp/tool-meta.ts";
 import { isToolCallError, type ProgressUpdate, type ToolCaller } from "../mcp/client.ts";
 import { interpolate, isInterpolationError, type Scope } from "../plan/interpolate.ts";
 import type { RetryPolicy, Step } from "../plan/schema.ts";
@@ -108,6 +109,8 @@ export async function runStep(step: Step, resolved: ResolvedTool, scope: Scope, 
   const policy = step.retry ?? ctx.defaultRetry ?? DEFAULT_RETRY;
   const timeoutMs = step.timeoutMs ?? ctx.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   const semaphore = ctx.limits.for(resolved.server);
+  // The rate-limit account the call reaches: a provider's 429 pauses its calls only, on every worker.
+  const provider = providerOf(toolInfo(resolved, ctx), args);
   const spans: AttemptSpan[] = [];
   const withSpans = (fields: Partial<StepResult> & Pick<StepResult, "status" | "attempts">): StepResult => done(spans.length > 0 ? { ...fields, attemptSpans: spans } : fields);
   let trusted: string | undefined;
@@ -124,8 +127,8 @@ export async function runStep(step: Step, resolved: ResolvedTool, scope: Scope, 
     try {
       const output = await semaphore.run(() => {
         span.startedAtMs = Date.now();
-        return ctx.caller.call(resolved.server, resolved.tool, revealed, { timeoutMs, signal: ctx.signal, onProgress: ctx.onProgress });
-      });
+        return ctx.caller.call(resolved.server, resolved.tool, revealed, { timeoutMs, signal: ctx.signal, onProgress: ctx.onProgress, rateLimitsToCaller: ctx.limits.rateLimitsToCaller });
+      }, provider);
       spans.push({ ...span, endedAtMs: Date.now() });
       return withSpans({ status: "succeeded", attempts: attempt, output: await protect(output, resolved, ctx), ...(trusted ? { trusted } : {}) });
     } catch (error) {
@@ -139,9 +142,13 @@ export async function runStep(step: Step, resolved: ResolvedTool, scope: Scope, 
   }
 }
 
+function toolInfo(resolved: ResolvedTool, ctx: RunContext): ToolInfo | undefined {
+  return ctx.caller.tools.find((t) => t.server === resolved.server && t.name === resolved.tool);
+}
+
 async function protect(output: unknown, resolved: ResolvedTool, ctx: RunContext): Promise<unknown> {
   if (!ctx.secrets) return output;
-  const info = ctx.caller.tools.find((t) => t.server === resolved.server && t.name === resolved.tool);
+  const info = toolInfo(resolved, ctx);
   const declared = info?.meta?.["credit-optimizer/secretFields"];
   return ctx.secrets.protect(output, Array.isArray(declared) ? declared.map(String) : []);
 }

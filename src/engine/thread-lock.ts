@@ -4,11 +4,12 @@ import { readFileSync, unlinkSync } from "node:fs";
 import { link, mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type pg from "pg";
+import { currentProcess, isProcessAlive } from "../process-identity.ts";
 
 /**
  * One run per thread at a time: concurrent runs on the same `thread_id` would interleave their
  * checkpoints silently. With the SQLite checkpointer (the default) the lock is a file under
- * `<home>/locks/`; with Postgres it is a session advisory lock held on a dedicated connection.
+ * `<home>/locks/`; with Postgres it is a lease row that expires unless its holder refreshes it.
  */
 export interface ThreadLock {
   /** Gives the lock up; safe to call more than once. */
@@ -43,12 +44,14 @@ export interface LockOptions {
   home: string;
   /** The checkpointer URL: `postgres://…` (or `postgres:…`) locks in Postgres; anything else uses files. */
   url?: string;
+  /** Postgres: a holder that stops refreshing its lease (it died) frees the thread after this long (default 15 s). */
+  leaseMs?: number;
 }
 
 /** Takes the run lock of a thread, or throws ThreadBusyError naming the holder. */
 export async function acquireThreadLock(options: LockOptions, threadId: string): Promise<ThreadLock> {
   const url = postgresUrl(options.url);
-  return url ? acquirePostgresLock(url, threadId) : acquireFileLock(options.home, threadId);
+  return url ? acquirePostgresLock(url, threadId, options.leaseMs ?? DEFAULT_LEASE_MS) : acquireFileLock(options.home, threadId);
 }
 
 function holderText(holder: LockHolder): string {
@@ -181,50 +184,120 @@ function isAlive(pid: number | undefined): boolean {
   }
 }
 
-// ── Postgres advisory locks ───────────────────────────────────────────────────────────────────
+// ── Postgres lease rows ───────────────────────────────────────────────────────────────────────
 
-async function acquirePostgresLock(url: string, threadId: string): Promise<ThreadLock> {
-  const key = advisoryKey(threadId);
+/**
+ * On Postgres a thread's lock is a lease row: taken with one `INSERT … ON CONFLICT` that wins only
+ * when the thread has no row or its lease has expired, refreshed by a timer while held, deleted on
+ * release. It holds no connection (a session advisory lock held one per run, so workers × runs
+ * exhausted `max_connections`): the statements share a small pool per database.
+ *
+ * A holder that dies stops refreshing, so its lease expires after `leaseMs` (times are the server's,
+ * so machines' clocks do not matter). One that died on *this* machine (its pid and start time are
+ * gone: src/process-identity.ts) is taken over at once, as a stale lock file is.
+ */
+export const THREAD_LEASE_TABLE = "credit_optimizer_thread_leases";
+const DEFAULT_LEASE_MS = 15_000;
+
+const pools = new Map<string, Promise<pg.Pool>>();
+
+/** One small pool per database for every lease of this process; idle, it closes its connections and lets the process exit. */
+function leasePool(url: string): Promise<pg.Pool> {
+  let pool = pools.get(url);
+  if (!pool) {
+    pool = openLeasePool(url);
+    pools.set(url, pool);
+    pool.catch(() => pools.delete(url));
+  }
+  return pool;
+}
+
+async function openLeasePool(url: string): Promise<pg.Pool> {
   // The driver loads only for a Postgres checkpointer (a SQLite one never needs it).
   const { default: pgDriver } = await import("pg");
-  const client = new pgDriver.Client({ connectionString: url, application_name: `credit-optimizer pid=${process.pid}` });
-  // A dropped connection frees the lock on the server; there is nothing else to do about it here.
-  client.on("error", () => {});
-  await client.connect();
+  const pool = new pgDriver.Pool({ connectionString: url, max: 2, idleTimeoutMillis: 5_000, allowExitOnIdle: true, application_name: `credit-optimizer pid=${process.pid}` });
+  // A dropped idle connection is replaced on the next query; there is nothing else to do about it here.
+  pool.on("error", () => {});
   try {
-    const { rows } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS locked", [key.toString()]);
-    if (rows[0]?.locked !== true) throw new ThreadBusyError(threadId, await advisoryHolder(client, key));
+    await pool.query(
+      `CREATE TABLE IF NOT EXISTS ${THREAD_LEASE_TABLE} (
+         thread_id text PRIMARY KEY,
+         token text NOT NULL,
+         host text NOT NULL,
+         pid integer NOT NULL,
+         process_start text,
+         started_at timestamptz NOT NULL,
+         expires_at timestamptz NOT NULL)`,
+    );
   } catch (error) {
-    await client.end().catch(() => {});
-    throw error;
+    // Processes starting together race to create it; the losers' unique violation (or "already exists") means it exists.
+    const code = (error as { code?: unknown }).code;
+    if (code !== "23505" && code !== "42P07") {
+      await pool.end().catch(() => {});
+      throw error;
+    }
   }
+  return pool;
+}
+
+interface LeaseRow {
+  token: string;
+  host: string;
+  pid: number;
+  process_start: string | null;
+  started_at: Date;
+}
+
+async function acquirePostgresLock(url: string, threadId: string, leaseMs: number): Promise<ThreadLock> {
+  const pool = await leasePool(url);
+  const me = currentProcess();
+  const token = randomUUID();
+  const values = [threadId, token, me.host, me.pid, me.start ?? null, String(leaseMs)];
+  for (let attempt = 0; attempt <= MAX_TAKEOVERS; attempt++) {
+    const taken = await pool.query(
+      `INSERT INTO ${THREAD_LEASE_TABLE} AS l (thread_id, token, host, pid, process_start, started_at, expires_at)
+       VALUES ($1, $2, $3, $4, $5, clock_timestamp(), clock_timestamp() + $6::int * interval '1 millisecond')
+       ON CONFLICT (thread_id) DO UPDATE SET token = EXCLUDED.token, host = EXCLUDED.host, pid = EXCLUDED.pid,
+         process_start = EXCLUDED.process_start, started_at = EXCLUDED.started_at, expires_at = EXCLUDED.expires_at
+       WHERE l.expires_at < clock_timestamp()`,
+      values,
+    );
+    if (taken.rowCount === 1) return leaseLock(pool, threadId, token, leaseMs);
+    const { rows } = await pool.query<LeaseRow>(`SELECT token, host, pid, process_start, started_at FROM ${THREAD_LEASE_TABLE} WHERE thread_id = $1`, [threadId]);
+    const holder = rows[0];
+    if (!holder) continue;
+    if (isProcessAlive({ host: holder.host, pid: holder.pid, ...(holder.process_start ? { start: holder.process_start } : {}) })) {
+      throw new ThreadBusyError(threadId, { pid: holder.pid, startedAt: holder.started_at.toISOString(), where: holder.host === me.host ? "postgres" : `postgres, host ${holder.host}` });
+    }
+    // Its holder died on this machine: take the lease over, if it is still that holder's.
+    const takeover = await pool.query(
+      `UPDATE ${THREAD_LEASE_TABLE} SET token = $2, host = $3, pid = $4, process_start = $5, started_at = clock_timestamp(),
+         expires_at = clock_timestamp() + $6::int * interval '1 millisecond'
+       WHERE thread_id = $1 AND token = $7`,
+      [...values, holder.token],
+    );
+    if (takeover.rowCount === 1) return leaseLock(pool, threadId, token, leaseMs);
+  }
+  throw new ThreadBusyError(threadId, { where: "postgres" });
+}
+
+/** A held lease: refreshed every third of its length until released (a refresh that cannot reach Postgres is tried again at the next tick). */
+function leaseLock(pool: pg.Pool, threadId: string, token: string, leaseMs: number): ThreadLock {
+  const timer = setInterval(() => {
+    void pool
+      .query(`UPDATE ${THREAD_LEASE_TABLE} SET expires_at = clock_timestamp() + $3::int * interval '1 millisecond' WHERE thread_id = $1 AND token = $2`, [threadId, token, String(leaseMs)])
+      // Lost (it expired and another process took it): nothing left to refresh.
+      .then((r) => r.rowCount === 0 && clearInterval(timer))
+      .catch(() => {});
+  }, Math.max(100, Math.floor(leaseMs / 3)));
+  timer.unref();
   let released = false;
   return {
     async release() {
       if (released) return;
       released = true;
-      await client.query("SELECT pg_advisory_unlock($1::bigint)", [key.toString()]).catch(() => {});
-      await client.end().catch(() => {});
+      clearInterval(timer);
+      await pool.query(`DELETE FROM ${THREAD_LEASE_TABLE} WHERE thread_id = $1 AND token = $2`, [threadId, token]).catch(() => {});
     },
   };
-}
-
-/** A signed 64-bit key from the thread id (advisory locks take a bigint). */
-function advisoryKey(threadId: string): bigint {
-  return createHash("sha256").update(`credit-optimizer thread ${threadId}`).digest().readBigInt64BE(0);
-}
-
-/** The session holding the advisory lock: its client's pid (from application_name) and start time. */
-async function advisoryHolder(client: pg.Client, key: bigint): Promise<LockHolder> {
-  const unsigned = BigInt.asUintN(64, key);
-  const { rows } = await client.query<{ application_name: string | null; backend_start: Date | null }>(
-    `SELECT a.application_name, a.backend_start
-       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-        AND l.classid = $1::oid AND l.objid = $2::oid AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
-    [(unsigned >> 32n).toString(), (unsigned & 0xffffffffn).toString()],
-  );
-  const row = rows[0];
-  const pid = /pid=(\d+)/.exec(row?.application_name ?? "")?.[1];
-  return { pid: pid === undefined ? undefined : Number(pid), startedAt: row?.backend_start?.toISOString(), where: "postgres" };
 }

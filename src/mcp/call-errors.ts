@@ -1,4 +1,5 @@
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import type { RateLimitReport } from "./tool-meta.ts";
 
 export type ToolCallErrorCode =
   | "TOOL_ERROR"
@@ -17,6 +18,8 @@ export class ToolCallError extends Error {
     readonly retryable: boolean,
     /** The JSON-RPC (or HTTP) error code the call failed with, when there was one. */
     readonly rpcCode?: number,
+    /** The provider behind the server refused the call as rate limited (the server's result `_meta` says which). */
+    readonly rateLimit?: RateLimitReport,
   ) {
     super(message);
     this.name = "ToolCallError";
@@ -112,11 +115,12 @@ export function classifyCallError(error: unknown, server: string, tool: string, 
  * decides, as it would for a protocol error; other tool errors are retried when their text says
  * the provider was busy.
  */
-export function classifyToolError(server: string, tool: string, text: string, busy: boolean): ToolCallError {
+export function classifyToolError(server: string, tool: string, text: string, busy: boolean, rateLimit?: RateLimitReport): ToolCallError {
   const words = stripMcpPrefix(text) || `${server}.${tool} failed`;
   const match = /^MCP error (-?\d+): /.exec(text);
   const code = match ? Number(match[1]) : undefined;
   const cls = code === undefined ? undefined : (RPC_CODES[code] ?? (code <= -32000 && code >= -32099 ? SERVER_DEFINED : undefined));
+  if (rateLimit) return new ToolCallError("TOOL_ERROR", words, true, code, rateLimit);
   if (!cls) return new ToolCallError("TOOL_ERROR", words, busy, code);
   const kind = cls.code === "INVALID_ARGUMENTS" ? "INVALID_ARGUMENTS" : "TOOL_ERROR";
   return new ToolCallError(kind, words, cls.retryable, code);

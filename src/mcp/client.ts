@@ -3,6 +3,7 @@ import { classifyCallError, classifyToolError, isTransientText, stripMcpPrefix, 
 import { outputOf, textOf } from "./output.ts";
 import type { ToolInfo } from "./catalog.ts";
 import type { McpConfig, ServerConfig } from "./config.ts";
+import { RATE_LIMITS_TO_CALLER_META_KEY, rateLimitReportOf } from "./tool-meta.ts";
 
 export interface ProgressUpdate {
   progress: number;
@@ -17,6 +18,11 @@ export interface CallOptions {
   timeoutMs?: number;
   /** The server's `notifications/progress` for this call (the request then carries a progressToken). */
   onProgress?: (update: ProgressUpdate) => void;
+  /**
+   * The caller waits out provider rate limits itself (a worker, whose wait all workers share): the
+   * server is asked to answer a rate-limited call at once instead of sleeping on it.
+   */
+  rateLimitsToCaller?: boolean;
 }
 
 /** What the engine needs from MCP: the tool list and a way to call one. */
@@ -69,7 +75,8 @@ export class McpRuntime implements ToolCaller {
       const onProgress = options.onProgress;
       // The step's timeout is a hard bound: progress does not extend it (resetTimeoutOnProgress
       // off), so a tool that reports progress forever still ends when the plan says.
-      result = await mcp.callTool({ name: tool, arguments: args }, undefined, {
+      const request = options.rateLimitsToCaller ? { name: tool, arguments: args, _meta: { [RATE_LIMITS_TO_CALLER_META_KEY]: true } } : { name: tool, arguments: args };
+      result = await mcp.callTool(request, undefined, {
         signal: options.signal,
         timeout: options.timeoutMs,
         ...(onProgress ? { onprogress: (p: ProgressUpdate) => onProgress(progressOf(p)) } : {}),
@@ -82,7 +89,8 @@ export class McpRuntime implements ToolCaller {
     if (result.isError) {
       const text = textOf(result.content);
       const structured = result.structuredContent as { retryable?: unknown } | undefined;
-      throw classifyToolError(server, tool, text, structured?.retryable === true || isTransientText(stripMcpPrefix(text)));
+      const rateLimit = rateLimitReportOf(result._meta as Record<string, unknown> | undefined);
+      throw classifyToolError(server, tool, text, structured?.retryable === true || isTransientText(stripMcpPrefix(text)), rateLimit);
     }
     return outputOf(result as { structuredContent?: unknown; content?: unknown });
   }

@@ -36,6 +36,8 @@ export interface RunClient extends RunHooks {
   onPlanned?(state: RunState): void;
   /** Answers a question; undefined when nobody can answer now: the run pauses, resumable. */
   answer?(question: RunQuestion): Promise<ApprovalAnswer | undefined>;
+  /** The queue worker driving the run: recorded in the run's state (`worker`) with its input or answer. */
+  worker?: string;
 }
 
 export type DriveResult =
@@ -79,7 +81,7 @@ export class ThreadError extends Error {
 export async function drive(root: Root, threadId: string, input: RunInput | null | ApprovalAnswer, client: RunClient = {}): Promise<DriveResult> {
   const lock = await root.lock(threadId);
   try {
-    let next: unknown = isAnswer(input) ? new Command({ resume: input }) : input;
+    let next: unknown = isAnswer(input) ? answerCommand(input, client) : input && client.worker ? { ...input, worker: client.worker } : input;
     let hooks = client;
     if (isAnswer(input) && (await breakpointOf(root.checkpointer.saver, threadId))) [next, hooks] = [null, input.approved ? client : stopped(client)];
     let planned = false;
@@ -97,7 +99,7 @@ export async function drive(root: Root, threadId: string, input: RunInput | null
       const answer = client.answer ? await client.answer(question) : undefined;
       if (answer === undefined) return { kind: "waiting", state, question };
       if (question.kind === "breakpoint") [next, hooks] = [null, answer.approved ? client : stopped(client)];
-      else next = new Command({ resume: answer });
+      else next = answerCommand(answer, client);
     }
   } finally {
     await lock.release();
@@ -147,6 +149,11 @@ function isExecutorOnlyThread(channels: readonly string[]): boolean {
 /** The client's hooks with the run stopped, as by Ctrl-C: nothing new starts, finished steps roll back. */
 function stopped(client: RunClient): RunClient {
   return { ...client, stopSignal: AbortSignal.abort(new Error("stopped at a breakpoint")) };
+}
+
+/** Resumes with an answer; a worker's answer also records it as the run's worker (same checkpoint: nothing else changes). */
+function answerCommand(answer: ApprovalAnswer, client: RunClient): Command {
+  return client.worker ? new Command({ resume: answer, update: { worker: client.worker } }) : new Command({ resume: answer });
 }
 
 function isAnswer(input: RunInput | ApprovalAnswer | null): input is ApprovalAnswer {

@@ -8,6 +8,7 @@ import { postgresUrl } from "../pg-url.ts";
 import { drive, resume, type DriveResult, type RunClient } from "../run/drive.ts";
 import { openRoot, type Root } from "../run/root.ts";
 import { maskSecrets } from "../secrets.ts";
+import { claimQueueLimits, describeLimits, limitsKey, type QueueLimits, type StoredQueueLimits } from "./queue-limits.ts";
 import { bullConnection, inFlightKey, openRunQueue, type QueueTarget, type RunJobData, type RunJobResult, type RunProgress, type RunQueue } from "./queue.ts";
 
 export interface WorkerOptions {
@@ -16,9 +17,11 @@ export interface WorkerOptions {
   name: string;
   /** Runs at once on this worker. */
   concurrency: number;
-  /** Calls at once per MCP server across every worker (`perServer` by name overrides it). */
-  serverLimit: number;
-  perServer: Record<string, number>;
+  /**
+   * Calls at once per MCP server across every worker (`--server-limit`). The queue's limits win
+   * (src/worker/queue-limits.ts): undefined takes them; others than the queue's refuse to start.
+   */
+  limits?: QueueLimits;
   /** On SIGTERM, how long held runs may go on before they are handed back to the queue. */
   graceMs: number;
   /** BullMQ's job lock: a worker that stops renewing it (killed, its machine lost) loses its runs after about this long, twice. */
@@ -62,8 +65,10 @@ export async function startWorker(config: AppConfig, options: WorkerOptions): Pr
   }
   const queue = await openRunQueue(options.target);
   let root: Root | undefined;
+  let queueLimits: StoredQueueLimits;
   try {
-    const limits = new RedisServerLimits(queue.redis, { prefix: queue.key() }, options.serverLimit, options.perServer);
+    queueLimits = await claimQueueLimits(queue, options.limits, options.name);
+    const limits = new RedisServerLimits(queue.redis, { prefix: queue.key() }, queueLimits.limit, queueLimits.perServer);
     root = await openRootRacing(() => openRoot(config, { checkpointer, mcpConfigPath: options.mcpConfigPath, limits }));
     // The servers start now, once: a broken MCP config stops the worker before it takes a run.
     await root.context();
@@ -101,7 +106,7 @@ export async function startWorker(config: AppConfig, options: WorkerOptions): Pr
   worker.on("failed", (job, error) => options.log(`${job?.id ?? "?"}: failed on ${options.name}: ${maskSecrets(error.message)}`));
   await worker.waitUntilReady();
   void worker.run().catch((error: unknown) => options.log(`worker ${options.name} stopped: ${maskSecrets(String(error))}`));
-  options.log(`worker ${options.name} on ${options.target.display} queue "${options.target.name}": ${options.concurrency} run(s) at once, ${options.serverLimit} call(s) per MCP server across all workers`);
+  options.log(`worker ${options.name} on ${options.target.display} queue "${options.target.name}": ${options.concurrency} run(s) at once, calls per MCP server across all workers ${describeLimits(queueLimits)} (the queue's, in ${limitsKey(queue)})`);
 
   return {
     name: options.name,
@@ -130,6 +135,7 @@ async function processJob(root: Root, queue: RunQueue, job: Job<RunJobData, RunJ
   if (data.threadId !== threadId) throw new UnrecoverableError(`job ${threadId} names thread "${data.threadId}": a job's id is its thread`);
   const tracker = new InFlight(queue.redis, inFlightKey(queue, threadId), options.name);
   const client: RunClient = {
+    worker: options.name,
     onEvent: (event) => {
       tracker.onEvent(event);
       void job.updateProgress({ type: "event", event } satisfies RunProgress).catch(() => {});
@@ -232,14 +238,16 @@ class InFlight {
 
 /**
  * Workers started together on a new database race to create its tables; Postgres refuses the losers'
- * `CREATE TABLE IF NOT EXISTS` with a unique violation (23505) on its catalog. The tables exist then: open again.
+ * `CREATE TABLE IF NOT EXISTS` with a unique violation (23505) on its catalog, or "relation already
+ * exists" (42P07). The tables exist then: open again.
  */
 async function openRootRacing(open: () => Promise<Root>): Promise<Root> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await open();
     } catch (error) {
-      const racing = (error as { code?: unknown }).code === "23505" || /duplicate key value violates unique constraint/.test(String((error as Error).message));
+      const code = (error as { code?: unknown }).code;
+      const racing = code === "23505" || code === "42P07" || /duplicate key value violates unique constraint|relation "[^"]+" already exists/.test(String((error as Error).message));
       if (!racing || attempt >= 5) throw error;
       await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
     }

@@ -131,7 +131,7 @@ describe.each(targets)("budget reservations across processes on $name", (target)
 
       child.process.kill("SIGKILL");
       await child.exited;
-      // Postgres frees the dead session's advisory lock once it notices the closed socket.
+      // Its process is gone from this machine: its hold goes at once (on Postgres, as on SQLite), without waiting for its lease.
       await waitFor(async () => (await ledger.committedSpend("next")).reservations === 0, 10_000, "the dead run's hold to go");
       const next = await ledger.reserve({ runId: "next", usd: 0.5, caps: { dailyUsd: CAP, monthlyUsd: 10 } });
       expect(next.others.reservedUsd).toBe(0);

@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig, type AppConfig } from "../../src/config.ts";
 import { freePort } from "../../src/servers/toolkit/providers/local/processes-launch.ts";
 import { JOB_NAME, openRunQueue, parseQueueUrl, type RunQueue } from "../../src/worker/queue.ts";
+import { openRoot } from "../../src/run/root.ts";
+import { startViewer } from "../../src/ui/server.ts";
 import { listRuns } from "../../src/worker/runs.ts";
 import { runMain, waitFor } from "../helpers/cli.ts";
 import { startWorker as startWorkerProcess, type WorkerProcess } from "../helpers/workers.ts";
@@ -115,8 +117,10 @@ describe("workers: approval, hand-back, bad input", () => {
       expect(rows.find((r) => r.threadId === "gated-1")?.waitingFor).toMatch(/^Approve running plan "gated"\?/);
       expect(rows.find((r) => r.threadId === "other-1")).toMatchObject({ status: "succeeded", worker: "approver" });
       const table = await runMain(["runs", "--queue", queueUrl, "--status", "waiting_for_approval"], submitter);
-      expect(table.stdout.split("\n")).toHaveLength(2);
+      expect(table.stdout.split("\n")).toHaveLength(3);
       expect(table.stdout).toMatch(/^gated-1\s+waiting_for_approval\s+approver\s/m);
+      // Where the limits live: the queue's, stored by its first worker.
+      expect(table.stdout).toMatch(/^limits: calls at once per MCP server across all workers \d+.*\(the queue's, set by [^;]+; Redis hash credit-optimizer:[^:]+:limits\)$/m);
 
       expect(readCalls(calls).filter((c) => c.name.startsWith("gated-"))).toEqual([]);
       const approved = await runMain(["resume", "gated-1", "--approve", "--queue", queueUrl, "--wait", "--json"], submitter);
@@ -124,6 +128,18 @@ describe("workers: approval, hand-back, bad input", () => {
       const report = JSON.parse(approved.stdout) as { status: string; steps: { id: string; status: string }[] };
       expect(report.status).toBe("succeeded");
       expect(readCalls(calls).filter((c) => c.name.startsWith("gated-")).map((c) => c.name).sort()).toEqual(["gated-drop", "gated-use"]);
+
+      // The viewer's runs list shows the worker each queued run recorded in its state (started, and resumed with the answer).
+      const viewerRoot = await openRoot(submitter);
+      const viewer = await startViewer(viewerRoot, { port: 0, pollMs: 600_000 });
+      try {
+        const listedRuns = (await (await fetch(`${viewer.url}/api/runs`)).json()) as { runs: { threadId: string; worker?: string }[] };
+        expect(listedRuns.runs.find((r) => r.threadId === "gated-1")?.worker).toBe("approver");
+        expect(listedRuns.runs.find((r) => r.threadId === "other-1")?.worker).toBe("approver");
+      } finally {
+        await viewer.close();
+        await viewerRoot.close();
+      }
 
       // What Redis holds for these runs (job data, results, events): handles, never the password.
       const stored = await queueContents();

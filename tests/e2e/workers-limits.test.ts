@@ -3,6 +3,11 @@ import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { rateLimitPauseMs, RedisServerLimits, ServerLimits } from "../../src/engine/limits.ts";
 import { ToolCallError } from "../../src/mcp/call-errors.ts";
+import { loadConfig } from "../../src/config.ts";
+import { claimQueueLimits, limitsKey, readQueueLimits } from "../../src/worker/queue-limits.ts";
+import { openRunQueue, parseQueueUrl } from "../../src/worker/queue.ts";
+import { runMain } from "../helpers/cli.ts";
+import { tempDir } from "../helpers/fake-mcp.ts";
 
 const connections: Redis[] = [];
 function connect(): Redis {
@@ -75,4 +80,39 @@ describe("per-server limits across workers (Redis)", () => {
     expect(rateLimitPauseMs(new ToolCallError("TOOL_ERROR", "503 service unavailable", true), 1000)).toBeUndefined();
     expect(rateLimitPauseMs(new Error("429"), 1000)).toBeUndefined();
   });
+
+  it("the first worker's limits are the queue's (a Redis hash beside it); a later worker takes them, or is refused when started with others", async () => {
+    const name = `limits-${randomUUID()}`;
+    const queue = await openRunQueue(parseQueueUrl(`redis://127.0.0.1:6379?queue=${name}`));
+    try {
+      expect(await readQueueLimits(queue)).toBeUndefined();
+      // Two workers starting together: one stores its limits, and both end with the same ones.
+      const [x, y] = await Promise.all([claimQueueLimits(queue, { limit: 3, perServer: { toolkit: 1 } }, "w1"), claimQueueLimits(queue, undefined, "w2")]);
+      expect(x).toEqual(y);
+      expect(x).toMatchObject({ limit: 3, perServer: { toolkit: 1 }, setBy: "w1" });
+      expect(await queue.redis.hgetall(limitsKey(queue))).toMatchObject({ limit: "3", "server:toolkit": "1", setBy: "w1" });
+      // Started with the same limits: fine.
+      await expect(claimQueueLimits(queue, { limit: 3, perServer: { toolkit: 1 } }, "w3")).resolves.toMatchObject({ limit: 3 });
+      // Started with others: refused, naming both and the hash.
+      await expect(claimQueueLimits(queue, { limit: 8, perServer: {} }, "w4")).rejects.toThrow(
+        new RegExp(`--server-limit 8 differs from queue "${name}"'s limits, 3, toolkit=1 \\(set by worker w1 at .+\\), kept in the Redis hash credit-optimizer:${name}:limits`),
+      );
+
+      // The worker command says so and exits 2 before it opens anything else.
+      const config = loadConfig({ CREDIT_OPTIMIZER_HOME: tempDir("co-limits-") });
+      const refused = await runMain(
+        ["worker", "--queue", `redis://127.0.0.1:6379?queue=${name}`, "--server-limit", "5", "--checkpointer", "postgres://postgres@127.0.0.1:5432/postgres", "--name", "w5"],
+        config,
+      );
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(`--server-limit 5 differs from queue "${name}"'s limits, 3, toolkit=1`);
+      expect(refused.stderr).toContain(`redis-cli DEL credit-optimizer:${name}:limits`);
+      // The queue's limits are unchanged by the refused worker.
+      expect(await readQueueLimits(queue)).toMatchObject({ limit: 3, perServer: { toolkit: 1 }, setBy: "w1" });
+    } finally {
+      await queue.redis.del(limitsKey(queue));
+      await queue.queue.obliterate({ force: true }).catch(() => {});
+      await queue.close();
+    }
+  }, 30_000);
 });

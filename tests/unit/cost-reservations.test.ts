@@ -3,7 +3,7 @@ import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { checkBudget, createBudgetGuard } from "../../src/cost/budget.ts";
 import { openLedger, type Ledger } from "../../src/cost/ledger.ts";
-import { isBudgetReservationError } from "../../src/cost/reservations.ts";
+import { isBudgetReservationError, postgresReservations } from "../../src/cost/reservations.ts";
 import { tempDir } from "../helpers/fake-mcp.ts";
 
 const ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -129,5 +129,66 @@ describe("budget checks that count other runs", () => {
     expect(verdict.ok === false && verdict.message).toContain("spend today is $1.05 (with what other running runs hold), over the daily cap $1.00");
     spent = 0;
     expect(guard.check()).toEqual({ ok: true });
+  });
+});
+
+describe("reservations on Postgres are leases", () => {
+  async function database(): Promise<string> {
+    const db = `co_res_${randomUUID().replace(/-/g, "")}`;
+    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${db}`);
+    await admin.end();
+    databases.push(db);
+    return `postgres://postgres@127.0.0.1:5432/${db}`;
+  }
+  const caps = { dailyUsd: 100, monthlyUsd: 1000 };
+
+  it("live reservations hold no connection of their own: many share the ledger's pool", async () => {
+    const url = await database();
+    const ledger = await openLedger({ home: tempDir("co-res-"), url });
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      const held = await Promise.all(Array.from({ length: 10 }, (_, i) => ledger.reserve({ runId: `r${i}`, usd: 1, caps })));
+      expect((await ledger.committedSpend("other")).reservations).toBe(10);
+      const { rows } = await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
+      // The ledger's pool (4 at most), not one per reservation.
+      expect(rows[0]!.n).toBeLessThanOrEqual(4);
+      await Promise.all(held.map((r) => r.settle()));
+      expect((await ledger.committedSpend("other")).reservations).toBe(0);
+    } finally {
+      await admin.end();
+      await ledger.close();
+    }
+  });
+
+  it("a held lease is refreshed past its length; one whose owner is on another machine and stopped refreshing expires", async () => {
+    const url = await database();
+    await (await openLedger({ home: tempDir("co-res-"), url })).close();
+    const pool = new pg.Pool({ connectionString: url, max: 2 });
+    const store = postgresReservations(pool, 400);
+    try {
+      const mine = await store.reserve({ runId: "mine", usd: 2, caps });
+      await new Promise((r) => setTimeout(r, 1_200));
+      // Three lease lengths later it still counts: its timer kept it alive.
+      expect((await store.committed("other", Date.now())).reservedUsd).toBeCloseTo(2, 9);
+      await mine.settle();
+
+      const owner = JSON.stringify({ host: "another-machine", pid: 4242 });
+      await pool.query(
+        `INSERT INTO ledger_reservations (run_id, usd, owner_json, lock_key, state, created_at, ended_at, lease_until)
+         VALUES ('far', 3, $1, 7, 'live', $2, NULL, (extract(epoch from clock_timestamp()) * 1000)::bigint + 800)`,
+        [owner, Date.now()],
+      );
+      expect((await store.committed("other", Date.now())).reservedUsd).toBeCloseTo(3, 9);
+      await new Promise((r) => setTimeout(r, 900));
+      expect((await store.committed("other", Date.now())).reservations).toBe(0);
+      // The next reserve marks it expired.
+      await (await store.reserve({ runId: "next", usd: 1, caps })).settle();
+      expect((await store.list()).find((r) => r.runId === "far")?.state).toBe("expired");
+    } finally {
+      await pool.end();
+    }
   });
 });

@@ -5,7 +5,8 @@ import { mkdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { acquireThreadLock, isThreadBusyError, lockFilePath, ThreadBusyError, type LockOptions, type ThreadLock } from "../../src/engine/thread-lock.ts";
+import pg from "pg";
+import { acquireThreadLock, isThreadBusyError, lockFilePath, THREAD_LEASE_TABLE, ThreadBusyError, type LockOptions } from "../../src/engine/thread-lock.ts";
 import { waitFor } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/fake-mcp.ts";
 
@@ -134,7 +135,7 @@ describe("thread lock (files)", () => {
   });
 });
 
-describe("thread lock (Postgres advisory lock)", () => {
+describe("thread lock (Postgres lease row)", () => {
   const home = tempDir("co-lock-pg-");
 
   it("refuses a second run on the same thread and frees it on release", async () => {
@@ -152,21 +153,61 @@ describe("thread lock (Postgres advisory lock)", () => {
     expect(existsSync(path.join(home, "locks"))).toBe(false);
   });
 
-  it("another process holding the thread is named; its lock goes with its connection", async () => {
+  it("another process holding the thread is named; once it is killed on this machine the thread is taken over at once", async () => {
     const thread = `pg-${randomUUID()}`;
-    const child = await holdInChild({ home, url: POSTGRES }, thread);
+    // A long lease: only the dead holder's identity can free it within this test.
+    const child = await holdInChild({ home, url: POSTGRES, leaseMs: 600_000 }, thread);
     expect((await busy({ home, url: POSTGRES }, thread)).holder.pid).toBe(child.pid);
     child.kill("SIGKILL");
     await exited(child);
-    let lock: ThreadLock | undefined;
-    for (let i = 0; lock === undefined && i < 400; i++) {
-      lock = await acquireThreadLock({ home, url: POSTGRES }, thread).catch((e: unknown) => {
-        if (!isThreadBusyError(e)) throw e;
-        return undefined;
-      });
-      if (lock === undefined) await new Promise((r) => setTimeout(r, 50));
+    const lock = await acquireThreadLock({ home, url: POSTGRES }, thread);
+    await lock.release();
+  });
+
+  it("holds no connection: many held threads share the process's small pool", async () => {
+    const threads = Array.from({ length: 12 }, () => `pg-${randomUUID()}`);
+    const locks = await Promise.all(threads.map((t) => acquireThreadLock({ home, url: POSTGRES }, t)));
+    const admin = new pg.Client({ connectionString: POSTGRES });
+    await admin.connect();
+    try {
+      const { rows } = await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1", [`credit-optimizer pid=${process.pid}`]);
+      expect(rows[0]!.n).toBeLessThanOrEqual(2);
+      const held = await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${THREAD_LEASE_TABLE} WHERE thread_id = ANY($1)`, [threads]);
+      expect(held.rows[0]!.n).toBe(12);
+      await Promise.all(locks.map((l) => l.release()));
+      const left = await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${THREAD_LEASE_TABLE} WHERE thread_id = ANY($1)`, [threads]);
+      expect(left.rows[0]!.n).toBe(0);
+    } finally {
+      await admin.end();
     }
-    expect(lock).toBeDefined();
-    await lock!.release();
+  });
+
+  it("a held lease is refreshed past its length; another machine's holder that stopped refreshing frees the thread when its lease expires", async () => {
+    const thread = `pg-${randomUUID()}`;
+    const lock = await acquireThreadLock({ home, url: POSTGRES, leaseMs: 400 }, thread);
+    await new Promise((r) => setTimeout(r, 1_200));
+    // Three lease lengths later the thread is still held: the timer kept the lease alive.
+    expect((await busy({ home, url: POSTGRES }, thread)).holder.pid).toBe(process.pid);
+    await lock.release();
+
+    // A holder on another machine (its process cannot be checked from here) whose lease runs out in 800 ms.
+    const lost = `pg-${randomUUID()}`;
+    const admin = new pg.Client({ connectionString: POSTGRES });
+    await admin.connect();
+    try {
+      await admin.query(
+        `INSERT INTO ${THREAD_LEASE_TABLE} (thread_id, token, host, pid, process_start, started_at, expires_at)
+         VALUES ($1, 'gone', 'another-machine', 4242, NULL, clock_timestamp(), clock_timestamp() + interval '800 milliseconds')`,
+        [lost],
+      );
+    } finally {
+      await admin.end();
+    }
+    const error = await busy({ home, url: POSTGRES }, lost);
+    expect(error.message).toContain("pid 4242");
+    expect(error.message).toContain("host another-machine");
+    await new Promise((r) => setTimeout(r, 900));
+    const taken = await acquireThreadLock({ home, url: POSTGRES }, lost);
+    await taken.release();
   });
 });

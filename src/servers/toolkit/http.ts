@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { backoffDelay } from "../../backoff.ts";
 import { maskSecrets } from "../../secrets.ts";
@@ -83,16 +84,27 @@ export class ProviderError extends Error {
   readonly status: number;
   readonly retryable: boolean;
   readonly outcome: CallOutcome;
+  /** Set when the provider refused the call as rate limited: how long it asked to wait (undefined: it did not say). */
+  readonly rateLimit?: { retryAfterMs?: number };
 
-  constructor(provider: string, status: number, message: string, outcome?: CallOutcome) {
+  constructor(provider: string, status: number, message: string, outcome?: CallOutcome, rateLimit?: { retryAfterMs?: number }) {
     super(`${provider}: ${status === 0 ? "request failed" : `HTTP ${status}`}: ${message}`);
     this.name = "ProviderError";
     this.provider = provider;
     this.status = status;
     this.retryable = status === 0 || RETRYABLE_STATUSES.has(status);
     this.outcome = outcome ?? (status === 0 || status >= 500 ? "unknown" : "not-done");
+    if (rateLimit) this.rateLimit = rateLimit;
   }
 }
+
+/**
+ * Set (to true) around a tool call whose caller waits out provider rate limits itself: a worker,
+ * whose wait every other worker shares (src/engine/limits.ts). A rate-limited answer then fails the
+ * call at once with ProviderError.rateLimit instead of sleeping here, where nobody else would know.
+ * An async context rather than an option, because every provider builds its own clients.
+ */
+export const rateLimitsToCaller = new AsyncLocalStorage<boolean>();
 
 export function isProviderError(error: unknown): error is ProviderError {
   return error instanceof ProviderError;
@@ -124,8 +136,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     maxRetryAfterMs: options.retry?.maxRetryAfterMs ?? 60_000,
   };
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const fail = (status: number, message: string, outcome?: CallOutcome): ProviderError =>
-    new ProviderError(options.provider, status, maskSecrets(message, secrets), outcome);
+  const fail = (status: number, message: string, outcome?: CallOutcome, rateLimit?: { retryAfterMs?: number }): ProviderError =>
+    new ProviderError(options.provider, status, maskSecrets(message, secrets), outcome, rateLimit);
 
   async function request<T>(path: string, req: RequestOptions = {}): Promise<HttpResponse<T>> {
     const method = req.method ?? "GET";
@@ -174,11 +186,15 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       // 423 and 429 mean "not done, try later" even for a create; a 5xx may hide a success.
       const repeatable = limited !== undefined || response.status === 423 || response.status === 429 || (idempotent && RETRYABLE_STATUSES.has(response.status));
       const outcome: CallOutcome | undefined = limited !== undefined ? "not-done" : undefined;
-      if (!repeatable || attempt >= attempts) throw fail(response.status, message, outcome);
       const waitMs = limited?.waitMs ?? parseRetryAfter(response.headers.get("retry-after"));
+      const rateLimit = limited !== undefined || response.status === 429 ? { ...(waitMs !== undefined ? { retryAfterMs: waitMs } : {}) } : undefined;
+      if (!repeatable || attempt >= attempts) throw fail(response.status, message, outcome, rateLimit);
+      if (rateLimit && rateLimitsToCaller.getStore() === true) {
+        throw fail(response.status, `${message} (rate limited${waitMs !== undefined ? `, retry after ${Math.ceil(waitMs)} ms` : ""}; the caller waits)`, "not-done", rateLimit);
+      }
       if (waitMs !== undefined && waitMs > retry.maxRetryAfterMs) {
         const why = limited ? `rate limited for ${Math.ceil(waitMs / 1000)} s, longer than the ${retry.maxRetryAfterMs} ms limit` : `retry-after ${Math.ceil(waitMs / 1000)} s exceeds the limit`;
-        throw fail(response.status, `${message} (${why})`, outcome);
+        throw fail(response.status, `${message} (${why})`, outcome, rateLimit);
       }
       await sleep(waitMs ?? backoffDelay(attempt, retry.baseDelayMs, retry.maxDelayMs), undefined, { signal: req.signal });
     }

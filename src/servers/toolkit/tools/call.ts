@@ -1,6 +1,7 @@
 import { issueTexts } from "../../../zod-issues.ts";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
+import { PROVIDER_ARG_META_KEY } from "../../../mcp/tool-meta.ts";
 import { ANY_OBJECT } from "../outputs.ts";
 import type { ToolkitEnv, ToolkitTool } from "../tool.ts";
 import { findTool } from "./find-tool.ts";
@@ -28,6 +29,8 @@ export function registerCall(server: McpServer, tools: readonly ToolkitTool[], e
       outputSchema: ANY_OBJECT,
       // Judged per call by the inner tool (its own annotations, or its name), not for the broker.
       annotations: { destructiveHint: false, openWorldHint: true },
+      // The provider of a call is its category: a Neon rate limit pauses Neon calls only.
+      _meta: { [PROVIDER_ARG_META_KEY]: "category" },
     },
     async ({ category, tool_name, arguments: args }, extra) => {
       const found = findTool(tools, tool_name, category);
@@ -36,7 +39,7 @@ export function registerCall(server: McpServer, tools: readonly ToolkitTool[], e
       if (!parsed.success) {
         return errorResult(`${tool_name}: invalid arguments: ${issueTexts(parsed.error.issues, "arguments", "(input)").join("; ")}`);
       }
-      return runParsed(found.tool, parsed.data, env, extra.signal);
+      return runParsed(found.tool, parsed.data, env, extra);
     },
   );
 }

@@ -3,7 +3,16 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { z } from "zod";
 import { TOOLKIT_OUTPUTS } from "../outputs.ts";
 import { maskSecrets } from "../../../secrets.ts";
-import { BACKEND_ESTIMATE_META_KEY, UNDONE_WITH_META_KEY, type BackendEstimate } from "../../../mcp/tool-meta.ts";
+import {
+  BACKEND_ESTIMATE_META_KEY,
+  PROVIDER_META_KEY,
+  RATE_LIMIT_META_KEY,
+  RATE_LIMITS_TO_CALLER_META_KEY,
+  UNDONE_WITH_META_KEY,
+  type BackendEstimate,
+  type RateLimitReport,
+} from "../../../mcp/tool-meta.ts";
+import { isProviderError, rateLimitsToCaller } from "../http.ts";
 import { backendOf, type ToolkitEnv, type ToolkitTool } from "../tool.ts";
 
 /** `_meta` key listing a tool's output fields that hold secrets. */
@@ -28,14 +37,21 @@ export async function runParsed(
   tool: ToolkitTool,
   input: Record<string, unknown>,
   env: ToolkitEnv,
-  signal?: AbortSignal,
+  extra: { signal?: AbortSignal; _meta?: Record<string, unknown> } = {},
 ): Promise<CallToolResult> {
+  const callerWaits = extra._meta?.[RATE_LIMITS_TO_CALLER_META_KEY] === true;
   try {
-    const output = await tool.run(input, env, signal);
+    const output = await rateLimitsToCaller.run(callerWaits, () => tool.run(input, env, extra.signal));
     const rollback = tool.rollback?.(input, output);
     return jsonResult(rollback ? { ...output, rollback } : output);
   } catch (error) {
-    return errorResult(`${tool.name} failed: ${error instanceof Error ? error.message : String(error)}`);
+    const result = errorResult(`${tool.name} failed: ${error instanceof Error ? error.message : String(error)}`);
+    // Every rate-limited failure says which provider refused, so the caller pauses that provider only.
+    if (isProviderError(error) && error.rateLimit) {
+      const report: RateLimitReport = { provider: tool.category, ...error.rateLimit };
+      result._meta = { [RATE_LIMIT_META_KEY]: report };
+    }
+    return result;
   }
 }
 
@@ -60,6 +76,7 @@ export function registerToolkitTool(server: McpServer, tool: ToolkitTool, env: T
   const meta: Record<string, unknown> = {};
   if (tool.secretFields?.length) meta[SECRET_FIELDS_META_KEY] = tool.secretFields;
   if (tool.undoneWith) meta[UNDONE_WITH_META_KEY] = tool.undoneWith;
+  meta[PROVIDER_META_KEY] = tool.category;
   if (backendOf(tool.category, env) === "local") meta[BACKEND_ESTIMATE_META_KEY] = localEstimate(tool);
   server.registerTool(
     tool.name,
@@ -68,8 +85,8 @@ export function registerToolkitTool(server: McpServer, tool: ToolkitTool, env: T
       inputSchema: tool.input,
       outputSchema: outputSchemaOf(tool.name),
       annotations: { readOnlyHint: tool.readOnly ?? false, destructiveHint: tool.destructive ?? false, openWorldHint: true },
-      ...(Object.keys(meta).length > 0 ? { _meta: meta } : {}),
+      _meta: meta,
     },
-    (args: Record<string, unknown>, extra) => runParsed(tool, args, env, extra.signal),
+    (args: Record<string, unknown>, extra) => runParsed(tool, args, env, extra),
   );
 }
