@@ -50,7 +50,7 @@ import { agentThread, type MemoryMessage } from "./memory.ts";
 import { parseRun, type RememberedRun } from "./reporter.ts";
 import { streamedStart, type StreamedStart } from "./streamed-start.ts";
 import { usageOf } from "./usage.ts";
-import type { ModelUsage, PlannerInfo, StreamedStep, WorkflowChoice } from "./types.ts";
+import type { ModelUsage, PlannerInfo, PlanStepEvent, StreamedStep, WorkflowChoice } from "./types.ts";
 
 export const DEFAULT_MAX_REPAIRS = 2;
 
@@ -81,7 +81,7 @@ export async function architect(state: RunState, deps: OrchestratorDeps, config?
   const history = state.session && deps.memory ? await deps.memory.load(agentThread(state.session, "architect")) : [];
   const model = deps.chatModel?.("architect", "plan");
   // The plan cache covers first requests only: a follow-up depends on the conversation.
-  const cache = model && deps.ledger && history.length === 0 ? await cacheUse(state.request, tools, deps) : undefined;
+  const cache = model && deps.ledger && history.length === 0 ? await cacheUse(state.request, tools, deps, describeModel({ name: model.name, baseUrl: model.baseUrl })) : undefined;
   const cached = cache && !state.fresh ? await cachedPlan(cache, rules) : undefined;
   const update = cached
     ? cached
@@ -137,9 +137,9 @@ interface CacheUse {
   key: string;
 }
 
-async function cacheUse(request: string, tools: readonly ToolInfo[], deps: OrchestratorDeps): Promise<CacheUse> {
+async function cacheUse(request: string, tools: readonly ToolInfo[], deps: OrchestratorDeps, model: string): Promise<CacheUse> {
   const library = await deps.library().catch(() => undefined);
-  return { cache: deps.ledger!.planCache, key: planCacheKey(request, tools, (library?.workflows ?? []).map((w) => w.id)) };
+  return { cache: deps.ledger!.planCache, key: planCacheKey(request, tools, (library?.workflows ?? []).map((w) => w.id), model) };
 }
 
 /** The stored plan for this request, if it is still valid against the loaded tools. */
@@ -150,7 +150,7 @@ async function cachedPlan(use: CacheUse, rules: ValidateOptions): Promise<Archit
   return {
     plan: hit.plan,
     prepared: validation.prepared,
-    planner: { kind: "model", model: hit.planner, cached: true, attempts: 0, reason: `reused the plan ${hit.planner} made for this request before (no model call; --fresh plans anew)` },
+    planner: { kind: "model", model: hit.planner, cached: true, attempts: 0, reason: `reused the plan ${hit.planner} made for this request before (no model call, 0 tokens; --fresh plans anew)` },
     planProblems: [],
     usage: [],
   };
@@ -158,12 +158,13 @@ async function cachedPlan(use: CacheUse, rules: ValidateOptions): Promise<Archit
 
 /**
  * Whether steps may start while the plan streams: a run that will execute (not `plan` or `--dry-run`)
- * and does not ask before every run (chat),
+ * and does not ask before every run (chat by default),
  * a streamed plan, and not turned off. The threshold is the lower of `--budget` and the approval threshold.
  */
 function executeWhileStreaming(state: RunState, deps: OrchestratorDeps, ctx: Awaited<ReturnType<OrchestratorDeps["context"]>>, rules: ValidateOptions, config: RunnableConfig | undefined): (() => StreamedStart) | undefined {
   const runId = String(config?.configurable?.["thread_id"] ?? "");
-  // Chat asks before every run (`confirm`): starting steps before that answer would make the question moot.
+  // Chat asks before every run (`confirm`) unless set to run without asking (`:auto`, `--yes`):
+  // starting steps before that answer would make the question moot.
   if (state.dryRun || state.confirm || deps.streamPlans === false || deps.executeWhileStreaming === false) return undefined;
   const thresholdUsd = Math.min(state.budgetUsd ?? Number.POSITIVE_INFINITY, deps.config.budgets.approvalUsd);
   const pricing = deps.pricing ?? DEFAULT_PRICING;
@@ -246,7 +247,9 @@ async function planWithModel(
           const id = typeof (step as { id?: unknown } | null)?.id === "string" ? (step as { id: string }).id : `#${index}`;
           const entry: StreamedStep = { id, atMs: Math.round(atMs), status: verdict.status, ...(verdict.problems.length ? { problems: verdict.problems.map(formatProblem) } : {}) };
           arrived.push(entry);
-          writer?.({ kind: "plan_step", attempt, ...entry });
+          const tool = (step as { tool?: unknown } | null)?.tool;
+          const event: PlanStepEvent = { kind: "plan_step", attempt, ...entry, ...(typeof tool === "string" ? { tool } : {}) };
+          writer?.(event);
         },
       });
       try {

@@ -9,6 +9,8 @@ import { fromStrictPlan, STRICT_STEPS } from "../src/models/strict-plan.ts";
 import { toolSignature } from "../src/models/tool-signature.ts";
 import { sliceTools } from "../src/planner/tool-slice.ts";
 import { formatProblem, validatePlan, type PreparedPlan, type Problem } from "../src/plan/validate.ts";
+import { canonicalJson } from "../src/hash.ts";
+import type { Step } from "../src/plan/schema.ts";
 import { maskSecrets } from "../src/secrets.ts";
 import type { RunState, RunUpdate } from "../graphs/state.ts";
 import { candidateOf, DEFAULT_MAX_REPAIRS, planSchemaFor } from "./architect.ts";
@@ -58,7 +60,7 @@ export async function replan(state: RunState, deps: OrchestratorDeps, config?: R
   const failed = { step: failedResult.id, tool: failedResult.tool, error: maskSecrets(failedResult.error?.message ?? "failed") };
   const kept = finished.map((r) => r.id);
   const done = (verdict: Replan["verdict"], reason: string, attempts: number, extra: Partial<Replan> = {}, usage: ModelUsage[] = []): RunUpdate => ({
-    replans: [{ failed, verdict, reason, kept, attempts, ...extra }],
+    replans: [{ failed, verdict, reason, kept, attempts, ...tokensOf(usage), ...extra }],
     halted: { ...halted, next: "rollback" },
     usage,
   });
@@ -127,7 +129,7 @@ export async function replan(state: RunState, deps: OrchestratorDeps, config?: R
         halted: { ...halted, next: "continue" },
         // The next execution carries the finished results; the failed one stays in `replans`, not among the steps.
         results: null,
-        replans: [{ failed, verdict: "replanned", reason: answer!.reason, kept, steps: replacement, attempts: attempt }],
+        replans: [{ failed, verdict: "replanned", reason: answer!.reason, kept, steps: replacement, attempts: attempt, ...tokensOf(usage), changes: replanChanges(plan.steps.filter((s) => !kept.includes(s.id)), prepared.plan.steps.filter((s) => replacement.includes(s.id))) }],
         usage,
         ...(destructive && state.approval?.by === "human" ? { allowDestructive: false } : {}),
       };
@@ -139,6 +141,28 @@ export async function replan(state: RunState, deps: OrchestratorDeps, config?: R
     else messages.push(new HumanMessage(repair));
   }
   return done("invalid", `no valid replacement in ${maxAttempts} attempt(s)`, maxAttempts, { problems: problems.map(formatProblem) }, usage);
+}
+
+function tokensOf(usage: readonly ModelUsage[]): Pick<Replan, "tokens"> {
+  return usage.length === 0 ? {} : { tokens: { input: usage.reduce((n, u) => n + u.input_tokens, 0), output: usage.reduce((n, u) => n + u.output_tokens, 0) } };
+}
+
+/** The replacement against the unfinished steps it replaced: new steps, dropped ones, and what changed in a step kept by id. */
+export function replanChanges(replaced: readonly Step[], replacement: readonly Step[]): string[] {
+  const before = new Map(replaced.map((s) => [s.id, s]));
+  const lines: string[] = [];
+  for (const step of replacement) {
+    const old = before.get(step.id);
+    if (!old) {
+      lines.push(`+ ${step.id} (${step.tool})`);
+      continue;
+    }
+    const fields = (["tool", "params", "dependencies", "rollback", "retry", "timeoutMs"] as const).filter((f) => canonicalJson(old[f] ?? null) !== canonicalJson(step[f] ?? null));
+    if (fields.length > 0) lines.push(`~ ${step.id}: ${fields.join(", ")}`);
+  }
+  const kept = new Set(replacement.map((s) => s.id));
+  lines.push(...replaced.filter((s) => !kept.has(s.id)).map((s) => `- ${s.id}`));
+  return lines;
 }
 
 /** The replan function's schema, in the shape the method needs (strict for jsonSchema). */

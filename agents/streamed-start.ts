@@ -1,4 +1,6 @@
+import { task } from "@langchain/langgraph";
 import type { StepResult } from "../src/engine/run-step.ts";
+import { canonicalJson } from "../src/hash.ts";
 import { earlySteps, type EarlyStepOptions } from "../src/engine/early-steps.ts";
 import type { RunContext } from "../src/engine/run-step.ts";
 import type { Step } from "../src/plan/schema.ts";
@@ -39,6 +41,11 @@ export interface StreamedStart {
  * - a step naming an id that has not arrived waits (not started), and is judged when the plan ends.
  * Decisions are made one at a time in arrival order (the forecast is async), so "first" means first in the plan.
  */
+/** A task that returns the step it is given, saved like any task's result: on a re-run, the step as it was first given. */
+function pinStep(id: string): (step: Step) => Promise<unknown> {
+  return task(`streamed-step:${id}`, async (step: Step) => ({ pinned: step })) as unknown as (step: Step) => Promise<unknown>;
+}
+
 export function streamedStart(options: StreamedStartOptions): StreamedStart {
   const runner = earlySteps(options.ctx, options);
   const accepted: Step[] = [];
@@ -66,9 +73,16 @@ export function streamedStart(options: StreamedStartOptions): StreamedStart {
     if (prepared.needsApproval.some((entry) => entry === id || entry === `${id} (rollback)`)) return hold("destructive: needs the whole plan and its approval", true);
     const usd = await options.forecastUsd(prepared);
     if (usd > options.thresholdUsd) return hold(`the running forecast ($${usd.toFixed(4)}) would cross the approval threshold ($${options.thresholdUsd.toFixed(2)})`, true);
-    const step = prepared.plan.steps.at(-1)!;
+    // A node that runs again (resume after a kill) gets back the step as it first started here: when the
+    // model now writes it differently, what ran is the old step, so that one starts again (its saved
+    // result comes back, nothing is called) and the architect's check of started steps against the
+    // final plan rolls it back, instead of the new step running beside an old resource nobody undoes.
+    const latest = prepared.plan.steps.at(-1)!;
+    const first = ((await pinStep(id)(latest)) as { pinned: Step }).pinned;
+    const again = canonicalJson(first) === canonicalJson(latest) ? undefined : validatePlan({ name, params: plan["params"], steps: [...accepted, first] }, { ...options.rules, params: {} });
+    const [step, from] = again?.ok ? [again.prepared.plan.steps.at(-1)!, again.prepared] : [latest, prepared];
     accepted.push(step);
-    runner.start(step, prepared);
+    runner.start(step, from);
     decisions.set(id, { started: true });
   }
 

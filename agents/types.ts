@@ -60,6 +60,15 @@ export interface StreamedStep {
   held?: string;
 }
 
+/** What the architect's stream writer sends the moment a streamed step is complete (LangGraph "custom" stream mode). */
+export interface PlanStepEvent extends StreamedStep {
+  kind: "plan_step";
+  /** 1 for the first answer; a repair's steps come with a higher attempt. */
+  attempt: number;
+  /** The tool as the model wrote it. */
+  tool?: string;
+}
+
 /** A failed run's replan: what failed, what the architect answered, and what became of it. */
 export interface Replan {
   /** The step that failed (after its retries) and its error, secrets masked. */
@@ -79,6 +88,13 @@ export interface Replan {
   problems?: string[];
   /** Model calls the replan took (answer plus repairs). */
   attempts: number;
+  /** Tokens those calls took (their costs are in the report's `usage`, agent architect). */
+  tokens?: { input: number; output: number };
+  /**
+   * Replanned: the replacement against the unfinished part of the plan it replaced, one line each:
+   * `+ id (tool)` a new step, `- id` a step dropped, `~ id: tool, params` a step kept with what changed.
+   */
+  changes?: string[];
 }
 
 /** Tokens and cost of one model call. */

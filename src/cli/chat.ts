@@ -44,13 +44,22 @@ class LineReader {
 }
 
 /**
- * `chat [--session NAME]`: request → plan table with forecast → approve / edit / cancel → live
- * progress → report, in a loop, through the same pipeline as `run`. The agents keep their threads
- * per session (`<session>/architect` …), so `chat --session work` continues a conversation after a
- * restart. Ctrl-C during a run stops it, rolls back and leaves the run's thread resumable; at the
- * prompt it ends the chat.
+ * `chat [--session NAME] [--yes]`: request → the plan's steps live as the model writes them → plan
+ * table with forecast → approve / edit / cancel → live progress → report, in a loop, through the same
+ * pipeline as `run`. The agents keep their threads per session (`<session>/architect` …), so
+ * `chat --session work` continues a conversation after a restart.
+ *
+ * How a turn runs: by default chat asks before every run, so nothing starts while the plan streams
+ * (starting would make the question moot). `:auto` at the prompt runs each plan as `run` does —
+ * asking only when it is over the approval threshold or destructive — and so steps start while the
+ * plan streams, under `run`'s rules; `--yes` starts the chat that way and also approves budgets, as
+ * `run --yes` does; `:ask` goes back to asking. A toggle rather than only a flag: a person usually
+ * wants to watch the first plans of a session before letting the next ones run, without restarting.
+ *
+ * Ctrl-C during a turn — while the plan streams or while it runs — stops the model call and the run,
+ * rolls back what started and leaves the run's thread resumable; the chat goes on. At the prompt it ends the chat.
  */
-export async function chatCommand(options: StateOptions & { session: string; budget?: string; history?: boolean }, config: AppConfig, io: Io): Promise<number> {
+export async function chatCommand(options: StateOptions & { session: string; budget?: string; history?: boolean; yes?: boolean }, config: AppConfig, io: Io): Promise<number> {
   const budgetUsd = parseBudget(options.budget);
   return withRoot(config, options, io, async (root) => {
     if (options.history) {
@@ -66,7 +75,9 @@ export async function chatCommand(options: StateOptions & { session: string; bud
     });
     const reader = new LineReader(rl);
     const planner = config.model ? `model ${describeModel(config.model)}` : "catalog planner (no model configured)";
-    io.err(`credit-optimizer chat — session "${options.session}", ${planner}. Type a request; "exit" to leave.`);
+    // Runs without asking first (`:auto`, `--yes`): steps may start while the plan streams.
+    let auto = options.yes === true;
+    io.err(`credit-optimizer chat — session "${options.session}", ${planner}. Type a request; ${auto ? '":ask" to approve each plan first' : '":auto" to run plans without asking first'}; "exit" to leave.`);
     let last: number = EXIT.ok;
     try {
       let pending: string | undefined;
@@ -76,6 +87,13 @@ export async function chatCommand(options: StateOptions & { session: string; bud
         if (line === undefined || /^(exit|quit|:q)$/i.test(line.trim())) break;
         const request = line.trim();
         if (!request) continue;
+        if (/^:(auto|ask)$/i.test(request)) {
+          auto = request.toLowerCase() === ":auto";
+          io.err(auto
+            ? "runs each plan without asking first, as run does (it still asks when a plan is over the approval threshold or destructive); steps start while the plan streams. \":ask\" to approve each plan first"
+            : "asks before each run again (nothing starts while the plan streams)");
+          continue;
+        }
         let edit: string | undefined;
         const ask = async (question: RunQuestion): Promise<ApprovalAnswer | undefined> => {
           if (question.kind === "budget") return { approved: /^(y|yes|a|approve)$/i.test((await reader.next(`${question.question} [y/N] `))?.trim() ?? "") };
@@ -99,7 +117,7 @@ export async function chatCommand(options: StateOptions & { session: string; bud
           const client = terminalClient({ io, json: false, ask });
           let result: DriveResult;
           try {
-            result = await drive(root, threadId, { request, params, pickedWorkflow, session: options.session, confirm: true, budgetUsd, mcpConfigPath: options.mcpConfig }, client);
+            result = await drive(root, threadId, { request, params, pickedWorkflow, session: options.session, confirm: !auto, autoApprove: auto && options.yes === true, budgetUsd, mcpConfigPath: options.mcpConfig }, client);
           } finally {
             client.close();
           }

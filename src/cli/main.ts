@@ -100,6 +100,7 @@ export function buildProgram(config: () => AppConfig, io: Io, setExit: (code: nu
   stateOptions(program.command("chat").description("an interactive session; the agents remember it across restarts"))
     .option("--session <name>", "the session's name", "default")
     .option("--budget <usd>", "each run's budget in USD")
+    .option("-y, --yes", "run each plan without asking first and approve budgets, as run --yes (steps start while the plan streams); \":ask\" / \":auto\" toggle it in the chat")
     .option("--history", "print the session's turns (request → plan or why not) and exit")
     .action(async (options) => done((await import("./chat.ts")).chatCommand(options, config(), io)));
 

@@ -1,4 +1,4 @@
-import type { Report } from "../../agents/types.ts";
+import type { PlanStepEvent, Report } from "../../agents/types.ts";
 import type { RunState } from "../../graphs/state.ts";
 import { formatComparison, formatForecast } from "../cost/forecast.ts";
 import { formatMs, formatUsd } from "../cost/format.ts";
@@ -103,30 +103,24 @@ export function renderQuestion(question: RunQuestion): string {
 /** The human report: status, per-step timeline, what a failure undid and left behind, timing, cost, summary. */
 export function renderReport(report: Report): string {
   const plan = report.plan ?? "(no plan)";
-  if (report.outcome === "planning_failed") return renderPlanningFailure(report);
+  // Steps that started while the plan streamed are shown with their rollback even when planning failed or was stopped.
+  if (report.outcome === "planning_failed") return [renderPlanningFailure(report), ...(report.steps.length > 0 ? [...renderStreamed(report), ...timelineLines(report)] : [])].join("\n");
   if (report.outcome !== "executed") {
     // The plan and its forecast were printed before the question: one line says how it ended.
     const lines = [`${plan} — ${report.outcome.replace("_", " ")} (thread ${report.threadId})`];
     for (const p of report.problems) lines.push(`  ✗ ${p}`);
     if (report.decision?.remembered && report.outcome === "declined") lines.push(`  ${report.decision.remembered}`);
+    lines.push(...renderStreamed(report), ...renderReplans(report));
     return lines.join("\n");
   }
   const lines = [`${plan} — ${String(report.status).replaceAll("_", " ")} (thread ${report.threadId})`];
   for (const p of report.problems) lines.push(`  ✗ ${p}`);
   for (const n of report.notes) lines.push(`  note: ${n}`);
+  lines.push(...renderStreamed(report), ...renderReplans(report));
   const ran = report.steps.filter((s) => s.status === "succeeded" || s.status === "failed");
-  const t0 = ran.length ? Math.min(...ran.map((s) => s.startedAtMs)) : 0;
-  const span = Math.max(1, report.timing.makespanMs);
-  const idWidth = Math.max(4, ...report.steps.map((s) => s.id.length));
-  for (const step of report.steps) {
-    const didRun = step.status === "succeeded" || step.status === "failed";
-    const bar = didRun ? timelineBar(step.startedAtMs - t0, step.endedAtMs - t0, span) : "";
-    const ms = didRun ? `${step.endedAtMs - step.startedAtMs} ms` : "";
-    const detail = step.error ? ` — ${step.error.message}` : step.reason ? ` — ${step.reason}` : step.attempts > 1 ? ` (${step.attempts} attempts)` : "";
-    lines.push(`  ${MARK[step.status] ?? "?"} ${step.id.padEnd(idWidth)} |${bar.padEnd(WIDTH)}| ${ms.padStart(8)}${detail}`);
-  }
-  for (const o of report.outcomes) lines.push(`  ${OUTCOME_MARK[o.outcome]} ${o.step}: ${o.outcome.replaceAll("_", " ")} (${o.detail})`);
-  if (report.leftBehind.length) lines.push(`  ! left behind: ${report.leftBehind.join(", ")}`);
+  lines.push(...timelineLines(report));
+  const held = report.steps.filter((s) => s.status === "held");
+  if (held.length > 0) lines.push(`  ‖ held by the budget: ${held.map((s) => s.id).join(", ")} — they run once a person approves more (resume ${report.threadId} --approve)`);
   if (report.status === "succeeded") {
     for (const step of report.steps) {
       const url = (step.output as { url?: unknown } | undefined)?.url;
@@ -149,10 +143,70 @@ export function renderReport(report: Report): string {
   return lines.join("\n");
 }
 
+/**
+ * Each replan: the original failure (the failed step is not among the report's steps: the replacement
+ * took its place), what the architect answered, its tokens, and what the replacement changed.
+ */
+function renderReplans(report: Pick<Report, "replans">): string[] {
+  return (report.replans ?? []).flatMap((r, i) => {
+    const answer = r.verdict === "replanned" ? "replanned" : r.verdict === "gave_up" ? "gave up" : r.verdict === "invalid" ? "no valid replacement" : "the replan call failed";
+    const tokens = r.tokens ? `, ${r.tokens.input} prompt + ${r.tokens.output} completion tokens` : "";
+    const next = r.verdict === "replanned" ? "" : " — rolled back";
+    return [
+      `  ✗ ${r.failed.step} (${r.failed.tool}) failed: ${r.failed.error}`,
+      `  ⟳ replan ${i + 1}: ${answer}${r.reason ? ` — ${r.reason}` : ""} (${r.attempts} model call(s)${tokens})${next}`,
+      ...(r.kept.length > 0 ? [`      kept: ${r.kept.join(", ")} (not called again)`] : []),
+      ...(r.changes ?? []).map((c) => `      ${c}`),
+      ...(r.problems ?? []).map((p) => `      ✗ ${p}`),
+    ];
+  });
+}
+
+/** Steps of a streamed plan that did not start while it streamed, and why (the first one is what closed the gate). */
+function renderStreamed(report: Pick<Report, "planner">): string[] {
+  const streamed = report.planner?.streamed ?? [];
+  const started = streamed.filter((s) => s.started).length;
+  if (started === 0) return [];
+  const held = streamed.filter((s) => s.held);
+  return [
+    `  streamed: ${started} of ${streamed.length} step(s) started while the plan streamed${held.length > 0 ? "; waited for the whole plan:" : ""}`,
+    ...held.map((s) => `      ‖ ${s.id}: ${s.held}`),
+  ];
+}
+
+/** Per step its timeline bar, then what a failure undid and left behind. */
+function timelineLines(report: Report): string[] {
+  const lines: string[] = [];
+  const ran = report.steps.filter((s) => s.status === "succeeded" || s.status === "failed");
+  const t0 = ran.length ? Math.min(...ran.map((s) => s.startedAtMs)) : 0;
+  const span = Math.max(1, report.timing.makespanMs);
+  const idWidth = Math.max(4, ...report.steps.map((s) => s.id.length));
+  for (const step of report.steps) {
+    const didRun = step.status === "succeeded" || step.status === "failed";
+    const bar = didRun ? timelineBar(step.startedAtMs - t0, step.endedAtMs - t0, span) : "";
+    const ms = didRun ? `${step.endedAtMs - step.startedAtMs} ms` : "";
+    const detail = step.error ? ` — ${step.error.message}` : step.reason ? ` — ${step.reason}` : step.attempts > 1 ? ` (${step.attempts} attempts)` : "";
+    lines.push(`  ${MARK[step.status] ?? "?"} ${step.id.padEnd(idWidth)} |${bar.padEnd(WIDTH)}| ${ms.padStart(8)}${detail}`);
+  }
+  for (const o of report.outcomes) lines.push(`  ${OUTCOME_MARK[o.outcome]} ${o.step}: ${o.outcome.replaceAll("_", " ")} (${o.detail})`);
+  if (report.leftBehind.length) lines.push(`  ! left behind: ${report.leftBehind.join(", ")}`);
+  return lines;
+}
+
 function timelineBar(start: number, end: number, span: number): string {
   const from = Math.min(WIDTH - 1, Math.floor((start / span) * WIDTH));
   const to = Math.max(from + 1, Math.min(WIDTH, Math.round((end / span) * WIDTH)));
   return " ".repeat(from) + "█".repeat(to - from);
+}
+
+/** A step of a streamed plan the moment its JSON is complete, while the model still writes the rest. */
+export function renderPlanStep(event: PlanStepEvent): string {
+  const verdict = event.status === "invalid"
+    ? ` — invalid: ${(event.problems ?? []).join("; ")}`
+    : event.status === "waiting"
+      ? " — names a step not arrived yet: waits for the whole plan"
+      : "";
+  return `  ${event.attempt > 1 ? `repair ${event.attempt - 1}: ` : ""}+ ${event.id}${event.tool ? ` (${event.tool})` : ""} planned at ${formatMs(event.atMs)}${verdict}`;
 }
 
 /** One line per step event, for live progress on a terminal or a log. */

@@ -4,7 +4,7 @@ import { formatMs } from "../cost/format.ts";
 import type { StepEvent } from "../engine/step-event.ts";
 import type { RunClient, RunQuestion } from "../run/drive.ts";
 import type { Io } from "./io.ts";
-import { renderEvent, renderPlan, renderQuestion } from "./render.ts";
+import { renderEvent, renderPlan, renderPlanStep, renderQuestion } from "./render.ts";
 
 export interface TerminalOptions {
   io: Io;
@@ -46,6 +46,8 @@ export function terminalClient(options: TerminalOptions): RunClient & { close():
     stopSignal: stop.signal,
     cancelSignal: cancel.signal,
     onEvent: progress ? (event) => progress.onEvent(event) : undefined,
+    // The plan's steps as the model writes them (a step started early shows its ▶ line right after).
+    onPlanStep: progress ? (step) => progress.line(renderPlanStep(step)) : undefined,
     onPlanned: json
       ? undefined
       : (state) => {
@@ -118,6 +120,12 @@ export class LiveProgress {
       this.timer.unref();
     }
     if (this.running.size === 0) this.clearTimer();
+  }
+
+  /** A permanent line above the running steps' animated lines (or just a line off a terminal). */
+  line(text: string): void {
+    if (this.out.tty) this.redraw(text);
+    else this.out.write(`${text}\n`);
   }
 
   stop(): void {

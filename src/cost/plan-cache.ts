@@ -26,17 +26,23 @@ export interface PlanCache {
 }
 
 /**
- * The cache key of a request: the normalised request, the tool catalog (server, name and input
- * schema of every tool, in any order) and the workflow library (ids, in any order). A change to
- * any tool's schema or to the library gives a new key.
+ * The cache key of a request: the normalised request, the model that plans it (a plan one model
+ * wrote is not another model's answer), the tool catalog as its pins cover it (server, name,
+ * description, input and output schema, annotations of every tool, in any order) and the workflow
+ * library (ids, in any order). A change to any of them gives a new key.
  */
-export function planCacheKey(request: string, tools: readonly Pick<ToolInfo, "server" | "name" | "inputSchema">[], workflowIds: readonly string[]): string {
+export function planCacheKey(
+  request: string,
+  tools: readonly (Pick<ToolInfo, "server" | "name" | "inputSchema"> & Partial<Pick<ToolInfo, "description" | "outputSchema" | "annotations">>)[],
+  workflowIds: readonly string[],
+  model = "",
+): string {
   const catalog = tools
-    .map((t) => `${t.server}.${t.name}:${canonicalJson(t.inputSchema)}`)
+    .map((t) => `${t.server}.${t.name}:${canonicalJson({ description: t.description ?? "", inputSchema: t.inputSchema, outputSchema: t.outputSchema ?? null, annotations: t.annotations ?? {} })}`)
     .sort()
     .join("\n");
   const library = [...workflowIds].sort().join("\n");
-  return sha256(`request\0${normaliseRequest(request)}\0tools\0${sha256(catalog)}\0workflows\0${sha256(library)}`);
+  return sha256(`request\0${normaliseRequest(request)}\0model\0${model}\0tools\0${sha256(catalog)}\0workflows\0${sha256(library)}`);
 }
 
 /** Lowercase, whitespace collapsed, surrounding punctuation and spaces trimmed. */

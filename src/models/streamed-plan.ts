@@ -59,7 +59,8 @@ export interface StreamPlanOptions {
 /**
  * Streams the model's plan and hands each step over as soon as it is complete. The arguments are
  * re-parsed with LangChain's partial-JSON parser (the one that fills `tool_call_chunks` into
- * `tool_calls`) on every chunk: step N is complete once step N+1 has begun, or the stream has ended.
+ * `tool_calls`) on every chunk: step N is complete at its own closing brace (`closedSteps`), not when
+ * step N+1 begins, so the last step does not wait for the stream to end.
  * Why the streamed function call rather than one step per line: the provider still constrains the
  * reply to the plan schema (function calling, strict json_schema), so a streamed plan is the same
  * plan as an unstreamed one, and every structured-output method keeps working.
@@ -84,7 +85,7 @@ export async function streamPlan(
     const parsed: unknown = parsePartialJson(text);
     if (typeof parsed !== "object" || parsed === null || !Array.isArray((parsed as { steps?: unknown }).steps)) return;
     const steps = (parsed as { steps: unknown[] }).steps;
-    const complete = final ? steps.length : steps.length - 1;
+    const complete = final ? steps.length : Math.min(steps.length, closedSteps(text));
     for (; handed < complete; handed++) {
       options.onStep({ index: handed, step: steps[handed], plan: { ...(parsed as Record<string, unknown>), steps: steps.slice(0, handed + 1) }, atMs: now() - started });
     }
@@ -96,4 +97,41 @@ export async function streamPlan(
   if (!reply) throw new Error("the model's stream ended without a reply");
   handOver(true);
   return reply;
+}
+
+/**
+ * How many elements of the top-level `steps` array are closed in `text` (a prefix of the plan's JSON):
+ * a step counts at its own closing brace. Brackets inside strings do not count, so a brace in a param
+ * value (or in a strict reply's JSON-encoded params) cannot complete a step early.
+ */
+export function closedSteps(text: string): number {
+  // Open containers: "{", "[", and "s" for the top-level object's `steps` array.
+  const stack: string[] = [];
+  let inString = false;
+  let escaped = false;
+  let stringStart = 0;
+  let lastKey = "";
+  let closed = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (c === "\\") escaped = true;
+      else if (c === '"') {
+        inString = false;
+        if (stack.length === 1) lastKey = text.slice(stringStart + 1, i);
+      }
+      continue;
+    }
+    if (c === '"') {
+      inString = true;
+      stringStart = i;
+    } else if (c === "{") stack.push("{");
+    else if (c === "[") stack.push(stack.length === 1 && stack[0] === "{" && lastKey === "steps" ? "s" : "[");
+    else if (c === "}" || c === "]") {
+      stack.pop();
+      if (c === "}" && stack.length === 2 && stack[1] === "s") closed++;
+    }
+  }
+  return closed;
 }

@@ -23,13 +23,16 @@ const TEMPLATE_COUNT = 2;
 const GENERIC = new Set(["create", "get", "set", "run", "list", "delet", "delete", "toolkit", "workspac", "workspace", "call", "find", "count", "database", "deploy", "project", "app", "connect", "string", "remot", "remote"]);
 const PROVIDER_PREFIXES = new Set(["neon", "upstash", "vercel", "fly", "github"]);
 const REMOVING = /\b(delete|remove|destroy|tear\s*down|drop|clean\s*up|close)\b/i;
+/** A request about what exists: only then does a named provider bring its list tools (a set-up does not list). */
+const ASKING_WHAT_EXISTS = /\b(list|lists|listing|show|which|what|exist|exists|existing|check|status|health|inventory|find|all my)\b/i;
 
 const fullName = (t: ToolInfo): string => `${t.server}.${t.name}`;
 
 /**
  * The part of the catalog a request can need, so the model is not sent ~9,000 tokens of tools it will
  * not use: the tools of the best-matching templates' plans (steps and rollbacks), the tools of the
- * providers the request names (their delete tools only when it asks to remove something), tools whose
+ * providers the request names (their delete tools only when it asks to remove something, their list
+ * tools only when it asks what exists), tools whose
  * name shares a meaningful word with the request ("lint" → run_lint), and every tool an earlier plan of
  * the session used. With no match at all the whole catalog goes, so an unusual request still plans.
  */
@@ -64,15 +67,17 @@ export function sliceTools(
     }
   }
 
+  const listing = ASKING_WHAT_EXISTS.test(request);
   for (const t of loaded) {
     const prefix = t.name.split("_")[0] ?? "";
-    if (providers.has(prefix) && (removing || !/_delete_|_close_/.test(t.name))) pick(t, "provider");
+    if (providers.has(prefix) && (removing || !/_delete_|_close_/.test(t.name)) && (listing || !/_list_/.test(t.name))) pick(t, "provider");
   }
 
   const asked = new Set(terms(request).filter((w) => !GENERIC.has(w)));
   for (const t of loaded) {
     if ((!removing && /_delete_|_close_/.test(t.name)) || otherProvider(t)) continue;
-    if (terms(t.name.replace(/_/g, " ")).some((w) => !GENERIC.has(w) && asked.has(w))) pick(t, "word");
+    // A provider's name is not a word match: the provider rule above decides which of its tools go.
+    if (terms(t.name.replace(/_/g, " ")).some((w) => !GENERIC.has(w) && !PROVIDER_PREFIXES.has(w) && asked.has(w))) pick(t, "word");
   }
 
   for (const ref of options.earlierTools ?? []) {

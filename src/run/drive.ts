@@ -1,5 +1,5 @@
 import { Command } from "@langchain/langgraph";
-import type { ApprovalAnswer, ApprovalRequest, BudgetRequest, Report } from "../../agents/types.ts";
+import type { ApprovalAnswer, ApprovalRequest, BudgetRequest, PlanStepEvent, Report } from "../../agents/types.ts";
 import type { RunState } from "../../graphs/state.ts";
 import { CostCallbackHandler } from "../cost/callbacks.ts";
 import { maskSecrets } from "../secrets.ts";
@@ -34,6 +34,8 @@ export interface RunInput {
 export interface RunClient extends RunHooks {
   /** The plan and its forecast are known (before approval and execution). */
   onPlanned?(state: RunState): void;
+  /** A step of a streamed plan is complete (the model is still writing the rest): shown live. */
+  onPlanStep?(step: PlanStepEvent): void;
   /** Answers a question; undefined when nobody can answer now: the run pauses, resumable. */
   answer?(question: RunQuestion): Promise<ApprovalAnswer | undefined>;
   /** The queue worker driving the run: recorded in the run's state (`worker`) with its input or answer. */
@@ -173,8 +175,12 @@ async function invokeOnce(root: Root, threadId: string, input: unknown, client: 
     runName: "credit-optimizer",
   };
   try {
-    const stream = await graph.stream(input as never, { ...config, streamMode: "values" });
-    for await (const values of stream) onValues(values as RunState);
+    // "custom": the architect's writer sends each streamed plan step as it completes.
+    const stream = await graph.stream(input as never, { ...config, streamMode: ["values", "custom"] });
+    for await (const [mode, chunk] of stream as AsyncIterable<[string, unknown]>) {
+      if (mode === "values") onValues(chunk as RunState);
+      else if ((chunk as { kind?: unknown } | null)?.kind === "plan_step") client.onPlanStep?.(chunk as PlanStepEvent);
+    }
   } catch (error) {
     // Steps never throw: what reaches here is the checkpointer or the graph runtime failing.
     throw new RunInterruptedError(threadId, root.checkpointer.description, error);

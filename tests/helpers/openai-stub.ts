@@ -53,8 +53,11 @@ export interface StubOptions {
    * tools and response format (as JSON text; real servers add a few per message), completion tokens of the reply.
    */
   countTokens?: boolean;
-  /** Awaited before a streamed reply's last chunk: a test holds the end of the stream open with it. */
-  holdEnd?: () => Promise<void>;
+  /**
+   * Awaited before a streamed reply's last chunk: a test holds the end of the stream open with it.
+   * `aborted()` says whether the client has closed the connection (a stopped model call); `call` is the request's number.
+   */
+  holdEnd?: (stream: { aborted(): boolean; call: number }) => Promise<void>;
 }
 
 let encoder: Tiktoken | undefined;
@@ -128,7 +131,7 @@ export async function startOpenAIStub(
     }
     const model = typeof request.body.model === "string" ? request.body.model : "stub-model";
     const id = `chatcmpl-stub-${call}`;
-    if (request.body.stream === true) await streamReply(res, reply, model, id, options, counter);
+    if (request.body.stream === true) await streamReply(res, reply, model, id, options, counter, call);
     else sendJson(res, 200, completion(reply, model, id));
   }
 
@@ -187,8 +190,8 @@ function replyText(reply: MessageReply): string {
   return (reply.content ?? "") + (toolCalls(reply) ?? []).map((c) => c.function.arguments).join("");
 }
 
-/** Text cut where o200k cuts it: one piece per token. */
-function tokenPieces(text: string): string[] {
+/** Text cut where o200k cuts it: one piece per token (how a paced stream sends it; the bench's bound reads it too). */
+export function tokenPieces(text: string): string[] {
   encoder ??= new Tiktoken(o200k);
   const pieces = encoder.encode(text).map((token) => encoder!.decode([token]));
   // A multi-byte character split across tokens decodes oddly: send the rest as it is.
@@ -196,8 +199,12 @@ function tokenPieces(text: string): string[] {
   return pieces;
 }
 
-async function streamReply(res: http.ServerResponse, reply: MessageReply, model: string, id: string, options: StubOptions, counter: { chunks: number }): Promise<void> {
+async function streamReply(res: http.ServerResponse, reply: MessageReply, model: string, id: string, options: StubOptions, counter: { chunks: number }, call: number): Promise<void> {
   const tokensPerSecond = options.tokensPerSecond;
+  let aborted = false;
+  res.on("close", () => {
+    if (!res.writableEnded) aborted = true;
+  });
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
   const created = Math.floor(Date.now() / 1000);
   const calls = toolCalls(reply);
@@ -230,7 +237,8 @@ async function streamReply(res: http.ServerResponse, reply: MessageReply, model:
       chunk([{ index: 0, delta: { tool_calls: [{ index, function: { arguments: piece } }] }, finish_reason: null }]);
     }
   }
-  await options.holdEnd?.();
+  await options.holdEnd?.({ aborted: () => aborted, call });
+  if (aborted) return;
   chunk([{ index: 0, delta: {}, finish_reason: calls ? "tool_calls" : "stop" }]);
   chunk([], { usage: usageOf(reply) });
   res.end("data: [DONE]\n\n");

@@ -176,9 +176,17 @@ describe("architect with a model (OpenAI-compatible stand-in)", () => {
       expect(planCalls(stub)).toHaveLength(1);
       expect(again.report?.planner).toMatchObject({ kind: "model", cached: true, attempts: 0 });
       expect(again.report?.usage).toEqual([]);
+      expect(again.report?.planner?.reason).toContain("no model call, 0 tokens");
       const fresh = (await graph.invoke({ request: "Set up the shop", dryRun: true, fresh: true }, thread())) as RunState;
       expect(planCalls(stub)).toHaveLength(2);
       expect(fresh.report?.planner?.cached).toBeUndefined();
+      // Another model plans the same request itself: the cache keys on the model.
+      const base = testDeps(infraCaller(), { ledger }, { OPENAI_BASE_URL: stub.baseUrl, OPENAI_API_KEY: "sk-test-not-real", CREDIT_OPTIMIZER_MODEL: "gpt-4.1" });
+      const other = compileOrchestrator({ ...base, chatModel: configuredChatModel(base.config, { routing: {} }, 0) }, new MemorySaver());
+      const byOther = (await other.invoke({ request: "Set up the shop", dryRun: true }, thread())) as RunState;
+      expect(planCalls(stub)).toHaveLength(3);
+      expect(planCalls(stub)[2]!.body["model"]).toBe("gpt-4.1");
+      expect(byOther.report?.planner?.cached).toBeUndefined();
     } finally {
       await ledger.close();
     }

@@ -24,6 +24,18 @@ describe("plan cache key", () => {
     expect(planCacheKey("deploy it", tools.slice(0, 1), ["rad-crawler"])).not.toBe(key);
   });
 
+  it("changes with the model, and with what a tool's pin covers beyond its schema (description, annotations, output schema)", () => {
+    const key = planCacheKey("deploy it", tools, ["rad-crawler"], "gpt-4o-mini");
+    expect(planCacheKey("deploy it", tools, ["rad-crawler"], "gpt-4o-mini")).toBe(key);
+    expect(planCacheKey("deploy it", tools, ["rad-crawler"], "gpt-4o-mini @ http://127.0.0.1:11434/v1")).not.toBe(key);
+    const described = [{ ...tools[0]!, description: "now deletes the old project first" }, tools[1]!];
+    expect(planCacheKey("deploy it", described, ["rad-crawler"], "gpt-4o-mini")).not.toBe(key);
+    const destructive = [{ ...tools[0]!, annotations: { destructiveHint: true } }, tools[1]!];
+    expect(planCacheKey("deploy it", destructive, ["rad-crawler"], "gpt-4o-mini")).not.toBe(key);
+    const output = [{ ...tools[0]!, outputSchema: { type: "object" } }, tools[1]!];
+    expect(planCacheKey("deploy it", output, ["rad-crawler"], "gpt-4o-mini")).not.toBe(key);
+  });
+
   it("serialises objects with sorted keys", () => {
     expect(canonicalJson({ b: 1, a: [{ d: 2, c: null }], e: undefined })).toBe('{"a":[{"c":null,"d":2}],"b":1}');
   });

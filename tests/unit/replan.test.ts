@@ -3,6 +3,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { OrchestratorDeps } from "../../agents/deps.ts";
 import { compileOrchestrator } from "../../graphs/orchestrator.ts";
 import type { RunState } from "../../graphs/state.ts";
+import { agentThread, checkpointMemory } from "../../agents/memory.ts";
+import { renderReport } from "../../src/cli/render.ts";
+import { CostCallbackHandler } from "../../src/cost/callbacks.ts";
+import { openLedger } from "../../src/cost/ledger.ts";
+import { DEFAULT_PRICING } from "../../src/cost/pricing.ts";
+import { tempDir } from "../helpers/fake-mcp.ts";
 import { ToolCallError } from "../../src/mcp/client.ts";
 import { configuredChatModel } from "../../src/run/chat-models.ts";
 import { testDeps } from "../graphs/helpers.ts";
@@ -83,11 +89,42 @@ describe("replan on failure (the joiner)", () => {
     expect(final.report?.steps.map((s) => [s.id, s.status]).sort()).toEqual([["cache2", "succeeded"], ["db", "succeeded"], ["deploy", "succeeded"]]);
     // The replan is its own model call, counted with the others.
     expect(final.report?.usage.filter((u) => u.agent === "architect").map((u) => u.input_tokens)).toEqual([900, 1200]);
+    expect(final.report?.replans?.[0]).toMatchObject({ tokens: { input: 1200, output: 90 }, changes: ["+ cache2 (infra.create)", "~ deploy: params, dependencies", "- cache"] });
+    // The human report shows the original failure, the replan with its tokens, and what changed.
+    const text = renderReport(final.report!);
+    expect(text).toContain('✗ cache (infra.create) failed: the name "shop-cache" is already taken');
+    expect(text).toContain("⟳ replan 1: replanned — the cache name is taken: use another (1 model call(s), 1200 prompt + 90 completion tokens)");
+    expect(text).toMatch(/kept: db \(not called again\)\n\s+\+ cache2 \(infra\.create\)\n\s+~ deploy: params, dependencies\n\s+- cache/);
     const prompt = JSON.stringify(replanCalls(stub)[0]!.body["messages"]);
     expect(prompt).toContain("id-shop-db");
     expect(prompt).toContain("already taken");
     expect(prompt).not.toContain("hunter2-very-secret");
     expect(prompt).toContain("[redacted]");
+  });
+
+  it("the replan is in the architect's session thread and in the ledger as its own model call", async () => {
+    stub = await startOpenAIStub(script(REPLACE));
+    const saver = new MemorySaver();
+    const memory = checkpointMemory(saver);
+    const ledger = await openLedger({ home: tempDir("co-replan-ledger-") });
+    try {
+      const env = { OPENAI_BASE_URL: stub.baseUrl, OPENAI_API_KEY: "sk-test-not-real", CREDIT_OPTIMIZER_MODEL: "gpt-4o-mini" };
+      // As the composition root wires it: the cost callback writes each model call (the reporter does not again).
+      const base = testDeps(shopCaller(), { memory, ledger, recordModelCalls: false }, env);
+      const graph = compileOrchestrator({ ...base, chatModel: configuredChatModel(base.config, { routing: {} }, 0) }, saver);
+      const costs = new CostCallbackHandler({ pricing: DEFAULT_PRICING, ledger, runId: "replan-ledger" });
+      const final = (await graph.invoke({ request: "Set up the shop", session: "s-replan", autoApprove: true }, { configurable: { thread_id: "replan-ledger" }, callbacks: [costs] })) as RunState;
+      await costs.flush();
+      expect(final.report?.status).toBe("succeeded");
+      const turns = await memory.load(agentThread("s-replan", "architect"));
+      expect(turns.map((t) => t.role)).toEqual(["user", "assistant", "user", "assistant"]);
+      expect(turns[2]!.content).toBe('(replan) step "cache" failed: the name "shop-cache" is already taken');
+      expect(JSON.parse(turns[3]!.content).steps.map((s: { id: string }) => s.id)).toEqual(["db", "cache2", "deploy"]);
+      const calls = (await ledger.modelCalls({ runId: "replan-ledger" })).filter((c) => c.agent === "architect");
+      expect(calls.map((c) => c.inputTokens).sort()).toEqual([1200, 900].sort());
+    } finally {
+      await ledger.close();
+    }
   });
 
   it('"give up" rolls back as before, after asking', async () => {
@@ -97,7 +134,8 @@ describe("replan on failure (the joiner)", () => {
     expect(replanCalls(stub)).toHaveLength(1);
     expect(final.report?.status).toBe("rolled_back");
     expect(caller.callsOf("delete").map((c) => c.args["id"])).toEqual(["id-shop-db"]);
-    expect(final.report?.replans).toEqual([expect.objectContaining({ verdict: "gave_up", reason: GIVE_UP.reason })]);
+    expect(final.report?.replans).toEqual([expect.objectContaining({ verdict: "gave_up", reason: GIVE_UP.reason, tokens: { input: 1200, output: 90 } })]);
+    expect(renderReport(final.report!)).toContain(`⟳ replan 1: gave up — ${GIVE_UP.reason} (1 model call(s), 1200 prompt + 90 completion tokens) — rolled back`);
   });
 
   it("an answer that stays invalid through its repairs rolls back; its problems are reported", async () => {

@@ -142,8 +142,9 @@ describe("executing while the plan streams", () => {
     const plan = { name: "Shop", steps: [step("db", "infra.create", { name: "shop-db" }), step("cache", "infra.create", { name: "shop-cache" }), step("deploy", "infra.noop", { name: "shop" })] };
     const caller = infraCaller();
     const stop = new AbortController();
+    // Every step is complete at its closing brace, so all three start before the stream's end is let go.
     const end = holdUntil(() => {
-      if (caller.callsOf("create").length >= 2 && caller.calls.every((c) => c.endedAt !== undefined)) stop.abort();
+      if (caller.callsOf("create").length >= 2 && caller.callsOf("noop").length >= 1 && caller.calls.every((c) => c.endedAt !== undefined)) stop.abort();
       return false;
     });
     stub = await startOpenAIStub(script(plan), { tokensPerSecond: 2000, holdEnd: end.hold });
@@ -151,7 +152,8 @@ describe("executing while the plan streams", () => {
     expect(stop.signal.aborted).toBe(true);
     expect(final.report?.problems).toContain("the run was stopped while the plan streamed");
     expect(caller.callsOf("delete").map((c) => c.args["id"]).sort()).toEqual(["id-shop-cache", "id-shop-db"]);
-    expect(caller.callsOf("noop")).toEqual([]);
+    // The read-only step ran once and has nothing to undo.
+    expect(caller.callsOf("noop")).toHaveLength(1);
     expect(final.report?.status).toBe("cancelled");
   });
 
@@ -179,5 +181,33 @@ describe("executing while the plan streams", () => {
     expect(resumed.report?.status).toBe("succeeded");
     expect(created(caller).sort()).toEqual(["shop-cache", "shop-db"]);
     expect(caller.callsOf("noop")).toHaveLength(1);
+  });
+
+  it("a resumed stream that writes a started step differently rolls back the step that ran, instead of leaving it without its rollback", async () => {
+    const plan = { name: "Shop", steps: [step("db", "infra.create", { name: "shop-db" }), step("cache", "infra.create", { name: "shop-cache" }), step("deploy", "infra.noop", { name: "shop", value: "${db.id}" })] };
+    const rewritten = { ...plan, steps: [step("db", "infra.create", { name: "shop-db-2" }), ...plan.steps.slice(1)] };
+    const caller = infraCaller();
+    const kill = new AbortController();
+    let call = 0;
+    const end = holdUntil(() => {
+      if (call === 1 && caller.callsOf("create").length >= 2 && caller.calls.every((c) => c.endedAt !== undefined)) kill.abort();
+      return call > 1;
+    });
+    stub = await startOpenAIStub((request: StubRequest): StubReply => {
+      if (fnOf(request) !== "plan") return { content: "done" };
+      call++;
+      return { toolCalls: [{ name: "plan", arguments: call === 1 ? plan : rewritten }] };
+    }, { tokensPerSecond: 2000, holdEnd: async () => (call === 1 ? end.hold() : undefined) });
+    const graph = graphOf(stub, caller);
+    const config = thread();
+    await expect(graph.invoke({ request: "Set up the shop", autoApprove: true }, { ...config, signal: kill.signal })).rejects.toThrow();
+    expect(created(caller).sort()).toEqual(["shop-cache", "shop-db"]);
+    const resumed = (await graph.invoke(null, config)) as RunState;
+    expect(call).toBe(2);
+    // Nothing was called again, the new "db" never ran, and both resources that ran are undone.
+    expect(created(caller).sort()).toEqual(["shop-cache", "shop-db"]);
+    expect(caller.callsOf("delete").map((c) => c.args["id"]).sort()).toEqual(["id-shop-cache", "id-shop-db"]);
+    expect(resumed.report?.outcome).toBe("planning_failed");
+    expect(resumed.report?.problems.join(" ")).toContain("changed steps that had already started (db)");
   });
 });

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { compileOrchestrator } from "../../graphs/orchestrator.ts";
 import type { RunState } from "../../graphs/state.ts";
 import { createChatModel } from "../../src/models/chat-model.ts";
-import { planModel, streamPlan, type CompletedStep } from "../../src/models/streamed-plan.ts";
+import { closedSteps, planModel, streamPlan, type CompletedStep } from "../../src/models/streamed-plan.ts";
 import { checkArrivedStep } from "../../src/plan/validate.ts";
 import { configuredChatModel } from "../../src/run/chat-models.ts";
 import { testDeps } from "../graphs/helpers.ts";
@@ -58,6 +58,39 @@ describe("streamPlan (OpenAI-compatible stand-in streaming SSE)", () => {
     expect(seen[0]!.plan).toMatchObject({ name: "Shop stack", steps: [PLAN.steps[0]] });
     expect(reply.tool_calls?.[0]?.args).toEqual(PLAN);
     expect(reply.usage_metadata).toMatchObject({ input_tokens: 900, output_tokens: 140 });
+  });
+
+  it("hands over the last step at its closing brace, before the stream ends", async () => {
+    // The stand-in holds its last chunk until the last step was handed over: handed only when the
+    // stream ends (the old rule: a step is complete when the next begins), the hold would time out.
+    let release!: (by: string) => void;
+    const held = new Promise<string>((resolve) => (release = resolve));
+    stub = await startOpenAIStub([{ toolCalls: [{ name: "plan", arguments: PLAN }] }], { tokensPerSecond: 1000, holdEnd: async () => void (await held) });
+    const fallback = setTimeout(() => release("stream end"), 3_000);
+    const ids: string[] = [];
+    await streamPlan(planModel(model(stub), "functionCalling", FN), [new HumanMessage("plan it")], undefined, {
+      onStep: ({ index, step }) => {
+        ids.push((step as { id: string }).id);
+        if (index === PLAN.steps.length - 1) release("closing brace");
+      },
+    });
+    clearTimeout(fallback);
+    expect(await held).toBe("closing brace");
+    expect(ids).toEqual(["db", "cache", "deploy"]);
+  });
+
+  it("counts a step complete at its own closing brace, never at a brace inside a string or a nested object", () => {
+    const text = JSON.stringify({ name: "p", params: { x: "}" }, steps: [{ id: "a", params: { v: "{}}" , n: { m: 1 } } }, { id: "b", params: {} }] });
+    const at = (fragment: string, from = 0): number => text.indexOf(fragment, from) + fragment.length;
+    expect(closedSteps(text.slice(0, at('"v":"{}}"')))).toBe(0);
+    expect(closedSteps(text.slice(0, at('"m":1}')))).toBe(0);
+    expect(closedSteps(text.slice(0, at('"m":1}}}')))).toBe(1);
+    expect(closedSteps(text.slice(0, at('"id":"b"')))).toBe(1);
+    expect(closedSteps(text.slice(0, at('"params":{}}', at('"id":"b"'))))).toBe(2);
+    expect(closedSteps(text)).toBe(2);
+    // A key named "steps" inside a step is not the plan's steps.
+    expect(closedSteps(JSON.stringify({ steps: [{ id: "a", params: { steps: [{ x: 1 }] } }] }))).toBe(1);
+    expect(closedSteps('{"name":"steps","other":[{"a":1}]')).toBe(0);
   });
 
   it("streams JSON content (jsonSchema mode) with a strict response format, and counts o200k tokens when asked", async () => {
@@ -135,7 +168,7 @@ describe("the architect streams its plan", () => {
     expect(streamed.map((s) => [s.id, s.status])).toEqual([["db", "ok"], ["cache", "ok"], ["deploy", "ok"]]);
     expect(streamed[0]!.atMs).toBeLessThanOrEqual(streamed[2]!.atMs);
     // Events go out as steps arrive; whether each started is known (and kept) once decided.
-    expect(events).toEqual(streamed.map(({ started: _started, held: _held, ...s }) => ({ kind: "plan_step", attempt: 1, ...s })));
+    expect(events).toEqual(streamed.map(({ started: _started, held: _held, ...s }) => ({ kind: "plan_step", attempt: 1, ...s, tool: PLAN.steps.find((p) => p.id === s.id)!.tool })));
     expect(streamed.map((s) => s.started)).toEqual([true, true, true]);
     expect(final!.report!.status).toBe("succeeded");
     expect(final!.report!.usage.filter((u) => u.agent === "architect")).toEqual([expect.objectContaining({ input_tokens: 700, output_tokens: 120 })]);

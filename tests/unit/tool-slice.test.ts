@@ -7,7 +7,7 @@ import { workflows } from "../../src/workflows/index.ts";
 const tool = (server: string, name: string, inputSchema: Record<string, unknown> = { type: "object", properties: {} }, description = `${name} tool.`): ToolInfo =>
   ({ server, name, description, inputSchema, annotations: { destructiveHint: name.includes("delete") } }) as unknown as ToolInfo;
 
-const names = ["neon_create_project", "neon_create_database", "neon_delete_project", "upstash_create_database", "upstash_delete_database", "fly_create_app", "fly_deploy", "vercel_create_project", "vercel_deploy", "github_create_repo"];
+const names = ["neon_create_project", "neon_create_database", "neon_delete_project", "neon_list_projects", "fly_list_apps", "upstash_create_database", "upstash_delete_database", "fly_create_app", "fly_deploy", "vercel_create_project", "vercel_deploy", "github_create_repo"];
 const TOOLS: ToolInfo[] = [
   ...names.map((n) => tool("toolkit", n)),
   tool("workspace", "delegate_code_generation"),
@@ -34,6 +34,12 @@ describe("sliceTools", () => {
     expect(picked("delete the neon project billing").tools.map((t) => t.name)).toContain("neon_delete_project");
     expect(picked("lint the shop project").tools.map((t) => t.name)).toContain("run_lint");
     expect(picked("make it bigger", ["toolkit.github_create_repo"]).tools.map((t) => t.name)).toEqual(["github_create_repo"]);
+  });
+
+  it("sends a named provider's list tools only when the request asks what exists", () => {
+    expect(picked("Set up RAD Crawler with Neon DB, Fly.io deployment and Upstash Redis").tools.map((t) => t.name).filter((n) => n.includes("_list_"))).toEqual([]);
+    expect(picked("which Neon projects and Fly apps exist?").tools.map((t) => t.name)).toEqual(expect.arrayContaining(["neon_list_projects", "fly_list_apps"]));
+    expect(picked("check my fly app").tools.map((t) => t.name)).toContain("fly_list_apps");
   });
 
   it("sends the whole catalog when nothing matches", () => {
