@@ -13,7 +13,6 @@ import {
 import { COST_METADATA } from "../src/cost/callbacks.ts";
 import { forecastPlan } from "../src/cost/forecast.ts";
 import { createStepRecorder } from "../src/cost/recorder.ts";
-import { savedResults } from "../src/engine/saved-results.ts";
 import { DEFAULT_PRICING } from "../src/cost/pricing.ts";
 import { canonicalJson } from "../src/hash.ts";
 import { planCacheKey, type PlanCache } from "../src/cost/plan-cache.ts";
@@ -179,7 +178,7 @@ function executeWhileStreaming(state: RunState, deps: OrchestratorDeps, ctx: Awa
       signal: deps.cancelSignal,
       stopSignal: deps.stopSignal,
       onEvent: deps.onEvent,
-      saved: savedResults(config),
+      node: config as LangGraphRunnableConfig | undefined,
       // In the ledger like the executor's steps: one row per finished call.
       record: ledger && runId ? async (step, result, prepared) => {
         const recorder = createStepRecorder(ledger, runId, { plan: { ...prepared.plan, steps: [step] } }, { pricing, tools: ctx.caller.tools });

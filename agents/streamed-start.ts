@@ -1,4 +1,3 @@
-import { task } from "@langchain/langgraph";
 import type { StepResult } from "../src/engine/run-step.ts";
 import { canonicalJson } from "../src/hash.ts";
 import { earlySteps, type EarlyStepOptions } from "../src/engine/early-steps.ts";
@@ -41,11 +40,6 @@ export interface StreamedStart {
  * - a step naming an id that has not arrived waits (not started), and is judged when the plan ends.
  * Decisions are made one at a time in arrival order (the forecast is async), so "first" means first in the plan.
  */
-/** A task that returns the step it is given, saved like any task's result: on a re-run, the step as it was first given. */
-function pinStep(id: string): (step: Step) => Promise<unknown> {
-  return task(`streamed-step:${id}`, async (step: Step) => ({ pinned: step })) as unknown as (step: Step) => Promise<unknown>;
-}
-
 export function streamedStart(options: StreamedStartOptions): StreamedStart {
   const runner = earlySteps(options.ctx, options);
   const accepted: Step[] = [];
@@ -78,7 +72,7 @@ export function streamedStart(options: StreamedStartOptions): StreamedStart {
     // result comes back, nothing is called) and the architect's check of started steps against the
     // final plan rolls it back, instead of the new step running beside an old resource nobody undoes.
     const latest = prepared.plan.steps.at(-1)!;
-    const first = ((await pinStep(id)(latest)) as { pinned: Step }).pinned;
+    const first = await runner.pin(id, latest);
     const again = canonicalJson(first) === canonicalJson(latest) ? undefined : validatePlan({ name, params: plan["params"], steps: [...accepted, first] }, { ...options.rules, params: {} });
     const [step, from] = again?.ok ? [again.prepared.plan.steps.at(-1)!, again.prepared] : [latest, prepared];
     accepted.push(step);

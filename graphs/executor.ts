@@ -1,10 +1,10 @@
 import { END, START, StateGraph, type BaseCheckpointSaver, type LangGraphRunnableConfig } from "@langchain/langgraph";
-import { afterAsapSegment, afterBudget, awaitBudget, compensate, prepare, runAsap, type ExecutorDeps } from "../src/engine/schedule.ts";
+import { afterAsap, afterBudget, awaitBudget, compensate, prepare, runAsap, type ExecutorDeps } from "../src/engine/schedule.ts";
 import { ExecutorState, type ExecState, type ExecUpdate } from "../src/engine/state.ts";
 import { compilePlanGraph } from "./plan-graph.ts";
 
 /**
- * prepare → (asap, in segments | graph: the plan's own graph) → compensate. Invalid plans stop at
+ * prepare → (asap: every step in one node | graph: the plan's own graph) → compensate. Invalid plans stop at
  * prepare; steps held by the running budget wait at `budget` (an interrupt) and go on once approved.
  * A thread started under the removed `waves` scheduler resumes under asap.
  */
@@ -14,10 +14,10 @@ export function buildExecutorGraph(deps: ExecutorDeps) {
     .addNode("runAsap", (s, config) => runAsap(s, deps, config))
     .addNode("runGraph", (s, config) => runPlanGraph(s, deps, config))
     .addNode("budget", (s) => awaitBudget(s))
-    .addNode("compensate", (s) => compensate(s, deps))
+    .addNode("compensate", (s, config) => compensate(s, deps, config))
     .addEdge(START, "prepare")
     .addConditionalEdges("prepare", (s) => (s.status === "invalid" ? END : s.scheduler === "graph" ? "runGraph" : "runAsap"), [END, "runGraph", "runAsap"])
-    .addConditionalEdges("runAsap", (s) => afterAsapSegment(s), ["runAsap", "budget", "compensate"])
+    .addConditionalEdges("runAsap", (s) => afterAsap(s), ["budget", "compensate"])
     .addEdge("runGraph", END)
     .addConditionalEdges("budget", (s) => afterBudget(s), ["runAsap", "compensate"])
     .addEdge("compensate", END);

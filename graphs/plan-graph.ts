@@ -20,7 +20,7 @@ export function buildPlanGraph(prepared: PreparedPlan, deps: ExecutorDeps) {
     graph.addNode(id, (s: typeof ExecutorState.State) => (s.stop ? stoppedStep(id, s.prepared ?? prepared) : runOneStep({ ...s, stepId: id }, deps)));
   }
   graph.addNode(PLAN_NODES.settle, (s: typeof ExecutorState.State) => settlePlan(s, deps), { defer: true });
-  graph.addNode(PLAN_NODES.compensate, (s: typeof ExecutorState.State) => compensate(s, deps));
+  graph.addNode(PLAN_NODES.compensate, (s: typeof ExecutorState.State, config) => compensate(s, deps, config));
   graph.addEdge(START, PLAN_NODES.prepare);
   const roots = prepared.order.filter((id) => (prepared.deps[id] ?? []).length === 0);
   graph.addConditionalEdges(PLAN_NODES.prepare, (s: typeof ExecutorState.State) => afterPlanPrepare(s, deps), [...roots, PLAN_NODES.settle, END]);

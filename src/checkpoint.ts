@@ -3,6 +3,7 @@ import { postgresUrl } from "./pg-url.ts";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
+import { postgresJournal, registerJournal, sqliteJournal } from "./engine/step-journal.ts";
 
 export interface Checkpointer {
   saver: BaseCheckpointSaver;
@@ -13,7 +14,8 @@ export interface Checkpointer {
 
 /**
  * The saver for every graph: a SQLite file under the state dir by default, Postgres when given a
- * `postgres://` URL (from `--checkpointer` or DATABASE_URL).
+ * `postgres://` URL (from `--checkpointer` or DATABASE_URL). The step journal (src/engine/step-journal.ts)
+ * lives in the same database.
  */
 export async function openCheckpointer(options: { home: string; url?: string }): Promise<Checkpointer> {
   const url = postgresUrl(options.url);
@@ -25,12 +27,14 @@ export async function openCheckpointer(options: { home: string; url?: string }):
     pool.on("connect", (client) => client.on("error", () => {}));
     const saver = new PostgresSaver(pool);
     await saver.setup();
+    registerJournal(saver, await postgresJournal(pool));
     return { saver, description: maskSecrets(url), close: () => saver.end() };
   }
   const file = options.url?.replace(/^sqlite:/, "") || path.join(options.home, "checkpoints.sqlite");
   mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const { SqliteSaver } = await import("@langchain/langgraph-checkpoint-sqlite");
   const saver = SqliteSaver.fromConnString(file);
+  registerJournal(saver, sqliteJournal(saver.db));
   return { saver, description: `sqlite:${file}`, close: async () => {
       saver.db.close();
     } };

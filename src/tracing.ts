@@ -131,7 +131,8 @@ function candidatesOf(value: unknown, depth = 0): Record<string, unknown>[] {
 
 /**
  * Adds what LangSmith shows per run: cost on LLM runs (from the tracer's usage_metadata and the
- * model name), the step id on executor tasks (`step:<id>`, `rollback:<id>`, `early:<id>:<hash>`).
+ * model name), the agent on its nodes' runs. Step runs carry their `step_id` / `rollback_of` themselves
+ * (src/engine/step-journal.ts `traced`).
  */
 export function annotate(metadata: Record<string, unknown>, pricing: Pricing, baseUrl?: string): Record<string, unknown> {
   const out = { ...metadata };
@@ -145,12 +146,7 @@ export function annotate(metadata: Record<string, unknown>, pricing: Pricing, ba
     if (price.known) Object.assign(out, { input_cost: cost["input_cost"], output_cost: cost["output_cost"], total_cost: cost["total_cost"] });
   }
   const node = metadata["langgraph_node"];
-  if (typeof node === "string") {
-    // `early:<id>:<hash>` is a step started while its plan streamed (src/engine/early-steps.ts).
-    const task = /^(step|rollback):(.+)$/.exec(node) ?? /^(early):(.+):[0-9a-f]+$/.exec(node);
-    if (task) out[task[1] === "rollback" ? "rollback_of" : "step_id"] = task[2];
-    if (out["agent"] === undefined && ["architect", "credit_validator", "reporter"].includes(node)) out["agent"] = node.replace("_", "-");
-  }
+  if (typeof node === "string" && out["agent"] === undefined && ["architect", "credit_validator", "reporter"].includes(node)) out["agent"] = node.replace("_", "-");
   return out;
 }
 

@@ -1,5 +1,5 @@
 import { setMaxListeners } from "node:events";
-import { interrupt, task, type LangGraphRunnableConfig } from "@langchain/langgraph";
+import { interrupt, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { createBudgetGuard, type BudgetGuardOptions, type BudgetLimit, type GuardCheck } from "../cost/budget.ts";
 import { measuredUsd } from "../cost/recorder.ts";
 import type { ProgressUpdate } from "../mcp/client.ts";
@@ -11,7 +11,7 @@ import { parseAnswer, type BudgetRequest } from "./approval.ts";
 import { breakpointProblems } from "./breakpoints.ts";
 import { outcomeOf, planCompensations, runCompensation, undoneWithOthers, type CompensationResult } from "./compensate.ts";
 import { runStep, type RunContext, type StepResult } from "./run-step.ts";
-import { savedResults } from "./saved-results.ts";
+import { nodeJournal } from "./step-journal.ts";
 import type { ExecState, ExecUpdate, RunStatus } from "./state.ts";
 import type { StepEvent } from "./step-event.ts";
 
@@ -58,58 +58,57 @@ export async function prepare(state: ExecState, deps: ExecutorDeps): Promise<Exe
   return { ...fresh, prepared: validation.prepared, problems: [], status: "pending" };
 }
 
-/**
- * LangGraph's cost per task grows with the number of tasks in one superstep, so a very large plan
- * runs in segments of this many steps (one superstep each); plans up to this size run in one.
- */
-export const ASAP_SEGMENT = 250;
-
-// Inside LangGraph every running task adds an abort listener to the run's signal. Raise Node's
-// default limit (10) for new signals so that parallel steps print no false "memory leak" warning.
-setMaxListeners(ASAP_SEGMENT + 50);
+// Every call in flight adds an abort listener to the run's cancel signal. Raise Node's default
+// limit (10) for new signals so that parallel steps print no false "memory leak" warning.
+setMaxListeners(300);
 
 /**
- * asap: one Functional API task per step, created up front in topological order (task identity is
- * call order + name), each awaiting its own dependencies. A step starts the moment their results
- * are saved (see saved-results.ts); every result is checkpointed as it lands, so a resumed run
- * does not call finished steps again. Steps finished in earlier segments are read from state; steps
- * held by the budget run again in the segment after the approval.
+ * asap: every step of the plan in this one node, each started the moment its own dependencies'
+ * results are journaled (step-journal.ts) — no superstep, no barrier, O(1) work per step. A node
+ * re-run after a kill takes the steps it journaled as done and does not call them again. Steps
+ * finished in an earlier superstep are read from state; steps held by the budget run again in the
+ * superstep after the approval.
  */
 export async function runAsap(state: ExecState, deps: ExecutorDeps, config?: LangGraphRunnableConfig): Promise<ExecUpdate> {
   const prepared = state.prepared!;
   const node = runContext(await deps.context(), state, deps);
-  const saved = savedResults(config);
+  const journal = await nodeJournal(config);
   const steps = stepsById(prepared);
-  const done = Object.values(state.results).filter((r) => r.status !== "held");
-  const earlier = new Map(done.map((r) => [r.id, Promise.resolve(r)]));
-  const promises = new Map<string, Promise<StepResult>>(earlier);
-  let failed = done.some((r) => r.status !== "succeeded");
-  for (const id of prepared.order.filter((id) => !earlier.has(id)).slice(0, ASAP_SEGMENT)) {
-    const depIds = prepared.deps[id] ?? [];
-    const run = durableTask(`step:${id}`, async () => {
-      const depResults = await Promise.all(depIds.map((d) => promises.get(d)!));
-      await saved(depIds);
-      const blocked = blockedBy(depResults, failed, isStopped(deps));
-      if (blocked) return notRun(id, prepared, blocked);
-      return execute(steps.get(id)!, prepared, scopeOf(depResults, prepared), node, deps);
-    });
-    const promise = run().then((result) => {
-      if (result.status === "failed") failed = true;
-      return result;
-    });
-    promise.catch(() => {});
+  const promises = new Map<string, Promise<StepResult>>();
+  const fresh: Promise<StepResult>[] = [];
+  let failed = Object.values(state.results).some((r) => r.status !== "succeeded" && r.status !== "held");
+  for (const id of prepared.order) {
+    const earlier = state.results[id];
+    if (earlier && earlier.status !== "held") {
+      promises.set(id, Promise.resolve(earlier));
+      continue;
+    }
+    const promise = Promise.all((prepared.deps[id] ?? []).map((d) => promises.get(d)!))
+      .then((depResults) =>
+        journal.run(`step:${id}`, { name: `step:${id}`, metadata: { step_id: id } }, async () => {
+          const blocked = blockedBy(depResults, failed, isStopped(deps));
+          return blocked ? notRun(id, prepared, blocked) : execute(steps.get(id)!, prepared, scopeOf(depResults, prepared), node, deps);
+        }),
+      )
+      .then((result) => {
+        node.landed(result);
+        if (result.status === "failed") failed = true;
+        return result;
+      });
+    // The journal could not be written: the node fails, and no step starts after it.
+    promise.catch(() => (failed = true));
     promises.set(id, promise);
+    fresh.push(promise);
   }
-  const results = await Promise.all([...promises.entries()].filter(([id]) => !earlier.has(id)).map(([, p]) => p));
+  const results = await Promise.all(fresh);
   return { results: Object.fromEntries(results.map((r) => [r.id, r])) };
 }
 
-/** After an asap segment: another segment while steps are left, the budget question when steps are held, else compensate. */
-export function afterAsapSegment(state: ExecState): "runAsap" | "budget" | "compensate" {
+/** After asap: the budget question when steps are held, else compensate (which also settles a clean run). */
+export function afterAsap(state: ExecState): "budget" | "compensate" {
   const results = Object.values(state.results);
-  if (results.some((r) => r.status === "failed" || r.status === "skipped")) return "compensate";
-  if (results.some((r) => r.status === "held")) return "budget";
-  return results.length === state.prepared!.order.length ? "compensate" : "runAsap";
+  const ended = results.some((r) => r.status === "failed" || r.status === "skipped");
+  return !ended && results.some((r) => r.status === "held") ? "budget" : "compensate";
 }
 
 /** One step on its own: a step node of the graph scheduler (graphs/plan-graph.ts). */
@@ -162,11 +161,14 @@ export function afterBudget(state: ExecState): "runAsap" | "compensate" {
 
 /**
  * After the DAG: when a step failed or the run was stopped, undo the finished steps in reverse
- * dependency order, one task each (checkpointed); a failing compensation does not stop the rest.
+ * dependency order, each journaled as it ends (a re-run node does not undo twice); a failing
+ * compensation does not stop the rest.
  * Every finished step ends undone, with nothing to undo, left behind, or with its undo failed.
  */
-export async function compensate(state: ExecState, deps: ExecutorDeps): Promise<ExecUpdate> {
+export async function compensate(state: ExecState, deps: ExecutorDeps, config?: LangGraphRunnableConfig): Promise<ExecUpdate> {
   const prepared = state.prepared!;
+  // Opened first: that also deletes the steps' journal (their results are in the checkpoint now).
+  const journal = await nodeJournal(config);
   const results = withSkipped(state.results, prepared);
   // A call cancelled by a stop failed because of the stop, not on its own: the run is cancelled.
   const anyFailed = Object.values(results).some((r) => r.status === "failed" && r.error?.code !== "CANCELLED");
@@ -183,7 +185,7 @@ export async function compensate(state: ExecState, deps: ExecutorDeps): Promise<
   const { compensations: planned, rest } = planCompensations(prepared, results, ctx.caller.tools);
   const compensations: CompensationResult[] = [];
   for (const comp of planned) {
-    const result = await durableTask(`rollback:${comp.step}`, () => runCompensation(comp, scope, ctx))();
+    const result = await journal.run(`rollback:${comp.step}`, { name: `rollback:${comp.step}`, metadata: { rollback_of: comp.step } }, () => runCompensation(comp, scope, ctx));
     deps.onEvent?.({ type: "compensation_finished", result });
     compensations.push(result);
   }
@@ -206,21 +208,30 @@ interface NodeContext {
 }
 
 function runContext(base: RunContext, state: ExecState, deps: ExecutorDeps): NodeContext {
-  const landed = new Map(Object.entries(state.results));
-  const budget = deps.budget ? budgetCheck(deps.budget, state, landed) : undefined;
+  const spend = runningSpend(state);
+  const budget = deps.budget ? budgetCheck(deps.budget, state, spend) : undefined;
   const gate = createCallGate({ tools: base.caller.tools, allow: base.allow, untrusted: base.untrusted, allowDestructive: state.allowDestructive, budget });
-  return { ctx: { ...base, gate }, landed: (result) => landed.set(result.id, result) };
+  return { ctx: { ...base, gate }, landed: spend.landed };
+}
+
+/** What this run's steps have spent (measured, else declared), kept as a running sum: O(1) per landed result. */
+function runningSpend(state: ExecState): { landed(result: StepResult): void; usd(): number } {
+  const declared = new Map((state.prepared?.plan.steps ?? []).map((s) => [s.id, s.estimate?.usd ?? 0]));
+  const usdOf = (r: StepResult): number => (r.status === "succeeded" || r.status === "failed" ? (measuredUsd(r.output) ?? declared.get(r.id) ?? 0) : 0);
+  const byStep = new Map<string, number>();
+  let total = 0;
+  const landed = (result: StepResult): void => {
+    const usd = usdOf(result);
+    total += usd - (byStep.get(result.id) ?? 0);
+    byStep.set(result.id, usd);
+  };
+  for (const result of Object.values(state.results)) landed(result);
+  return { landed, usd: () => total };
 }
 
 /** Before each call: this run's spend (its steps as they land, plus planning) and other runs' spend, against the limits. */
-function budgetCheck(budget: RunBudget, state: ExecState, landed: ReadonlyMap<string, StepResult>): () => Promise<GuardCheck> {
-  const declared = new Map((state.prepared?.plan.steps ?? []).map((s) => [s.id, s.estimate?.usd ?? 0]));
-  const usdOf = (r: StepResult): number => (r.status === "succeeded" || r.status === "failed" ? (measuredUsd(r.output) ?? declared.get(r.id) ?? 0) : 0);
-  const guard = createBudgetGuard({
-    ...budget,
-    approved: state.budgetApproved,
-    runSpentUsd: () => budget.otherUsd + [...landed.values()].reduce((sum, r) => sum + usdOf(r), 0),
-  });
+function budgetCheck(budget: RunBudget, state: ExecState, spend: { usd(): number }): () => Promise<GuardCheck> {
+  const guard = createBudgetGuard({ ...budget, approved: state.budgetApproved, runSpentUsd: () => budget.otherUsd + spend.usd() });
   return async () => {
     await guard.refresh();
     return guard.check();
@@ -232,14 +243,8 @@ async function execute(step: Step, prepared: PreparedPlan, scope: Scope, node: N
   deps.onEvent?.({ type: "step_started", id: step.id, tool: `${resolved.server}.${resolved.tool}` });
   const onProgress = deps.onEvent && ((update: ProgressUpdate) => deps.onEvent?.({ type: "step_progress", id: step.id, ...update }));
   const result = await runStep(step, resolved, scope, { ...node.ctx, signal: deps.cancelSignal, ...(onProgress ? { onProgress } : {}) });
-  node.landed(result);
   if (result.status !== "held") deps.onEvent?.({ type: "step_finished", result });
   return result;
-}
-
-/** A LangGraph task: its result is checkpointed; on resume a finished task returns its saved result. */
-function durableTask<T>(name: string, fn: () => Promise<T>): () => Promise<T> {
-  return task(name, fn) as unknown as () => Promise<T>;
 }
 
 type Blocked = { status: "skipped" | "held"; reason: string };

@@ -39,6 +39,42 @@ describe("a run killed with SIGKILL resumes without repeating finished steps", (
     expect(count("slow")).toBe(2); // in flight when killed: it runs again
   }, 90_000);
 
+  it("a large plan killed while one slow step runs: resume calls only that step again", async () => {
+    // 400 steps: 398 quick ones (20 chains) finish while `slow` runs; `end` waits for both. In segments
+    // of 250 steps (the version before the step journal), the quick steps after the first segment
+    // would wait for `slow`, and they would not all have been called before it ends.
+    const dir = tempDir();
+    const calls = path.join(dir, "calls.jsonl");
+    writeFileSync(path.join(dir, "mcp.json"), JSON.stringify({ mcpServers: { infra: fakeServer("infra", calls, { delays: { slow: 20_000 } }) } }));
+    const work = (id: string, dependencies: string[] = []) => ({ id, tool: "infra.work", dependencies, params: { name: id } });
+    const quick = Array.from({ length: 398 }, (_, i) => work(`w${i}`, i >= 20 ? [`w${i - 20}`] : []));
+    writeFileSync(path.join(dir, "plan.json"), JSON.stringify({ name: "kill me big", steps: [work("slow"), ...quick, work("end", ["slow", "w397"])] }));
+    const env = { CREDIT_OPTIMIZER_HOME: path.join(dir, "home") };
+    const args = ["run", "--plan", path.join(dir, "plan.json"), "--mcp-config", path.join(dir, "mcp.json"), "--thread", "kill-big", "--json"];
+
+    const first = startCli(args, env);
+    await waitFor(() => readCalls(calls).some((c) => c.name === "slow"), 30_000, "slow to start");
+    const slowAt = readCalls(calls).find((c) => c.name === "slow")!.at;
+    await waitFor(() => readCalls(calls).filter((c) => c.name.startsWith("w")).length === quick.length, 15_000, "every quick step to be called while slow runs");
+    await new Promise((r) => setTimeout(r, 1_000)); // the last quick results land in the journal
+    expect(Date.now() - slowAt).toBeLessThan(20_000);
+    first.child.kill("SIGKILL");
+    expect((await first.done).signal).toBe("SIGKILL");
+    expect(readCalls(calls).some((c) => c.name === "end")).toBe(false);
+
+    writeFileSync(path.join(dir, "mcp.json"), JSON.stringify({ mcpServers: { infra: fakeServer("infra", calls) } }));
+    const resumed = await runCli(["resume", "kill-big", "--json"], env);
+    expect(resumed.code).toBe(0);
+    const report = JSON.parse(resumed.stdout) as { status: string; steps: { id: string; status: string }[] };
+    expect(report.status).toBe("succeeded");
+    expect(report.steps).toHaveLength(400);
+    const counts = new Map<string, number>();
+    for (const c of readCalls(calls).filter((c) => c.tool === "work")) counts.set(c.name, (counts.get(c.name) ?? 0) + 1);
+    expect(quick.filter((s) => counts.get(s.id) !== 1).map((s) => [s.id, counts.get(s.id)])).toEqual([]);
+    expect(counts.get("slow")).toBe(2); // in flight when killed: it runs again
+    expect(counts.get("end")).toBe(1);
+  }, 120_000);
+
   it("a thread killed under the executor-only version is refused by name, and nothing is called", async () => {
     // The fixture is the checkpoint file of a run killed mid-way by the version before the one
     // pipeline (plan "kill me": a and b finished, slow in flight, c not started).

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { compileExecutor } from "../../graphs/executor.ts";
 import { ServerLimits } from "../../src/engine/limits.ts";
 import { summarizeExecution } from "../../src/engine/report.ts";
-import { ASAP_SEGMENT, type ExecState, type Scheduler } from "../../src/engine/schedule.ts";
+import type { ExecState, Scheduler } from "../../src/engine/schedule.ts";
 import { ToolCallError } from "../../src/mcp/client.ts";
 import { SecretStore } from "../../src/secrets.ts";
 import { FakeCaller, infraCaller, sleep } from "../helpers/fake-caller.ts";
@@ -180,16 +180,24 @@ describe("asap scheduling", () => {
     expect(caller.callsOf("delete").map((c) => c.args["id"])).toEqual(["id-b", "id-a"]);
   });
 
-  it("a plan larger than one segment runs in several supersteps and still rolls back across them", async () => {
-    const n = ASAP_SEGMENT + 100;
-    const steps = Array.from({ length: n }, (_, i) => create(`s${i}`, i >= 3 ? [`s${i - 3}`] : []));
-    const ok = await run(infraCaller(), { name: "big", steps }, "asap");
-    expect(ok.status).toBe("succeeded");
-    expect(ok.steps).toHaveLength(n);
+  it("a large plan has no barrier: a step whose dependency finished starts while a slow step early in the plan still runs", async () => {
+    // 300 steps: s0 is slow; s299, last in the plan, waits only for the quick s1. Run in segments of
+    // 250 steps (the version before the journal), s299 would wait for s0.
+    const steps = [create("s0"), ...Array.from({ length: 298 }, (_, i) => create(`s${i + 1}`)), create("s299", ["s1"])];
+    const caller = infraCaller({ ms: { s0: 1_500 } });
+    const report = await run(caller, { name: "wide", steps }, "asap", { limit: 1_000 });
+    expect(report.status).toBe("succeeded");
+    const call = (name: string) => caller.callsOf("create").find((c) => c.args["name"] === name)!;
+    expect(call("s299").startedAt).toBeLessThan(call("s0").endedAt! - 1_000);
+  }, 60_000);
 
+  it("a large plan rolls back every finished step, in reverse order", async () => {
+    const n = 350;
+    const steps = Array.from({ length: n }, (_, i) => create(`s${i}`, i >= 3 ? [`s${i - 3}`] : []));
     const caller = infraCaller({ failOn: [`s${n - 1}`] });
     const failed = await run(caller, { name: "big", steps }, "asap");
     expect(failed.status).toBe("rolled_back");
+    expect(failed.steps).toHaveLength(n);
     expect(caller.callsOf("delete")).toHaveLength(n - 1);
     expect(caller.callsOf("delete")[0]!.args["id"]).toBe(`id-s${n - 2}`);
     expect(caller.callsOf("delete").at(-1)!.args["id"]).toBe("id-s0");
