@@ -1,6 +1,7 @@
 export declare const SOURCE_DIRS: string[];
 export declare const BUILD_INPUTS: string[];
 export declare const STAMP: string;
+export declare const CHECKED_ENV: string;
 export interface BuildState {
   state: "current" | "stale" | "absent";
   /** When the build started (ms since the epoch). */
@@ -8,5 +9,5 @@ export interface BuildState {
   /** The first source (relative to the package root) found newer than the build. */
   newer?: string;
 }
-export declare function buildState(root: string): BuildState;
+export declare function buildState(root: string, trusted?: string): BuildState;
 export declare function codeStamp(root: string): string;

@@ -65,6 +65,17 @@ async function bundleCli() {
       });
     },
   };
+  /**
+   * zod's `z.locales` namespace re-exports its ~50 error-message locales (about 300 KB of the ~650 KB
+   * of zod in every chunk set): every process, the CLI and each server, would parse them at start. Only
+   * English is used (zod's default, `z.config(en())` inside zod), so the namespace keeps `en` alone.
+   */
+  const zodEnglishOnly = {
+    name: "zod-english-only",
+    setup(build) {
+      build.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => ({ contents: 'export { default as en } from "./en.js";\n', loader: "js" }));
+    },
+  };
   await esbuild.build({
     entryPoints: { main: path.join(root, "src", "cli", "main.ts") },
     outdir,
@@ -86,7 +97,7 @@ async function bundleCli() {
       "better-sqlite3", "@electric-sql/pglite", "@electric-sql/pglite-socket", "pg-native", "typescript", "tsx", "tsx/*", "esbuild", "puppeteer-core",
       "bullmq", "ioredis", "redis-semaphore", "msgpackr", "write-file-atomic",
     ],
-    plugins: [ownUrls],
+    plugins: [ownUrls, zodEnglishOnly],
   });
   // A CommonJS module that reads __filename or __dirname would fail only when that path runs: refuse the build instead.
   const { readdir, readFile } = await import("node:fs/promises");

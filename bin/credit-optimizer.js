@@ -4,13 +4,15 @@
 // note on a terminal) until `npm run build`. The built-in MCP servers start through this file too.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildState } from "./build-state.js";
+import { buildState, CHECKED_ENV } from "./build-state.js";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 // CREDIT_OPTIMIZER_FROM_SOURCES=1 runs the sources even when the build is current (development,
 // and the benchmark's before/after comparison); read here because nothing else has loaded yet.
 const fromSources = process.env.CREDIT_OPTIMIZER_FROM_SOURCES === "1";
-const build = fromSources ? { state: "skipped" } : buildState(root);
+const build = fromSources ? { state: "skipped" } : buildState(root, process.env[CHECKED_ENV]);
+// The built-in servers this process starts run the build it checked (see CHECKED_ENV).
+if (build.state === "current") process.env[CHECKED_ENV] = String(build.builtAt);
 
 // A reader that goes away (`credit-optimizer --help | head`) ends the output, not the process with a trace.
 for (const stream of [process.stdout, process.stderr]) {

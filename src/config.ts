@@ -44,6 +44,8 @@ const EnvSchema = z.object({
   // "1": bin/credit-optimizer.js runs the TypeScript sources even when dist/ is current (it reads this
   // itself, before anything loads); listed so the built-in servers inherit the CLI's choice.
   CREDIT_OPTIMIZER_FROM_SOURCES: optional,
+  // Set by bin/credit-optimizer.js for the built-in servers it starts: the build it found current.
+  CREDIT_OPTIMIZER_BUILD_CHECKED: optional,
   // Default session of a thinking-tools instance (one instance per agent).
   AGENT_ID: optional,
   CREDIT_OPTIMIZER_DAILY_CAP_USD: number(10),

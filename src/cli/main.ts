@@ -63,7 +63,11 @@ export function buildProgram(config: () => AppConfig, io: Io, setExit: (code: nu
     .option("--break-before <steps>", "pause before these steps (comma-separated, repeatable; runs the graph scheduler): see each one's inputs, then go on or stop", collect)
     .option("--queue <url>", "queue the run for the workers (redis://HOST:PORT[?queue=NAME]; default CREDIT_OPTIMIZER_QUEUE) and print its thread id")
     .option("--wait", "with --queue: follow the run to its end (same output and exit codes as a local run)")
-    .action(async (words: string[], options) => done((await import("./run.ts")).runCommand("run", words, options, config(), io)));
+    .action(async (words: string[], options) => {
+      const appConfig = config();
+      const { withServersStarting } = await import("./start-servers.ts");
+      await done(withServersStarting(appConfig, { ...options, words }, async () => (await import("./run.ts")).runCommand("run", words, options, appConfig, io)));
+    });
 
   runOptions(program.command("plan").argument("<request...>", "what to do, in plain language").description("plan and forecast a request; nothing runs (--json prints the plan for run --plan)"))
     .action(async (words: string[], options) => done((await import("./run.ts")).runCommand("plan", words, options, config(), io)));

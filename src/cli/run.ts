@@ -51,8 +51,6 @@ export async function runCommand(mode: "run" | "plan", words: string[], options:
   const queue = mode === "run" ? (options.queue ?? config.queueUrl) : undefined;
   if (queue) return (await import("./queued.ts")).queuedRunCommand(input, options.thread, queue, options, config, io);
   return withRoot(config, options, io, async (root) => {
-    // A run needs its servers: they start now, all at once, while the graph compiles and the plan is made.
-    if (!input.dryRun) root.context().catch(() => {});
     let threadId = options.thread ?? `run-${randomUUID()}`;
     let params = input.params ?? {};
     let pickedWorkflow: string | undefined;
@@ -90,7 +88,8 @@ export async function runCommand(mode: "run" | "plan", words: string[], options:
       params = { ...params, ...answers };
       threadId = `run-${randomUUID()}`;
     }
-  }, { catalog: input.dryRun ? "pinned" : "live" });
+    // A run needs its servers: they start first, all at once, while the state opens and the plan is made.
+  }, { catalog: input.dryRun ? "pinned" : "live", connectNow: !input.dryRun });
 }
 
 /** Asks on the terminal (stdin, prompts on stderr); the end of input answers nothing. */
@@ -191,7 +190,7 @@ export async function validateCommand(file: string, options: StateOptions & { pa
 }
 
 /** Opens the one root for a command, reports servers pinned on first use, and always closes it. */
-export async function withRoot(config: AppConfig, options: StateOptions, io: Io, fn: (root: Root) => Promise<number>, extra: Pick<RootOptions, "catalog"> = {}): Promise<number> {
+export async function withRoot(config: AppConfig, options: StateOptions, io: Io, fn: (root: Root) => Promise<number>, extra: Pick<RootOptions, "catalog" | "connectNow"> = {}): Promise<number> {
   const rootOptions: RootOptions = {
     ...extra,
     checkpointer: options.checkpointer,

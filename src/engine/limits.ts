@@ -1,7 +1,6 @@
 import type { Redis } from "ioredis";
 import { isToolCallError } from "../mcp/call-errors.ts";
 import pLimit from "p-limit";
-import { Semaphore } from "redis-semaphore";
 
 /**
  * At most so many calls at once; `run` waits for a slot, calls, and gives the slot back. `provider`
@@ -107,6 +106,8 @@ export class RedisServerLimits extends ServerLimits {
     return {
       run: async (fn, provider) => {
         const pauses = provider ? [serverPause, pauseKey(this.options.prefix, server, provider)] : [serverPause];
+        // Loaded here, not with this module: every run command loads ServerLimits, only a worker uses Redis.
+        const { Semaphore } = await import("redis-semaphore");
         for (let limited = 0; ; limited++) {
           await waitOut(this.redis, pauses);
           const semaphore = new Semaphore(this.redis, key, size, {

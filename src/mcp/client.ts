@@ -1,4 +1,5 @@
-import type { MultiServerMCPClient } from "@langchain/mcp-adapters";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { classifyCallError, classifyToolError, isTransientText, stripMcpPrefix, ToolCallError } from "./call-errors.ts";
 import { outputOf, textOf } from "./output.ts";
 import type { ToolInfo } from "./catalog.ts";
@@ -33,21 +34,24 @@ export interface ToolCaller {
 
 export { isToolCallError, ToolCallError, type ToolCallErrorCode } from "./call-errors.ts";
 
+/** Connections `McpRuntime.startEarly` opened that no runtime has taken yet, by server name (one process, one set). */
+const early = new Map<string, { config: string; client: Promise<Client> }>();
+
 /**
- * MCP servers from an `mcpServers` config, connected through `@langchain/mcp-adapters` (one
- * client per server). Calls go to each server's MCP client so results keep `structuredContent`
- * and `isError`. A server whose connection breaks (a stdio child that died) is reconnected on
- * the next call, so a retried step reaches a fresh process.
+ * MCP servers from an `mcpServers` config, one MCP SDK client per server (see connectServer).
+ * Calls go to each server's client so results keep `structuredContent` and `isError`. A server
+ * whose connection breaks (a stdio child that died) is reconnected on the next call, so a retried
+ * step reaches a fresh process.
  */
 export class McpRuntime implements ToolCaller {
   private constructor(
     private readonly configs: Record<string, ServerConfig>,
-    private readonly clients: Map<string, Promise<MultiServerMCPClient>>,
+    private readonly clients: Map<string, Promise<Client>>,
     readonly tools: readonly ToolInfo[],
   ) {}
 
   static async connect(config: McpConfig): Promise<McpRuntime> {
-    const clients = new Map<string, Promise<MultiServerMCPClient>>();
+    const clients = new Map<string, Promise<Client>>();
     const runtime = new McpRuntime(config.mcpServers, clients, []);
     try {
       // All servers start at once: start-up is the slowest server's, not the sum.
@@ -57,6 +61,27 @@ export class McpRuntime implements ToolCaller {
       await runtime.close();
       throw error;
     }
+  }
+
+  /**
+   * Starts every server of `config` now, before the runtime that will use them exists (`run` calls
+   * this before the rest of the command has loaded: the servers' start-up overlaps it). The first
+   * runtime asking for a server with the same configuration takes its connection over. The returned
+   * function closes whatever no runtime took: call it when the command ends.
+   */
+  static startEarly(config: McpConfig): () => Promise<void> {
+    const mine = Object.entries(config.mcpServers).map(([name, server]) => {
+      const entry = { config: JSON.stringify(server), client: connectServer(name, server) };
+      // A failure is the taker's to report; unclaimed, it is nobody's.
+      entry.client.catch(() => {});
+      early.set(name, entry);
+      return [name, entry] as const;
+    });
+    return async () => {
+      const left = mine.filter(([name, entry]) => early.get(name) === entry);
+      for (const [name] of left) early.delete(name);
+      await Promise.all(left.map(async ([, entry]) => (await entry.client.catch(() => undefined))?.close().catch(() => {})));
+    };
   }
 
   /**
@@ -124,32 +149,88 @@ export class McpRuntime implements ToolCaller {
     return tools;
   }
 
-  private async client(server: string) {
-    let multi = this.clients.get(server);
-    if (!multi) {
-      const connection = toConnection(this.configs[server]!);
-      // Loaded with the first connection: `plan` and `validate` read pinned catalogs and never need it.
-      multi = Promise.all([import("@langchain/mcp-adapters"), compileOutputSchemasOnUse()]).then(([{ MultiServerMCPClient }]) => new MultiServerMCPClient({ mcpServers: { [server]: connection }, throwOnLoadError: true, onConnectionError: "throw" }));
-      this.clients.set(server, multi);
+  private async client(server: string): Promise<Client> {
+    let connecting = this.clients.get(server);
+    if (!connecting) {
+      const config = this.configs[server]!;
+      const started = early.get(server);
+      const taken = started !== undefined && started.config === JSON.stringify(config);
+      if (taken) early.delete(server);
+      connecting = taken ? started.client : connectServer(server, config);
+      this.clients.set(server, connecting);
     }
-    const mcp = await (await multi).getClient(server).catch(async (error: unknown) => {
-      await this.drop(server);
+    try {
+      return await connecting;
+    } catch (error) {
+      // The next call starts the server afresh (unless another caller already did).
+      if (this.clients.get(server) === connecting) this.clients.delete(server);
       throw error;
-    });
-    if (!mcp) throw new Error(`MCP server "${server}" did not connect`);
-    return mcp;
+    }
   }
 
   private async drop(server: string): Promise<void> {
-    const multi = this.clients.get(server);
+    const connecting = this.clients.get(server);
     this.clients.delete(server);
-    await (await multi)?.close().catch(() => {});
+    const client = await connecting?.catch(() => undefined);
+    await client?.close().catch(() => {});
   }
 }
 
 /**
+ * One server's MCP client, connected through the SDK's own transports: stdio starts the command
+ * (the child gets the SDK's few default variables plus the configured `env`), a URL is Streamable
+ * HTTP, with the older SSE transport when the server answers that with a 4xx. Not through
+ * `@langchain/mcp-adapters`: it lists every tool once more on connecting, as LangChain tools this
+ * runtime never uses, and it loads LangChain's tool layer first, so the servers would start later.
+ * Loaded with the first connection: `plan` and `validate` read pinned catalogs and never need it.
+ */
+async function connectServer(name: string, server: ServerConfig): Promise<Client> {
+  const { Client, StdioClientTransport } = await loadClient();
+  const newClient = (): Client => new Client({ name: "credit-optimizer", version: CLIENT_VERSION });
+  try {
+    if (!("url" in server)) {
+      const client = newClient();
+      await client.connect(new StdioClientTransport({ command: server.command, args: server.args, env: server.env, cwd: server.cwd, stderr: "inherit" }));
+      return client;
+    }
+    const url = new URL(server.url);
+    const requestInit = server.headers ? { headers: server.headers } : undefined;
+    const { StreamableHTTPClientTransport } = await import("@modelcontextprotocol/sdk/client/streamableHttp.js");
+    try {
+      const client = newClient();
+      await client.connect(new StreamableHTTPClientTransport(url, { requestInit }));
+      return client;
+    } catch (error) {
+      const code = (error as { code?: unknown } | null)?.code;
+      if (typeof code !== "number" || code < 400 || code >= 500) throw error;
+      const { SSEClientTransport } = await import("@modelcontextprotocol/sdk/client/sse.js");
+      const client = newClient();
+      await client.connect(new SSEClientTransport(url, { requestInit }));
+      return client;
+    }
+  } catch (error) {
+    // A connection that never came up says which server; a retry (see classifyCallError) starts it afresh.
+    throw new Error(`MCP server "${name}" did not connect: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
+/**
+ * The SDK's client and its stdio transport, loaded once. With them loaded, connecting a stdio
+ * server spawns it at once (`McpRuntime.startEarly` relies on that).
+ */
+let loadingClient: Promise<{ Client: typeof Client; StdioClientTransport: typeof StdioClientTransport }> | undefined;
+export function loadClient(): Promise<{ Client: typeof Client; StdioClientTransport: typeof StdioClientTransport }> {
+  return (loadingClient ??= Promise.all([import("@modelcontextprotocol/sdk/client/index.js"), import("@modelcontextprotocol/sdk/client/stdio.js"), compileOutputSchemasOnUse()]).then(
+    ([{ Client }, { StdioClientTransport }]) => ({ Client, StdioClientTransport }),
+  ));
+}
+
+/** What this client says it is in `initialize`. */
+const CLIENT_VERSION = "0.1.0";
+
+/**
  * The SDK's client compiles (Ajv) a validator for the outputSchema of every tool it lists, at each
- * `tools/list` (and `mcp-adapters` lists once more on connecting): for the built-in servers that is
+ * `tools/list`: for the built-in servers that is
  * most of a run's start-up CPU, for tools a run mostly never calls. Once per process this makes the
  * SDK's Ajv provider compile each schema on the tool's first result instead; results are validated
  * as before (tests/unit/mcp-output-validators.test.ts).
@@ -171,17 +252,5 @@ function progressOf(p: ProgressUpdate): ProgressUpdate {
     progress: p.progress,
     ...(typeof p.total === "number" ? { total: p.total } : {}),
     ...(typeof p.message === "string" && p.message !== "" ? { message: p.message } : {}),
-  };
-}
-
-function toConnection(server: ServerConfig) {
-  if ("url" in server) return { transport: "http" as const, url: server.url, headers: server.headers };
-  return {
-    transport: "stdio" as const,
-    command: server.command,
-    args: server.args,
-    env: server.env,
-    cwd: server.cwd,
-    stderr: "inherit" as const,
   };
 }

@@ -115,7 +115,7 @@ export function builtinEnv(config: AppConfig): Record<string, string> {
     CREDIT_OPTIMIZER_WORKSPACE: config.workspaceRoot,
   };
   for (const [key, value] of Object.entries(config.env)) {
-    if (typeof value === "string" && /^(LOCAL_|NEON_|UPSTASH_|VERCEL_|FLY_|GITHUB_|OPENAI_|CREDIT_OPTIMIZER_MODEL|CREDIT_OPTIMIZER_SECRET_KEY$|CREDIT_OPTIMIZER_FROM_SOURCES$|AGENT_ID|PATH$)/.test(key)) env[key] = value;
+    if (typeof value === "string" && /^(LOCAL_|NEON_|UPSTASH_|VERCEL_|FLY_|GITHUB_|OPENAI_|CREDIT_OPTIMIZER_MODEL|CREDIT_OPTIMIZER_SECRET_KEY$|CREDIT_OPTIMIZER_FROM_SOURCES$|CREDIT_OPTIMIZER_BUILD_CHECKED$|AGENT_ID|PATH$)/.test(key)) env[key] = value;
   }
   return env;
 }

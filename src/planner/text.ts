@@ -29,11 +29,27 @@ export function words(text: string): Word[] {
  * so both sides fold the same way.
  */
 export function normalizeTerm(term: string): string | null {
+  let folded = normalized.get(term);
+  if (folded === undefined) {
+    folded = fold(term);
+    normalized.set(term, folded);
+  }
+  return folded;
+}
+
+/**
+ * normalizeTerm's answers: building the planner's index folds every word of every template, most of
+ * them many times over, and stemming is most of its time (the same few thousand words each `plan`).
+ */
+const normalized = new Map<string, string | null>();
+
+function fold(term: string): string | null {
   let word = term.toLowerCase().replace(/'s$/, "").replace(/\.(io|dev|com|app|sh)$/, "").replace(/[^a-z0-9-]/g, "");
   if (word === "") return null;
   word = SYNONYMS[word] ?? word;
   if (STOPWORDS.has(word)) return null;
-  return SYNONYMS[stemmer(word)] ?? stemmer(word);
+  const stem = stemmer(word);
+  return SYNONYMS[stem] ?? stem;
 }
 
 /** Terms of a text for matching: split on anything but letters and digits (so `multi-tenant` is two words). */

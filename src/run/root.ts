@@ -41,6 +41,11 @@ export interface RootOptions {
    * `live`: start every server and list its tools (a run holds them to the pins).
    */
   catalog?: "pinned" | "live";
+  /**
+   * Start connecting the MCP servers at once, before the checkpointer and the ledger open (a run
+   * needs them: their start-up then overlaps everything else). Default: on first use of `context()`.
+   */
+  connectNow?: boolean;
 }
 
 /** Per drive: how the run is stopped and where its step events go. */
@@ -86,14 +91,9 @@ export async function openRoot(config: AppConfig, options: RootOptions = {}): Pr
   const settings = loadCostSettings(config);
   const tracing = setupTracing(config, { pricing: settings.pricing });
   const opened: { close(): Promise<void> }[] = [];
+  let mcpConfigPath = options.mcpConfigPath;
+  let connecting: Promise<RunContext> | undefined;
   try {
-    const checkpointer = await openCheckpointer({ home: config.home, url: checkpointerUrl });
-    opened.push(checkpointer);
-    // The ledger sits beside a Postgres checkpointer; with SQLite it keeps its own file.
-    const ledger = await openLedger({ home: config.home, url: postgresUrl(checkpointerUrl) });
-    opened.push(ledger);
-    let mcpConfigPath = options.mcpConfigPath;
-    let connecting: Promise<RunContext> | undefined;
     const connect = async (): Promise<RunContext> => {
       const mcpConfig = options.mcpConfig ?? (await mcpConfigFor(config, mcpConfigPath));
       const builds = await builtinBuilds(mcpConfig);
@@ -114,6 +114,13 @@ export async function openRoot(config: AppConfig, options: RootOptions = {}): Pr
       };
     };
     const context = (): Promise<RunContext> => (connecting ??= connect());
+    // Whoever uses the context sees a failure to connect; started early, nobody may be waiting yet.
+    if (options.connectNow) context().catch(() => {});
+    const checkpointer = await openCheckpointer({ home: config.home, url: checkpointerUrl });
+    opened.push(checkpointer);
+    // The ledger sits beside a Postgres checkpointer; with SQLite it keeps its own file.
+    const ledger = await openLedger({ home: config.home, url: postgresUrl(checkpointerUrl) });
+    opened.push(ledger);
     const deps: OrchestratorDeps = {
       config,
       memory: checkpointMemory(checkpointer.saver),
@@ -151,6 +158,8 @@ export async function openRoot(config: AppConfig, options: RootOptions = {}): Pr
       },
     };
   } catch (error) {
+    // Servers that were starting are closed with the rest, not left running.
+    await connecting?.catch(() => {});
     for (const resource of opened.reverse()) await resource.close().catch(() => {});
     throw error;
   }

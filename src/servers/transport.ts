@@ -3,7 +3,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import type { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 
 export interface ServeOptions {
@@ -32,6 +32,8 @@ export async function serveMcp(createServer: () => McpServer, options: ServeOpti
 }
 
 async function serveHttp(createServer: () => McpServer, port: number, host: string): Promise<RunningServer> {
+  // Loaded here: a server on stdio (how every run starts the built-in ones) never needs it or the HTTP framework under it.
+  const { StreamableHTTPServerTransport } = await import("@modelcontextprotocol/sdk/server/streamableHttp.js");
   const sessions = new Map<string, { transport: StreamableHTTPServerTransport; server: McpServer }>();
 
   const httpServer = http.createServer((req, res) => {

@@ -127,6 +127,36 @@ describe("build state", () => {
     expect(buildState(root)).toMatchObject({ state: "stale", newer: "tsconfig.build.json" });
   });
 
+  it("trusts the build a parent process found current while the stamp still names it", async () => {
+    const root = await checkout();
+    await age(root, 0);
+    await mkdir(path.join(root, "dist"), { recursive: true });
+    await writeFile(path.join(root, STAMP), JSON.stringify({ startedAt: at(10).getTime() }));
+    await utimes(path.join(root, "src/sub/a.ts"), at(20), at(20));
+    // The parent checked build 10: its servers run it without walking the sources again.
+    expect(buildState(root, String(at(10).getTime()))).toEqual({ state: "current", builtAt: at(10).getTime() });
+    // Any other build (or none named) is checked as usual.
+    expect(buildState(root, String(at(9).getTime()))).toMatchObject({ state: "stale", newer: path.join("src", "sub", "a.ts") });
+    expect(buildState(root)).toMatchObject({ state: "stale" });
+    await writeFile(path.join(root, STAMP), JSON.stringify({ startedAt: at(30).getTime() }));
+    expect(buildState(root, String(at(10).getTime()))).toEqual({ state: "current", builtAt: at(30).getTime() });
+  });
+
+  it("the code stamp reuses this process's check of the build until it is rebuilt", async () => {
+    const root = await checkout();
+    await age(root, 0);
+    await mkdir(path.join(root, "dist"), { recursive: true });
+    await writeFile(path.join(root, STAMP), JSON.stringify({ startedAt: at(10).getTime() }));
+    expect(buildState(root).state).toBe("current");
+    expect(codeStamp(root)).toBe(`sources@${at(0).getTime()}`);
+    // An edit after the check: this process (and the servers it starts) still run the build it checked.
+    await utimes(path.join(root, "src/sub/a.ts"), at(5), at(5));
+    expect(codeStamp(root)).toBe(`sources@${at(0).getTime()}`);
+    // Rebuilt: the sources are walked again.
+    await writeFile(path.join(root, STAMP), JSON.stringify({ startedAt: at(20).getTime() }));
+    expect(codeStamp(root)).toBe(`sources@${at(5).getTime()}`);
+  });
+
   it("the code stamp follows the newest source", async () => {
     const root = await checkout();
     await age(root, 0);

@@ -7,7 +7,7 @@ import { writeJsonAtomic } from "../../../../atomic-write.ts";
 import { LocalBackendError, localPassword } from "../../local.ts";
 import type { NeonBackend, NeonConnection } from "../neon-backend.ts";
 import { EmbeddedPostgres } from "./embedded-postgres.ts";
-import { EMBEDDED_DIR, embeddedDir, HOST_FILE, hostFile, readState, STATE_FILE, type EmbeddedState, type HostInfo } from "./embedded-state.ts";
+import { EMBEDDED_DIR, embeddedDir, HOST_FILE, hostFile, NEON_METHODS, readState, STATE_FILE, type EmbeddedState, type HostInfo } from "./embedded-state.ts";
 import { takeLock } from "./lock-file.ts";
 import {
   DEFAULT_BRANCH,
@@ -210,16 +210,6 @@ class EmbeddedNeon implements NeonBackend {
     return { deleted: true };
   }
 }
-
-export const NEON_METHODS = [
-  "createProject",
-  "createDatabase",
-  "createBranch",
-  "getConnectionString",
-  "deleteProject",
-  "deleteDatabase",
-  "deleteBranch",
-] as const satisfies readonly (keyof NeonBackend)[];
 
 /** The host process: serves the saved databases and takes Neon calls until no project is left. */
 export async function runEmbeddedHost(toolkitDataDir: string): Promise<void> {

@@ -1,9 +1,11 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import type { NeonBackend } from "../neon-backend.ts";
 
 /*
- * Where the embedded Postgres host (embedded-neon.ts) keeps its files, and its saved state: apart
- * from the host so a preflight or `doctor` can read them without loading PGlite.
+ * Where the embedded Postgres host (embedded-neon.ts) keeps its files, its saved state, and the
+ * calls it takes: apart from the host so a preflight, `doctor` or the toolkit's client of the host
+ * (embedded-client.ts) can use them without loading PGlite.
  */
 
 /** `LOCAL_POSTGRES_URL=embedded`: always use the embedded Postgres. */
@@ -11,6 +13,17 @@ export const EMBEDDED_POSTGRES = "embedded";
 export const EMBEDDED_DIR = "embedded-postgres";
 export const HOST_FILE = "host.json";
 export const STATE_FILE = "state.json";
+
+/** The Neon backend's methods the host serves (one HTTP call each). */
+export const NEON_METHODS = [
+  "createProject",
+  "createDatabase",
+  "createBranch",
+  "getConnectionString",
+  "deleteProject",
+  "deleteDatabase",
+  "deleteBranch",
+] as const satisfies readonly (keyof NeonBackend)[];
 
 export interface HostInfo {
   pid: number;

@@ -5,7 +5,6 @@ import { mkdir, readFile, rm } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createClient } from "redis";
 import { writeAtomic, writeJsonAtomic } from "../../../../atomic-write.ts";
 import { findExecutable } from "../../../../find-executable.ts";
 import type { SecretStore } from "../../../../secrets.ts";
@@ -265,6 +264,7 @@ async function waitUntilAnswering(target: RedisTarget, pid: number): Promise<voi
 
 /** Whether the admin user can run PING there. */
 async function answers(target: RedisTarget): Promise<boolean> {
+  const { createClient } = await import("./redis-client.ts");
   const client = createClient({
     socket: { host: target.host, port: target.port, connectTimeout: 1000, reconnectStrategy: false },
     username: target.username,

@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { createClient } from "redis";
 import { maskSecrets } from "../../../../secrets.ts";
 import { LocalBackendError, localAccount, localPassword } from "../../local.ts";
 import type { ToolkitEnv } from "../../tool.ts";
 import type { UpstashBackend, UpstashDatabase } from "../upstash-backend.ts";
 import { answersAt } from "./availability.ts";
 import { PRIVATE_REDIS, readPrivateServer, removePrivateRedis, withPrivateRedis, type RedisTarget } from "./private-redis.ts";
+import type { RedisClient } from "./redis-client.ts";
 
 /*
  * Upstash on the local Redis server. All state lives in Redis itself:
@@ -25,7 +25,7 @@ const nameKey = (account: string, name: string): string => `co:upstash:name:${ac
 const userOf = (id: string): string => `co_${id}`;
 const prefixOf = (id: string): string => `co:${id}:`;
 
-type Admin = ReturnType<typeof createClient>;
+type Admin = RedisClient;
 
 /** The connection a backend call runs on: where it is, and whether it is the private server. */
 interface Session {
@@ -41,6 +41,7 @@ function serverTarget(url: string): RedisTarget & { url: string } {
 
 async function connect(target: RedisTarget & { url?: string }, label: string): Promise<Admin> {
   const socket = { connectTimeout: 5000, reconnectStrategy: false } as const;
+  const { createClient } = await import("./redis-client.ts");
   const client = target.url
     ? createClient({ url: target.url, socket })
     : createClient({ socket: { ...socket, host: target.host, port: target.port }, username: target.username, password: target.password });
