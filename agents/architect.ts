@@ -312,9 +312,9 @@ async function planWithModel(
 
 /** The steps that started while the plan streamed, as a plan of their own with their results (undefined when none did). */
 async function startedPart(starter: StreamedStart, rules: ValidateOptions, next: "continue" | "rollback"): Promise<RunState["halted"]> {
-  const { results, steps } = await starter.finish();
+  const { results, steps, params } = await starter.finish();
   if (steps.length === 0) return undefined;
-  const validation = validatePlan({ name: "(started while streaming)", steps }, { ...rules, params: {} });
+  const validation = validatePlan({ name: "(started while streaming)", params, steps }, { ...rules, params: {} });
   if (!validation.ok) throw new Error(`steps started while streaming no longer validate: ${validation.problems.map(formatProblem).join("; ")}`);
   return { prepared: validation.prepared, results, next, by: "stream" };
 }

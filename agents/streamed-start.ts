@@ -26,8 +26,8 @@ export interface StreamedStart {
   readonly closedBy: string | undefined;
   /** Waits until every step offered so far has been decided. */
   decided(): Promise<void>;
-  /** Waits for the decisions and for every started step; their results by id, and the steps as they started. */
-  finish(): Promise<{ results: Record<string, StepResult>; steps: Step[] }>;
+  /** Waits for the decisions and for every started step; their results by id, the steps as they started, and the plan parameters they were validated with. */
+  finish(): Promise<{ results: Record<string, StepResult>; steps: Step[]; params: unknown }>;
 }
 
 /**
@@ -45,6 +45,8 @@ export function streamedStart(options: StreamedStartOptions): StreamedStart {
   const accepted: Step[] = [];
   const decisions = new Map<string, StartDecision>();
   let closedBy: string | undefined;
+  // The plan's parameters as they stood when the last step started (the started steps may read them).
+  let params: unknown;
   let chain: Promise<void> = Promise.resolve();
   const stopped = (): boolean => options.stopSignal?.aborted === true || options.signal?.aborted === true;
 
@@ -76,6 +78,7 @@ export function streamedStart(options: StreamedStartOptions): StreamedStart {
     const again = canonicalJson(first) === canonicalJson(latest) ? undefined : validatePlan({ name, params: plan["params"], steps: [...accepted, first] }, { ...options.rules, params: {} });
     const [step, from] = again?.ok ? [again.prepared.plan.steps.at(-1)!, again.prepared] : [latest, prepared];
     accepted.push(step);
+    params = plan["params"];
     runner.start(step, from);
     decisions.set(id, { started: true });
   }
@@ -93,7 +96,7 @@ export function streamedStart(options: StreamedStartOptions): StreamedStart {
     },
     async finish() {
       await chain;
-      return { results: await runner.settle(), steps: [...accepted] };
+      return { results: await runner.settle(), steps: [...accepted], params };
     },
   };
 }
