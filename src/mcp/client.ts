@@ -1,5 +1,4 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import type { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { classifyCallError, classifyToolError, isTransientText, stripMcpPrefix, ToolCallError } from "./call-errors.ts";
 import { outputOf, textOf } from "./output.ts";
 import type { ToolInfo } from "./catalog.ts";
@@ -38,7 +37,7 @@ export { isToolCallError, ToolCallError, type ToolCallErrorCode } from "./call-e
 const early = new Map<string, { config: string; client: Promise<Client> }>();
 
 /**
- * MCP servers from an `mcpServers` config, one MCP SDK client per server (see connectServer).
+ * MCP servers from an `mcpServers` config, connected through `@langchain/mcp-adapters` (see connectServer).
  * Calls go to each server's client so results keep `structuredContent` and `isError`. A server
  * whose connection breaks (a stdio child that died) is reconnected on the next call, so a retried
  * step reaches a fresh process.
@@ -177,56 +176,29 @@ export class McpRuntime implements ToolCaller {
 }
 
 /**
- * One server's MCP client, connected through the SDK's own transports: stdio starts the command
- * (the child gets the SDK's few default variables plus the configured `env`), a URL is Streamable
- * HTTP, with the older SSE transport when the server answers that with a 4xx. Not through
- * `@langchain/mcp-adapters`: it lists every tool once more on connecting, as LangChain tools this
- * runtime never uses, and it loads LangChain's tool layer first, so the servers would start later.
- * Loaded with the first connection: `plan` and `validate` read pinned catalogs and never need it.
+ * One server's MCP client, connected through `@langchain/mcp-adapters` (stdio: the child gets the
+ * SDK's few default variables plus the configured `env`; a URL: Streamable HTTP, then SSE). Calls
+ * then go to the server's own MCP client, so results keep `structuredContent` and `isError`.
  */
 async function connectServer(name: string, server: ServerConfig): Promise<Client> {
-  const { Client, StdioClientTransport } = await loadClient();
-  const newClient = (): Client => new Client({ name: "credit-optimizer", version: CLIENT_VERSION });
-  try {
-    if (!("url" in server)) {
-      const client = newClient();
-      await client.connect(new StdioClientTransport({ command: server.command, args: server.args, env: server.env, cwd: server.cwd, stderr: "inherit" }));
-      return client;
-    }
-    const url = new URL(server.url);
-    const requestInit = server.headers ? { headers: server.headers } : undefined;
-    const { StreamableHTTPClientTransport } = await import("@modelcontextprotocol/sdk/client/streamableHttp.js");
-    try {
-      const client = newClient();
-      await client.connect(new StreamableHTTPClientTransport(url, { requestInit }));
-      return client;
-    } catch (error) {
-      const code = (error as { code?: unknown } | null)?.code;
-      if (typeof code !== "number" || code < 400 || code >= 500) throw error;
-      const { SSEClientTransport } = await import("@modelcontextprotocol/sdk/client/sse.js");
-      const client = newClient();
-      await client.connect(new SSEClientTransport(url, { requestInit }));
-      return client;
-    }
-  } catch (error) {
-    // A connection that never came up says which server; a retry (see classifyCallError) starts it afresh.
+  const { MultiServerMCPClient } = await loadClient();
+  const connection = "url" in server
+    ? { transport: "http" as const, url: server.url, headers: server.headers }
+    : { transport: "stdio" as const, command: server.command, args: server.args, env: server.env, cwd: server.cwd, stderr: "inherit" as const };
+  const multi = new MultiServerMCPClient({ mcpServers: { [name]: connection }, throwOnLoadError: true, onConnectionError: "throw" });
+  const client = await multi.getClient(name).catch(async (error: unknown) => {
+    await multi.close().catch(() => {});
     throw new Error(`MCP server "${name}" did not connect: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-  }
+  });
+  if (!client) throw new Error(`MCP server "${name}" did not connect`);
+  return client as unknown as Client;
 }
 
-/**
- * The SDK's client and its stdio transport, loaded once. With them loaded, connecting a stdio
- * server spawns it at once (`McpRuntime.startEarly` relies on that).
- */
-let loadingClient: Promise<{ Client: typeof Client; StdioClientTransport: typeof StdioClientTransport }> | undefined;
-export function loadClient(): Promise<{ Client: typeof Client; StdioClientTransport: typeof StdioClientTransport }> {
-  return (loadingClient ??= Promise.all([import("@modelcontextprotocol/sdk/client/index.js"), import("@modelcontextprotocol/sdk/client/stdio.js"), compileOutputSchemasOnUse()]).then(
-    ([{ Client }, { StdioClientTransport }]) => ({ Client, StdioClientTransport }),
-  ));
+/** The adapters' client, loaded once (with it loaded, connecting a stdio server spawns it at once: `McpRuntime.startEarly` relies on that). */
+let loadingClient: Promise<typeof import("@langchain/mcp-adapters")> | undefined;
+export function loadClient(): Promise<typeof import("@langchain/mcp-adapters")> {
+  return (loadingClient ??= Promise.all([import("@langchain/mcp-adapters"), compileOutputSchemasOnUse()]).then(([adapters]) => adapters));
 }
-
-/** What this client says it is in `initialize`. */
-const CLIENT_VERSION = "0.1.0";
 
 /**
  * The SDK's client compiles (Ajv) a validator for the outputSchema of every tool it lists, at each
