@@ -3,7 +3,6 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { Redis } from "ioredis";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig, type AppConfig } from "../../src/config.ts";
 import { freePort } from "../../src/servers/toolkit/providers/local/processes-launch.ts";
@@ -14,12 +13,12 @@ import { listRuns } from "../../src/worker/runs.ts";
 import { runMain, waitFor } from "../helpers/cli.ts";
 import { startWorker as startWorkerProcess, type WorkerProcess } from "../helpers/workers.ts";
 import { fakeServer, readCalls, tempDir } from "../helpers/fake-mcp.ts";
+import { scratchDatabases } from "../helpers/postgres.ts";
 
-const ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres";
+const databases = scratchDatabases("co_workers_life");
 const SECRET = `pw-${randomUUID()}`;
 const children: ChildProcess[] = [];
 let databaseUrl = "";
-let database = "";
 let queueUrl = "";
 let queue: RunQueue;
 let env: Record<string, string>;
@@ -29,12 +28,7 @@ const calls = path.join(dir, "calls.jsonl");
 const mcp = path.join(dir, "mcp.json");
 
 beforeAll(async () => {
-  database = `co_workers_life_${randomUUID().replace(/-/g, "")}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${database}`);
-  await admin.end();
-  databaseUrl = `postgres://postgres@127.0.0.1:5432/${database}`;
+  databaseUrl = await databases.create();
   queueUrl = `redis://127.0.0.1:6379?queue=life-${randomUUID()}`;
   env = { DATABASE_URL: databaseUrl, CREDIT_OPTIMIZER_SECRET_KEY: randomBytes(32).toString("hex") };
   submitter = loadConfig({ ...env, CREDIT_OPTIMIZER_HOME: tempDir("co-submit-") });
@@ -45,10 +39,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   await queue?.close();
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  await admin.end();
+  await databases.dropAll();
 });
 
 function startWorker(name: string, extra: string[] = []): WorkerProcess {

@@ -2,7 +2,6 @@ import type { ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.ts";
 import { openRunQueue, parseQueueUrl, type RunQueue } from "../../src/worker/queue.ts";
@@ -10,31 +9,18 @@ import { listRuns } from "../../src/worker/runs.ts";
 import { runMain, waitFor } from "../helpers/cli.ts";
 import { startWorker as startWorkerProcess, type WorkerProcess } from "../helpers/workers.ts";
 import { fakeServer, readCalls, tempDir, type Call } from "../helpers/fake-mcp.ts";
+import { scratchDatabases } from "../helpers/postgres.ts";
 
-const ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 const STEP_MS = 700;
 const LIMIT = 3;
 const RUNS = 20;
-const databases: string[] = [];
+const databases = scratchDatabases("co_workers");
 const children: ChildProcess[] = [];
 
 afterAll(async () => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  for (const db of databases) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-  await admin.end();
+  await databases.dropAll();
 });
-
-async function createDatabase(): Promise<string> {
-  const db = `co_workers_${randomUUID().replace(/-/g, "")}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${db}`);
-  await admin.end();
-  databases.push(db);
-  return `postgres://postgres@127.0.0.1:5432/${db}`;
-}
 
 function startWorker(name: string, queue: string, env: Record<string, string>, mcp: string, extra: string[] = []): WorkerProcess {
   const worker = startWorkerProcess(name, queue, mcp, env, ["--lock-ms", "5000", ...extra]);
@@ -61,7 +47,7 @@ describe("runs across worker processes on BullMQ", () => {
     const calls = path.join(dir, "calls.jsonl");
     const mcp = path.join(dir, "mcp.json");
     writeFileSync(mcp, JSON.stringify({ mcpServers: { infra: fakeServer("infra", calls, { defaultMs: STEP_MS }) } }));
-    const databaseUrl = await createDatabase();
+    const databaseUrl = await databases.create();
     const queueUrl = `redis://127.0.0.1:6379?queue=workers-${randomUUID()}`;
     const env = { DATABASE_URL: databaseUrl, CREDIT_OPTIMIZER_SECRET_KEY: randomBytes(32).toString("hex") };
 

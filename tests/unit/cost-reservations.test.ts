@@ -1,38 +1,22 @@
-import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { checkBudget, createBudgetGuard } from "../../src/cost/budget.ts";
 import { openLedger, type Ledger } from "../../src/cost/ledger.ts";
 import { isBudgetReservationError, postgresReservations } from "../../src/cost/reservations.ts";
 import { tempDir } from "../helpers/fake-mcp.ts";
+import { scratchDatabases } from "../helpers/postgres.ts";
 
-const ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 const NOW = Date.UTC(2026, 10, 20, 12);
 const DAY = 86_400_000;
-const databases: string[] = [];
+
+const databases = scratchDatabases("co_res");
 
 const backends = [
   { name: "sqlite", open: (): Promise<Ledger> => openLedger({ home: tempDir("co-res-") }) },
-  {
-    name: "postgres",
-    open: async (): Promise<Ledger> => {
-      const db = `co_res_${randomUUID().replace(/-/g, "")}`;
-      const admin = new pg.Client({ connectionString: ADMIN_URL });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE ${db}`);
-      await admin.end();
-      databases.push(db);
-      return openLedger({ home: tempDir("co-res-"), url: `postgres://postgres@127.0.0.1:5432/${db}` });
-    },
-  },
+  { name: "postgres", open: async (): Promise<Ledger> => openLedger({ home: tempDir("co-res-"), url: await databases.create() }) },
 ];
 
-afterAll(async () => {
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  for (const db of databases) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-  await admin.end();
-});
+afterAll(() => databases.dropAll());
 
 const step = (runId: string, usd: number, at: number) => ({ runId, stepId: `s-${usd}`, tool: "infra.x", server: "infra", status: "succeeded", durationMs: 1, attempts: 1, usd, usdSource: "measured" as const, at });
 
@@ -133,19 +117,10 @@ describe("budget checks that count other runs", () => {
 });
 
 describe("reservations on Postgres are leases", () => {
-  async function database(): Promise<string> {
-    const db = `co_res_${randomUUID().replace(/-/g, "")}`;
-    const admin = new pg.Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${db}`);
-    await admin.end();
-    databases.push(db);
-    return `postgres://postgres@127.0.0.1:5432/${db}`;
-  }
   const caps = { dailyUsd: 100, monthlyUsd: 1000 };
 
   it("live reservations hold no connection of their own: many share the ledger's pool", async () => {
-    const url = await database();
+    const url = await databases.create();
     const ledger = await openLedger({ home: tempDir("co-res-"), url });
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
@@ -164,7 +139,7 @@ describe("reservations on Postgres are leases", () => {
   });
 
   it("a held lease is refreshed past its length; one whose owner is on another machine and stopped refreshing expires", async () => {
-    const url = await database();
+    const url = await databases.create();
     await (await openLedger({ home: tempDir("co-res-"), url })).close();
     const pool = new pg.Pool({ connectionString: url, max: 2 });
     const store = postgresReservations(pool, 400);
