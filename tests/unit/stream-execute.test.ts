@@ -44,6 +44,36 @@ let n = 0;
 const thread = () => ({ configurable: { thread_id: `stream-exec-${++n}` } });
 const created = (caller: FakeCaller) => caller.callsOf("create").map((c) => c.args["name"]);
 
+const SHOP = { name: "Shop", steps: [step("db", "infra.create", { name: "shop-db" }), step("cache", "infra.create", { name: "shop-cache" }), step("deploy", "infra.noop", { name: "shop", value: "${db.id}" })] };
+
+/**
+ * The model streams `planFor(1)`; its stream is held until both creates have finished and been saved,
+ * then the run is killed (its signal aborted) and resumed on the same thread, where the model answers `planFor(2)`.
+ */
+async function killedWhileStreamingThenResumed(planFor: (call: number) => unknown): Promise<{ caller: FakeCaller; resumed: RunState }> {
+  const caller = infraCaller();
+  const kill = new AbortController();
+  let call = 0;
+  // Killed once both creates ended a moment ago: their results are journaled a tick after they land.
+  const settled = (): boolean => caller.calls.every((c) => c.endedAt !== undefined && Date.now() - c.endedAt > 50);
+  const end = holdUntil(() => {
+    if (call === 1 && caller.callsOf("create").length >= 2 && settled()) kill.abort();
+    return call > 1;
+  });
+  stub = await startOpenAIStub((request: StubRequest): StubReply => {
+    if (fnOf(request) !== "plan") return { content: "done" };
+    call++;
+    return { toolCalls: [{ name: "plan", arguments: planFor(call) }] };
+  }, { tokensPerSecond: 2000, holdEnd: async () => (call === 1 ? end.hold() : undefined) });
+  const graph = graphOf(stub, caller);
+  const config = thread();
+  await expect(graph.invoke({ request: "Set up the shop", autoApprove: true }, { ...config, signal: kill.signal })).rejects.toThrow();
+  expect(created(caller).sort()).toEqual(["shop-cache", "shop-db"]);
+  const resumed = (await graph.invoke(null, config)) as RunState;
+  expect(call).toBe(2);
+  return { caller, resumed };
+}
+
 describe("executing while the plan streams", () => {
   it("a valid, safe step starts while the model is still writing; the executor does not call it again", async () => {
     const plan = { name: "Shop", steps: [step("db", "infra.create", { name: "shop-db" }), step("cache", "infra.create", { name: "shop-cache" }), step("deploy", "infra.noop", { name: "shop", value: "${db.id}" })] };
@@ -158,52 +188,15 @@ describe("executing while the plan streams", () => {
   });
 
   it("a run killed while its plan streams resumes without calling the steps that finished", async () => {
-    const plan = { name: "Shop", steps: [step("db", "infra.create", { name: "shop-db" }), step("cache", "infra.create", { name: "shop-cache" }), step("deploy", "infra.noop", { name: "shop", value: "${db.id}" })] };
-    const caller = infraCaller();
-    const kill = new AbortController();
-    let call = 0;
-    // The first stream is held until both creates finished, then the run is killed (its signal aborted).
-    const end = holdUntil(() => {
-      if (call === 1 && caller.callsOf("create").length >= 2 && caller.calls.every((c) => c.endedAt !== undefined)) kill.abort();
-      return call > 1;
-    });
-    stub = await startOpenAIStub((request: StubRequest): StubReply => {
-      if (fnOf(request) !== "plan") return { content: "done" };
-      call++;
-      return { toolCalls: [{ name: "plan", arguments: plan }] };
-    }, { tokensPerSecond: 2000, holdEnd: async () => (call === 1 ? end.hold() : undefined) });
-    const graph = graphOf(stub, caller);
-    const config = thread();
-    await expect(graph.invoke({ request: "Set up the shop", autoApprove: true }, { ...config, signal: kill.signal })).rejects.toThrow();
-    expect(created(caller).sort()).toEqual(["shop-cache", "shop-db"]);
-    const resumed = (await graph.invoke(null, config)) as RunState;
-    expect(call).toBe(2);
+    const { caller, resumed } = await killedWhileStreamingThenResumed(() => SHOP);
     expect(resumed.report?.status).toBe("succeeded");
     expect(created(caller).sort()).toEqual(["shop-cache", "shop-db"]);
     expect(caller.callsOf("noop")).toHaveLength(1);
   });
 
   it("a resumed stream that writes a started step differently rolls back the step that ran, instead of leaving it without its rollback", async () => {
-    const plan = { name: "Shop", steps: [step("db", "infra.create", { name: "shop-db" }), step("cache", "infra.create", { name: "shop-cache" }), step("deploy", "infra.noop", { name: "shop", value: "${db.id}" })] };
-    const rewritten = { ...plan, steps: [step("db", "infra.create", { name: "shop-db-2" }), ...plan.steps.slice(1)] };
-    const caller = infraCaller();
-    const kill = new AbortController();
-    let call = 0;
-    const end = holdUntil(() => {
-      if (call === 1 && caller.callsOf("create").length >= 2 && caller.calls.every((c) => c.endedAt !== undefined)) kill.abort();
-      return call > 1;
-    });
-    stub = await startOpenAIStub((request: StubRequest): StubReply => {
-      if (fnOf(request) !== "plan") return { content: "done" };
-      call++;
-      return { toolCalls: [{ name: "plan", arguments: call === 1 ? plan : rewritten }] };
-    }, { tokensPerSecond: 2000, holdEnd: async () => (call === 1 ? end.hold() : undefined) });
-    const graph = graphOf(stub, caller);
-    const config = thread();
-    await expect(graph.invoke({ request: "Set up the shop", autoApprove: true }, { ...config, signal: kill.signal })).rejects.toThrow();
-    expect(created(caller).sort()).toEqual(["shop-cache", "shop-db"]);
-    const resumed = (await graph.invoke(null, config)) as RunState;
-    expect(call).toBe(2);
+    const rewritten = { ...SHOP, steps: [step("db", "infra.create", { name: "shop-db-2" }), ...SHOP.steps.slice(1)] };
+    const { caller, resumed } = await killedWhileStreamingThenResumed((call) => (call === 1 ? SHOP : rewritten));
     // Nothing was called again, the new "db" never ran, and both resources that ran are undone.
     expect(created(caller).sort()).toEqual(["shop-cache", "shop-db"]);
     expect(caller.callsOf("delete").map((c) => c.args["id"]).sort()).toEqual(["id-shop-cache", "id-shop-db"]);
