@@ -6,6 +6,16 @@ import { runCli } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/fake-mcp.ts";
 
 /** No model, no provider tokens: the offline planner and the local backends. */
+/** What the architect's thread of a chat session holds, read from the state's checkpointer file. */
+async function architectThread(env: Record<string, string>, session: string) {
+  const saver = SqliteSaver.fromConnString(path.join(env["CREDIT_OPTIMIZER_HOME"]!, "checkpoints.sqlite"));
+  try {
+    return await checkpointMemory(saver).load(agentThread(session, "architect"));
+  } finally {
+    saver.db.close();
+  }
+}
+
 function offlineEnv(): Record<string, string> {
   return { CREDIT_OPTIMIZER_HOME: path.join(tempDir("co-chat-"), ".co"), LANGGRAPH_CLI_NO_ANALYTICS: "1" };
 }
@@ -108,19 +118,14 @@ describe("chat with the offline planner: a conversation across a restart", () =>
     expect(history.stdout).toMatch(/> hello there\n\s+could not plan: no workflow matches the request\n/);
 
     // The architect's thread keeps each plan's memo: that is what the refinements edited.
-    const saver = SqliteSaver.fromConnString(path.join(env["CREDIT_OPTIMIZER_HOME"]!, "checkpoints.sqlite"));
-    try {
-      const messages = await checkpointMemory(saver).load(agentThread("demo", "architect"));
-      const memos = messages.filter((m) => m.memo).map((m) => m.memo!.workflows.map((w) => [w.id, w.values]));
-      expect(memos.slice(0, 4)).toEqual([
-        [["upstash-redis-setup", { database_name: "sessions", region: "eu-west-1" }]],
-        [["upstash-redis-setup", { database_name: "sessions", region: "eu-central-1" }]],
-        [["neon-full-setup", { project_name: "orders", database_name: "shop" }]],
-        [["neon-full-setup", { project_name: "billing", database_name: "shop" }]],
-      ]);
-    } finally {
-      saver.db.close();
-    }
+    const messages = await architectThread(env, "demo");
+    const memos = messages.filter((m) => m.memo).map((m) => m.memo!.workflows.map((w) => [w.id, w.values]));
+    expect(memos.slice(0, 4)).toEqual([
+      [["upstash-redis-setup", { database_name: "sessions", region: "eu-west-1" }]],
+      [["upstash-redis-setup", { database_name: "sessions", region: "eu-central-1" }]],
+      [["neon-full-setup", { project_name: "orders", database_name: "shop" }]],
+      [["neon-full-setup", { project_name: "billing", database_name: "shop" }]],
+    ]);
   }, 240_000);
 
   it("did you mean: chat numbers the close workflows, the pick plans the turn and the next turn refines it; run and plan without a terminal exit 2 with each --workflow", async () => {
@@ -148,14 +153,9 @@ describe("chat with the offline planner: a conversation across a restart", () =>
     expect(err).toContain('  ~ region: "eu-west-1" → "eu-central-1"');
     expect(repeatedLines(err)).toEqual([]);
     // The question was not an answer: the architect's thread has the request once, with the picked plan.
-    const saver = SqliteSaver.fromConnString(path.join(env["CREDIT_OPTIMIZER_HOME"]!, "checkpoints.sqlite"));
-    try {
-      const messages = await checkpointMemory(saver).load(agentThread("pick", "architect"));
-      expect(messages.filter((m) => m.role === "user").map((m) => m.content)).toEqual(["give me a place to store files called uploads in eu-west-1", "make it eu-central-1"]);
-      expect(messages.some((m) => m.content.startsWith("could not plan"))).toBe(false);
-    } finally {
-      saver.db.close();
-    }
+    const messages = await architectThread(env, "pick");
+    expect(messages.filter((m) => m.role === "user").map((m) => m.content)).toEqual(["give me a place to store files called uploads in eu-west-1", "make it eu-central-1"]);
+    expect(messages.some((m) => m.content.startsWith("could not plan"))).toBe(false);
 
     for (const mode of ["run", "plan"]) {
       const result = await runCli([mode, "give me a place to store files called uploads"], env);
