@@ -202,7 +202,7 @@ export function loadClient(): Promise<typeof import("@langchain/mcp-adapters")> 
 
 /**
  * The SDK's client compiles (Ajv) a validator for the outputSchema of every tool it lists, at each
- * `tools/list`: for the built-in servers that is
+ * `tools/list` (and `mcp-adapters` lists once more on connecting): for the built-in servers that is
  * most of a run's start-up CPU, for tools a run mostly never calls. Once per process this makes the
  * SDK's Ajv provider compile each schema on the tool's first result instead; results are validated
  * as before (tests/unit/mcp-output-validators.test.ts).
