@@ -81,11 +81,26 @@ export function radDag(): BenchDag {
   return { name: "rad-crawler", plan, ms };
 }
 
-/** An in-process tool `bench.sleep` that sleeps the step's time: measures scheduling, not transport. */
-export function sleeper(ms: Record<string, number>): ToolCaller {
+/** Step id → when its call started and when its sleep ended (performance.now(), sub-millisecond). */
+export type CallSpans = Map<string, { startMs: number; endMs: number }>;
+
+/**
+ * An in-process tool `bench.sleep` that sleeps the step's time: measures scheduling, not transport.
+ * With `spans`, each call's start and end are recorded there.
+ */
+export function sleeper(ms: Record<string, number>, spans?: CallSpans): ToolCaller {
   return {
     // Annotated: a tool without annotations is destructive by MCP's defaults, and the gate would refuse it.
     tools: [{ server: "bench", name: "sleep", description: "sleeps the step's time", inputSchema: { type: "object" }, annotations: { readOnlyHint: true, destructiveHint: false } }],
-    call: (_server, _tool, args) => new Promise((resolve) => setTimeout(() => resolve({ ok: true }), ms[String(args["id"])] ?? 0)),
+    call: (_server, _tool, args) => {
+      const id = String(args["id"]);
+      const startMs = performance.now();
+      return new Promise((resolve) =>
+        setTimeout(() => {
+          spans?.set(id, { startMs, endMs: performance.now() });
+          resolve({ ok: true });
+        }, ms[id] ?? 0),
+      );
+    },
   };
 }

@@ -9,11 +9,15 @@ import { summarizeExecution } from "../src/engine/report.ts";
 import type { ExecState, Scheduler } from "../src/engine/schedule.ts";
 import { criticalPath, levels, topologicalOrder } from "../src/plan/dag.ts";
 import type { PlanInput } from "../src/plan/schema.ts";
-import { largeDag, radDag, randomDag, sleeper, type BenchDag } from "./dags.ts";
+import { largeDag, radDag, randomDag, sleeper, type BenchDag, type CallSpans } from "./dags.ts";
+import { edgeDelaysMs, gcPauses } from "./edges.ts";
 
-/** Runs a DAG through the executor graph; returns its makespan (first step start → last step end) and wall time. */
-async function runEngine(dag: BenchDag, scheduler: Scheduler, checkpointer: BaseCheckpointSaver = new MemorySaver()): Promise<{ makespanMs: number; wallMs: number; peakRssMb: number }> {
-  const ctx = { caller: sleeper(dag.ms), limits: new ServerLimits(100_000) };
+/**
+ * Runs a DAG through the executor graph; returns its makespan (first step start → last step end), wall
+ * time (from `startedMs`, performance.now()) and peak RSS. With `spans`, each call's start and end are recorded there.
+ */
+async function runEngine(dag: BenchDag, scheduler: Scheduler, checkpointer: BaseCheckpointSaver = new MemorySaver(), spans?: CallSpans): Promise<{ makespanMs: number; startedMs: number; wallMs: number; peakRssMb: number }> {
+  const ctx = { caller: sleeper(dag.ms, spans), limits: new ServerLimits(100_000) };
   const graph = compileExecutor({ context: async () => ctx }, checkpointer);
   let peak = process.memoryUsage().rss;
   const sampling = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 25);
@@ -23,7 +27,7 @@ async function runEngine(dag: BenchDag, scheduler: Scheduler, checkpointer: Base
   clearInterval(sampling);
   peak = Math.max(peak, process.memoryUsage().rss);
   if (state.status !== "succeeded") throw new Error(`${dag.name} (${scheduler}) ended ${state.status}`);
-  return { makespanMs: summarizeExecution(state).timing.makespanMs, wallMs, peakRssMb: Math.round(peak / 1e6) };
+  return { makespanMs: summarizeExecution(state).timing.makespanMs, startedMs: started, wallMs, peakRssMb: Math.round(peak / 1e6) };
 }
 
 /** The seed's `topologicalSort` grouping: run level by level, each level waiting for its slowest step. */
@@ -40,11 +44,12 @@ async function runLevels(dag: BenchDag): Promise<number> {
  * The floor on this machine: each step a bare timer started when its dependencies' timers fired (no
  * engine). Under load the timers fire late, and this ratio shows how much of asap's is the machine.
  */
-async function runTimers(dag: BenchDag): Promise<number> {
+async function runTimers(dag: BenchDag, spans?: CallSpans): Promise<number> {
   const { order, deps } = shape(dag.plan);
+  const { call } = sleeper(dag.ms, spans);
   const started = performance.now();
   const done = new Map<string, Promise<unknown>>();
-  for (const id of order) done.set(id, Promise.all(deps[id]!.map((d) => done.get(d))).then(() => new Promise((r) => setTimeout(r, dag.ms[id]))));
+  for (const id of order) done.set(id, Promise.all(deps[id]!.map((d) => done.get(d))).then(() => call("bench", "sleep", { id })));
   await Promise.all(done.values());
   return performance.now() - started;
 }
@@ -61,38 +66,77 @@ function stats(values: number[]): { median: number; worst: number } {
 
 const round = (n: number, digits = 3): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
-/** Makespan ÷ critical path for asap, graph (the plan as its own graph), level-by-level and sequential, on the RAD DAG and 30 random DAGs. */
-export async function benchSchedulers(count = 30): Promise<Record<string, unknown>> {
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!);
+}
+
+/** One asap run and one bare-timers run of a DAG: makespan ÷ critical path, every edge's delay, and the GC pauses inside the asap run. */
+async function asapBesideTimers(dag: BenchDag, gc: ReturnType<typeof gcPauses>): Promise<{ asap: number; timers: number; asapEdges: number[]; timerEdges: number[]; gcMs: number }> {
+  const { order, deps } = shape(dag.plan);
+  const cp = criticalPath(order, deps, (id) => dag.ms[id]!).ms;
+  const asapSpans: CallSpans = new Map();
+  const asap = await runEngine(dag, "asap", new MemorySaver(), asapSpans);
+  const gcMs = await gc.pausedMs(asap.startedMs, asap.startedMs + asap.wallMs);
+  const timerSpans: CallSpans = new Map();
+  const timers = (await runTimers(dag, timerSpans)) / cp;
+  return { asap: asap.makespanMs / cp, timers, asapEdges: edgeDelaysMs(deps, asapSpans), timerEdges: edgeDelaysMs(deps, timerSpans), gcMs };
+}
+
+/**
+ * Makespan ÷ critical path for asap, graph (the plan as its own graph), level-by-level and sequential, on
+ * the RAD DAG and 30 random DAGs; then the DAG where asap came out worst, `repeats` times more (asap and
+ * bare timers alternating), to tell the engine's delay from the machine's: every edge's delay (a
+ * dependency's end → its dependent's call) beside bare timers', and the GC pauses inside each asap run.
+ */
+export async function benchSchedulers(count = 30, repeats = 10): Promise<Record<string, unknown>> {
   await runEngine(radDag(), "asap"); // warm-up: module loading and JIT are not scheduling
+  const gc = gcPauses();
   const dags = [radDag(), ...Array.from({ length: count }, (_, i) => randomDag(1000 + i, 10 + Math.floor((190 * i) / (count - 1))))];
   const ratios = { asap: [] as number[], timers: [] as number[], graph: [] as number[], levels: [] as number[], sequential: [] as number[] };
+  const edges = { asap: [] as number[], timers: [] as number[] };
   const rows: Record<string, unknown>[] = [];
   for (const dag of dags) {
     const { order, deps } = shape(dag.plan);
     const cp = criticalPath(order, deps, (id) => dag.ms[id]!).ms;
     const sequential = Object.values(dag.ms).reduce((a, b) => a + b, 0);
-    const asap = (await runEngine(dag, "asap")).makespanMs / cp;
+    const run = await asapBesideTimers(dag, gc);
     const graph = (await runEngine(dag, "graph")).makespanMs / cp;
     const level = (await runLevels(dag)) / cp;
-    const timers = (await runTimers(dag)) / cp;
-    ratios.asap.push(asap);
-    ratios.timers.push(timers);
+    ratios.asap.push(run.asap);
+    ratios.timers.push(run.timers);
     ratios.graph.push(graph);
     ratios.levels.push(level);
     ratios.sequential.push(sequential / cp);
-    rows.push({ dag: dag.name, steps: order.length, criticalPathMs: cp, asap: round(asap), timers: round(timers), graph: round(graph), levels: round(level), sequential: round(sequential / cp) });
+    edges.asap.push(...run.asapEdges);
+    edges.timers.push(...run.timerEdges);
+    rows.push({
+      dag: dag.name,
+      steps: order.length,
+      criticalPathMs: cp,
+      asap: round(run.asap),
+      timers: round(run.timers),
+      graph: round(graph),
+      levels: round(level),
+      sequential: round(sequential / cp),
+      asapEdgeMs: stats(run.asapEdges),
+      gcMsInAsap: round(run.gcMs, 1),
+    });
   }
+  const worst = rows.reduce((a, b) => ((b["asap"] as number) > (a["asap"] as number) ? b : a));
+  const worstDag = dags.find((d) => d.name === worst["dag"])!;
+  const again = [];
+  for (let i = 0; i < repeats; i++) again.push(await asapBesideTimers(worstDag, gc));
   // Two large DAGs with realistic call times (100 ms–2 s), asap only: 1,000 and 2,000 steps.
   const large: Record<string, unknown>[] = [];
   for (const dag of [largeDag(7, 1_000), largeDag(8, 2_000)]) {
     const { order, deps } = shape(dag.plan);
-    const cp = criticalPath(order, deps, (id) => dag.ms[id]!).ms;
-    const asap = (await runEngine(dag, "asap")).makespanMs / cp;
-    const timers = (await runTimers(dag)) / cp;
-    ratios.asap.push(asap);
-    ratios.timers.push(timers);
-    large.push({ dag: dag.name, steps: order.length, criticalPathMs: cp, asap: round(asap), timers: round(timers) });
+    const run = await asapBesideTimers(dag, gc);
+    ratios.asap.push(run.asap);
+    ratios.timers.push(run.timers);
+    large.push({ dag: dag.name, steps: order.length, criticalPathMs: criticalPath(order, deps, (id) => dag.ms[id]!).ms, asap: round(run.asap), timers: round(run.timers), asapEdgeMs: stats(run.asapEdges), timersEdgeMs: stats(run.timerEdges) });
   }
+  gc.stop();
   return {
     dags: dags.length + large.length,
     asapLargeDags: large,
@@ -104,8 +148,19 @@ export async function benchSchedulers(count = 30): Promise<Record<string, unknow
       levels: stats(ratios.levels),
       sequential: stats(ratios.sequential),
     },
+    edgeDelayMs: { asap: { ...stats(edges.asap), p99: percentile(edges.asap, 0.99) }, timers: { ...stats(edges.timers), p99: percentile(edges.timers, 0.99) } },
+    worstDagAgain: {
+      dag: worstDag.name,
+      firstRun: { asap: worst["asap"], timers: worst["timers"], gcMsInAsap: worst["gcMsInAsap"] },
+      runs: repeats,
+      asap: { ...stats(again.map((r) => r.asap)), best: round(Math.min(...again.map((r) => r.asap))) },
+      timers: { ...stats(again.map((r) => r.timers)), best: round(Math.min(...again.map((r) => r.timers))) },
+      asapEdgeMs: stats(again.flatMap((r) => r.asapEdges)),
+      timersEdgeMs: stats(again.flatMap((r) => r.timerEdges)),
+      gcMsInAsap: again.map((r) => round(r.gcMs, 1)),
+    },
     rows,
-    note: "makespan = first step start to last step end; sequential is the sum of step times (computed, not run); timers: bare timers chained as asap chains steps (the machine's floor); asap's and timers' median and worst include the two large DAGs, the other schedulers' do not",
+    note: "makespan = first step start to last step end; sequential is the sum of step times (computed, not run); timers: bare timers chained as asap chains steps (the machine's floor); asap's and timers' median and worst include the two large DAGs, the other schedulers' do not; edge delay: a dependency's end → its dependent's call (asap: what the engine adds on top of the event loop); gcMsInAsap: GC pauses inside the asap run; worstDagAgain: the worst asap DAG run again, asap and timers alternating",
   };
 }
 

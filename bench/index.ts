@@ -18,6 +18,8 @@ const benches: Record<string, () => Promise<Bench>> = {
   cli: async () => (await import("./cli.ts")).benchCli,
   // The start-up and planning figures of `cli` alone (quick): before/after, as ratios to bare Node.
   front: async () => (await import("./cli.ts")).benchFront,
+  // Each built-in server from spawn to its tools/list answer: bundle with and without its code cache, sources.
+  servers: async () => (await import("./servers.ts")).benchServers,
   "embedded-postgres": async () => (await import("./embedded-postgres.ts")).benchEmbeddedPostgres,
   planner: async () => (await import("./planner.ts")).benchPlanner,
   doctor: async () => (await import("./doctor.ts")).benchDoctor,

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // Entry point: runs the compiled CLI (dist/, built at install) when it matches the sources, else the
 // TypeScript sources through tsx. A stale build is never run: after an edit the sources run (with a
-// note on a terminal) until `npm run build`. The built-in MCP servers start through this file too.
+// note on a terminal) until `npm run build`. A current build runs from a CommonJS bundle with a code
+// cache (bin/bundles.js): the CLI's, or a built-in MCP server's own for `serve <name>`.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildState, CHECKED_ENV } from "./build-state.js";
+import { bundleFor, loadBundle } from "./bundles.js";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 // CREDIT_OPTIMIZER_FROM_SOURCES=1 runs the sources even when the build is current (development,
@@ -22,9 +24,18 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+const argv = process.argv.slice(2);
+const bundle = build.state === "current" ? bundleFor(root, argv, build.builtAt) : undefined;
 let main;
-if (build.state === "current") {
-  // The bundled CLI (bin/build.mjs bundleCli): a few files for Node to load instead of ~1,100.
+if (bundle !== undefined) {
+  const loaded = loadBundle(bundle.file, bundle.cache);
+  main = async () => {
+    const code = await loaded.main(bundle.args);
+    await loaded.saveCodeCache();
+    return code;
+  };
+} else if (build.state === "current") {
+  // A help screen: the CLI's ES module chunks (bin/build.mjs bundleCli) load only what it needs.
   ({ main } = await import("../dist/bundle/main.js"));
 } else {
   if (build.state === "stale" && process.stderr.isTTY) {
@@ -34,4 +45,4 @@ if (build.state === "current") {
   register();
   ({ main } = await import("../src/cli/main.ts"));
 }
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await main(argv);

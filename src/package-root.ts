@@ -1,5 +1,5 @@
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 
 /**
  * The package's root folder, whether this module runs from the sources (src/package-root.ts) or
@@ -29,7 +29,11 @@ export function ownScript(from: string, name: string, tsxLoader: () => string): 
   return ["--import", tsxLoader(), fileURLToPath(new URL(`./${name}.ts`, from))];
 }
 
-/** bin/build-state.js (plain JavaScript the launcher uses first), loaded from the package root. */
+/**
+ * bin/build-state.js (plain JavaScript the launcher uses first), loaded from the package root: the
+ * launcher's own module instance. By path, not URL: in the CLI's CommonJS bundle this import is a
+ * require (of an ES module: Node ≥ 20.19).
+ */
 export async function buildStateModule(): Promise<typeof import("../bin/build-state.js")> {
-  return (await import(pathToFileURL(path.join(PACKAGE_ROOT, "bin", "build-state.js")).href)) as typeof import("../bin/build-state.js");
+  return (await import(path.join(PACKAGE_ROOT, "bin", "build-state.js"))) as typeof import("../bin/build-state.js");
 }

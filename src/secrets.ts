@@ -1,3 +1,4 @@
+import { createTableOnce } from "./pg-tables.ts";
 import { postgresUrl } from "./pg-url.ts";
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -66,7 +67,7 @@ class PostgresSecrets implements SecretBackend {
     const pool = new pgDriver.Pool({ connectionString: url, max: 2 });
     pool.on("error", () => {});
     pool.on("connect", (client) => client.on("error", () => {}));
-    await pool.query("CREATE TABLE IF NOT EXISTS credit_optimizer_secrets (id TEXT PRIMARY KEY, iv BYTEA NOT NULL, tag BYTEA NOT NULL, data BYTEA NOT NULL)");
+    await createTableOnce(pool, "credit_optimizer_secrets", "id TEXT PRIMARY KEY, iv BYTEA NOT NULL, tag BYTEA NOT NULL, data BYTEA NOT NULL");
     const { rows } = await pool.query<SecretRow & { id: string }>("SELECT id, iv, tag, data FROM credit_optimizer_secrets");
     return new PostgresSecrets(pool, new Map(rows.map((r) => [r.id, { iv: r.iv, tag: r.tag, data: r.data }])));
   }

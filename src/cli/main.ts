@@ -1,7 +1,7 @@
-import { setMaxListeners } from "node:events";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { loadConfig, type AppConfig } from "../config.ts";
-import { isUsageError, SCHEDULER_WAVES_GONE } from "./args.ts";
+import { SCHEDULER_WAVES_GONE } from "./args.ts";
+import { failureExitCode } from "./failure.ts";
 import { consoleIo, EXIT, EXIT_HELP, type Io } from "./io.ts";
 
 const ENVIRONMENT = `Environment: OPENAI_API_KEY / OPENAI_BASE_URL / CREDIT_OPTIMIZER_MODEL (a model for the architect;
@@ -193,8 +193,6 @@ export function buildProgram(config: () => AppConfig, io: Io, setExit: (code: nu
 
 /** Runs one command line; returns the process exit code. */
 export async function main(argv: string[], io: Io = consoleIo, config: () => AppConfig = loadConfig): Promise<number> {
-  // LangGraph adds one abort listener per running task to the run's signal: a wide plan has many.
-  setMaxListeners(0);
   let code: number = EXIT.ok;
   const program = buildProgram(config, io, (c) => (code = c));
   if (argv.length === 0) {
@@ -206,12 +204,6 @@ export async function main(argv: string[], io: Io = consoleIo, config: () => App
     return code;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.badInput;
-    if (isUsageError(error)) {
-      io.err(error.message);
-      return EXIT.badInput;
-    }
-    const errorCode = String((error as { code?: unknown }).code);
-    io.err(`error: ${error instanceof Error ? error.message : String(error)}`);
-    return ["PLAN_INVALID", "MCP_CONFIG_INVALID", "INVALID_ARGS", "THREAD_BUSY", "THREAD", "USAGE"].includes(errorCode) ? EXIT.badInput : EXIT.failed;
+    return failureExitCode(error, io);
   }
 }

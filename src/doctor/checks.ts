@@ -41,7 +41,8 @@ export interface DoctorOptions {
   probeTimeoutMs?: number;
 }
 
-const MIN_NODE_MAJOR = 20;
+/** The oldest Node that runs the build: its CommonJS bundles require ES modules (Node 20.19). */
+const MIN_NODE: readonly [number, number] = [20, 19];
 const PROVIDER_TOKENS = ["NEON_API_KEY", "UPSTASH_EMAIL", "UPSTASH_API_KEY", "VERCEL_TOKEN", "FLY_API_TOKEN", "GITHUB_TOKEN"] as const;
 const CHROMIUM = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
 /** The state folder's size is summed over at most this many entries (it says so when cut). */
@@ -73,10 +74,11 @@ function fromStatus(check: string, status: ServiceStatus): DoctorRow {
 }
 
 async function nodeRow(): Promise<DoctorRow> {
-  const major = Number(process.versions.node.split(".")[0]);
-  return major >= MIN_NODE_MAJOR
-    ? { check: "node", status: "ok", value: `${process.version} (needs >= ${MIN_NODE_MAJOR})` }
-    : { check: "node", status: "fail", value: `${process.version}`, fix: `install Node.js ${MIN_NODE_MAJOR} or newer` };
+  const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+  const needed = MIN_NODE.join(".");
+  return major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1])
+    ? { check: "node", status: "ok", value: `${process.version} (needs >= ${needed})` }
+    : { check: "node", status: "fail", value: `${process.version}`, fix: `install Node.js ${needed} or newer` };
 }
 
 /**

@@ -58,9 +58,10 @@ export async function prepare(state: ExecState, deps: ExecutorDeps): Promise<Exe
   return { ...fresh, prepared: validation.prepared, problems: [], status: "pending" };
 }
 
-// Every call in flight adds an abort listener to the run's cancel signal. Raise Node's default
-// limit (10) for new signals so that parallel steps print no false "memory leak" warning.
-setMaxListeners(300);
+// Every call in flight adds an abort listener to the run's cancel signal, and LangGraph one per
+// running task to its own signals: as many as a plan runs at once, which has no bound. No limit for
+// new signals, so that a wide plan prints no false "memory leak" warning.
+setMaxListeners(0);
 
 /**
  * asap: every step of the plan in this one node, each started the moment its own dependencies'
@@ -173,7 +174,9 @@ export async function compensate(state: ExecState, deps: ExecutorDeps, config?: 
   // A call cancelled by a stop failed because of the stop, not on its own: the run is cancelled.
   const anyFailed = Object.values(results).some((r) => r.status === "failed" && r.error?.code !== "CANCELLED");
   const stopped = !anyFailed && (state.undoAll || Object.values(results).some((r) => r.status === "skipped" || r.status === "failed"));
-  if (!anyFailed && !stopped) return { results, status: "succeeded" };
+  // A clean run skipped nothing, so its results are the state's already: writing them again would
+  // copy and checkpoint every step's result a second time (10,000 of them on a large plan).
+  if (!anyFailed && !stopped) return { status: "succeeded" };
   // A failure the architect may still repair: nothing is undone yet (the orchestrator replans, then
   // runs on or comes back here to roll back).
   // A person's "no" to the budget, or a stop, is not a failure to repair.

@@ -2,6 +2,7 @@ import { RunnableLambda } from "@langchain/core/runnables";
 import type { BaseCheckpointSaver, LangGraphRunnableConfig } from "@langchain/langgraph";
 import Database from "better-sqlite3";
 import type { Pool } from "pg";
+import { createTableOnce } from "../pg-tables.ts";
 
 /*
  * The step journal: the durable record of what finished inside one node execution (steps, early
@@ -108,7 +109,7 @@ export function sqliteJournal(db: Database.Database): JournalStore {
 
 /** The journal in a Postgres database: its table created here (once, where the checkpointer opens), one statement per batch. */
 export async function postgresJournal(pool: Pool): Promise<JournalStore> {
-  await pool.query(`CREATE TABLE IF NOT EXISTS ${TABLE} (${COLUMNS})`);
+  await createTableOnce(pool, TABLE, COLUMNS);
   return {
     read: async (scope, task) => {
       const { rows } = await pool.query<{ key: string; value: string }>(`SELECT key, value FROM ${TABLE} WHERE scope = $1 AND task = $2`, [scope, task]);

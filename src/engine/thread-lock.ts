@@ -1,3 +1,4 @@
+import { createTableOnce } from "../pg-tables.ts";
 import { postgresUrl } from "../pg-url.ts";
 import { createHash, randomUUID } from "node:crypto";
 import { readFileSync, unlinkSync } from "node:fs";
@@ -219,23 +220,20 @@ async function openLeasePool(url: string): Promise<pg.Pool> {
   // A dropped idle connection is replaced on the next query; there is nothing else to do about it here.
   pool.on("error", () => {});
   try {
-    await pool.query(
-      `CREATE TABLE IF NOT EXISTS ${THREAD_LEASE_TABLE} (
-         thread_id text PRIMARY KEY,
+    await createTableOnce(
+      pool,
+      THREAD_LEASE_TABLE,
+      `thread_id text PRIMARY KEY,
          token text NOT NULL,
          host text NOT NULL,
          pid integer NOT NULL,
          process_start text,
          started_at timestamptz NOT NULL,
-         expires_at timestamptz NOT NULL)`,
+         expires_at timestamptz NOT NULL`,
     );
   } catch (error) {
-    // Processes starting together race to create it; the losers' unique violation (or "already exists") means it exists.
-    const code = (error as { code?: unknown }).code;
-    if (code !== "23505" && code !== "42P07") {
-      await pool.end().catch(() => {});
-      throw error;
-    }
+    await pool.end().catch(() => {});
+    throw error;
   }
   return pool;
 }

@@ -1,5 +1,5 @@
-import { buildStateModule, BIN_PATH, PACKAGE_ROOT } from "../package-root.ts";
-import type { McpConfig } from "./config.ts";
+import { buildStateModule, PACKAGE_ROOT } from "../package-root.ts";
+import { isBuiltinServer, type McpConfig } from "./config.ts";
 
 /**
  * The code stamp of each built-in server in `mcpConfig` (the ones started through this
@@ -9,7 +9,7 @@ import type { McpConfig } from "./config.ts";
  */
 export async function builtinBuilds(mcpConfig: McpConfig): Promise<Record<string, string>> {
   const builtin = Object.entries(mcpConfig.mcpServers)
-    .filter(([, server]) => "command" in server && server.args[0] === BIN_PATH)
+    .filter(([, server]) => isBuiltinServer(server))
     .map(([name]) => name);
   if (builtin.length === 0) return {};
   const stamp = (await buildStateModule()).codeStamp(PACKAGE_ROOT);

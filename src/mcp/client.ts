@@ -49,13 +49,16 @@ export class McpRuntime implements ToolCaller {
     readonly tools: readonly ToolInfo[],
   ) {}
 
-  static async connect(config: McpConfig): Promise<McpRuntime> {
+  /**
+   * Lists the tools of every server not in `known` (the catalogs read from current pins), all at
+   * once: start-up is the slowest server's, not the sum. A known server starts on its first call.
+   */
+  static async connect(config: McpConfig, known: Readonly<Record<string, readonly ToolInfo[]>> = {}): Promise<McpRuntime> {
     const clients = new Map<string, Promise<Client>>();
     const runtime = new McpRuntime(config.mcpServers, clients, []);
     try {
-      // All servers start at once: start-up is the slowest server's, not the sum.
-      const tools = (await Promise.all(Object.keys(config.mcpServers).map((server) => runtime.listTools(server)))).flat();
-      return new McpRuntime(config.mcpServers, clients, tools);
+      const tools = await Promise.all(Object.keys(config.mcpServers).map((server) => known[server] ?? runtime.listTools(server)));
+      return new McpRuntime(config.mcpServers, clients, tools.flat());
     } catch (error) {
       await runtime.close();
       throw error;
@@ -81,14 +84,6 @@ export class McpRuntime implements ToolCaller {
       for (const [name] of left) early.delete(name);
       await Promise.all(left.map(async ([, entry]) => (await entry.client.catch(() => undefined))?.close().catch(() => {})));
     };
-  }
-
-  /**
-   * A runtime over a catalog known already (the pins): no server starts until a tool on it is
-   * called, and then only that one.
-   */
-  static fromCatalog(config: McpConfig, tools: readonly ToolInfo[]): McpRuntime {
-    return new McpRuntime(config.mcpServers, new Map(), tools);
   }
 
   async call(server: string, tool: string, args: Record<string, unknown>, options: CallOptions = {}): Promise<unknown> {

@@ -93,6 +93,11 @@ export function builtinServer(name: "thinking" | "toolkit" | "workspace", env: R
   return { command: process.execPath, args: [BIN_PATH, "serve", name], env };
 }
 
+/** Whether `server` is one of this installation's built-in servers (started through its bin). */
+export function isBuiltinServer(server: ServerConfig): boolean {
+  return "command" in server && server.args[0] === BIN_PATH;
+}
+
 /** The embedded default: the three built-in servers over stdio. */
 export function defaultMcpConfig(env: Record<string, string> = {}): McpConfig {
   return {

@@ -243,32 +243,31 @@ function changedProperties(before: Record<string, string>, after: Record<string,
 }
 
 /**
- * The catalog of every configured server from its pin, without starting one, when each pin is
- * current: same command line, the same code stamp for a built-in server (`builds`), and full tool
- * definitions. Undefined when any is not: then the servers are asked. A third-party server is judged
- * by its command line only (a `run` still lists its tools live and holds them to the pin).
+ * The catalog of each configured server whose pin is current, by server, read from the pins without
+ * starting it: same command line, the same code stamp for a built-in server (`builds`), and full tool
+ * definitions. A server missing from the result must be asked. A third-party server is judged by its
+ * command line only (a `run` still lists its tools live and holds them to the pin).
  */
-export async function pinnedCatalog(home: string, mcpConfig: McpConfig, builds: Record<string, string> = {}): Promise<ToolInfo[] | undefined> {
+export async function pinnedCatalog(home: string, mcpConfig: McpConfig, builds: Record<string, string> = {}): Promise<Record<string, ToolInfo[]>> {
   const pins = await readPins(home);
-  const tools: ToolInfo[] = [];
+  const catalogs: Record<string, ToolInfo[]> = {};
   for (const [server, config] of Object.entries(mcpConfig.mcpServers)) {
     const pinned = pins.servers[server];
-    if (!pinned || pinned.command !== commandLine(config) || pinned.build !== builds[server]) return undefined;
-    for (const [name, tool] of Object.entries(pinned.tools)) {
-      if (!tool.inputSchema) return undefined;
-      tools.push({
-        server,
-        name,
-        description: tool.description,
-        inputSchema: tool.inputSchema,
-        ...(tool.outputSchema ? { outputSchema: tool.outputSchema } : {}),
-        annotations: tool.annotations as ToolInfo["annotations"],
-        ...(config.unannotatedTools ? { unannotated: config.unannotatedTools } : {}),
-        ...(tool.meta ? { meta: tool.meta } : {}),
-      });
-    }
+    if (!pinned || pinned.command !== commandLine(config) || pinned.build !== builds[server]) continue;
+    const tools = Object.entries(pinned.tools);
+    if (tools.some(([, tool]) => !tool.inputSchema)) continue;
+    catalogs[server] = tools.map(([name, tool]) => ({
+      server,
+      name,
+      description: tool.description,
+      inputSchema: tool.inputSchema!,
+      ...(tool.outputSchema ? { outputSchema: tool.outputSchema } : {}),
+      annotations: tool.annotations as ToolInfo["annotations"],
+      ...(config.unannotatedTools ? { unannotated: config.unannotatedTools } : {}),
+      ...(tool.meta ? { meta: tool.meta } : {}),
+    }));
   }
-  return tools;
+  return catalogs;
 }
 
 function sameCatalogPin(a: PinnedServer, b: PinnedServer): boolean {
@@ -307,7 +306,7 @@ function toolsOf(tools: readonly ToolInfo[], server: string): ToolInfo[] {
 }
 
 /** Merges `updates` into the pin file as it is now on disk, through a temp file and a rename. */
-async function savePins(home: string, updates: Record<string, PinnedServer>): Promise<void> {
+export async function savePins(home: string, updates: Record<string, PinnedServer>): Promise<void> {
   await mkdir(home, { recursive: true });
   const pins = await readPins(home);
   const merged: PinFile = { servers: { ...pins.servers, ...updates } };

@@ -13,6 +13,7 @@ import { acquireThreadLock, type ThreadLock } from "../engine/thread-lock.ts";
 import { McpRuntime } from "../mcp/client.ts";
 import { mcpConfigFor, type McpConfig } from "../mcp/config.ts";
 import { builtinBuilds } from "../mcp/builtin-builds.ts";
+import { adoptBuiltinPins } from "../mcp/builtin-pins.ts";
 import { checkPins, pinnedCatalog, type PinCheck } from "../mcp/pinning.ts";
 import type { WorkflowLibrary } from "../planner/index.ts";
 import { runInventory } from "../planner/run-inventory.ts";
@@ -36,9 +37,11 @@ export interface RootOptions {
   /** Told about each MCP server pinned for the first time (its full command), when the servers connect. */
   onNewPin?(pin: PinCheck["newlyPinned"][number]): void;
   /**
-   * `pinned`: read the tool catalogs from the pins when every pin is current (see `pinnedCatalog`)
-   * and start a server only when one of its tools is called (plan, validate: the preflight). Default
-   * `live`: start every server and list its tools (a run holds them to the pins).
+   * Which servers' catalogs are read from current pins (`pinnedCatalog`) instead of listed live; such
+   * a server starts only when one of its tools is called. `pinned` (plan, validate: nothing runs but
+   * the preflight): every server with a current pin. Default `live`: only the built-in servers with
+   * a current pin, whose code stamp says their catalog is the one pinned; every other server is
+   * listed and held to its pin.
    */
   catalog?: "pinned" | "live";
   /**
@@ -97,12 +100,15 @@ export async function openRoot(config: AppConfig, options: RootOptions = {}): Pr
     const connect = async (): Promise<RunContext> => {
       const mcpConfig = options.mcpConfig ?? (await mcpConfigFor(config, mcpConfigPath));
       const builds = await builtinBuilds(mcpConfig);
-      const pinned = options.catalog === "pinned" ? await pinnedCatalog(config.home, mcpConfig, builds) : undefined;
-      const caller = pinned ? McpRuntime.fromCatalog(mcpConfig, pinned) : await McpRuntime.connect(mcpConfig);
+      const adopted = await adoptBuiltinPins(config.home, mcpConfig, builds);
+      const current = await pinnedCatalog(config.home, mcpConfig, builds);
+      const known = options.catalog === "pinned" ? current : Object.fromEntries(Object.entries(current).filter(([server]) => server in builds));
+      const caller = await McpRuntime.connect(mcpConfig, known);
       opened.push(caller);
-      // Current pins are the catalog itself: nothing new to pin, nothing changed.
-      const pins: PinCheck = pinned ? { newlyPinned: [], changed: [] } : await checkPins(config.home, mcpConfig, caller.tools, builds);
-      for (const pin of pins.newlyPinned) options.onNewPin?.(pin);
+      // Current pins are the catalog itself: only the servers listed live are checked against theirs.
+      const listed = Object.fromEntries(Object.entries(mcpConfig.mcpServers).filter(([server]) => !(server in known)));
+      const pins: PinCheck = Object.keys(listed).length === 0 ? { newlyPinned: [], changed: [] } : await checkPins(config.home, { ...mcpConfig, mcpServers: listed }, caller.tools, builds);
+      for (const pin of [...adopted, ...pins.newlyPinned]) options.onNewPin?.(pin);
       const secrets = await SecretStore.open(config.home, { keyHex: config.env.CREDIT_OPTIMIZER_SECRET_KEY, checkpointerUrl });
       opened.push(secrets);
       return {

@@ -238,8 +238,8 @@ class InFlight {
 
 /**
  * Workers started together on a new database race to create its tables; Postgres refuses the losers'
- * `CREATE TABLE IF NOT EXISTS` with a unique violation (23505) on its catalog, or "relation already
- * exists" (42P07). The tables exist then: open again.
+ * `CREATE TABLE IF NOT EXISTS` with a unique violation (23505) on its catalog, "relation already exists"
+ * (42P07) or "type already exists" (42710). The tables exist then: open again.
  */
 async function openRootRacing(open: () => Promise<Root>): Promise<Root> {
   for (let attempt = 1; ; attempt++) {
@@ -247,7 +247,7 @@ async function openRootRacing(open: () => Promise<Root>): Promise<Root> {
       return await open();
     } catch (error) {
       const code = (error as { code?: unknown }).code;
-      const racing = code === "23505" || code === "42P07" || /duplicate key value violates unique constraint|relation "[^"]+" already exists/.test(String((error as Error).message));
+      const racing = ["23505", "42P07", "42710"].includes(String(code)) || /duplicate key value violates unique constraint|(relation|type) "[^"]+" already exists/.test(String((error as Error).message));
       if (!racing || attempt >= 5) throw error;
       await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
     }

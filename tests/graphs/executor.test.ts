@@ -8,9 +8,9 @@ import { ToolCallError } from "../../src/mcp/client.ts";
 import { SecretStore } from "../../src/secrets.ts";
 import { FakeCaller, infraCaller, sleep } from "../helpers/fake-caller.ts";
 
-async function run(caller: FakeCaller, plan: unknown, scheduler: Scheduler = "asap", extra: { stop?: AbortSignal; limit?: number; secrets?: SecretStore; allowDestructive?: boolean } = {}) {
+async function run(caller: FakeCaller, plan: unknown, scheduler: Scheduler = "asap", extra: { stop?: AbortSignal; cancel?: AbortSignal; limit?: number; secrets?: SecretStore; allowDestructive?: boolean } = {}) {
   const ctx = { caller, limits: new ServerLimits(extra.limit ?? 8), secrets: extra.secrets, sleep: async () => {} };
-  const graph = compileExecutor({ context: async () => ctx, stopSignal: extra.stop }, new MemorySaver());
+  const graph = compileExecutor({ context: async () => ctx, stopSignal: extra.stop, cancelSignal: extra.cancel }, new MemorySaver());
   const state = (await graph.invoke({ plan, scheduler, allowDestructive: extra.allowDestructive ?? false }, { configurable: { thread_id: `x-${Math.random()}` }, recursionLimit: 1000 })) as ExecState;
   return summarizeExecution(state);
 }
@@ -27,6 +27,39 @@ const chain = { name: "chain", steps: [create("a"), create("b", ["a"]), create("
 
 for (const scheduler of ["asap", "graph"] as const) {
   describe(`executor (${scheduler})`, () => {
+    it("400 calls in flight at once, each listening on the run's cancel signal (as MCP requests do), print no listener warning", async () => {
+      const width = 400;
+      const caller = infraCaller();
+      const call = caller.call.bind(caller);
+      // Each call returns only once all of them are in flight: `width` listeners on the signal at once.
+      let inFlight = 0;
+      let allStarted!: () => void;
+      const all = new Promise<void>((resolve) => (allStarted = resolve));
+      caller.call = async (server, tool, args, options = {}) => {
+        const onAbort = (): void => {};
+        options.signal?.addEventListener("abort", onAbort);
+        if (++inFlight === width) allStarted();
+        try {
+          await all;
+          return await call(server, tool, args, options);
+        } finally {
+          options.signal?.removeEventListener("abort", onAbort);
+        }
+      };
+      const warnings: string[] = [];
+      const onWarning = (warning: Error): void => void warnings.push(`${warning.name}: ${warning.message}`);
+      process.on("warning", onWarning);
+      try {
+        const plan = { name: "wide", steps: Array.from({ length: width }, (_, i) => create(`s${i}`)) };
+        const report = await run(caller, plan, scheduler, { cancel: new AbortController().signal, limit: width });
+        expect(report.status).toBe("succeeded");
+        expect(caller.calls).toHaveLength(width);
+      } finally {
+        process.off("warning", onWarning);
+      }
+      expect(warnings.filter((w) => w.startsWith("MaxListenersExceededWarning"))).toEqual([]);
+    });
+
     it("a failure after k of n steps compensates exactly those k, in reverse order", async () => {
       const caller = infraCaller({ failOn: ["d"] });
       const report = await run(caller, chain, scheduler);
@@ -202,4 +235,18 @@ describe("asap scheduling", () => {
     expect(caller.callsOf("delete")[0]!.args["id"]).toBe(`id-s${n - 2}`);
     expect(caller.callsOf("delete").at(-1)!.args["id"]).toBe("id-s0");
   }, 120_000);
+
+  it("a clean run writes its steps' results to the thread once: compensate, with nothing to undo, does not write them again", async () => {
+    const ctx = { caller: infraCaller(), limits: new ServerLimits(8), sleep: async () => {} };
+    const graph = compileExecutor({ context: async () => ctx }, new MemorySaver());
+    const config = { configurable: { thread_id: "once" } };
+    const state = (await graph.invoke({ plan: chain, scheduler: "asap" }, config)) as ExecState;
+    expect(state.status).toBe("succeeded");
+    expect(Object.keys(state.results)).toEqual(["a", "b", "c", "d", "e"]);
+    const writers: string[] = [];
+    for await (const snapshot of graph.getStateHistory(config)) {
+      for (const task of snapshot.tasks) if (task.result && "results" in (task.result as object) && (task.result as ExecState).results !== null) writers.push(task.name);
+    }
+    expect(writers).toEqual(["runAsap"]);
+  });
 });

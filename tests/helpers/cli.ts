@@ -46,3 +46,13 @@ export async function runMain(argv: string[], config: AppConfig): Promise<{ code
   const code = await main(argv, { out: (t) => out.push(t), err: (t) => err.push(t) }, () => config);
   return { code, stdout: out.join("\n"), stderr: err.join("\n") };
 }
+
+/** Whether a process with this pid still exists (signal 0 checks without signalling). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

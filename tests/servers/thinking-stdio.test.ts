@@ -38,6 +38,10 @@ function agentServers(agents: string[], home: string): StdioServers {
 async function withClient<T>(mcpServers: StdioServers, body: (client: MultiServerMCPClient) => Promise<T>): Promise<T> {
   const client = new MultiServerMCPClient({ mcpServers, throwOnLoadError: true, onConnectionError: "throw" });
   try {
+    // Connect (and list) every server once before the body asks for tools: the adapter's
+    // getTools connects on first use, and concurrent first calls race (a second caller sees the
+    // connection before its tools are listed and gets none).
+    await client.initializeConnections();
     return await body(client);
   } finally {
     await client.close();

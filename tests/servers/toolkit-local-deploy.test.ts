@@ -7,9 +7,11 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { flyTools } from "../../src/servers/toolkit/providers/fly.ts";
 import { vercelTools } from "../../src/servers/toolkit/providers/vercel.ts";
 import { isLocalDeployError } from "../../src/servers/toolkit/providers/local/processes.ts";
+import { waitForHealth } from "../../src/servers/toolkit/providers/local/processes-launch.ts";
 import { isToolInputError, type ToolkitEnv, type ToolkitTool } from "../../src/servers/toolkit/tool.ts";
 import { crawlerTemplate } from "../../src/servers/workspace/templates/crawler.ts";
 import { checkedTool } from "./toolkit-core-client.ts";
+import { processAlive } from "../helpers/cli.ts";
 
 const tools = [...vercelTools, ...flyTools];
 function tool(name: string): ToolkitTool {
@@ -53,15 +55,6 @@ interface Registry {
 
 async function registry(kind: "vercel" | "fly"): Promise<Registry> {
   return JSON.parse(await readFile(path.join(root, "data", "deploys", `${kind}.json`), "utf8")) as Registry;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function refuses(url: string): Promise<boolean> {
@@ -119,11 +112,11 @@ describe("local Vercel-like deploys", () => {
     expect(status).toMatchObject({ deployment_id: deployed.deployment_id, url, state: "READY" });
 
     const { pid, logFile } = (await registry("vercel")).projects.demo!.deployment!;
-    expect(alive(pid)).toBe(true);
+    expect(processAlive(pid)).toBe(true);
     expect(existsSync(logFile)).toBe(true);
     const deleted = await tool("vercel_delete_project").run({ project_id: project.project_id }, env);
     expect(deleted).toEqual({ project_id: project.project_id, deleted: true, existed: true });
-    expect(alive(pid)).toBe(false);
+    expect(processAlive(pid)).toBe(false);
     expect(await refuses(url)).toBe(true);
     expect((await registry("vercel")).projects).toEqual({});
     expect(existsSync(logFile)).toBe(false);
@@ -168,13 +161,13 @@ http.createServer((req, res) => { res.writeHead(200); res.end(req.url === "/heal
     expect(await tool("vercel_get_deployment").run({ deployment_id: first.deployment_id }, restarted)).toMatchObject({ state: "READY" });
 
     const second = await tool("vercel_deploy").run({ project_id: "kept" }, restarted);
-    expect(alive(firstPid)).toBe(false);
+    expect(processAlive(firstPid)).toBe(false);
     expect(await refuses(first.url as string)).toBe(true);
     expect(((await (await fetch(`${second.url as string}/`)).json()) as { greeting: string }).greeting).toBe("one");
 
     const secondPid = (await registry("vercel")).projects.kept?.deployment?.pid as number;
     await tool("vercel_delete_project").run({ project_id: project.project_id }, freshEnv());
-    expect(alive(secondPid)).toBe(false);
+    expect(processAlive(secondPid)).toBe(false);
     expect(await refuses(second.url as string)).toBe(true);
   });
 
@@ -191,6 +184,12 @@ http.createServer((req, res) => { res.writeHead(200); res.end(req.url === "/heal
     expect((failure as Error).message).toContain("exited with code 3");
     expect((failure as Error).message).not.toContain("s3cr3t-value");
     expect((await registry("vercel")).projects.crashy?.deployment).toBeUndefined();
+  });
+
+  it("sees an app that had already exited when the health wait began", async () => {
+    const child = spawn(process.execPath, ["-e", "process.exit(3)"], { stdio: "ignore" });
+    await new Promise((resolve) => child.once("exit", resolve));
+    await expect(waitForHealth({ url: "http://127.0.0.1:1", child, timeoutMs: 20_000 })).rejects.toThrow("the app exited with code 3 before GET /health answered 200");
   });
 
   it("kills an app that never gets healthy within the timeout", async () => {
@@ -210,7 +209,7 @@ http.createServer((req, res) => { res.writeHead(503); res.end(); }).listen(Numbe
     clearInterval(watcher);
     expect((failure as Error).message).toMatch(/did not answer 200 within 2000 ms[\s\S]*sick app up/);
     expect(pid).toBeGreaterThan(0);
-    expect(alive(pid)).toBe(false);
+    expect(processAlive(pid)).toBe(false);
   });
 
   it("rejects start scripts other than `node <file>` / `tsx <file>`", async () => {
@@ -248,7 +247,7 @@ describe("local deploys: process identity and the scaffolder contract", () => {
 
       expect(await tool("vercel_get_deployment").run({ deployment_id: "dpl_old" }, env)).toMatchObject({ state: "ERROR" });
       expect(await tool("vercel_delete_project").run({ project_id: "reused" }, env)).toMatchObject({ existed: true });
-      expect(alive(pid)).toBe(true);
+      expect(processAlive(pid)).toBe(true);
     } finally {
       stranger.kill("SIGKILL");
     }
@@ -266,10 +265,10 @@ http.createServer((req, res) => { res.writeHead(200); res.end(String(helper.pid)
     const deployed = await tool("vercel_deploy").run({ project_id: "stubborn" }, env);
     const helperPid = Number(await (await fetch(`${deployed.url as string}/`)).text());
     const appPid = (await registry("vercel")).projects.stubborn?.deployment?.pid as number;
-    expect(alive(helperPid)).toBe(true);
+    expect(processAlive(helperPid)).toBe(true);
     await tool("vercel_delete_project").run({ project_id: "stubborn" }, env);
-    expect(alive(appPid)).toBe(false);
-    expect(alive(helperPid)).toBe(false);
+    expect(processAlive(appPid)).toBe(false);
+    expect(processAlive(helperPid)).toBe(false);
   });
   it("deploys the workspace scaffolder's crawler app (tsx start script) with its DATABASE_URL and REDIS_URL", async () => {
     const dir = path.join(root, "workspace", "rad-crawler");
@@ -313,7 +312,7 @@ describe("local Fly-like deploys", () => {
 
     const pid = (await registry("fly")).projects.flyer?.deployment?.pid as number;
     expect(await tool("fly_delete_app").run({ app_name: "flyer" }, freshEnv())).toEqual({ app_name: "flyer", deleted: true, existed: true });
-    expect(alive(pid)).toBe(false);
+    expect(processAlive(pid)).toBe(false);
     expect(await refuses(deployed.url as string)).toBe(true);
     expect(await tool("fly_delete_app").run({ app_name: "flyer" }, env)).toEqual({ app_name: "flyer", deleted: true, existed: false });
   });

@@ -5,7 +5,7 @@ import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { hostFile, readState, type HostInfo } from "../../src/servers/toolkit/providers/local/embedded-neon.ts";
 import type { ToolkitEnv } from "../../src/servers/toolkit/tool.ts";
-import { waitFor } from "../helpers/cli.ts";
+import { processAlive, waitFor } from "../helpers/cli.ts";
 import { connectToolkit, errorText, LOCAL_POSTGRES_URL, localEnv, output, uniqueName, type ToolkitConnection } from "./toolkit-core-client.ts";
 
 /*
@@ -144,14 +144,7 @@ describe("the embedded Postgres host", () => {
     expect(output(await toolkit.call("neon_delete_project", { project_id: project.project_id })).deleted).toBe(true);
 
     await waitFor(() => host(env) === undefined, 20_000, "the host to exit");
-    await waitFor(() => {
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    }, 20_000, "the host process to end");
+    await waitFor(() => !processAlive(pid), 20_000, "the host process to end");
     for (const port of ports) expect(await portOpen(port)).toBe(false);
     expect(await readState(env.dataDir)).toEqual({ projects: {}, databases: {} });
     expect(readdirSync(path.join(env.dataDir, "embedded-postgres", "data"))).toEqual([]);

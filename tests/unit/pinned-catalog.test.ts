@@ -5,9 +5,11 @@ import { buildState, codeStamp, STAMP } from "../../bin/build-state.js";
 import { loadConfig } from "../../src/config.ts";
 import type { ToolInfo } from "../../src/mcp/catalog.ts";
 import type { McpConfig } from "../../src/mcp/config.ts";
+import { builtinBuilds } from "../../src/mcp/builtin-builds.ts";
+import { BIN_PATH } from "../../src/mcp/config.ts";
 import { checkPins, pinFilePath, pinnedCatalog, readPins } from "../../src/mcp/pinning.ts";
 import { openRoot } from "../../src/run/root.ts";
-import { tempDir } from "../helpers/fake-mcp.ts";
+import { fakeServer, tempDir } from "../helpers/fake-mcp.ts";
 
 // A command that cannot start: a root that tried to spawn it would fail.
 const config: McpConfig = { mcpServers: { infra: { command: "/nonexistent/mcp-server", args: ["--stdio"] } } };
@@ -28,18 +30,18 @@ const tools = (): ToolInfo[] => [
 describe("pinned catalogs", () => {
   it("are read back in full (input and output schemas, annotations, meta) once pinned, and not before", async () => {
     const home = tempDir();
-    expect(await pinnedCatalog(home, config)).toBeUndefined();
+    expect(await pinnedCatalog(home, config)).toEqual({});
     await checkPins(home, config, tools());
-    expect(await pinnedCatalog(home, config)).toEqual(tools());
+    expect(await pinnedCatalog(home, config)).toEqual({ infra: tools() });
   });
 
   it("are not current under another command line or another code stamp", async () => {
     const home = tempDir();
     await checkPins(home, config, tools(), { infra: "sources@1" });
-    expect(await pinnedCatalog(home, config, { infra: "sources@1" })).toHaveLength(2);
-    expect(await pinnedCatalog(home, config, { infra: "sources@2" })).toBeUndefined();
+    expect((await pinnedCatalog(home, config, { infra: "sources@1" }))["infra"]).toHaveLength(2);
+    expect(await pinnedCatalog(home, config, { infra: "sources@2" })).toEqual({});
     const moved: McpConfig = { mcpServers: { infra: { command: "/nonexistent/mcp-server", args: ["--http"] } } };
-    expect(await pinnedCatalog(home, moved, { infra: "sources@1" })).toBeUndefined();
+    expect(await pinnedCatalog(home, moved, { infra: "sources@1" })).toEqual({});
   });
 
   it("a live listing with the same catalog refreshes the stamp and keeps pinnedAt; a changed one is reported, the pin kept", async () => {
@@ -49,12 +51,12 @@ describe("pinned catalogs", () => {
     const same = await checkPins(home, config, tools(), { infra: "sources@2" });
     expect(same.changed).toEqual([]);
     expect((await readPins(home)).servers["infra"]).toMatchObject({ build: "sources@2", pinnedAt });
-    expect(await pinnedCatalog(home, config, { infra: "sources@2" })).toHaveLength(2);
+    expect((await pinnedCatalog(home, config, { infra: "sources@2" }))["infra"]).toHaveLength(2);
 
     const grown = [...tools(), { server: "infra", name: "extra", description: "New.", inputSchema: { type: "object" } }];
     const changed = await checkPins(home, config, grown, { infra: "sources@3" });
     expect(changed.changed[0]?.diff).toContain('tool "extra" added: "New."');
-    expect(await pinnedCatalog(home, config, { infra: "sources@3" })).toBeUndefined();
+    expect(await pinnedCatalog(home, config, { infra: "sources@3" })).toEqual({});
   });
 
   it("an older pin without definitions is not a catalog until a live listing fills it in", async () => {
@@ -64,9 +66,9 @@ describe("pinned catalogs", () => {
     const pins = JSON.parse(await readFile(file, "utf8")) as { servers: Record<string, { tools: Record<string, Record<string, unknown>> }> };
     for (const tool of Object.values(pins.servers["infra"]!.tools)) delete tool["inputSchema"];
     await writeFile(file, JSON.stringify(pins));
-    expect(await pinnedCatalog(home, config)).toBeUndefined();
+    expect(await pinnedCatalog(home, config)).toEqual({});
     await checkPins(home, config, tools());
-    expect(await pinnedCatalog(home, config)).toEqual(tools());
+    expect(await pinnedCatalog(home, config)).toEqual({ infra: tools() });
   });
 
   it("a root with catalog: pinned starts no server when the pins are current; a live one must start it", async () => {
@@ -88,6 +90,47 @@ describe("pinned catalogs", () => {
       await expect(live.context()).rejects.toThrow();
     } finally {
       await live.close();
+    }
+  });
+  it("a live root reads a built-in server's current pin and starts it only on a call; a third-party server is listed", async () => {
+    const home = tempDir();
+    // Started through this installation's bin, so it carries the code stamp; the command cannot start.
+    const builtin: McpConfig = { mcpServers: { infra: { command: "/nonexistent/node", args: [BIN_PATH, "serve", "infra"] } } };
+    const builds = await builtinBuilds(builtin);
+    expect(Object.keys(builds)).toEqual(["infra"]);
+    await checkPins(home, builtin, tools(), builds);
+    const appConfig = loadConfig({ CREDIT_OPTIMIZER_HOME: home }, home);
+    const live = await openRoot(appConfig, { mcpConfig: builtin });
+    try {
+      const ctx = await live.context();
+      expect(ctx.caller.tools).toEqual(tools());
+      await expect(ctx.caller.call("infra", "create_db", { name: "x" })).rejects.toThrow(/did not connect/);
+    } finally {
+      await live.close();
+    }
+    // Pinned under another code stamp: not current, so the live root must list it (and cannot).
+    await checkPins(home, builtin, tools(), { infra: "sources@0" });
+    const stale = await openRoot(appConfig, { mcpConfig: builtin });
+    try {
+      await expect(stale.context()).rejects.toThrow(/did not connect/);
+    } finally {
+      await stale.close();
+    }
+  });
+
+  it("a pinned root lists only the servers whose pins are not current", async () => {
+    const home = tempDir();
+    // infra's pin is current (and infra cannot start); other has none, so it is started and listed.
+    const two: McpConfig = { mcpServers: { ...config.mcpServers, other: fakeServer("other", path.join(home, "calls.jsonl")) } };
+    await checkPins(home, config, tools());
+    const root = await openRoot(loadConfig({ CREDIT_OPTIMIZER_HOME: home }, home), { mcpConfig: two, catalog: "pinned" });
+    try {
+      const ctx = await root.context();
+      expect(ctx.caller.tools.filter((t) => t.server === "infra")).toEqual(tools());
+      expect(ctx.caller.tools.filter((t) => t.server === "other").length).toBeGreaterThan(0);
+      expect(Object.keys((await readPins(home)).servers).sort()).toEqual(["infra", "other"]);
+    } finally {
+      await root.close();
     }
   });
 });

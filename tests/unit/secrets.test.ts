@@ -4,6 +4,9 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { maskSecrets, SecretStore } from "../../src/secrets.ts";
 import { tempDir } from "../helpers/fake-mcp.ts";
+import { scratchDatabases } from "../helpers/postgres.ts";
+
+const scratch = scratchDatabases("co_secrets_race");
 
 const output = {
   project_id: "p-1",
@@ -62,6 +65,7 @@ describe("secret store beside a Postgres checkpointer", () => {
     await admin.query(`CREATE DATABASE ${db}`);
   });
   afterAll(async () => {
+    await scratch.dropAll();
     await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
     await admin.end();
   });
@@ -81,5 +85,14 @@ describe("secret store beside a Postgres checkpointer", () => {
     const reader = await SecretStore.open(tempDir(), { keyHex, checkpointerUrl: url });
     expect(reader.reveal(safe)).toEqual(output);
     await reader.close();
+  });
+
+  it("stores opening a new database together all open it (one creates the table, the others find it)", async () => {
+    const keyHex = "cd".repeat(32);
+    for (let round = 0; round < 5; round++) {
+      const fresh = await scratch.create();
+      const stores = await Promise.all(Array.from({ length: 6 }, () => SecretStore.open(tempDir(), { keyHex, checkpointerUrl: fresh })));
+      await Promise.all(stores.map((store) => store.close()));
+    }
   });
 });

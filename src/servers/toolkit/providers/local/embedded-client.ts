@@ -3,7 +3,6 @@ import { closeSync, openSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import pg from "pg";
 import { maskSecrets } from "../../../../secrets.ts";
 import { LocalBackendError } from "../../local.ts";
 import type { ToolkitEnv } from "../../tool.ts";
@@ -11,7 +10,7 @@ import type { NeonBackend } from "../neon-backend.ts";
 import { EMBEDDED_POSTGRES, embeddedDir, hostFile, NEON_METHODS, readState, type HostInfo } from "./embedded-state.ts";
 import { ownScript } from "../../../../package-root.ts";
 import { tsxLoader } from "./processes-launch.ts";
-import { listServerProjects, localNeonBackend } from "./postgres.ts";
+import { listServerProjects, loadPg, localNeonBackend } from "./postgres.ts";
 
 export { EMBEDDED_POSTGRES };
 
@@ -61,7 +60,8 @@ function serverReachable(env: ToolkitEnv): Promise<boolean> {
   let answer = reachability.get(env);
   if (!answer) {
     answer = (async () => {
-      const client = new pg.Client({ connectionString: env.localPostgresUrl, connectionTimeoutMillis: 3_000 });
+      const { Client } = await loadPg();
+      const client = new Client({ connectionString: env.localPostgresUrl, connectionTimeoutMillis: 3_000 });
       client.on("error", () => {});
       try {
         await client.connect();

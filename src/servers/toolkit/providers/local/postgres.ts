@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import pg from "pg";
+import type pg from "pg";
 import { maskSecrets } from "../../../../secrets.ts";
 import { LocalBackendError, localAccount, localPassword } from "../../local.ts";
 import type { ToolkitEnv } from "../../tool.ts";
@@ -45,12 +45,21 @@ export function randomId(length: number): string {
 export const roleOf = (projectId: string): string => `co_${projectId}`;
 export const physicalName = (projectId: string, branchId: string, database: string): string => `co_${projectId}_${branchId}_${database}`;
 
+/**
+ * The Postgres driver, loaded on first use: importing it costs a start of the toolkit about 45 ms of
+ * CPU (its stream module builds a fetch `Response` to detect Cloudflare Workers, which loads Node's
+ * fetch implementation), and only the local Postgres backends use it.
+ */
+export async function loadPg(): Promise<typeof pg> {
+  return (await import("pg")).default;
+}
+
 /** Quotes an identifier after checking it against the patterns this backend generates. */
-function ident(name: string): string {
+function ident(client: pg.Client, name: string): string {
   if (!/^co_[a-z0-9]{8}(_br[a-z0-9]{6}_[A-Za-z_][A-Za-z0-9_-]{0,39})?$/.test(name)) {
     throw new LocalBackendError(`refusing unexpected identifier "${name}"`);
   }
-  return pg.escapeIdentifier(name);
+  return client.escapeIdentifier(name);
 }
 
 export function checkDatabaseName(name: string): string {
@@ -59,7 +68,8 @@ export function checkDatabaseName(name: string): string {
 }
 
 async function withAdmin<T>(env: ToolkitEnv, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: env.localPostgresUrl, connectionTimeoutMillis: 5000 });
+  const { Client } = await loadPg();
+  const client = new Client({ connectionString: env.localPostgresUrl, connectionTimeoutMillis: 5000 });
   client.on("error", () => {});
   try {
     await client.connect();
@@ -94,7 +104,7 @@ async function requireProject(client: pg.Client, projectId: string): Promise<Pro
 }
 
 async function writeProject(client: pg.Client, projectId: string, meta: ProjectMeta): Promise<void> {
-  await client.query(`COMMENT ON ROLE ${ident(roleOf(projectId))} IS ${pg.escapeLiteral(JSON.stringify(meta))}`);
+  await client.query(`COMMENT ON ROLE ${ident(client, roleOf(projectId))} IS ${client.escapeLiteral(JSON.stringify(meta))}`);
 }
 
 function parseMeta<T extends { kind: string }>(comment: string | null, kind: T["kind"]): T | undefined {
@@ -158,9 +168,9 @@ export function checkBranchDeletable(projectId: string, meta: Pick<ProjectMeta, 
 
 /** Creates one physical database (optionally copying a template), comments it, and closes it to other roles. */
 async function createDatabase(client: pg.Client, meta: DatabaseMeta, template?: string): Promise<void> {
-  const name = ident(physicalName(meta.project_id, meta.branch_id, checkDatabaseName(meta.database_name)));
-  const owner = ident(roleOf(meta.project_id));
-  const sql = `CREATE DATABASE ${name} OWNER ${owner}${template ? ` TEMPLATE ${ident(template)}` : ""}`;
+  const name = ident(client, physicalName(meta.project_id, meta.branch_id, checkDatabaseName(meta.database_name)));
+  const owner = ident(client, roleOf(meta.project_id));
+  const sql = `CREATE DATABASE ${name} OWNER ${owner}${template ? ` TEMPLATE ${ident(client, template)}` : ""}`;
   // A template must have no other sessions ("source database is being accessed by other users"):
   // end them first (Postgres would otherwise wait 5 s before failing), and again if one slipped in.
   if (template) await terminateSessions(client, template);
@@ -174,7 +184,7 @@ async function createDatabase(client: pg.Client, meta: DatabaseMeta, template?: 
       await sleep(100 * attempt);
     }
   }
-  await client.query(`COMMENT ON DATABASE ${name} IS ${pg.escapeLiteral(JSON.stringify(meta))}`);
+  await client.query(`COMMENT ON DATABASE ${name} IS ${client.escapeLiteral(JSON.stringify(meta))}`);
   await client.query(`REVOKE ALL ON DATABASE ${name} FROM PUBLIC`);
 }
 
@@ -183,7 +193,7 @@ async function terminateSessions(client: pg.Client, database: string): Promise<v
 }
 
 async function dropDatabase(client: pg.Client, physical: string): Promise<void> {
-  await client.query(`DROP DATABASE IF EXISTS ${ident(physical)} WITH (FORCE)`);
+  await client.query(`DROP DATABASE IF EXISTS ${ident(client, physical)} WITH (FORCE)`);
 }
 
 /** The projects of this data dir's local account on the Postgres server, by name. */
@@ -210,7 +220,7 @@ export function localNeonBackend(env: ToolkitEnv): NeonBackend {
     const role = roleOf(projectId);
     const password = await localPassword(env.dataDir, `postgres:${role}`);
     // Keeps the role's password equal to the derived one (it changes only with the data dir's key).
-    await client.query(`ALTER ROLE ${ident(role)} PASSWORD ${pg.escapeLiteral(password)}`);
+    await client.query(`ALTER ROLE ${ident(client, role)} PASSWORD ${client.escapeLiteral(password)}`);
     return `postgresql://${role}:${encodeURIComponent(password)}@${host}:${port}/${encodeURIComponent(physical)}`;
   }
 
@@ -243,7 +253,7 @@ export function localNeonBackend(env: ToolkitEnv): NeonBackend {
         }
         const projectId = randomId(8);
         const branchId = `br${randomId(6)}`;
-        const role = ident(roleOf(projectId));
+        const role = ident(client, roleOf(projectId));
         await client.query(`CREATE ROLE ${role} LOGIN`);
         try {
           await writeProject(client, projectId, {
@@ -337,7 +347,7 @@ export function localNeonBackend(env: ToolkitEnv): NeonBackend {
         await lock(client, `neon-project:${input.project_id}`);
         if (!(await readProject(client, input.project_id))) return { deleted: false };
         for (const db of await listDatabases(client, input.project_id)) await dropDatabase(client, db.physical);
-        await client.query(`DROP ROLE IF EXISTS ${ident(roleOf(input.project_id))}`);
+        await client.query(`DROP ROLE IF EXISTS ${ident(client, roleOf(input.project_id))}`);
         return { deleted: true };
       }),
 

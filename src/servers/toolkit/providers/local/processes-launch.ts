@@ -140,23 +140,19 @@ export interface HealthWait {
   signal?: AbortSignal;
 }
 
-/** Polls `GET <url>/health` until it answers 200; fails when the app exits or the time is up. */
+/**
+ * Polls `GET <url>/health` until it answers 200; fails when the app exits or the time is up. The
+ * exit is read from the child's own status, not an event: an app that dies at once may exit before
+ * this is called (the caller records the deployment first).
+ */
 export async function waitForHealth({ url, child, timeoutMs, signal }: HealthWait): Promise<void> {
-  let exited: string | undefined;
-  const onExit = (code: number | null, sig: NodeJS.Signals | null): void => {
-    exited = sig ? `was killed by ${sig}` : `exited with code ${code}`;
-  };
-  child.once("exit", onExit);
   const deadline = Date.now() + timeoutMs;
-  try {
-    for (;;) {
-      if (await healthy(url)) return;
-      if (exited) throw new Error(`the app ${exited} before GET /health answered 200`);
-      if (Date.now() >= deadline) throw new Error(`GET ${url}/health did not answer 200 within ${timeoutMs} ms`);
-      await sleep(200, undefined, { signal });
-    }
-  } finally {
-    child.off("exit", onExit);
+  for (;;) {
+    if (await healthy(url)) return;
+    const exited = child.signalCode ? `was killed by ${child.signalCode}` : child.exitCode !== null ? `exited with code ${child.exitCode}` : undefined;
+    if (exited) throw new Error(`the app ${exited} before GET /health answered 200`);
+    if (Date.now() >= deadline) throw new Error(`GET ${url}/health did not answer 200 within ${timeoutMs} ms`);
+    await sleep(200, undefined, { signal });
   }
 }
 
