@@ -18,8 +18,15 @@ describe("a step's attempts are recorded one by one", () => {
       if (n < 3) throw new ToolCallError("TOOL_ERROR", `503 on call ${n}`, true);
       return { ok: true };
     });
-    const result = await runStep(step, resolved as never, { steps: {}, params: {} }, { caller, limits: new ServerLimits(4), random: () => 0.5 });
+    const slept: number[] = [];
+    const recordSleep = async (ms: number) => {
+      slept.push(ms);
+      await sleep(ms);
+    };
+    const result = await runStep(step, resolved as never, { steps: {}, params: {} }, { caller, limits: new ServerLimits(4), random: () => 0.5, sleep: recordSleep });
     expect(result.status).toBe("succeeded");
+    // Backoff 40 ms doubling per try, at 0.75 of its ceiling with random() = 0.5.
+    expect(slept).toEqual([30, 60]);
     expect(result.attempts).toBe(3);
     const spans = result.attemptSpans!;
     expect(spans).toHaveLength(3);
@@ -29,7 +36,8 @@ describe("a step's attempts are recorded one by one", () => {
     spans.forEach((s, i) => {
       expect(s.startedAtMs).toBeLessThanOrEqual(caller.calls[i]!.startedAt);
       expect(s.endedAtMs).toBeGreaterThanOrEqual(caller.calls[i]!.endedAt!);
-      if (i > 0) expect(s.startedAtMs).toBeGreaterThanOrEqual(spans[i - 1]!.endedAtMs + 30);
+      // Date.now() counts whole milliseconds, so a timer of n ms can read as n - 1.
+      if (i > 0) expect(s.startedAtMs).toBeGreaterThanOrEqual(spans[i - 1]!.endedAtMs + slept[i - 1]! - 1);
     });
     expect(spans[0]!.startedAtMs).toBeGreaterThanOrEqual(result.startedAtMs);
     expect(spans[2]!.endedAtMs).toBeLessThanOrEqual(result.endedAtMs);
