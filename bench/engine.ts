@@ -1,6 +1,9 @@
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { Annotation, MemorySaver, START, StateGraph, task, type BaseCheckpointSaver } from "@langchain/langgraph";
 import { compileExecutor } from "../graphs/executor.ts";
 import { openCheckpointer } from "../src/checkpoint.ts";
@@ -16,7 +19,7 @@ import { edgeDelaysMs, gcPauses } from "./edges.ts";
  * Runs a DAG through the executor graph; returns its makespan (first step start → last step end), wall
  * time (from `startedMs`, performance.now()) and peak RSS. With `spans`, each call's start and end are recorded there.
  */
-async function runEngine(dag: BenchDag, scheduler: Scheduler, checkpointer: BaseCheckpointSaver = new MemorySaver(), spans?: CallSpans): Promise<{ makespanMs: number; startedMs: number; wallMs: number; peakRssMb: number }> {
+export async function runEngine(dag: BenchDag, scheduler: Scheduler, checkpointer: BaseCheckpointSaver = new MemorySaver(), spans?: CallSpans): Promise<{ makespanMs: number; startedMs: number; wallMs: number; peakRssMb: number }> {
   const ctx = { caller: sleeper(dag.ms, spans), limits: new ServerLimits(100_000) };
   const graph = compileExecutor({ context: async () => ctx }, checkpointer);
   let peak = process.memoryUsage().rss;
@@ -63,6 +66,8 @@ function stats(values: number[]): { median: number; worst: number } {
   const sorted = [...values].sort((a, b) => a - b);
   return { median: round(sorted[Math.floor(sorted.length / 2)]!), worst: round(sorted[sorted.length - 1]!) };
 }
+
+const medianOf = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 const round = (n: number, digits = 3): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
@@ -168,10 +173,10 @@ export async function benchSchedulers(count = 30, repeats = 10): Promise<Record<
  * Engine cost per no-op step on SQLite (and Postgres when it answers), beside raw LangGraph
  * `task()`s created up front in one node: raw tasks cost the square of their number (LangGraph's
  * runner races every task in flight each time one settles), so they run at the smaller sizes only.
- * Each engine size runs `repeats` times; medians. Peak RSS: of the 10,000-step SQLite run.
+ * Each engine size runs `repeats` times; medians. Peak RSS of the 10,000-step SQLite run: in this
+ * process (after the smaller sizes, with what they left), and alone in a fresh process, `repeats` times.
  */
 export async function benchOverhead(sizes = [100, 1_000, 10_000], repeats = 3, rawSizes = [100, 1_000]): Promise<Record<string, unknown>> {
-  const medianOf = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   await withSqlite((saver) => runEngine(noopDag(100), "asap", saver)); // warm-up (module loading, JIT)
   await withSqlite((saver) => rawTasks(100, saver));
   const perBackend = async (open: <T>(fn: (saver: BaseCheckpointSaver) => Promise<T>) => Promise<T>): Promise<Record<string, unknown>> => {
@@ -199,8 +204,21 @@ export async function benchOverhead(sizes = [100, 1_000, 10_000], repeats = 3, r
     postgres,
     rawLangGraphTasksSqlite: raw,
     peakRssMb10k: (sqlite["10000"] as { peakRssMb?: number } | undefined)?.peakRssMb,
+    peakRssMb10kOwnProcess: await ownProcessRuns(10_000, repeats),
     note: "engine: the executor graph, asap, no-op steps each depending on the step 10 before; perStep…Over1k is per-step cost at the largest size ÷ at 1,000 (goal ≤ 1.2); raw: one node awaiting n task()s created up front",
   };
+}
+
+/** Peak RSS of an n-step run alone in a fresh process (`own-process-run.ts`), `repeats` times: median, and what the process held before the run. */
+async function ownProcessRuns(n: number, repeats: number): Promise<Record<string, unknown>> {
+  const script = fileURLToPath(new URL("./own-process-run.ts", import.meta.url));
+  const tsx = fileURLToPath(import.meta.resolve("tsx/esm"));
+  const runs: { peakRssMb: number; rssBeforeMb: number }[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const { stdout } = await promisify(execFile)(process.execPath, ["--import", tsx, script, String(n)], { maxBuffer: 1e6 });
+    runs.push(JSON.parse(stdout));
+  }
+  return { median: medianOf(runs.map((r) => r.peakRssMb)), runs: runs.map((r) => r.peakRssMb), heldBeforeTheRunMb: medianOf(runs.map((r) => r.rssBeforeMb)), note: "the run alone in a fresh process (sources through tsx, as this bench runs), as a user's run is; goal ≤ 300 MB" };
 }
 
 /** A fresh database on the local Postgres (127.0.0.1:5432) for one run, dropped after. */
@@ -224,12 +242,12 @@ async function withPostgres<T>(fn: (saver: BaseCheckpointSaver) => Promise<T>): 
 }
 
 /** n no-op steps, each depending on the step 10 before it. */
-function noopDag(n: number): BenchDag {
+export function noopDag(n: number): BenchDag {
   const steps = Array.from({ length: n }, (_, i) => ({ id: `s${i}`, tool: "bench.sleep", dependencies: i >= 10 ? [`s${i - 10}`] : [], params: { id: `s${i}` } }));
   return { name: `noop-${n}`, plan: { name: `noop-${n}`, steps }, ms: {} };
 }
 
-async function withSqlite<T>(fn: (saver: BaseCheckpointSaver) => Promise<T>): Promise<T> {
+export async function withSqlite<T>(fn: (saver: BaseCheckpointSaver) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(path.join(tmpdir(), "co-bench-"));
   const checkpointer = await openCheckpointer({ home: dir, url: `sqlite:${path.join(dir, "checkpoints.sqlite")}` });
   try {
