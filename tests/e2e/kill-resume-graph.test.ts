@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { fakeServer, readCalls, tempDir } from "../helpers/fake-mcp.ts";
-import { runCli, startCli, waitFor } from "../helpers/cli.ts";
+import { runCli, savedSteps, startCli, waitFor } from "../helpers/cli.ts";
 
 describe("--scheduler graph: a run killed with SIGKILL resumes without repeating finished steps", () => {
   it("resume completes the run from the plan graph's own checkpoints (nested under the orchestrator)", async () => {
@@ -17,7 +17,7 @@ describe("--scheduler graph: a run killed with SIGKILL resumes without repeating
 
     const first = startCli(args, env);
     await waitFor(() => readCalls(calls).some((c) => c.name === "a") && readCalls(calls).some((c) => c.name === "slow"), 30_000, "a and slow to start");
-    await new Promise((r) => setTimeout(r, 800)); // a's result lands in the checkpoint as the superstep's pending write
+    await waitFor(() => savedSteps(env.CREDIT_OPTIMIZER_HOME, "kill-g").has("a"), 30_000, "a's result to be saved as the superstep's pending write");
     first.child.kill("SIGKILL");
     const killed = await first.done;
     expect(killed.signal).toBe("SIGKILL");

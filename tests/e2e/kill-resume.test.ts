@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { fakeServer, readCalls, tempDir } from "../helpers/fake-mcp.ts";
-import { runCli, startCli, waitFor } from "../helpers/cli.ts";
+import { runCli, savedSteps, startCli, waitFor } from "../helpers/cli.ts";
 
 describe("a run killed with SIGKILL resumes without repeating finished steps", () => {
   it("resume completes the run; finished steps are called once", async () => {
@@ -19,7 +19,7 @@ describe("a run killed with SIGKILL resumes without repeating finished steps", (
 
     const first = startCli(args, env);
     await waitFor(() => readCalls(calls).some((c) => c.name === "b") && readCalls(calls).some((c) => c.name === "slow"), 30_000, "a, b and slow to start");
-    await new Promise((r) => setTimeout(r, 500)); // b's result lands in the checkpoint
+    await waitFor(() => savedSteps(env.CREDIT_OPTIMIZER_HOME, "kill-1").has("b"), 30_000, "b's result to be saved");
     first.child.kill("SIGKILL");
     const killed = await first.done;
     expect(killed.signal).toBe("SIGKILL");
@@ -56,7 +56,14 @@ describe("a run killed with SIGKILL resumes without repeating finished steps", (
     await waitFor(() => readCalls(calls).some((c) => c.name === "slow"), 30_000, "slow to start");
     const slowAt = readCalls(calls).find((c) => c.name === "slow")!.at;
     await waitFor(() => readCalls(calls).filter((c) => c.name.startsWith("w")).length === quick.length, 15_000, "every quick step to be called while slow runs");
-    await new Promise((r) => setTimeout(r, 1_000)); // the last quick results land in the journal
+    await waitFor(
+      () => {
+        const saved = savedSteps(env.CREDIT_OPTIMIZER_HOME, "kill-big");
+        return quick.every((s) => saved.has(s.id));
+      },
+      15_000,
+      "every quick step's result to be saved",
+    );
     expect(Date.now() - slowAt).toBeLessThan(20_000);
     first.child.kill("SIGKILL");
     expect((await first.done).signal).toBe("SIGKILL");

@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
 import { main } from "../../src/cli/main.ts";
 import type { AppConfig } from "../../src/config.ts";
 import { fileURLToPath } from "node:url";
@@ -36,6 +39,32 @@ export async function waitFor(predicate: () => boolean | Promise<boolean>, timeo
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/**
+ * The steps whose results a CLI run has saved in its SQLite checkpointer (`<home>/checkpoints.sqlite`):
+ * in the step journal (asap) or as the plan graph's pending `results` writes (graph). Read while the
+ * run goes, to kill it only once what the test needs is saved.
+ */
+export function savedSteps(home: string, thread: string): Set<string> {
+  const file = path.join(home, "checkpoints.sqlite");
+  if (!existsSync(file)) return new Set();
+  const db = new Database(file, { readonly: true });
+  const rows = <T>(sql: string): T[] => {
+    try {
+      return db.prepare(sql).all(thread) as T[];
+    } catch (error) {
+      if (/no such table/.test(String(error))) return [];
+      throw error;
+    }
+  };
+  try {
+    const journaled = rows<{ key: string }>("SELECT key FROM credit_optimizer_step_journal WHERE scope = ? AND key LIKE 'step:%'").map((r) => r.key.slice("step:".length));
+    const written = rows<{ value: Buffer | string }>("SELECT value FROM writes WHERE thread_id = ? AND channel = 'results'").flatMap((r) => Object.keys((JSON.parse(String(r.value)) as Record<string, unknown> | null) ?? {}));
+    return new Set([...journaled, ...written]);
+  } finally {
+    db.close();
   }
 }
 
