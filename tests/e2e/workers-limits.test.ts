@@ -63,13 +63,14 @@ describe("per-server limits across workers (Redis)", () => {
     const first = new RedisServerLimits(connect(), { prefix });
     const second = new RedisServerLimits(connect(), { prefix });
     const limited = new ToolCallError("TOOL_ERROR", "toolkit.neon_create_project: POST /projects: 429 Too Many Requests (retry-after 1.5)", true);
-    await expect(first.for("toolkit").run(() => Promise.reject(limited))).rejects.toBe(limited);
+    // Taken before the 429: the pause starts after it, so the wait is at least the pause from here.
     const seenAt = Date.now();
+    await expect(first.for("toolkit").run(() => Promise.reject(limited))).rejects.toBe(limited);
     let calledAt = 0;
     let otherAt = 0;
     await Promise.all([second.for("toolkit").run(async () => void (calledAt = Date.now())), second.for("workspace").run(async () => void (otherAt = Date.now()))]);
     // The call on the paused server started only once the pause (1.5 s from the 429) had passed; another server was not paused.
-    expect(calledAt - seenAt).toBeGreaterThanOrEqual(1_400);
+    expect(calledAt - seenAt).toBeGreaterThanOrEqual(1_499); // Date.now() counts whole milliseconds
     expect(otherAt - seenAt).toBeLessThan(calledAt - seenAt);
   }, 30_000);
 

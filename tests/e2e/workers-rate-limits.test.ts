@@ -3,12 +3,13 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedisServerLimits, ServerLimits } from "../../src/engine/limits.ts";
+import { pauseKey, RedisServerLimits, ServerLimits } from "../../src/engine/limits.ts";
 import { runStep, type RunContext } from "../../src/engine/run-step.ts";
 import { McpRuntime } from "../../src/mcp/client.ts";
 import { builtinServer } from "../../src/mcp/config.ts";
 import type { Scope } from "../../src/plan/interpolate.ts";
 import type { Step } from "../../src/plan/schema.ts";
+import { waitFor } from "../helpers/cli.ts";
 
 /**
  * Two "workers" (each its own MCP runtime with its own toolkit process, and its own limiter on the
@@ -22,7 +23,7 @@ interface Seen {
   status: number;
 }
 
-const RETRY_AFTER_S = 2;
+const RETRY_AFTER_S = 3;
 const SCOPE: Scope = { steps: {}, params: {} };
 let api: Server;
 let apiUrl = "";
@@ -98,8 +99,8 @@ describe("a provider's 429 slows every worker's calls for that provider, and onl
     const first = runStep(step("a-neon", "toolkit.neon_list_projects"), { server: "toolkit", tool: "neon_list_projects" }, SCOPE, a);
     await limitedSent;
     const limitedAt = seen[0]!.at;
-    // Give A's limiter the moment it takes to record the pause in Redis.
-    await new Promise((r) => setTimeout(r, 300));
+    // B starts once A's limiter has recorded Neon's pause in Redis (the 429 travels back through A's toolkit first).
+    await waitFor(async () => (await redisConnections[0]!.pttl(pauseKey(prefix, "toolkit", "neon"))) > 0, 10_000, "A's limiter to record Neon's pause in Redis");
     const [resultA, neonB, brokerNeonB, vercelB] = await Promise.all([
       first,
       runStep(step("b-neon", "toolkit.neon_list_projects"), { server: "toolkit", tool: "neon_list_projects" }, SCOPE, b),

@@ -142,10 +142,10 @@ describe("reservations on Postgres are leases", () => {
     const url = await databases.create();
     await (await openLedger({ home: tempDir("co-res-"), url })).close();
     const pool = new pg.Pool({ connectionString: url, max: 2 });
-    const store = postgresReservations(pool, 400);
+    const store = postgresReservations(pool, 1_500);
     try {
       const mine = await store.reserve({ runId: "mine", usd: 2, caps });
-      await new Promise((r) => setTimeout(r, 1_200));
+      await new Promise((r) => setTimeout(r, 4_500));
       // Three lease lengths later it still counts: its timer kept it alive.
       expect((await store.committed("other", Date.now())).reservedUsd).toBeCloseTo(2, 9);
       await mine.settle();
@@ -153,11 +153,12 @@ describe("reservations on Postgres are leases", () => {
       const owner = JSON.stringify({ host: "another-machine", pid: 4242 });
       await pool.query(
         `INSERT INTO ledger_reservations (run_id, usd, owner_json, lock_key, state, created_at, ended_at, lease_until)
-         VALUES ('far', 3, $1, 7, 'live', $2, NULL, (extract(epoch from clock_timestamp()) * 1000)::bigint + 800)`,
+         VALUES ('far', 3, $1, 7, 'live', $2, NULL, (extract(epoch from clock_timestamp()) * 1000)::bigint + 60000)`,
         [owner, Date.now()],
       );
       expect((await store.committed("other", Date.now())).reservedUsd).toBeCloseTo(3, 9);
-      await new Promise((r) => setTimeout(r, 900));
+      // Its lease runs out.
+      await pool.query("UPDATE ledger_reservations SET lease_until = (extract(epoch from clock_timestamp()) * 1000)::bigint - 1 WHERE run_id = 'far'");
       expect((await store.committed("other", Date.now())).reservations).toBe(0);
       // The next reserve marks it expired.
       await (await store.reserve({ runId: "next", usd: 1, caps })).settle();

@@ -184,29 +184,29 @@ describe("thread lock (Postgres lease row)", () => {
 
   it("a held lease is refreshed past its length; another machine's holder that stopped refreshing frees the thread when its lease expires", async () => {
     const thread = `pg-${randomUUID()}`;
-    const lock = await acquireThreadLock({ home, url: POSTGRES, leaseMs: 400 }, thread);
-    await new Promise((r) => setTimeout(r, 1_200));
+    const lock = await acquireThreadLock({ home, url: POSTGRES, leaseMs: 1_500 }, thread);
+    await new Promise((r) => setTimeout(r, 4_500));
     // Three lease lengths later the thread is still held: the timer kept the lease alive.
     expect((await busy({ home, url: POSTGRES }, thread)).holder.pid).toBe(process.pid);
     await lock.release();
 
-    // A holder on another machine (its process cannot be checked from here) whose lease runs out in 800 ms.
+    // A holder on another machine (its process cannot be checked from here), then its lease runs out.
     const lost = `pg-${randomUUID()}`;
     const admin = new pg.Client({ connectionString: POSTGRES });
     await admin.connect();
     try {
       await admin.query(
         `INSERT INTO ${THREAD_LEASE_TABLE} (thread_id, token, host, pid, process_start, started_at, expires_at)
-         VALUES ($1, 'gone', 'another-machine', 4242, NULL, clock_timestamp(), clock_timestamp() + interval '800 milliseconds')`,
+         VALUES ($1, 'gone', 'another-machine', 4242, NULL, clock_timestamp(), clock_timestamp() + interval '60 seconds')`,
         [lost],
       );
+      const error = await busy({ home, url: POSTGRES }, lost);
+      expect(error.message).toContain("pid 4242");
+      expect(error.message).toContain("host another-machine");
+      await admin.query(`UPDATE ${THREAD_LEASE_TABLE} SET expires_at = clock_timestamp() - interval '1 millisecond' WHERE thread_id = $1`, [lost]);
     } finally {
       await admin.end();
     }
-    const error = await busy({ home, url: POSTGRES }, lost);
-    expect(error.message).toContain("pid 4242");
-    expect(error.message).toContain("host another-machine");
-    await new Promise((r) => setTimeout(r, 900));
     const taken = await acquireThreadLock({ home, url: POSTGRES }, lost);
     await taken.release();
   });
