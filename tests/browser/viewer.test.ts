@@ -10,7 +10,7 @@ import { loadConfig } from "../../src/config.ts";
 import { openRoot, type Root } from "../../src/run/root.ts";
 import { startViewer, type Viewer } from "../../src/ui/server.ts";
 import { runCli, startCli, type CliResult } from "../helpers/cli.ts";
-import { fakeServer, readCalls, tempDir } from "../helpers/fake-mcp.ts";
+import { fakeServer, readCalls, release, tempDir } from "../helpers/fake-mcp.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 // Screenshots are kept as test artifacts (git-ignored), not committed.
@@ -40,8 +40,10 @@ describe.each(["sqlite", "postgres"] as const)("the viewer in a real browser (%s
   const mcp = path.join(dir, "mcp.json");
   // a and b run in parallel (slow enough to be seen running); c reads ${b.name}: an implied edge, and
   // b is the longer one, so the critical path is b → c.
-  // a reports its progress three times; r fails once with a 503 and is retried.
-  writeFileSync(mcp, JSON.stringify({ mcpServers: { infra: fakeServer("infra", calls, { delays: { a: 5000, b: 6000, r: 400 }, progress: { a: 4 }, flaky: { r: 1 } }) } }));
+  // a reports its progress four times; r fails once with a 503 and is retried. a and b then wait for
+  // `liveRelease`: the page is looked at while they run, however slow the machine.
+  const liveRelease = path.join(dir, "live.release");
+  writeFileSync(mcp, JSON.stringify({ mcpServers: { infra: fakeServer("infra", calls, { delays: { a: 5000, b: 6000, r: 400 }, progress: { a: 4 }, flaky: { r: 1 }, hold: { a: liveRelease, b: liveRelease } }) } }));
   const livePlan = path.join(dir, "live.json");
   writeFileSync(livePlan, JSON.stringify({
     name: XSS_NAME,
@@ -106,6 +108,7 @@ describe.each(["sqlite", "postgres"] as const)("the viewer in a real browser (%s
     expect(await page.$eval("#details #step-progress", (e) => e.textContent)).toMatch(/^\d+% — a: part \d of 5/);
     await page.screenshot({ path: path.join(ARTIFACTS, `${backend}-run-running.png`), fullPage: true });
     expect(finished).toBeUndefined();
+    release(liveRelease);
     await page.waitForSelector("#run-status.status.succeeded", { timeout: 60_000 });
     const result = await run.done;
     expect(result.code, result.stderr).toBe(0);
@@ -127,7 +130,7 @@ describe.each(["sqlite", "postgres"] as const)("the viewer in a real browser (%s
     const segments = await page.$$eval('#timeline .bar.step[data-id="r"] .seg', (els) => els.map((e) => ({ cls: e.getAttribute("class"), start: Number(e.getAttribute("data-start")), end: Number(e.getAttribute("data-end")), left: e.getBoundingClientRect().left, title: e.getAttribute("title") })));
     expect(segments.map((x) => x.cls)).toEqual(["seg failed", "seg"]);
     expect(segments[0]!.title).toMatch(/^attempt 1: .*503/);
-    expect(segments[1]!.start - segments[0]!.end).toBeGreaterThanOrEqual(200);
+    expect(segments[1]!.start - segments[0]!.end).toBeGreaterThanOrEqual(199); // a backoff of ≥ 200 ms, in whole milliseconds
     expect(segments[1]!.left).toBeGreaterThan(segments[0]!.left);
     for (const id of ["a", "b", "c"]) expect(await page.$$(`#timeline .bar.step[data-id="${id}"] .seg`)).toHaveLength(1);
 

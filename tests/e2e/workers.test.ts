@@ -80,12 +80,10 @@ describe("runs across worker processes on BullMQ", () => {
       // Kill the first worker that is in the middle of a run, once a quarter of the calls are made.
       await waitFor(() => readCalls(calls).length >= RUNS, 120_000, "a quarter of the calls");
       let victim: WorkerProcess | undefined;
-      let held: string[] = [];
       await waitFor(
         async () => {
           const running = await listRuns(queue, ["running"]);
           victim = workers.find((w) => running.some((r) => r.worker === w.name));
-          held = running.filter((r) => r.worker === victim?.name).map((r) => r.threadId);
           return victim !== undefined;
         },
         30_000,
@@ -95,6 +93,8 @@ describe("runs across worker processes on BullMQ", () => {
       const killedAt = Date.now();
       victim.child.kill("SIGKILL");
       expect(await victim.exited).toBe(null);
+      // What it held when it died: a dead worker's runs stay active until the queue sees them stalled (--lock-ms).
+      const held = (await listRuns(queue, ["running"])).filter((r) => r.worker === victim!.name).map((r) => r.threadId);
 
       await waitFor(async () => (await listRuns(queue)).filter((r) => r.status === "succeeded" || r.status === "failed").length === RUNS, 150_000, "every run to end");
       const runs = await listRuns(queue);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +15,8 @@ export interface FakeOptions {
   crashOnce?: string;
   /** name → how many progress notifications its `work` call sends over its delay. */
   progress?: Record<string, number>;
+  /** name → a file: that name's call, after its delay, waits until the file exists (`release` makes it). */
+  hold?: Record<string, string>;
 }
 
 /** One stdio entry that starts the scriptable fake MCP server. */
@@ -32,9 +34,15 @@ export function fakeServer(name: string, callsFile: string, options: FakeOptions
       FAKE_FLAKY: JSON.stringify(options.flaky ?? {}),
       FAKE_CRASH_ONCE: options.crashOnce ?? "",
       FAKE_PROGRESS: JSON.stringify(options.progress ?? {}),
+      FAKE_HOLD: JSON.stringify(options.hold ?? {}),
       PATH: process.env["PATH"] ?? "",
     },
   };
+}
+
+/** Lets a call held by `FakeOptions.hold` on this file go on. */
+export function release(file: string): void {
+  writeFileSync(file, "");
 }
 
 export function tempDir(prefix = "co-test-"): string {
