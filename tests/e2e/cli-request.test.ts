@@ -6,7 +6,7 @@ import { agentThread, checkpointMemory } from "../../agents/memory.ts";
 import { openLedger } from "../../src/cost/ledger.ts";
 import type { Report } from "../../agents/types.ts";
 import { runCli, startCli, waitFor } from "../helpers/cli.ts";
-import { fakeServer, readCalls, tempDir } from "../helpers/fake-mcp.ts";
+import { fakeServer, readCalls, release, tempDir } from "../helpers/fake-mcp.ts";
 import { startOpenAIStub, type OpenAIStub, type StubRequest, type StubReply } from "../helpers/openai-stub.ts";
 
 const RAD = "Set up RAD Crawler with Neon DB, Fly.io deployment and Upstash Redis";
@@ -178,7 +178,8 @@ describe("Ctrl-C during a run (model stand-in, scripted MCP server)", () => {
     stub = undefined;
   });
 
-  async function slowChain(): Promise<{ env: Record<string, string>; calls: string }> {
+  /** first → slow → last; slow, once called, waits for `release(held)` (made again on resume, it goes on at once). */
+  async function slowChain(): Promise<{ env: Record<string, string>; calls: string; held: string }> {
     const plan = {
       name: "Slow chain",
       steps: [
@@ -193,18 +194,21 @@ describe("Ctrl-C during a run (model stand-in, scripted MCP server)", () => {
     const dir = tempDir("co-cli-sigint-");
     const calls = path.join(dir, "calls.jsonl");
     const mcp = path.join(dir, "mcp.json");
-    writeFileSync(mcp, JSON.stringify({ mcpServers: { toolkit: fakeServer("toolkit", calls, { delays: { slow: 1500 } }) } }));
+    const held = path.join(dir, "slow.release");
+    writeFileSync(mcp, JSON.stringify({ mcpServers: { toolkit: fakeServer("toolkit", calls, { hold: { slow: held } }) } }));
     const env = { CREDIT_OPTIMIZER_HOME: path.join(dir, ".co"), OPENAI_BASE_URL: stub.baseUrl, OPENAI_API_KEY: "sk-test-not-real", CREDIT_OPTIMIZER_MCP_CONFIG: mcp };
-    return { env, calls };
+    return { env, calls, held };
   }
 
   it("stops new steps, rolls back, exits 1, and the thread resumes to success", async () => {
-    const { env, calls } = await slowChain();
+    const { env, calls, held } = await slowChain();
     const run = startCli(["run", "chain the work", "--yes"], env);
     let stderr = "";
     run.child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
     await waitFor(() => stderr.includes("▶ slow"), 60_000, "the slow step to start");
     run.child.kill("SIGINT");
+    await waitFor(() => stderr.includes("stopping: no new steps start"), 60_000, "the stop to be seen while slow runs");
+    release(held);
     const stopped = await run.done;
     expect(stopped.code).toBe(1);
     expect(stopped.stderr).toContain("stopping: no new steps start");
@@ -223,7 +227,7 @@ describe("Ctrl-C during a run (model stand-in, scripted MCP server)", () => {
   });
 
   it("in chat: Ctrl-C mid-run rolls back, the chat goes on, and the run's thread resumes", async () => {
-    const { env, calls } = await slowChain();
+    const { env, calls, held } = await slowChain();
     const chat = startCli(["chat", "--session", "ctrl-c"], env);
     let stderr = "";
     chat.child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -232,6 +236,8 @@ describe("Ctrl-C during a run (model stand-in, scripted MCP server)", () => {
     chat.child.stdin!.write("a\n");
     await waitFor(() => stderr.includes("▶ slow"), 60_000, "the slow step to start");
     chat.child.kill("SIGINT");
+    await waitFor(() => stderr.includes("stopping: no new steps start"), 60_000, "the stop to be seen while slow runs");
+    release(held);
     await waitFor(() => stderr.includes("the thread is resumable"), 60_000, "the rollback");
     chat.child.stdin!.end("exit\n");
     const ended = await chat.done;
@@ -246,13 +252,14 @@ describe("Ctrl-C during a run (model stand-in, scripted MCP server)", () => {
   });
 
   it("a killed run resumes where it stopped: finished steps are not called again", async () => {
-    const { env, calls } = await slowChain();
+    const { env, calls, held } = await slowChain();
     const run = startCli(["run", "chain the work", "--yes"], env);
     let stderr = "";
     run.child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
     await waitFor(() => stderr.includes("▶ slow"), 60_000, "the slow step to start");
     const thread = /^thread (run-[0-9a-f-]+) \(resume with/m.exec(stderr)?.[1];
     run.child.kill("SIGKILL");
+    release(held); // the orphaned server then ends, closing the output it shares with the CLI
     await run.done;
     expect(thread).toBeDefined();
     const resumed = await runCli(["resume", thread!, "--json"], env);
