@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { fakeServer, readCalls, tempDir } from "../helpers/fake-mcp.ts";
+import { fakeServer, readCalls, release, tempDir } from "../helpers/fake-mcp.ts";
 import { runCli, savedSteps, startCli, waitFor } from "../helpers/cli.ts";
 
 describe("a run killed with SIGKILL resumes without repeating finished steps", () => {
@@ -108,13 +108,19 @@ describe("a run killed with SIGKILL resumes without repeating finished steps", (
   it("SIGTERM: no new step starts, finished steps are rolled back, and resume runs the plan again", async () => {
     const dir = tempDir();
     const calls = path.join(dir, "calls.jsonl");
-    writeFileSync(path.join(dir, "mcp.json"), JSON.stringify({ mcpServers: { infra: fakeServer("infra", calls, { delays: { slow: 2000 } }) } }));
+    // slow, once called, waits for `held`: the stop is seen while it runs, however slow the machine.
+    const held = path.join(dir, "slow.release");
+    writeFileSync(path.join(dir, "mcp.json"), JSON.stringify({ mcpServers: { infra: fakeServer("infra", calls, { hold: { slow: held } }) } }));
     const work = (id: string, dependencies: string[] = []) => ({ id, tool: "infra.work", dependencies, params: { name: id } });
     writeFileSync(path.join(dir, "plan.json"), JSON.stringify({ name: "stop me", steps: [work("a"), work("slow"), work("c", ["a", "slow"])] }));
     const env = { CREDIT_OPTIMIZER_HOME: path.join(dir, "home") };
     const run = startCli(["run", "--plan", path.join(dir, "plan.json"), "--mcp-config", path.join(dir, "mcp.json"), "--thread", "term-1", "--json"], env);
+    let stderr = "";
+    run.child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
     await waitFor(() => readCalls(calls).some((c) => c.name === "slow"), 30_000, "slow to start");
     run.child.kill("SIGTERM");
+    await waitFor(() => stderr.includes("stopping: no new steps start"), 30_000, "the stop to be seen while slow runs");
+    release(held);
     const stopped = await run.done;
     expect(stopped.code).toBe(1);
     const report = JSON.parse(stopped.stdout) as { status: string; steps: { id: string; status: string }[] };

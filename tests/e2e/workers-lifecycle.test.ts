@@ -12,7 +12,7 @@ import { startViewer } from "../../src/ui/server.ts";
 import { listRuns } from "../../src/worker/runs.ts";
 import { runMain, waitFor } from "../helpers/cli.ts";
 import { startWorker as startWorkerProcess, type WorkerProcess } from "../helpers/workers.ts";
-import { fakeServer, readCalls, tempDir } from "../helpers/fake-mcp.ts";
+import { fakeServer, readCalls, release, tempDir } from "../helpers/fake-mcp.ts";
 import { scratchDatabases } from "../helpers/postgres.ts";
 
 const databases = scratchDatabases("co_workers_life");
@@ -26,13 +26,15 @@ let submitter: AppConfig;
 const dir = tempDir("co-workers-life-");
 const calls = path.join(dir, "calls.jsonl");
 const mcp = path.join(dir, "mcp.json");
+const slowARelease = path.join(dir, "slow-a.release");
 
 beforeAll(async () => {
   databaseUrl = await databases.create();
   queueUrl = `redis://127.0.0.1:6379?queue=life-${randomUUID()}`;
   env = { DATABASE_URL: databaseUrl, CREDIT_OPTIMIZER_SECRET_KEY: randomBytes(32).toString("hex") };
   submitter = loadConfig({ ...env, CREDIT_OPTIMIZER_HOME: tempDir("co-submit-") });
-  writeFileSync(mcp, JSON.stringify({ mcpServers: { infra: fakeServer("infra", calls, { delays: { "slow-a": 2500, "slow-b": 2500 } }) } }));
+  // slow-a, once called, waits for `slowARelease` (the SIGTERM test lets it go once the first worker has left).
+  writeFileSync(mcp, JSON.stringify({ mcpServers: { infra: fakeServer("infra", calls, { delays: { "slow-a": 2500, "slow-b": 2500 }, hold: { "slow-a": slowARelease } }) } }));
   queue = await openRunQueue(parseQueueUrl(queueUrl));
 });
 
@@ -166,6 +168,7 @@ describe("workers: approval, hand-back, bad input", () => {
     await waitFor(() => readCalls(calls).some((c) => c.name === "slow-a"), 60_000, "slow-a to start");
     first.child.kill("SIGTERM");
     expect(await first.exited).toBe(0);
+    release(slowARelease);
     expect(first.log()).toContain("slow-1: handed back to the queue");
     expect(first.log()).not.toContain("slow-1: executed");
     expect((await listRuns(queue)).find((r) => r.threadId === "slow-1")?.status).toBe("queued");
