@@ -3,7 +3,7 @@ import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli, startCli, waitFor } from "../helpers/cli.ts";
-import { fakeServer, readCalls, tempDir } from "../helpers/fake-mcp.ts";
+import { fakeServer, readCalls, release, tempDir } from "../helpers/fake-mcp.ts";
 
 const ADMIN = "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -24,7 +24,9 @@ describe("the checkpointer's database goes away mid-run", () => {
   it("the run stops with a clear error, and resumes once the database is back", async () => {
     const dir = tempDir();
     const calls = path.join(dir, "calls.jsonl");
-    writeFileSync(path.join(dir, "mcp.json"), JSON.stringify({ mcpServers: { infra: fakeServer("infra", calls, { delays: { slow: 2500 } }) } }));
+    // slow, once called, waits for `held`: the outage begins while it runs, however slow the machine.
+    const held = path.join(dir, "slow.release");
+    writeFileSync(path.join(dir, "mcp.json"), JSON.stringify({ mcpServers: { infra: fakeServer("infra", calls, { hold: { slow: held } }) } }));
     const work = (id: string, dependencies: string[] = []) => ({ id, tool: "infra.work", dependencies, params: { name: id } });
     writeFileSync(path.join(dir, "plan.json"), JSON.stringify({ name: "outage", steps: [work("a"), work("slow", ["a"]), work("b", ["slow"])] }));
     const url = `postgres://postgres@127.0.0.1:5432/${db}`;
@@ -45,6 +47,7 @@ describe("the checkpointer's database goes away mid-run", () => {
     await admin.query(`ALTER DATABASE ${db} ALLOW_CONNECTIONS false`);
     await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [db]);
     await admin.query(`ALTER DATABASE ${db} RENAME TO ${away}`);
+    release(held);
     const stopped = await run.done;
     expect(stopped.code).toBe(1);
     expect(stopped.stderr).toContain('the run on thread "outage-1" stopped');

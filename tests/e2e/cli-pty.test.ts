@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { BIN } from "../helpers/cli.ts";
-import { fakeServer, readCalls, tempDir } from "../helpers/fake-mcp.ts";
+import { fakeServer, readCalls, release, tempDir } from "../helpers/fake-mcp.ts";
 import { startOpenAIStub, type OpenAIStub, type StubReply, type StubRequest } from "../helpers/openai-stub.ts";
 
 const PLAN = {
@@ -29,7 +29,9 @@ describe("credit-optimizer chat on a pseudo-terminal (util-linux `script`)", () 
     const dir = tempDir("co-pty-");
     const calls = path.join(dir, "calls.jsonl");
     const mcp = path.join(dir, "mcp.json");
-    writeFileSync(mcp, JSON.stringify({ mcpServers: { toolkit: fakeServer("toolkit", calls, { delays: { slow: 2500 } }) } }));
+    // slow, once called, waits for `held`: the spinner and Ctrl-C are seen while it runs, however slow the machine.
+    const held = path.join(dir, "slow.release");
+    writeFileSync(mcp, JSON.stringify({ mcpServers: { toolkit: fakeServer("toolkit", calls, { delays: { slow: 500 }, hold: { slow: held } }) } }));
     const child = spawn("script", ["-qfec", `${process.execPath} ${BIN} chat --session pty`, "/dev/null"], {
       env: {
         PATH: process.env["PATH"] ?? "",
@@ -60,6 +62,8 @@ describe("credit-optimizer chat on a pseudo-terminal (util-linux `script`)", () 
       // Redrawn in place: cursor up, clear, a spinner frame and the elapsed time.
       await see(/\x1b\[1A\x1b\[J {2}[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] slow \(toolkit\.work\) \d/);
       child.stdin!.write("\x03");
+      await see("stopping: no new steps start");
+      release(held);
       await see("the thread is resumable");
       await see(/summary: done[^]*> /);
       child.stdin!.write("exit\r");
@@ -71,7 +75,7 @@ describe("credit-optimizer chat on a pseudo-terminal (util-linux `script`)", () 
     const made = readCalls(calls);
     expect(made.filter((c) => c.tool === "work").map((c) => c.name)).toEqual(["first", "slow"]);
     expect(made.filter((c) => c.tool === "undo").map((c) => c.name).sort()).toEqual(["first", "slow"]);
-  });
+  }, 240_000);
 });
 
 /** `run` under util-linux `script`: stdin and stderr are a real terminal, so the CLI asks inline. */
