@@ -217,11 +217,17 @@ describe("asap scheduling", () => {
     // 300 steps: s0 is slow; s299, last in the plan, waits only for the quick s1. Run in segments of
     // 250 steps (the version before the journal), s299 would wait for s0.
     const steps = [create("s0"), ...Array.from({ length: 298 }, (_, i) => create(`s${i + 1}`)), create("s299", ["s1"])];
-    const caller = infraCaller({ ms: { s0: 1_500 } });
+    // s0 ends only once s299 has been called (it fails after 30 s without: a barrier would hold s299 back).
+    const s299Called = async (): Promise<void> => {
+      for (const deadline = Date.now() + 30_000; !caller.calls.some((c) => c.args["name"] === "s299"); await sleep(10)) {
+        if (Date.now() > deadline) throw new ToolCallError("TOOL_ERROR", "s299 did not start while s0 ran", false);
+      }
+    };
+    const caller: FakeCaller = infraCaller({ gate: { s0: s299Called } });
     const report = await run(caller, { name: "wide", steps }, "asap", { limit: 1_000 });
     expect(report.status).toBe("succeeded");
     const call = (name: string) => caller.callsOf("create").find((c) => c.args["name"] === name)!;
-    expect(call("s299").startedAt).toBeLessThan(call("s0").endedAt! - 1_000);
+    expect(call("s299").startedAt).toBeLessThanOrEqual(call("s0").endedAt!);
   }, 60_000);
 
   it("a large plan rolls back every finished step, in reverse order", async () => {

@@ -68,12 +68,14 @@ export class FakeCaller implements ToolCaller {
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A server `infra` with `create` (returns a rollback), `delete` (destructive) and `noop` (read-only). */
-export function infraCaller(options: { failOn?: string[]; failDeleteOn?: string[]; ms?: Record<string, number> } = {}): FakeCaller {
+/** `gate`: name → what its create awaits after its `ms` (a test's condition, say, that must hold while it runs). */
+export function infraCaller(options: { failOn?: string[]; failDeleteOn?: string[]; ms?: Record<string, number>; gate?: Record<string, () => Promise<unknown>> } = {}): FakeCaller {
   const caller = new FakeCaller();
   const nameSchema = { type: "object", properties: { name: { type: "string" }, value: {} }, required: ["name"], additionalProperties: false };
   caller.add("infra", "create", async (args) => {
     const name = String(args["name"]);
     await sleep(options.ms?.[name] ?? 0);
+    await options.gate?.[name]?.();
     if (options.failOn?.includes(name)) throw new ToolCallError("TOOL_ERROR", `create ${name} failed`, false);
     return { id: `id-${name}`, name, value: args["value"], rollback: { tool: "delete", arguments: { id: `id-${name}` } } };
   }, nameSchema, { destructiveHint: false });
