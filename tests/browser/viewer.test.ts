@@ -82,7 +82,7 @@ describe.each(["sqlite", "postgres"] as const)("the viewer in a real browser (%s
     });
     page = await browser.newPage();
     await page.setViewport({ width: 1400, height: 1000 });
-  }, 120_000);
+  });
 
   afterAll(async () => {
     await browser?.close();

@@ -172,5 +172,5 @@ describe("chat with the offline planner: a conversation across a restart", () =>
     const result = await runCli(["run", "back up the database"], env);
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('needs an answer before it can plan "Database Backup and Restore":\n  ? Which Neon project (project_id)? (the request names no Neon project, and none exists yet) --param project_id=neon-abc123\n');
-  }, 120_000);
+  });
 });

@@ -60,5 +60,5 @@ describe("the checkpointer's database goes away mid-run", () => {
     expect((JSON.parse(resumed.stdout) as { status: string }).status).toBe("succeeded");
     // `a` finished (and was saved) before the outage; steps that ended during it could not be saved and run again.
     expect(readCalls(calls).filter((c) => c.name === "a")).toHaveLength(1);
-  }, 120_000);
+  });
 });

@@ -47,7 +47,7 @@ describe("run --break-before: pause before a step, show its resolved inputs, go 
     expect(resumed.code).toBe(0);
     expect(JSON.parse(resumed.stdout)).toMatchObject({ status: "succeeded" });
     expect(worked(s.calls)).toEqual(["toolkit_call:neon_create_project", "work:app-prj-shop", "work:done"]);
-  }, 120_000);
+  });
 
   it("the viewer shows a run paused at a breakpoint as waiting, with the step it waits before", async () => {
     const s = setup();
@@ -76,7 +76,7 @@ describe("run --break-before: pause before a step, show its resolved inputs, go 
       await viewer.close();
       await root.close();
     }
-  }, 120_000);
+  });
 
   it("breakpoints are kept by resume, and --json prints the paused step's inputs", async () => {
     const s = setup();
@@ -94,7 +94,7 @@ describe("run --break-before: pause before a step, show its resolved inputs, go 
     const third = await runMain(["resume", "bp-two", "--json"], s.config);
     expect(third.code).toBe(0);
     expect(worked(s.calls)).toEqual(["toolkit_call:neon_create_project", "work:app-prj-shop", "work:done"]);
-  }, 120_000);
+  });
 
   it("resume --reject stops before the step and rolls back the finished ones, as Ctrl-C does", async () => {
     const s = setup();
@@ -105,7 +105,7 @@ describe("run --break-before: pause before a step, show its resolved inputs, go 
     expect(report.status).toBe("cancelled");
     expect(report.steps.map((x) => [x.id, x.status])).toEqual([["db", "succeeded"], ["app", "succeeded"], ["done", "skipped"]]);
     expect(worked(s.calls)).toEqual(["toolkit_call:neon_create_project", "work:app-prj-shop", "undo:app-prj-shop", "undo:neon_create_project"]);
-  }, 120_000);
+  });
 
   it("a breakpoint naming no step, or another scheduler, is refused before anything runs", async () => {
     const s = setup();
@@ -116,7 +116,7 @@ describe("run --break-before: pause before a step, show its resolved inputs, go 
     expect(asap.code).toBe(2);
     expect(asap.stderr).toContain("--break-before pauses before a step node of the plan's own graph: it runs with --scheduler graph, not asap");
     expect(readCalls(s.calls)).toEqual([]);
-  }, 120_000);
+  });
 
   it("killed with SIGKILL before reaching the breakpoint: resume still pauses there, then goes on", async () => {
     const s = setup({ delays: { "app-prj-shop": 4000 } });

@@ -142,5 +142,5 @@ describe.each(targets)("budget reservations across processes on $name", (target)
       if (child.process.exitCode === null) child.process.kill("SIGKILL");
       await ledger.close();
     }
-  }, 120_000);
+  });
 });

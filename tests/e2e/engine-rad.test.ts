@@ -27,7 +27,8 @@ async function runSeed(scheduler: Scheduler, options: Parameters<typeof fakeServ
 }
 
 describe("seed Test 1: the RAD Crawler DAG runs in parallel", () => {
-  const delays = { generate_code: 1000 };
+  // generate_code long enough for the create chain beside it to start on a loaded machine.
+  const delays = { generate_code: 3000 };
   let asap: Awaited<ReturnType<typeof runSeed>>;
   let graph: Awaited<ReturnType<typeof runSeed>>;
   beforeAll(async () => {

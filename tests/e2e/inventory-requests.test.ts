@@ -42,7 +42,7 @@ afterAll(async () => {
     await root.close();
     rmSync(home, { recursive: true, force: true });
   }
-}, 120_000);
+});
 
 async function run(request: string, ...flags: string[]): Promise<Report> {
   const result = await runMain(["run", request, "--json", "--yes", ...flags], config);

@@ -35,5 +35,5 @@ describe("--scheduler graph: a run killed with SIGKILL resumes without repeating
     expect(count("b")).toBe(1);
     expect(count("c")).toBe(1);
     expect(count("slow")).toBe(2); // in flight when killed: it runs again
-  }, 120_000);
+  });
 });

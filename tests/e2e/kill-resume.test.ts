@@ -37,7 +37,7 @@ describe("a run killed with SIGKILL resumes without repeating finished steps", (
     expect(count("b")).toBe(1);
     expect(count("c")).toBe(1);
     expect(count("slow")).toBe(2); // in flight when killed: it runs again
-  }, 90_000);
+  });
 
   it("a large plan killed while one slow step runs: resume calls only that step again", async () => {
     // 400 steps: 398 quick ones (20 chains) finish while `slow` runs; `end` waits for both. In segments
@@ -80,7 +80,7 @@ describe("a run killed with SIGKILL resumes without repeating finished steps", (
     expect(quick.filter((s) => counts.get(s.id) !== 1).map((s) => [s.id, counts.get(s.id)])).toEqual([]);
     expect(counts.get("slow")).toBe(2); // in flight when killed: it runs again
     expect(counts.get("end")).toBe(1);
-  }, 120_000);
+  });
 
   it("a thread killed under the executor-only version is refused by name, and nothing is called", async () => {
     // The fixture is the checkpoint file of a run killed mid-way by the version before the one
@@ -132,5 +132,5 @@ describe("a run killed with SIGKILL resumes without repeating finished steps", (
     expect(resumed.code).toBe(0);
     expect((JSON.parse(resumed.stdout) as { status: string }).status).toBe("succeeded");
     expect(readCalls(calls).filter((c) => c.tool === "work" && c.name === "c")).toHaveLength(1);
-  }, 90_000);
+  });
 });

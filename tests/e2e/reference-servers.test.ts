@@ -53,7 +53,7 @@ beforeAll(async () => {
     },
   };
   runtime = await McpRuntime.connect(mcpConfig);
-}, 60_000);
+});
 
 afterAll(async () => {
   await runtime?.close();
@@ -105,7 +105,7 @@ describe("a plan over the reference servers chains text and structured outputs",
   let result: Awaited<ReturnType<typeof run>>;
   beforeAll(async () => {
     result = await run(plan);
-  }, 60_000);
+  });
 
   it("runs to the end, each reference reading the right form", () => {
     const { state } = result;
@@ -197,7 +197,7 @@ describe("cancellation: a timeout or a stop sends notifications/cancelled for th
     const call = toolCalls().filter((c) => c.name === "trigger-long-running-operation").at(-1)!;
     // The client sends the notification without waiting for it, and the tap logs it when it reads it.
     await waitFor(() => cancelledIds().includes(call.id), 10_000, `notifications/cancelled for request ${call.id} at the server`);
-  }, 30_000);
+  });
 
   it("a cancelling stop cancels the call in flight and the run ends cancelled", async () => {
     const stop = new AbortController();
@@ -233,7 +233,7 @@ describe("cancellation: a timeout or a stop sends notifications/cancelled for th
     const call = toolCalls().filter((c) => c.name === "trigger-long-running-operation").at(-1)!;
     // The client sends the notification without waiting for it, and the tap logs it when it reads it.
     await waitFor(() => cancelledIds().includes(call.id), 10_000, `notifications/cancelled for request ${call.id} at the server`);
-  }, 30_000);
+  });
 });
 
 describe(`protocol versions: the SDK speaks ${LATEST_PROTOCOL_VERSION} and down to ${SUPPORTED_PROTOCOL_VERSIONS.at(-1)}`, () => {
@@ -241,7 +241,7 @@ describe(`protocol versions: the SDK speaks ${LATEST_PROTOCOL_VERSION} and down 
   let old: McpRuntime;
   beforeAll(async () => {
     old = await McpRuntime.connect({ mcpServers: { old: tapped(oldTap, stdio(EVERYTHING_2025_01)) } });
-  }, 30_000);
+  });
   afterAll(async () => old?.close());
 
   it("a server that offers only 2024-11-05 is spoken to in 2024-11-05", async () => {
@@ -336,5 +336,5 @@ describe("pinning catches an upgrade of a reference server", () => {
     expect(text).toContain('- tool "add" removed');
     expect(text).toContain("review, then run: credit-optimizer mcp trust everything");
     expect(EVERYTHING).not.toBe(EVERYTHING_2025_01);
-  }, 60_000);
+  });
 });

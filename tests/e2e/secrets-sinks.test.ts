@@ -64,7 +64,7 @@ describe("secrets never reach a sink: RAD Crawler on the local provider, traced 
   afterAll(async () => {
     await undoThread((JSON.parse(result.stdout) as { threadId: string }).threadId, config);
     await langsmith.close();
-  }, 60_000);
+  });
 
   it("the run succeeded and its outputs held secrets (as handles)", () => {
     expect(result.code).toBe(0);

@@ -87,7 +87,7 @@ beforeAll(async () => {
     if (Date.now() > deadline || server.exitCode !== null) throw new Error(`langgraphjs dev did not start:\n${log}`);
     await new Promise((r) => setTimeout(r, 250));
   }
-}, 60_000);
+});
 
 afterAll(async () => {
   if (server?.pid !== undefined && server.exitCode === null) {

@@ -25,7 +25,7 @@ describe("credit-optimizer ui", () => {
     expect(page).toContain('<script src="/assets/app.js"');
     const done = await ui.stop();
     expect(done.code, done.stderr).toBe(0);
-  }, 90_000);
+  });
 
   it("on another address, needs the token it prints once", async () => {
     const ui = await startUi(["--host", "0.0.0.0"]);
@@ -40,12 +40,12 @@ describe("credit-optimizer ui", () => {
     expect(ui.stdout().split(token!).length - 1).toBe(1);
     const done = await ui.stop();
     expect(done.code, done.stderr).toBe(0);
-  }, 90_000);
+  });
 
   it("a bad --port is an input error", async () => {
     const home = path.join(tempDir("co-ui-cli-"), "home");
     const result = await startCli(["ui", "--port", "http"], { CREDIT_OPTIMIZER_HOME: home }).done;
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--port must be a port number (0–65535), got "http"');
-  }, 60_000);
+  });
 });

@@ -212,7 +212,7 @@ describe("workers: approval, hand-back, bad input", () => {
     expect(runOnSqlite.code).toBe(2);
     expect(runOnSqlite.stderr).toContain("a queued run needs the Postgres checkpointer");
     for (const id of ["bad-1", "bad-2", "bad-3"]) expect(await queue.queue.getJob(id)).toBeUndefined();
-  }, 60_000);
+  });
 });
 
 /** A port nothing listens on (a free one, not taken). */

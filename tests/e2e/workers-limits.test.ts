@@ -47,7 +47,7 @@ describe("per-server limits across workers (Redis)", () => {
     expect(infra.peak).toBe(2);
     // The other server's limit (8) let all four of its calls run together.
     expect(other.peak).toBe(4);
-  }, 60_000);
+  });
 
   it("one process's limits are p-limit's: the limit, per server", async () => {
     const limits = new ServerLimits(3, { small: 1 });
@@ -72,7 +72,7 @@ describe("per-server limits across workers (Redis)", () => {
     // The call on the paused server started only once the pause (1.5 s from the 429) had passed; another server was not paused.
     expect(calledAt - seenAt).toBeGreaterThanOrEqual(1_499); // Date.now() counts whole milliseconds
     expect(otherAt - seenAt).toBeLessThan(calledAt - seenAt);
-  }, 30_000);
+  });
 
   it("reads the pause from what a rate-limited call says", () => {
     expect(rateLimitPauseMs(new ToolCallError("TRANSPORT", "x.y: Error POSTing to endpoint (HTTP 429)", true, 429), 1000)).toBe(1000);
@@ -115,5 +115,5 @@ describe("per-server limits across workers (Redis)", () => {
       await queue.queue.obliterate({ force: true }).catch(() => {});
       await queue.close();
     }
-  }, 30_000);
+  });
 });

@@ -121,7 +121,7 @@ describe("a provider's 429 slows every worker's calls for that provider, and onl
     // Vercel is another account: its call did not wait for Neon's pause.
     expect(vercel).toHaveLength(1);
     expect(vercel[0]!.at - limitedAt).toBeLessThan(RETRY_AFTER_S * 1000 - 500);
-  }, 90_000);
+  });
 
   it("a run in one process leaves the wait to the toolkit (its own retry-after), as before", async () => {
     neonLimitedOnce = false;
@@ -135,5 +135,5 @@ describe("a provider's 429 slows every worker's calls for that provider, and onl
     // The toolkit slept the retry-after inside the one call.
     const span = result.attemptSpans?.[0];
     expect((span?.endedAtMs ?? 0) - (span?.startedAtMs ?? 0)).toBeGreaterThanOrEqual(RETRY_AFTER_S * 1000 - 100);
-  }, 60_000);
+  });
 });

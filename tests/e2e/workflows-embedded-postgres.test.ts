@@ -39,7 +39,7 @@ afterAll(async () => {
   for (const report of succeeded) await undoRun(report, ctx);
   await root?.close();
   rmSync(home, { recursive: true, force: true });
-}, 120_000);
+});
 
 async function run(values: Record<string, unknown>, transform?: typeof failingAtTheEnd): Promise<Report> {
   const report = await runWorkflow(root, getWorkflow("rad-crawler-setup")!, values, { transform, scheduler: "asap" });

@@ -66,7 +66,7 @@ afterAll(async () => {
     rmSync(home, { recursive: true, force: true });
   }
   for (const dir of temp) rmSync(dir, { recursive: true, force: true });
-}, 60_000);
+});
 
 describe("with redis-server on the PATH and no Redis at the default address", () => {
   let config: AppConfig;
@@ -78,7 +78,7 @@ describe("with redis-server on the PATH and no Redis at the default address", ()
   });
   afterAll(async () => {
     await root?.close();
-  }, 60_000);
+  });
 
   it("runs the RAD request on a private redis-server, and a second run reuses it", async () => {
     const toolkitDir = path.join(config.home, "toolkit");
@@ -121,7 +121,7 @@ describe("with redis-server on the PATH and no Redis at the default address", ()
     expect(await readPrivateServer(path.join(config.home, "toolkit"))).toBeUndefined();
     // Without a server and with redis-server installed, doctor says one is started on first use.
     expect(row(await doctorJson(config), "redis")?.value).toMatch(/^private: no Redis answers at redis:\/\/127\.0\.0\.1:\d+: a private redis-server \(.*redis-server\) is started on first use$/);
-  }, 120_000);
+  });
 });
 
 describe("without redis-server on the PATH", () => {
@@ -160,5 +160,5 @@ describe("without redis-server on the PATH", () => {
     expect(row(report, "redis")?.value).toMatch(/^none: no Redis answers at redis:\/\/127\.0\.0\.1:\d+, and redis-server is not installed/);
     expect(row(report, "redis")?.fix).toContain("sudo apt-get install -y redis-server");
     expect(row(report, "git")).toMatchObject({ status: "ok", value: `installed: ${path.join(bin, "git")}` });
-  }, 120_000);
+  });
 });

@@ -43,7 +43,7 @@ afterAll(async () => {
   for (const report of succeeded.reverse()) await undoRun(report, ctx);
   await root?.close();
   rmSync(home, { recursive: true, force: true });
-}, 120_000);
+});
 
 const unique = (prefix: string): string => `${prefix}-${randomBytes(3).toString("hex")}`;
 

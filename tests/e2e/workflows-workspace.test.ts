@@ -44,7 +44,7 @@ afterAll(async () => {
   if (neonProjectId) await ctx.caller.call("toolkit", "neon_delete_project", { project_id: neonProjectId });
   await root?.close();
   rmSync(home, { recursive: true, force: true });
-}, 120_000);
+});
 
 function unique(prefix: string): string {
   return `${prefix}-${randomBytes(3).toString("hex")}`;

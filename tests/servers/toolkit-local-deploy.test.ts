@@ -193,6 +193,7 @@ http.createServer((req, res) => { res.writeHead(200); res.end(req.url === "/heal
   });
 
   it("kills an app that never gets healthy within the timeout", async () => {
+    // 8 s: node must start the app and print before the timeout, on a loaded machine too.
     await writeApp("sick", "node server.mjs", {
       "server.mjs": `import http from "node:http";
 console.log("sick app up");
@@ -204,10 +205,10 @@ http.createServer((req, res) => { res.writeHead(503); res.end(); }).listen(Numbe
       void registry("vercel").then((r) => (pid = r.projects.sick?.deployment?.pid ?? pid), () => undefined);
     }, 100);
     const failure = await tool("vercel_deploy")
-      .run({ project_id: "sick" }, { ...env, localDeployTimeoutMs: 2_000 })
+      .run({ project_id: "sick" }, { ...env, localDeployTimeoutMs: 8_000 })
       .catch((error: unknown) => error);
     clearInterval(watcher);
-    expect((failure as Error).message).toMatch(/did not answer 200 within 2000 ms[\s\S]*sick app up/);
+    expect((failure as Error).message).toMatch(/did not answer 200 within 8000 ms[\s\S]*sick app up/);
     expect(pid).toBeGreaterThan(0);
     expect(processAlive(pid)).toBe(false);
   });

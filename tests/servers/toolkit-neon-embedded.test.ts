@@ -28,7 +28,7 @@ afterAll(async () => {
     for (const project_id of Object.keys((await readState(env.dataDir)).projects)) await toolkit.call("neon_delete_project", { project_id });
     await toolkit.close();
   }
-}, 120_000);
+});
 
 function host(env: ToolkitEnv): HostInfo | undefined {
   return existsSync(hostFile(env.dataDir)) ? (JSON.parse(readFileSync(hostFile(env.dataDir), "utf8")) as HostInfo) : undefined;

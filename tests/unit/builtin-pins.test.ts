@@ -28,7 +28,7 @@ describe("the build's pins of the built-in servers", () => {
     } finally {
       await live.close();
     }
-  }, 60_000);
+  });
 
   it("are not taken under another code stamp or command line, nor over a pin the state folder has", async () => {
     const file = path.join(tempDir(), "builtin-pins.json");

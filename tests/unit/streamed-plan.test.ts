@@ -65,8 +65,13 @@ describe("streamPlan (OpenAI-compatible stand-in streaming SSE)", () => {
     // stream ends (the old rule: a step is complete when the next begins), the hold would time out.
     let release!: (by: string) => void;
     const held = new Promise<string>((resolve) => (release = resolve));
-    stub = await startOpenAIStub([{ toolCalls: [{ name: "plan", arguments: PLAN }] }], { tokensPerSecond: 1000, holdEnd: async () => void (await held) });
-    const fallback = setTimeout(() => release("stream end"), 3_000);
+    // The fallback counts from the hold (not from the request): 3 s for the last step to be handed over.
+    const holdEnd = async (): Promise<void> => {
+      const fallback = setTimeout(() => release("stream end"), 3_000);
+      await held;
+      clearTimeout(fallback);
+    };
+    stub = await startOpenAIStub([{ toolCalls: [{ name: "plan", arguments: PLAN }] }], { tokensPerSecond: 1000, holdEnd });
     const ids: string[] = [];
     await streamPlan(planModel(model(stub), "functionCalling", FN), [new HumanMessage("plan it")], undefined, {
       onStep: ({ index, step }) => {
@@ -74,7 +79,6 @@ describe("streamPlan (OpenAI-compatible stand-in streaming SSE)", () => {
         if (index === PLAN.steps.length - 1) release("closing brace");
       },
     });
-    clearTimeout(fallback);
     expect(await held).toBe("closing brace");
     expect(ids).toEqual(["db", "cache", "deploy"]);
   });

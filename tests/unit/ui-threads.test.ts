@@ -51,7 +51,7 @@ describe.each(["sqlite", "postgres"] as const)("the runs list reads each page in
     await writeThread(saver, "r-run", { startedAt: day + 2 * 86_400_000, values: { plan: { name: "busy" }, approval: { approved: true }, worker: { id: "worker-7" } }, next: ["execute"] });
     // An agent's memory thread is not a run.
     await writeThread(saver, "session-1/architect", { startedAt: day, values: { plan: { name: "memory" } } });
-  }, 60_000);
+  });
 
   afterAll(async () => {
     await root?.close();
