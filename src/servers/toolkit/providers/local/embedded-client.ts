@@ -61,7 +61,9 @@ function serverReachable(env: ToolkitEnv): Promise<boolean> {
   if (!answer) {
     answer = (async () => {
       const { Client } = await loadPg();
-      const client = new Client({ connectionString: env.localPostgresUrl, connectionTimeoutMillis: 3_000 });
+      // A refused connection fails at once; 10 s before a silent one counts as absent, so that a server
+      // slow to accept (a busy machine) is not taken for none and its projects hidden behind the embedded ones.
+      const client = new Client({ connectionString: env.localPostgresUrl, connectionTimeoutMillis: 10_000 });
       client.on("error", () => {});
       try {
         await client.connect();
