@@ -67,8 +67,10 @@ export class FakeCaller implements ToolCaller {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** A server `infra` with `create` (returns a rollback), `delete` (destructive) and `noop` (read-only). */
-/** `gate`: name → what its create awaits after its `ms` (a test's condition, say, that must hold while it runs). */
+/**
+ * A server `infra` with `create` (returns a rollback), `delete` (destructive) and `noop` (read-only).
+ * `gate`: name → what its create awaits after its `ms` (a condition the test needs while it runs).
+ */
 export function infraCaller(options: { failOn?: string[]; failDeleteOn?: string[]; ms?: Record<string, number>; gate?: Record<string, () => Promise<unknown>> } = {}): FakeCaller {
   const caller = new FakeCaller();
   const nameSchema = { type: "object", properties: { name: { type: "string" }, value: {} }, required: ["name"], additionalProperties: false };
