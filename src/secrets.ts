@@ -1,4 +1,4 @@
-import { createTableOnce } from "./pg-tables.ts";
+import { createTableOnce } from "./pg-advisory.ts";
 import { postgresUrl } from "./pg-url.ts";
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";

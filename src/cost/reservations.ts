@@ -1,6 +1,7 @@
 import { randomInt } from "node:crypto";
 import type Database from "better-sqlite3";
 import type pg from "pg";
+import { lockedTransaction } from "../pg-advisory.ts";
 import { currentProcess, isProcessAlive, type ProcessIdentity } from "../process-identity.ts";
 import { formatUsd } from "./format.ts";
 
@@ -321,19 +322,15 @@ export function postgresReservations(pool: pg.Pool, leaseMs = RESERVATION_LEASE_
       const client = await pool.connect();
       let committed: CommittedSpend;
       try {
-        await client.query("BEGIN");
         // Reservers serialise on this lock until COMMIT: N runs starting at once cannot each see the same room.
-        await client.query("SELECT pg_advisory_xact_lock($1, 0)", [ADVISORY_CLASS]);
-        const state = await read(client, request.runId, now);
-        committed = state.committed;
-        for (const dead of state.live.filter((r) => !r.alive)) await client.query(toPg(EXPIRE_SQL), [now, dead.runId]);
-        checkCaps(request, committed);
-        await client.query(toPg(UPSERT_SQL), [request.runId, request.usd, JSON.stringify(currentProcess()), lockKey, now]);
-        await client.query(extend, [leaseMs, request.runId, lockKey]);
-        await client.query("COMMIT");
-      } catch (error) {
-        await client.query("ROLLBACK").catch(() => {});
-        throw error;
+        committed = await lockedTransaction(client, [ADVISORY_CLASS, 0], async () => {
+          const state = await read(client, request.runId, now);
+          for (const dead of state.live.filter((r) => !r.alive)) await client.query(toPg(EXPIRE_SQL), [now, dead.runId]);
+          checkCaps(request, state.committed);
+          await client.query(toPg(UPSERT_SQL), [request.runId, request.usd, JSON.stringify(currentProcess()), lockKey, now]);
+          await client.query(extend, [leaseMs, request.runId, lockKey]);
+          return state.committed;
+        });
       } finally {
         client.release();
       }

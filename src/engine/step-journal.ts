@@ -2,7 +2,7 @@ import { RunnableLambda } from "@langchain/core/runnables";
 import type { BaseCheckpointSaver, LangGraphRunnableConfig } from "@langchain/langgraph";
 import Database from "better-sqlite3";
 import type { Pool } from "pg";
-import { createTableOnce } from "../pg-tables.ts";
+import { createTableOnce } from "../pg-advisory.ts";
 
 /*
  * The step journal: the durable record of what finished inside one node execution (steps, early

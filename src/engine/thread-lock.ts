@@ -1,4 +1,4 @@
-import { createTableOnce } from "../pg-tables.ts";
+import { createTableOnce } from "../pg-advisory.ts";
 import { postgresUrl } from "../pg-url.ts";
 import { createHash, randomUUID } from "node:crypto";
 import { readFileSync, unlinkSync } from "node:fs";

@@ -1,6 +1,7 @@
 import { watch, type FSWatcher } from "node:fs";
 import path from "node:path";
 import type { Root } from "../run/root.ts";
+import { lockedTransaction } from "../pg-advisory.ts";
 import { postgresUrl } from "../pg-url.ts";
 import { maskSecrets } from "../secrets.ts";
 
@@ -70,24 +71,20 @@ export async function installNotifyTriggers(url: string): Promise<void> {
   client.on("error", () => {});
   await client.connect();
   try {
-    await client.query("BEGIN");
-    await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [NOTIFY_CHANNEL]);
-    for (const column of ["thread_id", "run_id"]) {
-      await client.query(`CREATE OR REPLACE FUNCTION credit_optimizer_notify_${column}() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN PERFORM pg_notify('${NOTIFY_CHANNEL}', NEW.${column}); RETURN NULL; END $$`);
-    }
-    const existing = new Set((await client.query<{ tgname: string }>("SELECT tgname FROM pg_trigger WHERE tgname LIKE 'credit_optimizer_notify_%'")).rows.map((r) => r.tgname));
-    for (const [table, column] of NOTIFYING_TABLES) {
-      const name = `credit_optimizer_notify_${table}`;
-      if (existing.has(name)) continue;
-      const present = await client.query("SELECT to_regclass($1) AS t", [table]);
-      if (!present.rows[0]?.t) continue;
-      await client.query(`CREATE TRIGGER ${name} AFTER INSERT OR UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION credit_optimizer_notify_${column}()`);
-    }
-    await client.query("COMMIT");
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => {});
-    throw error;
+    await lockedTransaction(client, NOTIFY_CHANNEL, async () => {
+      for (const column of ["thread_id", "run_id"]) {
+        await client.query(`CREATE OR REPLACE FUNCTION credit_optimizer_notify_${column}() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN PERFORM pg_notify('${NOTIFY_CHANNEL}', NEW.${column}); RETURN NULL; END $$`);
+      }
+      const existing = new Set((await client.query<{ tgname: string }>("SELECT tgname FROM pg_trigger WHERE tgname LIKE 'credit_optimizer_notify_%'")).rows.map((r) => r.tgname));
+      for (const [table, column] of NOTIFYING_TABLES) {
+        const name = `credit_optimizer_notify_${table}`;
+        if (existing.has(name)) continue;
+        const present = await client.query("SELECT to_regclass($1) AS t", [table]);
+        if (!present.rows[0]?.t) continue;
+        await client.query(`CREATE TRIGGER ${name} AFTER INSERT OR UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION credit_optimizer_notify_${column}()`);
+      }
+    });
   } finally {
     await client.end().catch(() => {});
   }
