@@ -17,13 +17,14 @@ export const BUILTIN_PINS = path.join(PACKAGE_ROOT, "dist", "builtin-pins.json")
 
 /**
  * Pins, in `home`, each built-in server of `mcpConfig` (those in `builds`) that has no pin there,
- * from the build's pins when one has the same command line and code stamp. Returns what it pinned,
- * as a live first use would report it. A server pinned already keeps its pin, whatever it says.
+ * from the build's pins when one has the same command line and code stamp. Returns the pin file as
+ * it is then, and what it pinned, as a live first use would report it. A server pinned already keeps
+ * its pin, whatever it says.
  */
-export async function adoptBuiltinPins(home: string, mcpConfig: McpConfig, builds: Record<string, string>, file = BUILTIN_PINS): Promise<PinCheck["newlyPinned"]> {
+export async function adoptBuiltinPins(home: string, mcpConfig: McpConfig, builds: Record<string, string>, file = BUILTIN_PINS): Promise<{ pins: PinFile; adopted: PinCheck["newlyPinned"] }> {
   const pins = await readPins(home);
   const missing = Object.keys(builds).filter((server) => !pins.servers[server]);
-  if (missing.length === 0) return [];
+  if (missing.length === 0) return { pins, adopted: [] };
   const shipped = Object.values((await readShipped(file))?.servers ?? {});
   const adopted: Record<string, PinnedServer> = {};
   for (const server of missing) {
@@ -31,9 +32,9 @@ export async function adoptBuiltinPins(home: string, mcpConfig: McpConfig, build
     const pin = shipped.find((p) => p.command === command && p.build === builds[server]);
     if (pin) adopted[server] = { ...pin, pinnedAt: new Date().toISOString() };
   }
-  if (Object.keys(adopted).length === 0) return [];
+  if (Object.keys(adopted).length === 0) return { pins, adopted: [] };
   await savePins(home, adopted);
-  return Object.entries(adopted).map(([server, pin]) => ({ server, command: pin.command }));
+  return { pins: { servers: { ...pins.servers, ...adopted } }, adopted: Object.entries(adopted).map(([server, pin]) => ({ server, command: pin.command })) };
 }
 
 /** The build's pins; none when the build did not write them (an older build, or it could not list a server). */

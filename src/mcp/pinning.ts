@@ -243,13 +243,12 @@ function changedProperties(before: Record<string, string>, after: Record<string,
 }
 
 /**
- * The catalog of each configured server whose pin is current, by server, read from the pins without
- * starting it: same command line, the same code stamp for a built-in server (`builds`), and full tool
+ * The catalog of each configured server whose pin in `pins` (the pin file, `readPins`) is current,
+ * by server, without starting it: same command line, the same code stamp for a built-in server (`builds`), and full tool
  * definitions. A server missing from the result must be asked. A third-party server is judged by its
  * command line only (a `run` still lists its tools live and holds them to the pin).
  */
-export async function pinnedCatalog(home: string, mcpConfig: McpConfig, builds: Record<string, string> = {}): Promise<Record<string, ToolInfo[]>> {
-  const pins = await readPins(home);
+export function pinnedCatalog(pins: PinFile, mcpConfig: McpConfig, builds: Record<string, string> = {}): Record<string, ToolInfo[]> {
   const catalogs: Record<string, ToolInfo[]> = {};
   for (const [server, config] of Object.entries(mcpConfig.mcpServers)) {
     const pinned = pins.servers[server];

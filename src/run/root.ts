@@ -100,8 +100,8 @@ export async function openRoot(config: AppConfig, options: RootOptions = {}): Pr
     const connect = async (): Promise<RunContext> => {
       const mcpConfig = options.mcpConfig ?? (await mcpConfigFor(config, mcpConfigPath));
       const builds = await builtinBuilds(mcpConfig);
-      const adopted = await adoptBuiltinPins(config.home, mcpConfig, builds);
-      const current = await pinnedCatalog(config.home, mcpConfig, builds);
+      const { pins: pinFile, adopted } = await adoptBuiltinPins(config.home, mcpConfig, builds);
+      const current = pinnedCatalog(pinFile, mcpConfig, builds);
       const known = options.catalog === "pinned" ? current : Object.fromEntries(Object.entries(current).filter(([server]) => server in builds));
       const caller = await McpRuntime.connect(mcpConfig, known);
       opened.push(caller);

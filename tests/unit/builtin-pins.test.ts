@@ -18,9 +18,9 @@ describe("the build's pins of the built-in servers", () => {
     const config = defaultMcpConfig(builtinEnv(loadConfig({ CREDIT_OPTIMIZER_HOME: home }, home)));
     const builds = await builtinBuilds(config);
 
-    const adopted = await adoptBuiltinPins(home, config, builds, file);
+    const { adopted } = await adoptBuiltinPins(home, config, builds, file);
     expect(adopted.map((a) => a.server).sort()).toEqual(["thinking", "toolkit", "workspace"]);
-    expect(Object.keys(await pinnedCatalog(home, config, builds)).sort()).toEqual(["thinking", "toolkit", "workspace"]);
+    expect(Object.keys(pinnedCatalog(await readPins(home), config, builds)).sort()).toEqual(["thinking", "toolkit", "workspace"]);
 
     const live = await McpRuntime.connect(config);
     try {
@@ -46,8 +46,8 @@ describe("the build's pins of the built-in servers", () => {
     const home = tempDir();
     const own = { command: "kept", pinnedAt: "2026-02-02T00:00:00.000Z", tools: {} };
     await savePins(home, { workspace: own });
-    expect(await adoptBuiltinPins(home, config, builds, file)).toEqual([]);
+    expect((await adoptBuiltinPins(home, config, builds, file)).adopted).toEqual([]);
     expect((await readPins(home)).servers).toEqual({ workspace: own });
-    expect(await adoptBuiltinPins(tempDir(), config, builds, path.join(tempDir(), "absent.json"))).toEqual([]);
+    expect((await adoptBuiltinPins(tempDir(), config, builds, path.join(tempDir(), "absent.json"))).adopted).toEqual([]);
   });
 });

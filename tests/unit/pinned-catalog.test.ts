@@ -30,18 +30,18 @@ const tools = (): ToolInfo[] => [
 describe("pinned catalogs", () => {
   it("are read back in full (input and output schemas, annotations, meta) once pinned, and not before", async () => {
     const home = tempDir();
-    expect(await pinnedCatalog(home, config)).toEqual({});
+    expect(pinnedCatalog(await readPins(home), config)).toEqual({});
     await checkPins(home, config, tools());
-    expect(await pinnedCatalog(home, config)).toEqual({ infra: tools() });
+    expect(pinnedCatalog(await readPins(home), config)).toEqual({ infra: tools() });
   });
 
   it("are not current under another command line or another code stamp", async () => {
     const home = tempDir();
     await checkPins(home, config, tools(), { infra: "sources@1" });
-    expect((await pinnedCatalog(home, config, { infra: "sources@1" }))["infra"]).toHaveLength(2);
-    expect(await pinnedCatalog(home, config, { infra: "sources@2" })).toEqual({});
+    expect((pinnedCatalog(await readPins(home), config, { infra: "sources@1" }))["infra"]).toHaveLength(2);
+    expect(pinnedCatalog(await readPins(home), config, { infra: "sources@2" })).toEqual({});
     const moved: McpConfig = { mcpServers: { infra: { command: "/nonexistent/mcp-server", args: ["--http"] } } };
-    expect(await pinnedCatalog(home, moved, { infra: "sources@1" })).toEqual({});
+    expect(pinnedCatalog(await readPins(home), moved, { infra: "sources@1" })).toEqual({});
   });
 
   it("a live listing with the same catalog refreshes the stamp and keeps pinnedAt; a changed one is reported, the pin kept", async () => {
@@ -51,12 +51,12 @@ describe("pinned catalogs", () => {
     const same = await checkPins(home, config, tools(), { infra: "sources@2" });
     expect(same.changed).toEqual([]);
     expect((await readPins(home)).servers["infra"]).toMatchObject({ build: "sources@2", pinnedAt });
-    expect((await pinnedCatalog(home, config, { infra: "sources@2" }))["infra"]).toHaveLength(2);
+    expect((pinnedCatalog(await readPins(home), config, { infra: "sources@2" }))["infra"]).toHaveLength(2);
 
     const grown = [...tools(), { server: "infra", name: "extra", description: "New.", inputSchema: { type: "object" } }];
     const changed = await checkPins(home, config, grown, { infra: "sources@3" });
     expect(changed.changed[0]?.diff).toContain('tool "extra" added: "New."');
-    expect(await pinnedCatalog(home, config, { infra: "sources@3" })).toEqual({});
+    expect(pinnedCatalog(await readPins(home), config, { infra: "sources@3" })).toEqual({});
   });
 
   it("an older pin without definitions is not a catalog until a live listing fills it in", async () => {
@@ -66,9 +66,9 @@ describe("pinned catalogs", () => {
     const pins = JSON.parse(await readFile(file, "utf8")) as { servers: Record<string, { tools: Record<string, Record<string, unknown>> }> };
     for (const tool of Object.values(pins.servers["infra"]!.tools)) delete tool["inputSchema"];
     await writeFile(file, JSON.stringify(pins));
-    expect(await pinnedCatalog(home, config)).toEqual({});
+    expect(pinnedCatalog(await readPins(home), config)).toEqual({});
     await checkPins(home, config, tools());
-    expect(await pinnedCatalog(home, config)).toEqual({ infra: tools() });
+    expect(pinnedCatalog(await readPins(home), config)).toEqual({ infra: tools() });
   });
 
   it("a root with catalog: pinned starts no server when the pins are current; a live one must start it", async () => {
